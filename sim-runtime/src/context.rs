@@ -1,0 +1,74 @@
+//! The thread-local "current simulation".
+//!
+//! Entered through a guard that restores the previous value on drop, so
+//! entering is properly scoped even when a poll unwinds.
+
+use std::cell::{Cell, RefCell};
+
+use crate::error::NoSimulation;
+use crate::executor::Handle;
+
+thread_local! {
+    static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };
+    /// True while a `block_on` runs on this thread (nested ones are rejected).
+    static RUNNING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Makes `handle` current until the guard drops.
+pub(crate) fn enter(handle: &Handle) -> EnterGuard {
+    let previous = CURRENT.with(|c| c.replace(Some(handle.clone())));
+    EnterGuard { previous }
+}
+
+#[must_use]
+pub(crate) struct EnterGuard {
+    previous: Option<Handle>,
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        // Dropping the handle we replace happens outside the borrow.
+        let _current = CURRENT.with(|c| c.replace(previous));
+    }
+}
+
+/// Marks a `block_on` as running on this thread; `None` if one already is.
+pub(crate) fn start_running() -> Option<RunningGuard> {
+    if RUNNING.with(|r| r.replace(true)) {
+        None
+    } else {
+        Some(RunningGuard(()))
+    }
+}
+
+#[must_use]
+pub(crate) struct RunningGuard(());
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        RUNNING.with(|r| r.set(false));
+    }
+}
+
+/// Runs `f` with the current simulation, if any.
+#[inline]
+pub(crate) fn with_current<R>(f: impl FnOnce(&Handle) -> R) -> Option<R> {
+    CURRENT.with(|c| c.borrow().as_ref().map(f))
+}
+
+/// The current simulation, or an error naming the function `what`.
+#[inline]
+pub(crate) fn try_current(what: &'static str) -> Result<Handle, NoSimulation> {
+    with_current(Handle::clone).ok_or(NoSimulation { what })
+}
+
+/// The current simulation; panics at the caller's line outside one.
+#[track_caller]
+#[inline]
+pub(crate) fn current(what: &'static str) -> Handle {
+    match try_current(what) {
+        Ok(handle) => handle,
+        Err(err) => panic!("{err}"),
+    }
+}

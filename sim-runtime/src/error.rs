@@ -1,0 +1,66 @@
+//! Error types for misuse, and the messages they carry.
+//!
+//! Every message says what happened and what to do about it.
+
+use std::fmt;
+
+/// A runtime function was called where no simulation is running.
+///
+/// Returned by the `try_` variants (`sim::task::try_spawn`, `Instant::try_now`,
+/// `Handle::try_current`, ...); the plain variants panic with the same message
+/// at the caller's line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NoSimulation {
+    pub(crate) what: &'static str,
+}
+
+impl fmt::Display for NoSimulation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "`{}` was called outside a simulation: there is no sim runtime on this thread. \
+             Call it from code run by `sim::Runtime::block_on` or a `#[sim::test]` function \
+             (a thread spawned with `std::thread::spawn` is outside the simulation too)",
+            self.what
+        )
+    }
+}
+
+impl std::error::Error for NoSimulation {}
+
+/// A value given to [`Builder`](crate::Builder) that cannot work.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub(crate) message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid sim configuration: {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The message for a `block_on` called while a simulation is already running
+/// on this thread.
+pub(crate) const NESTED_BLOCK_ON: &str = "`block_on` was called inside a running simulation \
+    (from a task or from the future given to another `block_on`). A simulation runs on one \
+    thread and cannot block itself: `.await` the future instead, or `sim::spawn` it";
+
+/// The message for a runtime used after the simulation was dropped.
+pub(crate) fn ended(what: &str) -> String {
+    format!(
+        "{what}: its simulation has ended (the `sim::Runtime` was dropped). \
+         Objects from a simulation cannot be used after it ends; create them again in the new simulation"
+    )
+}
+
+/// The message for an object from one simulation used in another.
+pub(crate) fn foreign(what: &str, owner_seed: u64) -> String {
+    format!(
+        "{what} belongs to another simulation (seed {owner_seed:#x}) than the one running here. \
+         Objects such as join handles, timers and sockets are bound to the simulation that created them: \
+         create a new one in this simulation (a `static` or thread-local that outlives a test is the usual cause)"
+    )
+}

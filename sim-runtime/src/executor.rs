@@ -1,0 +1,644 @@
+//! The executor: the task table, the ready queue, timers and the clock.
+//!
+//! [`Shared`] is one simulation's state, reached through a cheap [`Handle`]
+//! by every future that needs it. The loop that drives it lives in
+//! [`Runtime`](crate::Runtime); this module provides its steps: pick the next
+//! ready task, poll it, advance the clock.
+//!
+//! Rule: no `RefCell` borrow of the state is held while user code runs (a
+//! poll, a `Drop` of a task's future, a waker). User code may spawn, wake or
+//! create timers, all of which borrow the state again.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::mem;
+use std::panic::{self, AssertUnwindSafe, Location};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use slab::Slab;
+
+use crate::context;
+use crate::error::{self, NoSimulation};
+use crate::failure::{Failure, FailureKind};
+use crate::policy::{Policy, Ready};
+use crate::rand::SimRng;
+use crate::runtime::Config;
+use crate::task::{Completion, JoinError, TaskId, TaskInfo, WaitPoint};
+use crate::time::Instant;
+use crate::timer::{TimerKey, TimerQueue};
+use crate::trace::{EventKind, Trace};
+use crate::waker::{Remote, SimId, TaskWaker};
+
+/// A cheap, clonable reference to a running simulation.
+///
+/// Most code never needs one: `sim::spawn`, `sim::time::sleep` and friends
+/// find the current simulation themselves. A `Handle` is useful to keep a
+/// reference to a simulation in a struct, or to ask "am I inside a
+/// simulation?" with [`Handle::try_current`].
+///
+/// ```
+/// let mut rt = sim::Runtime::new(7);
+/// let handle = rt.handle();
+/// rt.block_on(async {
+///     assert_eq!(sim::Handle::current().seed(), 7);
+/// });
+/// assert_eq!(handle.seed(), 7);
+/// assert!(sim::Handle::try_current().is_err());
+/// ```
+#[derive(Clone)]
+pub struct Handle {
+    shared: Rc<Shared>,
+}
+
+pub(crate) struct Shared {
+    pub(crate) id: SimId,
+    pub(crate) config: Config,
+    /// Virtual nanoseconds since the start; kept outside `state` so reading
+    /// the clock never borrows.
+    now: Cell<u64>,
+    /// What the running task last waited on, set by sim's own futures when
+    /// they return `Pending` (shown in deadlock reports).
+    wait: Cell<Option<WaitPoint>>,
+    state: RefCell<State>,
+    pub(crate) rng: RefCell<SimRng>,
+    remote: Arc<Remote>,
+}
+
+struct State {
+    tasks: Slab<Slot>,
+    /// Exactly the live tasks whose `queued` flag is set.
+    ready: Vec<Ready>,
+    timers: TimerQueue<Option<Waker>>,
+    steps: u64,
+    next_id: u64,
+    trace: Trace,
+    policy: Box<dyn Policy>,
+    /// The first failure noticed while polling (a task panic, a foreign wake).
+    failure: Option<FailureKind>,
+    phase: Phase,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Open,
+    /// The runtime is being dropped: new spawns are cancelled at once.
+    Closing,
+    Closed,
+}
+
+type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
+
+struct Slot {
+    id: TaskId,
+    name: Option<Rc<str>>,
+    spawned_at: &'static Location<'static>,
+    /// `None` while the task is being polled, and always for a `block_on` future.
+    future: Option<BoxFuture>,
+    /// Replaced by a no-op waker while polling (so polling clones nothing).
+    waker: Waker,
+    /// `None` for a `block_on` future, which has no join handle.
+    completion: Option<Rc<dyn Completion>>,
+    queued: bool,
+    abort_requested: bool,
+    wait: Option<WaitPoint>,
+    polls: u64,
+}
+
+impl Slot {
+    fn info(&self) -> TaskInfo {
+        TaskInfo {
+            id: self.id,
+            name: self.name.as_deref().map(str::to_owned),
+            spawned_at: self.spawned_at,
+            waiting_on: self.wait.map(|w| w.to_string()),
+            polls: self.polls,
+        }
+    }
+}
+
+/// What the loop should do next.
+pub(crate) enum Next {
+    Poll(usize),
+    Idle,
+}
+
+/// How a task's poll ended.
+pub(crate) enum PollOutcome {
+    Pending,
+    Ready,
+    Panicked(Box<dyn Any + Send>),
+}
+
+impl Handle {
+    pub(crate) fn new(config: Config, policy: Box<dyn Policy>) -> Handle {
+        let id = SimId::next();
+        let state = State {
+            tasks: Slab::new(),
+            ready: Vec::new(),
+            timers: TimerQueue::new(),
+            steps: 0,
+            next_id: 1,
+            trace: Trace::new(config.record_trace),
+            policy,
+            failure: None,
+            phase: Phase::Open,
+        };
+        let rng = SimRng::new(config.seed);
+        Handle {
+            shared: Rc::new(Shared {
+                id,
+                config,
+                now: Cell::new(0),
+                wait: Cell::new(None),
+                state: RefCell::new(state),
+                rng: RefCell::new(rng),
+                remote: Remote::new(id),
+            }),
+        }
+    }
+
+    /// The handle of the simulation running on this thread.
+    ///
+    /// # Panics
+    /// Outside a simulation, at the caller's line; see [`Handle::try_current`].
+    #[track_caller]
+    pub fn current() -> Handle {
+        context::current("sim::Handle::current")
+    }
+
+    /// The handle of the simulation running on this thread, or an error
+    /// outside one.
+    pub fn try_current() -> Result<Handle, NoSimulation> {
+        context::try_current("sim::Handle::try_current")
+    }
+
+    /// The seed this simulation was created with.
+    pub fn seed(&self) -> u64 {
+        self.shared.config.seed
+    }
+
+    /// The current virtual time.
+    pub fn now(&self) -> Instant {
+        Instant::from_nanos(self.shared.now.get())
+    }
+
+    /// Virtual time elapsed since the simulation started.
+    pub fn elapsed(&self) -> Duration {
+        Duration::from_nanos(self.shared.now.get())
+    }
+
+    /// Spawns a task on this simulation; see [`sim::spawn`](crate::spawn).
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> crate::task::JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        crate::task::spawn_on(self, future, None, Location::caller())
+    }
+
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    pub(crate) fn sim_id(&self) -> SimId {
+        self.shared.id
+    }
+
+    pub(crate) fn now_nanos(&self) -> u64 {
+        self.shared.now.get()
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.shared.state.borrow().phase == Phase::Closed
+    }
+
+    /// Panics with a clear message unless this handle's simulation is the
+    /// one running on this thread. `what` names the object being used.
+    #[track_caller]
+    pub(crate) fn assert_current(&self, what: &str) {
+        match context::with_current(|h| h.sim_id()) {
+            Some(id) if id == self.shared.id => {}
+            Some(_) => panic!("{}", error::foreign(what, self.seed())),
+            None if self.is_closed() => panic!("{}", error::ended(what)),
+            None => panic!(
+                "{what} was used outside a simulation: use it from code run by `block_on` \
+                 or a `#[sim::test]` function"
+            ),
+        }
+    }
+
+    /// Records what the running task is waiting on (for deadlock reports).
+    #[inline]
+    pub(crate) fn set_wait(&self, wait: WaitPoint) {
+        self.shared.wait.set(Some(wait));
+    }
+
+    // ----- tasks -----
+
+    /// Adds a task. `future` is `None` for a `block_on` future, which the
+    /// runtime polls itself.
+    pub(crate) fn insert_task(
+        &self,
+        future: Option<BoxFuture>,
+        completion: Option<Rc<dyn Completion>>,
+        name: Option<Rc<str>>,
+        spawned_at: &'static Location<'static>,
+    ) -> Result<(usize, TaskId), Option<BoxFuture>> {
+        let mut st = self.shared.state.borrow_mut();
+        match st.phase {
+            Phase::Open => {}
+            Phase::Closing => return Err(future),
+            Phase::Closed => {
+                drop(st);
+                panic!("{}", error::ended("sim::spawn"))
+            }
+        }
+        let id = TaskId(st.next_id);
+        st.next_id += 1;
+        let entry = st.tasks.vacant_entry();
+        let key = entry.key();
+        let waker = Waker::from(Arc::new(TaskWaker {
+            key,
+            task: id,
+            remote: self.shared.remote.clone(),
+        }));
+        entry.insert(Slot {
+            id,
+            name,
+            spawned_at,
+            future,
+            waker,
+            completion,
+            queued: true,
+            abort_requested: false,
+            wait: None,
+            polls: 0,
+        });
+        st.ready.push(Ready { key, task: id });
+        let now = self.now_nanos();
+        let State { trace, tasks, .. } = &mut *st;
+        trace.record(now, EventKind::Spawned { task: id }, tasks[key].name.as_ref());
+        Ok((key, id))
+    }
+
+    /// Makes a task ready (a wake). Wakes for tasks that are gone are ignored.
+    #[inline]
+    pub(crate) fn schedule(&self, key: usize, task: TaskId) {
+        let mut st = self.shared.state.borrow_mut();
+        if let Some(slot) = st.tasks.get_mut(key) {
+            if slot.id == task && !slot.queued {
+                slot.queued = true;
+                st.ready.push(Ready { key, task });
+            }
+        }
+    }
+
+    /// Aborts a task: drops its future now, or right after its current poll
+    /// if it is the task running (a task aborting itself).
+    pub(crate) fn abort(&self, key: usize, task: TaskId) {
+        let removed = {
+            let mut st = self.shared.state.borrow_mut();
+            match st.tasks.get_mut(key) {
+                Some(slot) if slot.id == task => {
+                    if slot.future.is_none() {
+                        slot.abort_requested = true;
+                        None
+                    } else {
+                        Some(self.remove_task(&mut st, key, EventKind::Cancelled { task }))
+                    }
+                }
+                _ => None,
+            }
+        };
+        if let Some(slot) = removed {
+            cancel(slot);
+        }
+    }
+
+    /// Removes a task's slot and takes it out of the ready queue.
+    fn remove_task(&self, st: &mut State, key: usize, event: EventKind) -> Slot {
+        let slot = st.tasks.remove(key);
+        if slot.queued {
+            st.ready.retain(|r| r.key != key);
+        }
+        st.trace.record(self.now_nanos(), event, slot.name.as_ref());
+        slot
+    }
+
+    /// Every live task, in spawn order.
+    pub(crate) fn tasks(&self) -> Vec<TaskInfo> {
+        let st = self.shared.state.borrow();
+        let mut tasks: Vec<TaskInfo> = st.tasks.iter().map(|(_, slot)| slot.info()).collect();
+        tasks.sort_by_key(|t| t.id);
+        tasks
+    }
+
+    // ----- the loop's steps -----
+
+    /// Picks the next task to poll, or says the simulation is idle.
+    pub(crate) fn next(&self) -> Result<Next, FailureKind> {
+        if let Some(wakes) = self.shared.remote.drain() {
+            self.deliver_remote(wakes);
+        }
+        let mut st = self.shared.state.borrow_mut();
+        if let Some(failure) = st.failure.take() {
+            return Err(failure);
+        }
+        let n = st.ready.len();
+        if n == 0 {
+            return Ok(Next::Idle);
+        }
+        if st.steps >= self.shared.config.max_steps {
+            return Err(FailureKind::StepLimit {
+                limit: self.shared.config.max_steps,
+            });
+        }
+        let i = if n == 1 {
+            0
+        } else {
+            let State { policy, ready, .. } = &mut *st;
+            let i = policy.pick(ready);
+            let now = self.now_nanos();
+            st.trace.record(
+                now,
+                EventKind::Decision {
+                    what: "schedule",
+                    domain: n as u64,
+                    choice: i as u64,
+                },
+                None,
+            );
+            i
+        };
+        let Ready { key, .. } = st.ready.swap_remove(i);
+        st.tasks[key].queued = false;
+        Ok(Next::Poll(key))
+    }
+
+    fn deliver_remote(&self, wakes: Vec<crate::waker::RemoteWake>) {
+        for wake in wakes {
+            if wake.foreign_thread {
+                let mut st = self.shared.state.borrow_mut();
+                let task = st
+                    .tasks
+                    .get(wake.key)
+                    .filter(|slot| slot.id == wake.task)
+                    .map(Slot::info);
+                st.failure.get_or_insert(FailureKind::ForeignWake {
+                    task: task.map(Box::new),
+                    task_id: wake.task,
+                });
+            } else {
+                self.schedule(wake.key, wake.task);
+            }
+        }
+    }
+
+    /// Starts polling task `key`: counts the step and hands out its waker and
+    /// future (`None` for a `block_on` future).
+    pub(crate) fn begin_poll(&self, key: usize) -> (Waker, Option<BoxFuture>) {
+        let mut st = self.shared.state.borrow_mut();
+        st.steps += 1;
+        let now = self.now_nanos();
+        let State { tasks, trace, .. } = &mut *st;
+        let slot = &mut tasks[key];
+        slot.polls += 1;
+        trace.record(now, EventKind::Polled { task: slot.id }, slot.name.as_ref());
+        self.shared.wait.set(None);
+        let waker = mem::replace(&mut slot.waker, Waker::noop().clone());
+        (waker, slot.future.take())
+    }
+
+    /// Polls a spawned task once.
+    pub(crate) fn poll_task(&self, key: usize) {
+        let (waker, future) = self.begin_poll(key);
+        let mut future = future.expect("a spawned task has a future when it is polled");
+        let mut cx = Context::from_waker(&waker);
+        let outcome = match panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))) {
+            Ok(Poll::Pending) => PollOutcome::Pending,
+            Ok(Poll::Ready(())) => PollOutcome::Ready,
+            Err(payload) => PollOutcome::Panicked(payload),
+        };
+        self.end_poll(key, waker, Some(future), outcome);
+    }
+
+    /// Finishes a poll begun with [`begin_poll`](Self::begin_poll).
+    pub(crate) fn end_poll(
+        &self,
+        key: usize,
+        waker: Waker,
+        future: Option<BoxFuture>,
+        outcome: PollOutcome,
+    ) {
+        let wait = self.shared.wait.take();
+        let mut st = self.shared.state.borrow_mut();
+        let slot = &mut st.tasks[key];
+        let task = slot.id;
+        match outcome {
+            PollOutcome::Pending if !slot.abort_requested => {
+                slot.waker = waker;
+                slot.wait = wait;
+                slot.future = future;
+            }
+            PollOutcome::Pending => {
+                let slot = self.remove_task(&mut st, key, EventKind::Cancelled { task });
+                drop(st);
+                drop(future);
+                cancel(slot);
+            }
+            PollOutcome::Ready => {
+                let slot = self.remove_task(&mut st, key, EventKind::Completed { task });
+                drop(st);
+                drop((slot, future, waker));
+            }
+            PollOutcome::Panicked(payload) => {
+                let info = slot.info();
+                let slot = self.remove_task(&mut st, key, EventKind::Panicked { task });
+                if self.shared.config.fail_on_task_panic || slot.completion.is_none() {
+                    st.failure.get_or_insert(FailureKind::Panic {
+                        task: Box::new(info),
+                        message: crate::failure::panic_message(&*payload),
+                        location: crate::failure::take_panic_location(),
+                    });
+                }
+                drop(st);
+                drop_quietly(future);
+                if let Some(completion) = &slot.completion {
+                    completion.fail(JoinError::panic(task, payload));
+                }
+                drop_quietly(slot);
+            }
+        }
+    }
+
+    /// Jumps the clock to the next timer and fires every timer due then.
+    ///
+    /// Fails with a deadlock when no timer is left (nothing can ever happen
+    /// again), and with a time limit when the next timer is past `max_time`.
+    pub(crate) fn advance(&self, woken: &mut Vec<Waker>) -> Result<(), FailureKind> {
+        if let Some(wakes) = self.shared.remote.drain() {
+            self.deliver_remote(wakes);
+            return Ok(());
+        }
+        let mut st = self.shared.state.borrow_mut();
+        let Some(deadline) = st.timers.next_deadline() else {
+            return Err(FailureKind::Deadlock);
+        };
+        // A timer reset into the past is due now: the clock never goes back.
+        let deadline = deadline.max(self.now_nanos());
+        let limit = self.shared.config.max_time;
+        if u128::from(deadline) > limit.as_nanos() {
+            return Err(FailureKind::TimeLimit {
+                limit,
+                next_timer: Duration::from_nanos(deadline),
+            });
+        }
+        self.shared.now.set(deadline);
+        st.trace.record(deadline, EventKind::ClockAdvanced, None);
+        while let Some(key) = st.timers.poll(deadline) {
+            st.trace.record(deadline, EventKind::TimerFired, None);
+            woken.extend(st.timers.get_mut(key).take());
+        }
+        drop(st);
+        woken.drain(..).for_each(Waker::wake);
+        Ok(())
+    }
+
+    /// Builds the report for a failure that ends the run.
+    pub(crate) fn failure(&self, kind: FailureKind) -> Failure {
+        let pending = self.tasks();
+        let st = self.shared.state.borrow();
+        Failure {
+            kind,
+            seed: self.seed(),
+            time: self.elapsed(),
+            steps: st.steps,
+            recent: st.trace.render_recent(),
+            pending,
+        }
+    }
+
+    pub(crate) fn steps(&self) -> u64 {
+        self.shared.state.borrow().steps
+    }
+
+    pub(crate) fn fingerprint(&self) -> u64 {
+        self.shared.state.borrow().trace.fingerprint()
+    }
+
+    pub(crate) fn events(&self) -> u64 {
+        self.shared.state.borrow().trace.len()
+    }
+
+    pub(crate) fn trace(&self) -> Option<Vec<crate::trace::Event>> {
+        self.shared.state.borrow().trace.full().map(<[_]>::to_vec)
+    }
+
+    /// Removes a `block_on` future's slot once it is done.
+    pub(crate) fn remove_main(&self, key: usize) {
+        let mut st = self.shared.state.borrow_mut();
+        let task = st.tasks[key].id;
+        let slot = self.remove_task(&mut st, key, EventKind::Completed { task });
+        drop(st);
+        drop(slot);
+    }
+
+    /// Drops every task in spawn order, then every timer, and closes the
+    /// simulation. Called when the runtime is dropped.
+    pub(crate) fn close(&self) {
+        let slots = {
+            let mut st = self.shared.state.borrow_mut();
+            st.phase = Phase::Closing;
+            let mut keys: Vec<(TaskId, usize)> =
+                st.tasks.iter().map(|(key, slot)| (slot.id, key)).collect();
+            keys.sort_unstable();
+            keys.into_iter()
+                .map(|(task, key)| self.remove_task(&mut st, key, EventKind::Cancelled { task }))
+                .collect::<Vec<_>>()
+        };
+        slots.into_iter().for_each(cancel);
+        let wakers = self.shared.state.borrow_mut().timers.drain();
+        drop(wakers);
+        self.shared.state.borrow_mut().phase = Phase::Closed;
+        self.shared.remote.close();
+    }
+
+    // ----- timers -----
+
+    pub(crate) fn timer_insert(&self, deadline: u64, waker: &Waker) -> TimerKey {
+        let mut st = self.shared.state.borrow_mut();
+        st.timers.insert(deadline, Some(waker.clone()))
+    }
+
+    /// Re-arms a timer entry, refreshing its waker only if it changed.
+    pub(crate) fn timer_update(&self, key: TimerKey, deadline: u64, waker: &Waker) {
+        let mut st = self.shared.state.borrow_mut();
+        if !st.timers.is_armed(key) || st.timers.deadline(key) != deadline {
+            st.timers.reset(key, deadline);
+        }
+        let slot = st.timers.get_mut(key);
+        if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            let old = slot.replace(waker.clone());
+            drop(st);
+            drop(old);
+        }
+    }
+
+    pub(crate) fn timer_reset(&self, key: TimerKey, deadline: u64) {
+        self.shared.state.borrow_mut().timers.reset(key, deadline);
+    }
+
+    pub(crate) fn timer_remove(&self, key: TimerKey) {
+        let waker = self.shared.state.borrow_mut().timers.remove(key);
+        drop(waker);
+    }
+
+    #[cfg(test)]
+    pub(crate) fn timer_count(&self) -> usize {
+        self.shared.state.borrow().timers.len()
+    }
+}
+
+/// Completes a removed task's join handle with "cancelled", after dropping
+/// its future (so the handle sees the task's resources released).
+fn cancel(slot: Slot) {
+    let Slot {
+        id,
+        future,
+        completion,
+        ..
+    } = slot;
+    drop_quietly(future);
+    if let Some(completion) = completion {
+        completion.fail(JoinError::cancelled(id));
+    }
+}
+
+/// Drops a value whose `Drop` may panic (a task that already panicked can
+/// panic again in its destructor); the first panic is the one reported.
+fn drop_quietly<T>(value: T) {
+    let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(value)));
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("Handle");
+        d.field("seed", &format_args!("{:#x}", self.seed()))
+            .field("now", &format_args!("{}", crate::trace::FmtNanos(self.now_nanos())));
+        match self.shared.state.try_borrow() {
+            Ok(st) => d
+                .field("tasks", &st.tasks.len())
+                .field("ready", &st.ready.len())
+                .field("timers", &st.timers.len())
+                .field("steps", &st.steps),
+            Err(_) => d.field("state", &format_args!("<busy>")),
+        };
+        d.finish()
+    }
+}

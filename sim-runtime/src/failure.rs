@@ -1,0 +1,236 @@
+//! `Failure`: one report for every way a run can end badly.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::fmt;
+use std::sync::Once;
+use std::time::Duration;
+
+use crate::task::{TaskId, TaskInfo};
+use crate::trace::FmtNanos;
+
+/// Why a simulation failed, with everything needed to understand and replay it.
+///
+/// Returned by [`Runtime::try_block_on`](crate::Runtime::try_block_on);
+/// [`Runtime::block_on`](crate::Runtime::block_on) panics with its `Display`
+/// form, which names the seed, the virtual time, the tasks still pending, the
+/// last events of the run and how to replay it.
+///
+/// ```
+/// use std::time::Duration;
+/// let mut rt = sim::Runtime::new(3);
+/// let failure = rt
+///     .try_block_on(std::future::pending::<()>())
+///     .unwrap_err();
+/// assert!(matches!(failure.kind(), sim::FailureKind::Deadlock));
+/// assert_eq!(failure.seed(), 3);
+/// assert!(failure.to_string().contains("deadlock"));
+/// ```
+#[derive(Clone, Debug)]
+pub struct Failure {
+    pub(crate) kind: FailureKind,
+    pub(crate) seed: u64,
+    pub(crate) time: Duration,
+    pub(crate) steps: u64,
+    pub(crate) recent: Vec<String>,
+    pub(crate) pending: Vec<TaskInfo>,
+}
+
+/// The way a run failed.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum FailureKind {
+    /// A task (or the future given to `block_on`) panicked.
+    Panic {
+        /// The task that panicked.
+        task: Box<TaskInfo>,
+        /// The panic message.
+        message: String,
+        /// Where the panic happened, when known.
+        location: Option<String>,
+    },
+    /// The future given to `block_on` is pending, no task is ready and no
+    /// timer is set: nothing can ever happen again.
+    Deadlock,
+    /// The next timer lies beyond the virtual-time limit.
+    TimeLimit {
+        /// The configured limit.
+        limit: Duration,
+        /// When the next timer would have fired.
+        next_timer: Duration,
+    },
+    /// The run polled tasks more times than the step limit allows
+    /// (usually a loop that yields forever).
+    StepLimit {
+        /// The configured limit.
+        limit: u64,
+    },
+    /// A task was woken from another OS thread: something outside the
+    /// simulation (a real thread, real I/O) is driving it.
+    ForeignWake {
+        /// The task woken, if it is still alive.
+        task: Option<Box<TaskInfo>>,
+        /// Its id.
+        task_id: TaskId,
+    },
+}
+
+impl FailureKind {
+    /// A short stable name: `panic`, `deadlock`, `time-limit`, `step-limit`,
+    /// `foreign-wake` (used in machine-readable reports).
+    pub fn name(&self) -> &'static str {
+        match self {
+            FailureKind::Panic { .. } => "panic",
+            FailureKind::Deadlock => "deadlock",
+            FailureKind::TimeLimit { .. } => "time-limit",
+            FailureKind::StepLimit { .. } => "step-limit",
+            FailureKind::ForeignWake { .. } => "foreign-wake",
+        }
+    }
+
+    /// A one-line summary.
+    pub fn summary(&self) -> String {
+        match self {
+            FailureKind::Panic { task, message, .. } => {
+                let name = task.name().map(|n| format!(" `{n}`")).unwrap_or_default();
+                format!("{}{name} panicked: {message}", task.id())
+            }
+            FailureKind::Deadlock => "deadlock: the main future is pending, no task is ready \
+                                      and no timer is set, so nothing can ever happen again"
+                .to_owned(),
+            FailureKind::TimeLimit { limit, next_timer } => format!(
+                "virtual-time limit of {} reached: the next timer is at {} \
+                 (raise it with `Builder::max_time`)",
+                FmtNanos(limit.as_nanos() as u64),
+                FmtNanos(next_timer.as_nanos() as u64)
+            ),
+            FailureKind::StepLimit { limit } => format!(
+                "step limit of {limit} polls reached: a task probably loops forever while \
+                 yielding (raise it with `Builder::max_steps`)"
+            ),
+            FailureKind::ForeignWake { task_id, .. } => format!(
+                "{task_id} was woken from another OS thread: something outside the simulation \
+                 (a `std::thread`, a real socket, a real timer) is driving it, which makes the run \
+                 nondeterministic. Use sim's own primitives inside a simulation"
+            ),
+        }
+    }
+}
+
+impl Failure {
+    /// What went wrong.
+    pub fn kind(&self) -> &FailureKind {
+        &self.kind
+    }
+
+    /// The seed of the failing run.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Virtual time when the run failed.
+    pub fn elapsed(&self) -> Duration {
+        self.time
+    }
+
+    /// How many polls the run made.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// The last events of the run, oldest first, rendered as text.
+    pub fn recent_events(&self) -> &[String] {
+        &self.recent
+    }
+
+    /// The tasks alive when the run failed, in spawn order.
+    pub fn pending_tasks(&self) -> &[TaskInfo] {
+        &self.pending
+    }
+
+    /// The task the failure is about, when there is one.
+    pub fn task(&self) -> Option<&TaskInfo> {
+        match &self.kind {
+            FailureKind::Panic { task, .. } => Some(task),
+            FailureKind::ForeignWake { task, .. } => task.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "sim: simulation failed: {}", self.kind.summary())?;
+        writeln!(f, "  seed:         {:#x}", self.seed)?;
+        writeln!(
+            f,
+            "  virtual time: {} after {} steps",
+            FmtNanos(self.time.as_nanos() as u64),
+            self.steps
+        )?;
+        if let Some(task) = self.task() {
+            writeln!(f, "  task:         {task}")?;
+        }
+        if let FailureKind::Panic {
+            location: Some(location),
+            ..
+        } = &self.kind
+        {
+            writeln!(f, "  panicked at:  {location}")?;
+        }
+        if !self.pending.is_empty() {
+            writeln!(f, "  pending tasks ({}):", self.pending.len())?;
+            for task in &self.pending {
+                writeln!(f, "    {task}")?;
+            }
+        }
+        if !self.recent.is_empty() {
+            writeln!(f, "  last {} events:", self.recent.len())?;
+            for event in &self.recent {
+                writeln!(f, "    {event}")?;
+            }
+        }
+        write!(
+            f,
+            "  replay:       run `sim::Runtime::new({:#x})` on the same code: same seed, same schedule",
+            self.seed
+        )
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// The text of a panic payload.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic with a non-string payload".to_owned()
+    }
+}
+
+thread_local! {
+    static PANIC_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Installs, once per process, a panic hook that remembers where the last
+/// panic on each thread happened, then calls the hook that was there before.
+/// The location goes into the failure report.
+pub(crate) fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if let Some(location) = info.location() {
+                let _ = PANIC_LOCATION.try_with(|l| *l.borrow_mut() = Some(location.to_string()));
+            }
+            previous(info);
+        }));
+    });
+}
+
+pub(crate) fn take_panic_location() -> Option<String> {
+    PANIC_LOCATION.try_with(|l| l.borrow_mut().take()).ok().flatten()
+}

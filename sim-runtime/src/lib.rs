@@ -1,0 +1,46 @@
+//! The runtime behind [`sim`](https://docs.rs/sim): a seeded single-threaded
+//! executor with virtual time.
+//!
+//! Users normally depend on the `sim` facade crate, which re-exports this
+//! one. The layers and the core loop are described in `ARCHITECTURE.md`.
+//!
+//! - [`Runtime`] / [`Builder`]: one simulation, driven by `block_on`.
+//! - [`task`]: `spawn`, `JoinHandle`, `yield_now`.
+//! - [`time`]: virtual `Instant`, `sleep`, `timeout`, `interval`.
+//! - [`rand`]: randomness drawn from the seed.
+//! - [`Failure`]: the report of a run that ended badly.
+#![forbid(unsafe_code)]
+
+mod context;
+mod error;
+mod executor;
+mod failure;
+mod policy;
+pub mod rand;
+mod runtime;
+pub mod task;
+pub mod time;
+mod timer;
+mod trace;
+mod waker;
+
+pub use error::{ConfigError, NoSimulation};
+pub use executor::Handle;
+pub use failure::{Failure, FailureKind};
+pub use runtime::{Builder, Runtime};
+pub use task::spawn;
+pub use trace::{Event, EventKind};
+
+/// The seed of the simulation running on this thread.
+///
+/// ```
+/// let mut rt = sim::Runtime::new(0x2a);
+/// rt.block_on(async { assert_eq!(sim::seed(), 0x2a) });
+/// ```
+///
+/// # Panics
+/// Outside a simulation, at the caller's line; see [`Handle::try_current`].
+#[track_caller]
+pub fn seed() -> u64 {
+    context::current("sim::seed").seed()
+}

@@ -1,0 +1,330 @@
+//! `Runtime` and its `Builder`: one simulation, and the loop that drives it.
+
+use std::future::Future;
+use std::panic::{self, AssertUnwindSafe, Location};
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use crate::context;
+use crate::error::{ConfigError, NESTED_BLOCK_ON};
+use crate::executor::{Handle, Next, PollOutcome};
+use crate::failure::{self, Failure};
+use crate::policy::RandomPolicy;
+use crate::task::TaskInfo;
+use crate::trace::Event;
+
+/// The settings of a simulation, fixed when it is built.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    pub(crate) seed: u64,
+    pub(crate) max_time: Duration,
+    pub(crate) max_steps: u64,
+    pub(crate) fail_on_task_panic: bool,
+    pub(crate) record_trace: bool,
+}
+
+/// Configures a [`Runtime`].
+///
+/// ```
+/// use std::time::Duration;
+/// let mut rt = sim::Builder::new()
+///     .seed(42)
+///     .max_time(Duration::from_secs(3600))
+///     .max_steps(50_000_000)
+///     .build();
+/// assert_eq!(rt.seed(), 42);
+/// rt.block_on(async {});
+/// ```
+#[derive(Clone, Debug)]
+pub struct Builder {
+    config: Config,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    /// The default virtual-time limit: one hour.
+    pub const DEFAULT_MAX_TIME: Duration = Duration::from_secs(3600);
+    /// The default step limit: 50 million polls.
+    pub const DEFAULT_MAX_STEPS: u64 = 50_000_000;
+
+    /// Seed 0, [`DEFAULT_MAX_TIME`](Self::DEFAULT_MAX_TIME),
+    /// [`DEFAULT_MAX_STEPS`](Self::DEFAULT_MAX_STEPS), task panics fail the run.
+    pub fn new() -> Self {
+        Builder {
+            config: Config {
+                seed: 0,
+                max_time: Self::DEFAULT_MAX_TIME,
+                max_steps: Self::DEFAULT_MAX_STEPS,
+                fail_on_task_panic: true,
+                record_trace: false,
+            },
+        }
+    }
+
+    /// The seed: every scheduling choice and random draw derives from it.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.config.seed = seed;
+        self
+    }
+
+    /// The virtual-time limit: a run whose next timer lies beyond it fails
+    /// with [`FailureKind::TimeLimit`]. Must be greater than zero.
+    pub fn max_time(mut self, limit: Duration) -> Self {
+        self.config.max_time = limit;
+        self
+    }
+
+    /// The step limit: a run that polls tasks more often fails with
+    /// [`FailureKind::StepLimit`] (it catches tasks that loop forever while
+    /// yielding). Must be greater than zero.
+    pub fn max_steps(mut self, limit: u64) -> Self {
+        self.config.max_steps = limit;
+        self
+    }
+
+    /// Whether a panic in a spawned task fails the whole run (the default),
+    /// or only makes its [`JoinHandle`](crate::task::JoinHandle) return a
+    /// [`JoinError`](crate::task::JoinError) for which `is_panic()` is true.
+    /// A panic in the future given to `block_on` always fails the run.
+    pub fn fail_on_task_panic(mut self, fail: bool) -> Self {
+        self.config.fail_on_task_panic = fail;
+        self
+    }
+
+    /// Keeps every event of the run, for [`Runtime::trace`] (off by default:
+    /// the fingerprint and the last few events are always kept).
+    pub fn record_trace(mut self, record: bool) -> Self {
+        self.config.record_trace = record;
+        self
+    }
+
+    /// Builds the runtime, or says which setting cannot work.
+    pub fn try_build(self) -> Result<Runtime, ConfigError> {
+        if self.config.max_time.is_zero() {
+            return Err(ConfigError {
+                message: "max_time is zero: no timer could ever fire; give a positive duration \
+                          such as `Duration::from_secs(3600)`"
+                    .to_owned(),
+            });
+        }
+        if self.config.max_steps == 0 {
+            return Err(ConfigError {
+                message: "max_steps is zero: no task could ever be polled; give a positive \
+                          limit such as 50_000_000"
+                    .to_owned(),
+            });
+        }
+        failure::install_panic_hook();
+        let policy = Box::new(RandomPolicy::new(self.config.seed));
+        Ok(Runtime {
+            handle: Handle::new(self.config, policy),
+            woken: Vec::new(),
+        })
+    }
+
+    /// Builds the runtime.
+    ///
+    /// # Panics
+    /// On an invalid setting, at the caller's line; see [`try_build`](Self::try_build).
+    #[track_caller]
+    pub fn build(self) -> Runtime {
+        match self.try_build() {
+            Ok(rt) => rt,
+            Err(err) => panic!("{err}"),
+        }
+    }
+}
+
+/// One simulation: a seeded single-threaded executor with virtual time.
+///
+/// Everything a run does that could differ between runs (which ready task
+/// goes next, every random draw) is drawn from the seed, so running the same
+/// seed again replays the same schedule exactly.
+///
+/// ```
+/// use std::time::Duration;
+/// let mut rt = sim::Runtime::new(42);
+/// let answer = rt.block_on(async {
+///     let worker = sim::spawn(async {
+///         sim::time::sleep(Duration::from_secs(5)).await;
+///         42
+///     });
+///     worker.await.unwrap()
+/// });
+/// assert_eq!(answer, 42);
+/// assert_eq!(rt.elapsed(), Duration::from_secs(5));
+/// ```
+///
+/// Tasks still alive when the runtime is dropped are dropped then, in spawn
+/// order.
+#[derive(Debug)]
+pub struct Runtime {
+    handle: Handle,
+    /// Reused buffer for the wakers of timers fired together.
+    woken: Vec<Waker>,
+}
+
+impl Runtime {
+    /// A runtime with default settings and the given seed.
+    pub fn new(seed: u64) -> Runtime {
+        Builder::new().seed(seed).build()
+    }
+
+    /// A [`Builder`] to configure a runtime.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// Runs `future` to completion, with every task it spawns, and returns
+    /// its output.
+    ///
+    /// # Panics
+    /// With the failure report when the run fails (a task panicked, a
+    /// deadlock, a limit was reached; see [`try_block_on`](Self::try_block_on)),
+    /// and when called inside a running simulation.
+    #[track_caller]
+    pub fn block_on<F: Future>(&mut self, future: F) -> F::Output {
+        match self.run(future, Location::caller()) {
+            Ok(output) => output,
+            Err(failure) => panic!("{failure}"),
+        }
+    }
+
+    /// Runs `future` to completion, or returns why the run failed.
+    ///
+    /// ```
+    /// let mut rt = sim::Runtime::new(9);
+    /// let failure = rt
+    ///     .try_block_on(async {
+    ///         sim::spawn(async { panic!("boom") });
+    ///         sim::task::yield_now().await;
+    ///     })
+    ///     .unwrap_err();
+    /// assert!(failure.to_string().contains("panicked: boom"));
+    /// ```
+    ///
+    /// # Panics
+    /// When called inside a running simulation.
+    #[track_caller]
+    pub fn try_block_on<F: Future>(&mut self, future: F) -> Result<F::Output, Failure> {
+        self.run(future, Location::caller())
+    }
+
+    /// The core loop: poll what is ready, in the order the policy picks;
+    /// when nothing is ready, jump the clock to the next timer.
+    fn run<F: Future>(
+        &mut self,
+        future: F,
+        caller: &'static Location<'static>,
+    ) -> Result<F::Output, Failure> {
+        let Some(_running) = context::start_running() else {
+            panic!("{NESTED_BLOCK_ON}");
+        };
+        let _enter = context::enter(&self.handle);
+        let mut future = pin!(future);
+        let handle = &self.handle;
+        let (main, _) = handle
+            .insert_task(None, None, Some("main".into()), caller)
+            .unwrap_or_else(|_| unreachable!("a runtime being used is not closing"));
+        let result = loop {
+            match handle.next() {
+                Err(kind) => break Err(kind),
+                Ok(Next::Idle) => {
+                    if let Err(kind) = handle.advance(&mut self.woken) {
+                        break Err(kind);
+                    }
+                }
+                Ok(Next::Poll(key)) if key == main => {
+                    let (waker, _) = handle.begin_poll(main);
+                    let mut cx = Context::from_waker(&waker);
+                    match panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))) {
+                        Ok(Poll::Ready(output)) => break Ok(output),
+                        Ok(Poll::Pending) => handle.end_poll(main, waker, None, PollOutcome::Pending),
+                        Err(payload) => {
+                            handle.end_poll(main, waker, None, PollOutcome::Panicked(payload))
+                        }
+                    }
+                }
+                Ok(Next::Poll(key)) => handle.poll_task(key),
+            }
+        };
+        // A failed run keeps the main future's slot in the report.
+        let result = result.map_err(|kind| handle.failure(kind));
+        handle.remove_main(main);
+        result
+    }
+
+    /// The seed of this simulation.
+    pub fn seed(&self) -> u64 {
+        self.handle.seed()
+    }
+
+    /// Virtual time elapsed since the simulation started.
+    pub fn elapsed(&self) -> Duration {
+        self.handle.elapsed()
+    }
+
+    /// A running hash of every event so far (task spawned, polled, completed,
+    /// timer fired, scheduling decision). Two runs of the same seed and the
+    /// same code have the same fingerprint.
+    ///
+    /// ```
+    /// let run = |seed| {
+    ///     let mut rt = sim::Runtime::new(seed);
+    ///     rt.block_on(async {
+    ///         for _ in 0..3 {
+    ///             sim::spawn(sim::task::yield_now());
+    ///         }
+    ///         sim::task::yield_now().await;
+    ///     });
+    ///     rt.fingerprint()
+    /// };
+    /// assert_eq!(run(1), run(1));
+    /// ```
+    pub fn fingerprint(&self) -> u64 {
+        self.handle.fingerprint()
+    }
+
+    /// How many task polls the simulation has made.
+    pub fn steps(&self) -> u64 {
+        self.handle.steps()
+    }
+
+    /// How many events the simulation has recorded.
+    pub fn events(&self) -> u64 {
+        self.handle.events()
+    }
+
+    /// Every event of the run, when enabled with
+    /// [`Builder::record_trace`]; `None` otherwise.
+    pub fn trace(&self) -> Option<Vec<Event>> {
+        self.handle.trace()
+    }
+
+    /// The tasks still alive (not finished, not aborted), in spawn order,
+    /// with their names and spawn locations. They are dropped, in that order,
+    /// when the runtime is dropped.
+    pub fn pending_tasks(&self) -> Vec<TaskInfo> {
+        self.handle.tasks()
+    }
+
+    /// A handle to this simulation.
+    pub fn handle(&self) -> Handle {
+        self.handle.clone()
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        // Task destructors may use sim APIs (a sleep removing its timer), so
+        // they run inside the simulation's context.
+        let _enter = context::enter(&self.handle);
+        self.handle.close();
+    }
+}

@@ -1,0 +1,504 @@
+//! Tasks: spawning, joining, aborting, yielding.
+//!
+//! Tasks are futures run by the simulation's single-threaded executor. They
+//! need not be `Send`. Which ready task runs next is chosen from the seed, so
+//! a race between tasks plays out the same way every time a seed is replayed.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use pin_project::pin_project;
+
+use crate::context;
+use crate::error::NoSimulation;
+use crate::executor::Handle;
+use crate::trace::FmtNanos;
+
+/// Identifies a task within its simulation.
+///
+/// Ids are given out in spawn order starting at 1, per simulation, so the
+/// same seed gives the same ids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TaskId(pub(crate) u64);
+
+impl TaskId {
+    /// The id as a number.
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "task#{}", self.0)
+    }
+}
+
+/// A description of a live task, for reports and for
+/// [`Runtime::pending_tasks`](crate::Runtime::pending_tasks).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskInfo {
+    pub(crate) id: TaskId,
+    pub(crate) name: Option<String>,
+    pub(crate) spawned_at: &'static Location<'static>,
+    pub(crate) waiting_on: Option<String>,
+    pub(crate) polls: u64,
+}
+
+impl TaskInfo {
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// The name given with [`Builder::name`], if any.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// Where the task was spawned (or where `block_on` was called).
+    pub fn spawned_at(&self) -> &'static Location<'static> {
+        self.spawned_at
+    }
+
+    /// What the task waited on when it last returned `Pending`, when that was
+    /// one of sim's own futures (a sleep, a join handle, a yield).
+    pub fn waiting_on(&self) -> Option<&str> {
+        self.waiting_on.as_deref()
+    }
+
+    /// How many times the task has been polled.
+    pub fn polls(&self) -> u64 {
+        self.polls
+    }
+}
+
+impl fmt::Display for TaskInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.id)?;
+        if let Some(name) = &self.name {
+            write!(f, " `{name}`")?;
+        }
+        write!(f, " spawned at {}", self.spawned_at)?;
+        match (&self.waiting_on, self.polls) {
+            (_, 0) => write!(f, ", never polled"),
+            (Some(wait), _) => write!(f, ", waiting on {wait}"),
+            (None, _) => write!(f, ", waiting on a future outside sim (a channel, a lock, ...)"),
+        }
+    }
+}
+
+/// What a task last waited on; recorded by sim's own futures.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WaitPoint {
+    pub(crate) what: Wait,
+    pub(crate) at: &'static Location<'static>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Wait {
+    Yield,
+    Sleep { until: u64 },
+    Join { task: TaskId },
+}
+
+impl fmt::Display for WaitPoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.what {
+            Wait::Yield => write!(f, "yield_now at {}", self.at),
+            Wait::Sleep { until } => write!(f, "a sleep until {} created at {}", FmtNanos(until), self.at),
+            Wait::Join { task } => write!(f, "the JoinHandle of {task} (spawned at {})", self.at),
+        }
+    }
+}
+
+/// Spawns a task on the current simulation.
+///
+/// The task starts ready; when it runs relative to other ready tasks is a
+/// scheduling decision drawn from the seed. Dropping the returned handle
+/// detaches the task (it keeps running).
+///
+/// ```
+/// let mut rt = sim::Runtime::new(1);
+/// let sum = rt.block_on(async {
+///     let a = sim::spawn(async { 1 });
+///     let b = sim::spawn(async { 2 });
+///     a.await.unwrap() + b.await.unwrap()
+/// });
+/// assert_eq!(sum, 3);
+/// ```
+///
+/// # Panics
+/// Outside a simulation, at the caller's line; see [`try_spawn`].
+#[track_caller]
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let handle = context::current("sim::spawn");
+    spawn_on(&handle, future, None, Location::caller())
+}
+
+/// Like [`spawn`], but returns an error outside a simulation.
+#[track_caller]
+pub fn try_spawn<F>(future: F) -> Result<JoinHandle<F::Output>, NoSimulation>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let handle = context::try_current("sim::task::try_spawn")?;
+    Ok(spawn_on(&handle, future, None, Location::caller()))
+}
+
+/// Configures a task before spawning it.
+///
+/// ```
+/// let mut rt = sim::Runtime::new(1);
+/// rt.block_on(async {
+///     let beat = sim::task::Builder::new()
+///         .name("heartbeat")
+///         .spawn(async { "beat" });
+///     assert_eq!(beat.await.unwrap(), "beat");
+/// });
+/// ```
+#[derive(Debug, Default)]
+pub struct Builder {
+    name: Option<Rc<str>>,
+}
+
+impl Builder {
+    /// A task with no name.
+    pub fn new() -> Self {
+        Builder::default()
+    }
+
+    /// Names the task; the name appears in events, reports and deadlock dumps.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(Rc::from(name.into()));
+        self
+    }
+
+    /// Spawns the task on the current simulation.
+    ///
+    /// # Panics
+    /// Outside a simulation, at the caller's line.
+    #[track_caller]
+    pub fn spawn<F>(self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let handle = context::current("sim::task::Builder::spawn");
+        spawn_on(&handle, future, self.name, Location::caller())
+    }
+}
+
+pub(crate) fn spawn_on<F>(
+    handle: &Handle,
+    future: F,
+    name: Option<Rc<str>>,
+    location: &'static Location<'static>,
+) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let cell = Rc::new(JoinCell {
+        state: RefCell::new(JoinState::Running(None)),
+    });
+    let future = Box::pin(TaskFuture {
+        future,
+        cell: cell.clone(),
+    });
+    match handle.insert_task(Some(future), Some(cell.clone()), name, location) {
+        Ok((key, id)) => JoinHandle {
+            cell,
+            handle: handle.clone(),
+            key,
+            id,
+            spawned_at: location,
+        },
+        Err(future) => {
+            // The simulation is shutting down (spawned from a destructor):
+            // the task is cancelled before it starts.
+            drop(future);
+            cell.fail(JoinError::cancelled(TaskId(0)));
+            JoinHandle {
+                cell,
+                handle: handle.clone(),
+                key: usize::MAX,
+                id: TaskId(0),
+                spawned_at: location,
+            }
+        }
+    }
+}
+
+/// The task future as the executor sees it: runs the user's future and
+/// stores its output for the join handle.
+#[pin_project]
+struct TaskFuture<F: Future> {
+    #[pin]
+    future: F,
+    cell: Rc<JoinCell<F::Output>>,
+}
+
+impl<F: Future> Future for TaskFuture<F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        match this.future.poll(cx) {
+            Poll::Ready(value) => {
+                this.cell.finish(Ok(value));
+                Poll::Ready(())
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+struct JoinCell<T> {
+    state: RefCell<JoinState<T>>,
+}
+
+enum JoinState<T> {
+    /// The waker of the task awaiting the handle, if any.
+    Running(Option<Waker>),
+    Done(Result<T, JoinError>),
+    Taken,
+}
+
+impl<T> JoinCell<T> {
+    fn finish(&self, result: Result<T, JoinError>) {
+        let previous = self.state.replace(JoinState::Done(result));
+        if let JoinState::Running(Some(waker)) = previous {
+            waker.wake();
+        }
+    }
+}
+
+/// How the executor completes a task's join handle without knowing `T`.
+pub(crate) trait Completion {
+    fn fail(&self, error: JoinError);
+}
+
+impl<T> Completion for JoinCell<T> {
+    fn fail(&self, error: JoinError) {
+        if matches!(*self.state.borrow(), JoinState::Running(_)) {
+            self.finish(Err(error));
+        }
+    }
+}
+
+/// An owned permission to await a task's output, or to abort it.
+///
+/// Awaiting it gives `Ok(output)`, or a [`JoinError`] if the task panicked
+/// or was aborted. Dropping it detaches the task, which keeps running.
+pub struct JoinHandle<T> {
+    cell: Rc<JoinCell<T>>,
+    handle: Handle,
+    key: usize,
+    id: TaskId,
+    spawned_at: &'static Location<'static>,
+}
+
+impl<T> JoinHandle<T> {
+    /// Aborts the task: its future is dropped now (or, if the task is aborting
+    /// itself, as soon as its current poll returns). Awaiting the handle then
+    /// gives a [`JoinError`] for which `is_cancelled()` is true. Aborting a
+    /// finished task does nothing.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async {
+    ///     let forever = sim::spawn(sim::time::sleep(Duration::from_secs(1_000_000)));
+    ///     forever.abort();
+    ///     assert!(forever.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
+    pub fn abort(&self) {
+        if !self.is_finished() {
+            self.handle.abort(self.key, self.id);
+        }
+    }
+
+    /// True once the task has completed, panicked or been aborted.
+    pub fn is_finished(&self) -> bool {
+        !matches!(*self.cell.state.borrow(), JoinState::Running(_))
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let mut state = this.cell.state.borrow_mut();
+        match &mut *state {
+            JoinState::Running(waker) => {
+                // A running task can only finish in its own simulation.
+                this.handle.assert_current(&format!("the JoinHandle of {}", this.id));
+                match waker {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    _ => *waker = Some(cx.waker().clone()),
+                }
+                this.handle.set_wait(WaitPoint {
+                    what: Wait::Join { task: this.id },
+                    at: this.spawned_at,
+                });
+                Poll::Pending
+            }
+            JoinState::Done(_) => match std::mem::replace(&mut *state, JoinState::Taken) {
+                JoinState::Done(result) => Poll::Ready(result),
+                _ => unreachable!(),
+            },
+            JoinState::Taken => panic!("the JoinHandle of {} was polled after it completed", this.id),
+        }
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("id", &self.id)
+            .field(
+                "finished",
+                &self.cell.state.try_borrow().map(|s| !matches!(*s, JoinState::Running(_))).ok(),
+            )
+            .finish()
+    }
+}
+
+/// Why awaiting a [`JoinHandle`] did not give the task's output.
+pub struct JoinError {
+    task: TaskId,
+    repr: Repr,
+}
+
+enum Repr {
+    Cancelled,
+    Panic(Box<dyn Any + Send + 'static>),
+}
+
+impl JoinError {
+    pub(crate) fn cancelled(task: TaskId) -> Self {
+        JoinError {
+            task,
+            repr: Repr::Cancelled,
+        }
+    }
+
+    pub(crate) fn panic(task: TaskId, payload: Box<dyn Any + Send + 'static>) -> Self {
+        JoinError {
+            task,
+            repr: Repr::Panic(payload),
+        }
+    }
+
+    /// True if the task was aborted (or dropped when its simulation ended).
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.repr, Repr::Cancelled)
+    }
+
+    /// True if the task panicked. (By default a panic fails the whole run;
+    /// see [`Builder::fail_on_task_panic`](crate::Builder::fail_on_task_panic).)
+    pub fn is_panic(&self) -> bool {
+        matches!(self.repr, Repr::Panic(_))
+    }
+
+    /// The panic payload, if the task panicked.
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
+        match self.repr {
+            Repr::Panic(payload) => Ok(payload),
+            Repr::Cancelled => Err(self),
+        }
+    }
+
+    /// The task the error is about.
+    pub fn id(&self) -> TaskId {
+        self.task
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => write!(f, "{} was cancelled", self.task),
+            Repr::Panic(payload) => write!(
+                f,
+                "{} panicked: {}",
+                self.task,
+                crate::failure::panic_message(&**payload)
+            ),
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "JoinError({self})")
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+/// Yields to the scheduler once: the task becomes ready again at once, and
+/// the seed decides which ready task runs next.
+///
+/// ```
+/// let mut rt = sim::Runtime::new(1);
+/// rt.block_on(async {
+///     sim::task::yield_now().await;
+/// });
+/// ```
+///
+/// Outside a simulation it is an ordinary yield, so code using it also runs
+/// under other executors.
+#[track_caller]
+pub fn yield_now() -> YieldNow {
+    YieldNow {
+        yielded: false,
+        at: Location::caller(),
+    }
+}
+
+/// Future returned by [`yield_now`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct YieldNow {
+    yielded: bool,
+    at: &'static Location<'static>,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        context::with_current(|h| {
+            h.set_wait(WaitPoint {
+                what: Wait::Yield,
+                at: self.at,
+            })
+        });
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}

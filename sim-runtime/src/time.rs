@@ -1,0 +1,553 @@
+//! Virtual time: `Instant`, `sleep`, `timeout`, `interval`.
+//!
+//! Time in a simulation is an integer count of nanoseconds since it started.
+//! It never moves while a task is ready to run; when none is, it jumps
+//! straight to the earliest timer. A test that sleeps for an hour finishes
+//! in microseconds, and timers due at the same instant fire in the order
+//! they were set.
+//!
+//! [`Instant`] is its own type, so wall-clock time cannot be mixed in by
+//! accident.
+//!
+//! ```
+//! use std::time::Duration;
+//! use sim::time::{sleep, Instant};
+//!
+//! let mut rt = sim::Runtime::new(1);
+//! rt.block_on(async {
+//!     let start = Instant::now();
+//!     sleep(Duration::from_secs(3600)).await;
+//!     assert_eq!(start.elapsed(), Duration::from_secs(3600));
+//! });
+//! assert_eq!(rt.elapsed(), Duration::from_secs(3600));
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::ops::{Add, AddAssign, Sub, SubAssign};
+use std::panic::Location;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use pin_project::pin_project;
+
+use crate::context;
+use crate::error::NoSimulation;
+use crate::executor::Handle;
+use crate::task::{Wait, WaitPoint};
+use crate::timer::TimerKey;
+use crate::trace::FmtNanos;
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// A point in virtual time.
+///
+/// Like `std::time::Instant`, but read from the simulation's clock. It
+/// counts nanoseconds since the simulation started.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Instant {
+    nanos: u64,
+}
+
+impl Instant {
+    pub(crate) fn from_nanos(nanos: u64) -> Instant {
+        Instant { nanos }
+    }
+
+    /// The current virtual time.
+    ///
+    /// # Panics
+    /// Outside a simulation, at the caller's line; see [`Instant::try_now`].
+    #[track_caller]
+    pub fn now() -> Instant {
+        context::current("sim::time::Instant::now").now()
+    }
+
+    /// The current virtual time, or an error outside a simulation.
+    pub fn try_now() -> Result<Instant, NoSimulation> {
+        Ok(context::try_current("sim::time::Instant::try_now")?.now())
+    }
+
+    /// Time since the simulation started.
+    pub fn since_start(&self) -> Duration {
+        Duration::from_nanos(self.nanos)
+    }
+
+    /// Virtual time elapsed since `self`.
+    ///
+    /// # Panics
+    /// Outside a simulation, at the caller's line.
+    #[track_caller]
+    pub fn elapsed(&self) -> Duration {
+        Instant::now().saturating_duration_since(*self)
+    }
+
+    /// Time from `earlier` to `self`; zero if `earlier` is later.
+    pub fn duration_since(&self, earlier: Instant) -> Duration {
+        self.saturating_duration_since(earlier)
+    }
+
+    /// Time from `earlier` to `self`, or `None` if `earlier` is later.
+    pub fn checked_duration_since(&self, earlier: Instant) -> Option<Duration> {
+        self.nanos.checked_sub(earlier.nanos).map(Duration::from_nanos)
+    }
+
+    /// Time from `earlier` to `self`; zero if `earlier` is later.
+    pub fn saturating_duration_since(&self, earlier: Instant) -> Duration {
+        Duration::from_nanos(self.nanos.saturating_sub(earlier.nanos))
+    }
+
+    /// `self + d`, or `None` on overflow.
+    pub fn checked_add(&self, d: Duration) -> Option<Instant> {
+        u64::try_from(d.as_nanos())
+            .ok()
+            .and_then(|d| self.nanos.checked_add(d))
+            .map(Instant::from_nanos)
+    }
+
+    /// `self - d`, or `None` if that is before the simulation started.
+    pub fn checked_sub(&self, d: Duration) -> Option<Instant> {
+        u64::try_from(d.as_nanos())
+            .ok()
+            .and_then(|d| self.nanos.checked_sub(d))
+            .map(Instant::from_nanos)
+    }
+}
+
+impl Add<Duration> for Instant {
+    type Output = Instant;
+
+    /// Saturates at the end of representable time (about 584 years).
+    fn add(self, d: Duration) -> Instant {
+        Instant::from_nanos(self.nanos.saturating_add(nanos(d)))
+    }
+}
+
+impl AddAssign<Duration> for Instant {
+    fn add_assign(&mut self, d: Duration) {
+        *self = *self + d;
+    }
+}
+
+impl Sub<Duration> for Instant {
+    type Output = Instant;
+
+    /// Saturates at the start of the simulation.
+    fn sub(self, d: Duration) -> Instant {
+        Instant::from_nanos(self.nanos.saturating_sub(nanos(d)))
+    }
+}
+
+impl SubAssign<Duration> for Instant {
+    fn sub_assign(&mut self, d: Duration) {
+        *self = *self - d;
+    }
+}
+
+impl Sub<Instant> for Instant {
+    type Output = Duration;
+
+    fn sub(self, earlier: Instant) -> Duration {
+        self.saturating_duration_since(earlier)
+    }
+}
+
+impl fmt::Debug for Instant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Instant({})", FmtNanos(self.nanos))
+    }
+}
+
+/// Waits until `duration` of virtual time has passed.
+///
+/// ```
+/// use std::time::Duration;
+/// let mut rt = sim::Runtime::new(1);
+/// rt.block_on(async { sim::time::sleep(Duration::from_millis(250)).await });
+/// assert_eq!(rt.elapsed(), Duration::from_millis(250));
+/// ```
+///
+/// # Panics
+/// Outside a simulation, at the caller's line.
+#[track_caller]
+pub fn sleep(duration: Duration) -> Sleep {
+    let handle = context::current("sim::time::sleep");
+    let deadline = handle.now() + duration;
+    Sleep::new(handle, deadline, Location::caller())
+}
+
+/// Like [`sleep`], but returns an error outside a simulation.
+#[track_caller]
+pub fn try_sleep(duration: Duration) -> Result<Sleep, NoSimulation> {
+    let handle = context::try_current("sim::time::try_sleep")?;
+    let deadline = handle.now() + duration;
+    Ok(Sleep::new(handle, deadline, Location::caller()))
+}
+
+/// Waits until virtual time reaches `deadline`.
+///
+/// # Panics
+/// Outside a simulation, at the caller's line.
+#[track_caller]
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    let handle = context::current("sim::time::sleep_until");
+    Sleep::new(handle, deadline, Location::caller())
+}
+
+/// Future returned by [`sleep`] and [`sleep_until`].
+///
+/// It holds one entry in the simulation's timer queue from its first poll
+/// until it completes or is dropped; [`reset`](Sleep::reset) moves that entry
+/// in place.
+#[must_use = "futures do nothing unless awaited"]
+pub struct Sleep {
+    handle: Handle,
+    deadline: u64,
+    entry: Option<TimerKey>,
+    created_at: &'static Location<'static>,
+}
+
+impl Sleep {
+    fn new(handle: Handle, deadline: Instant, created_at: &'static Location<'static>) -> Sleep {
+        Sleep {
+            handle,
+            deadline: deadline.nanos,
+            entry: None,
+            created_at,
+        }
+    }
+
+    /// When the sleep completes.
+    pub fn deadline(&self) -> Instant {
+        Instant::from_nanos(self.deadline)
+    }
+
+    /// True once virtual time has reached the deadline.
+    pub fn is_elapsed(&self) -> bool {
+        self.handle.now_nanos() >= self.deadline
+    }
+
+    /// Moves the deadline, whether or not the sleep has completed.
+    pub fn reset(&mut self, deadline: Instant) {
+        self.deadline = deadline.nanos;
+        if let Some(key) = self.entry {
+            // In place: the entry keeps its waker, so a task awaiting this
+            // sleep is woken at the new deadline even if another task reset it.
+            self.handle.timer_reset(key, self.deadline);
+        }
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        if this.handle.now_nanos() >= this.deadline {
+            if let Some(key) = this.entry.take() {
+                this.handle.timer_remove(key);
+            }
+            return Poll::Ready(());
+        }
+        this.handle.assert_current("a `sim::time::Sleep`");
+        match this.entry {
+            Some(key) => this.handle.timer_update(key, this.deadline, cx.waker()),
+            None => this.entry = Some(this.handle.timer_insert(this.deadline, cx.waker())),
+        }
+        this.handle.set_wait(WaitPoint {
+            what: Wait::Sleep {
+                until: this.deadline,
+            },
+            at: this.created_at,
+        });
+        Poll::Pending
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if let Some(key) = self.entry.take() {
+            self.handle.timer_remove(key);
+        }
+    }
+}
+
+impl fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sleep")
+            .field("deadline", &self.deadline())
+            .field("registered", &self.entry.is_some())
+            .finish()
+    }
+}
+
+/// The error of a [`timeout`] whose time ran out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Elapsed(());
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl std::error::Error for Elapsed {}
+
+/// Runs `future` for at most `duration` of virtual time.
+///
+/// The future is polled first, so one that is ready at once wins even with a
+/// zero duration.
+///
+/// ```
+/// use std::time::Duration;
+/// use sim::time::{sleep, timeout};
+/// let mut rt = sim::Runtime::new(1);
+/// rt.block_on(async {
+///     let slow = timeout(Duration::from_secs(1), sleep(Duration::from_secs(5))).await;
+///     assert!(slow.is_err());
+///     let fast = timeout(Duration::from_secs(1), async { 7 }).await;
+///     assert_eq!(fast, Ok(7));
+/// });
+/// assert_eq!(rt.elapsed(), Duration::from_secs(1));
+/// ```
+///
+/// # Panics
+/// Outside a simulation, at the caller's line.
+#[track_caller]
+pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
+    Timeout {
+        future,
+        delay: sleep(duration),
+    }
+}
+
+/// Runs `future` until virtual time reaches `deadline` at most.
+///
+/// # Panics
+/// Outside a simulation, at the caller's line.
+#[track_caller]
+pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
+    Timeout {
+        future,
+        delay: sleep_until(deadline),
+    }
+}
+
+/// Future returned by [`timeout`] and [`timeout_at`].
+#[pin_project]
+#[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct Timeout<F> {
+    #[pin]
+    future: F,
+    delay: Sleep,
+}
+
+impl<F> Timeout<F> {
+    /// The wrapped future.
+    pub fn get_ref(&self) -> &F {
+        &self.future
+    }
+
+    /// Unwraps the future, dropping the timer.
+    pub fn into_inner(self) -> F {
+        self.future
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(value) = this.future.poll(cx) {
+            return Poll::Ready(Ok(value));
+        }
+        Pin::new(this.delay).poll(cx).map(|()| Err(Elapsed(())))
+    }
+}
+
+/// What an [`Interval`] does when ticks were missed because the task did
+/// not poll it in time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MissedTickBehavior {
+    /// Fire the missed ticks back to back until caught up, then continue on
+    /// the original schedule (the default, as in tokio).
+    #[default]
+    Burst,
+    /// Fire once now, then every `period` from now.
+    Delay,
+    /// Fire once now, then at the next multiple of `period` on the original
+    /// schedule, skipping the missed ones.
+    Skip,
+}
+
+impl MissedTickBehavior {
+    /// The next deadline after a tick that was due at `due` was taken at `now`.
+    fn next(self, due: u64, now: u64, period: u64) -> u64 {
+        match self {
+            MissedTickBehavior::Burst => due.saturating_add(period),
+            MissedTickBehavior::Delay => now.saturating_add(period),
+            MissedTickBehavior::Skip => {
+                let missed = (now - due) / period + 1;
+                due.saturating_add(missed.saturating_mul(period))
+            }
+        }
+    }
+}
+
+/// Ticks every `period` of virtual time; the first tick completes at once.
+///
+/// ```
+/// use std::time::Duration;
+/// let mut rt = sim::Runtime::new(1);
+/// rt.block_on(async {
+///     let mut beat = sim::time::interval(Duration::from_millis(100));
+///     for _ in 0..4 {
+///         beat.tick().await;
+///     }
+/// });
+/// assert_eq!(rt.elapsed(), Duration::from_millis(300));
+/// ```
+///
+/// # Panics
+/// Outside a simulation, or if `period` is zero, at the caller's line.
+#[track_caller]
+pub fn interval(period: Duration) -> Interval {
+    let now = context::current("sim::time::interval").now();
+    interval_at(now, period)
+}
+
+/// Like [`interval`], with the first tick at `start`.
+///
+/// # Panics
+/// Outside a simulation, or if `period` is zero, at the caller's line.
+#[track_caller]
+pub fn interval_at(start: Instant, period: Duration) -> Interval {
+    assert!(
+        !period.is_zero(),
+        "sim::time::interval: the period must be greater than zero"
+    );
+    Interval {
+        delay: sleep_until(start),
+        period: nanos(period),
+        missed_tick_behavior: MissedTickBehavior::default(),
+    }
+}
+
+/// A stream of ticks; see [`interval`].
+#[derive(Debug)]
+pub struct Interval {
+    delay: Sleep,
+    period: u64,
+    missed_tick_behavior: MissedTickBehavior,
+}
+
+impl Interval {
+    /// Waits for the next tick and returns the instant it was due.
+    pub async fn tick(&mut self) -> Instant {
+        std::future::poll_fn(|cx| self.poll_tick(cx)).await
+    }
+
+    /// Polls for the next tick.
+    pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
+        if Pin::new(&mut self.delay).poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let due = self.delay.deadline;
+        let now = self.delay.handle.now_nanos();
+        let next = self.missed_tick_behavior.next(due, now, self.period);
+        self.delay.reset(Instant::from_nanos(next));
+        Poll::Ready(Instant::from_nanos(due))
+    }
+
+    /// Restarts the schedule: the next tick is one period from now.
+    pub fn reset(&mut self) {
+        let now = self.delay.handle.now_nanos();
+        self.delay.reset(Instant::from_nanos(now.saturating_add(self.period)));
+    }
+
+    /// The period between ticks.
+    pub fn period(&self) -> Duration {
+        Duration::from_nanos(self.period)
+    }
+
+    /// What happens to missed ticks.
+    pub fn missed_tick_behavior(&self) -> MissedTickBehavior {
+        self.missed_tick_behavior
+    }
+
+    /// Sets what happens to missed ticks.
+    pub fn set_missed_tick_behavior(&mut self, behavior: MissedTickBehavior) {
+        self.missed_tick_behavior = behavior;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missed_tick_behaviors() {
+        // Period 10, a tick due at 20 taken at 47.
+        assert_eq!(MissedTickBehavior::Burst.next(20, 47, 10), 30);
+        assert_eq!(MissedTickBehavior::Delay.next(20, 47, 10), 57);
+        assert_eq!(MissedTickBehavior::Skip.next(20, 47, 10), 50);
+        // On time, all agree.
+        for b in [
+            MissedTickBehavior::Burst,
+            MissedTickBehavior::Delay,
+            MissedTickBehavior::Skip,
+        ] {
+            assert_eq!(b.next(20, 20, 10), 30);
+        }
+    }
+
+    #[test]
+    fn instant_arithmetic_saturates() {
+        let t = Instant::from_nanos(5);
+        assert_eq!((t - Duration::from_nanos(10)).since_start(), Duration::ZERO);
+        assert_eq!(t.checked_sub(Duration::from_nanos(10)), None);
+        assert_eq!(Instant::from_nanos(u64::MAX).checked_add(Duration::from_nanos(1)), None);
+        assert_eq!(Instant::from_nanos(9) - t, Duration::from_nanos(4));
+        assert_eq!(t - Instant::from_nanos(9), Duration::ZERO);
+        assert_eq!(format!("{t:?}"), "Instant(0.000000005s)");
+    }
+
+    #[test]
+    fn sleep_entries_are_removed_on_drop_and_completion() {
+        let mut rt = crate::Runtime::new(1);
+        let handle = rt.handle();
+        rt.block_on(async {
+            let short = sleep(Duration::from_millis(1));
+            let long = sleep(Duration::from_secs(10));
+            let mut long = Box::pin(long);
+            // Register the long sleep, then drop it.
+            let _ = futures::poll!(long.as_mut());
+            assert_eq!(Handle::current().timer_count(), 1);
+            drop(long);
+            assert_eq!(Handle::current().timer_count(), 0);
+            short.await;
+        });
+        assert_eq!(handle.timer_count(), 0);
+    }
+
+    #[test]
+    fn reset_reuses_one_entry() {
+        let mut rt = crate::Runtime::new(1);
+        rt.block_on(async {
+            let mut s = Box::pin(sleep(Duration::from_millis(5)));
+            for i in 1..100u64 {
+                let _ = futures::poll!(s.as_mut());
+                s.as_mut().get_mut().reset(Instant::now() + Duration::from_millis(i));
+                let _ = futures::poll!(s.as_mut());
+                assert_eq!(Handle::current().timer_count(), 1);
+            }
+            s.await;
+        });
+        assert_eq!(rt.elapsed(), Duration::from_millis(99));
+    }
+}

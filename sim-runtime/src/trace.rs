@@ -1,0 +1,288 @@
+//! Events, the running fingerprint, and the recent-event ring shown in reports.
+//!
+//! Every step of a run is an [`Event`]. Each one is folded into a 64-bit
+//! fingerprint; running a seed twice must give the same fingerprint, which is
+//! how determinism is checked rather than assumed. The last few events are
+//! kept for failure reports, and the whole sequence can be kept on request
+//! ([`Builder::record_trace`](crate::Builder::record_trace)) to find the first
+//! event where two runs diverge.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::rc::Rc;
+use std::time::Duration;
+
+use crate::task::TaskId;
+
+/// One step of a simulation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Event {
+    /// Position in the run, from 0.
+    pub index: u64,
+    /// Virtual time in nanoseconds since the simulation started.
+    pub nanos: u64,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+impl Event {
+    /// Virtual time of the event since the simulation started.
+    pub fn time(&self) -> Duration {
+        Duration::from_nanos(self.nanos)
+    }
+}
+
+/// What an [`Event`] records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// A task was created.
+    Spawned {
+        /// The new task.
+        task: TaskId,
+    },
+    /// A task was polled.
+    Polled {
+        /// The task.
+        task: TaskId,
+    },
+    /// A task's future returned `Ready`.
+    Completed {
+        /// The task.
+        task: TaskId,
+    },
+    /// A task was aborted, or dropped when its simulation ended.
+    Cancelled {
+        /// The task.
+        task: TaskId,
+    },
+    /// A task's poll panicked.
+    Panicked {
+        /// The task.
+        task: TaskId,
+    },
+    /// The clock jumped forward to the event's time.
+    ClockAdvanced,
+    /// A timer expired and woke its future.
+    TimerFired,
+    /// A nondeterministic choice: `choice` in `0..domain`.
+    Decision {
+        /// What the choice was about.
+        what: &'static str,
+        /// How many options there were.
+        domain: u64,
+        /// The option taken.
+        choice: u64,
+    },
+    /// An event recorded by a layer built on the runtime (the network, for example).
+    Custom {
+        /// A short, static description ("udp.send").
+        what: &'static str,
+        /// First datum.
+        a: u64,
+        /// Second datum.
+        b: u64,
+    },
+}
+
+impl EventKind {
+    /// The task the event is about, if any.
+    pub fn task(&self) -> Option<TaskId> {
+        match *self {
+            EventKind::Spawned { task }
+            | EventKind::Polled { task }
+            | EventKind::Completed { task }
+            | EventKind::Cancelled { task }
+            | EventKind::Panicked { task } => Some(task),
+            _ => None,
+        }
+    }
+
+    /// Folds the event into a hash word by word.
+    fn words(&self) -> [u64; 4] {
+        let str_word = |s: &str| s.bytes().fold(0u64, |h, b| mix(h, b as u64));
+        match *self {
+            EventKind::Spawned { task } => [1, task.as_u64(), 0, 0],
+            EventKind::Polled { task } => [2, task.as_u64(), 0, 0],
+            EventKind::Completed { task } => [3, task.as_u64(), 0, 0],
+            EventKind::Cancelled { task } => [4, task.as_u64(), 0, 0],
+            EventKind::Panicked { task } => [5, task.as_u64(), 0, 0],
+            EventKind::ClockAdvanced => [6, 0, 0, 0],
+            EventKind::TimerFired => [7, 0, 0, 0],
+            EventKind::Decision {
+                what,
+                domain,
+                choice,
+            } => [8, str_word(what), domain, choice],
+            EventKind::Custom { what, a, b } => [9, str_word(what), a, b],
+        }
+    }
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventKind::Spawned { task } => write!(f, "spawned {task}"),
+            EventKind::Polled { task } => write!(f, "polled {task}"),
+            EventKind::Completed { task } => write!(f, "completed {task}"),
+            EventKind::Cancelled { task } => write!(f, "cancelled {task}"),
+            EventKind::Panicked { task } => write!(f, "panicked {task}"),
+            EventKind::ClockAdvanced => f.write_str("clock advanced"),
+            EventKind::TimerFired => f.write_str("timer fired"),
+            EventKind::Decision {
+                what,
+                domain,
+                choice,
+            } => write!(f, "decision {what}: {choice} of 0..{domain}"),
+            EventKind::Custom { what, a, b } => write!(f, "{what} ({a}, {b})"),
+        }
+    }
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}] #{} {}", FmtNanos(self.nanos), self.index, self.kind)
+    }
+}
+
+/// Formats virtual nanoseconds as seconds with full precision: `12.000500000s`.
+pub(crate) struct FmtNanos(pub(crate) u64);
+
+impl fmt::Display for FmtNanos {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:09}s", self.0 / 1_000_000_000, self.0 % 1_000_000_000)
+    }
+}
+
+/// One step of a 64-bit multiplicative hash (the FxHash round). Fixed here so
+/// fingerprints mean the same on every platform and toolchain.
+#[inline]
+fn mix(h: u64, word: u64) -> u64 {
+    (h.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95)
+}
+
+/// How many recent events a failure report shows.
+pub(crate) const RECENT: usize = 24;
+
+/// The record of a run: fingerprint, recent events, and optionally all events.
+#[derive(Debug)]
+pub(crate) struct Trace {
+    fingerprint: u64,
+    count: u64,
+    recent: VecDeque<(Event, Option<Rc<str>>)>,
+    full: Option<Vec<Event>>,
+}
+
+impl Trace {
+    pub(crate) fn new(record_all: bool) -> Self {
+        Trace {
+            fingerprint: 0xcbf2_9ce4_8422_2325,
+            count: 0,
+            recent: VecDeque::with_capacity(RECENT),
+            full: record_all.then(Vec::new),
+        }
+    }
+
+    /// Records an event; `name` is the task's name, kept for reports only.
+    #[inline]
+    pub(crate) fn record(&mut self, nanos: u64, kind: EventKind, name: Option<&Rc<str>>) {
+        let event = Event {
+            index: self.count,
+            nanos,
+            kind,
+        };
+        self.count += 1;
+        let mut h = mix(self.fingerprint, nanos);
+        for word in kind.words() {
+            h = mix(h, word);
+        }
+        self.fingerprint = h;
+        if self.recent.len() == RECENT {
+            self.recent.pop_front();
+        }
+        self.recent.push_back((event, name.cloned()));
+        if let Some(full) = &mut self.full {
+            full.push(event);
+        }
+    }
+
+    pub(crate) fn fingerprint(&self) -> u64 {
+        self.fingerprint
+    }
+
+    pub(crate) fn len(&self) -> u64 {
+        self.count
+    }
+
+    pub(crate) fn full(&self) -> Option<&[Event]> {
+        self.full.as_deref()
+    }
+
+    /// The recent events rendered for a report, with task names.
+    pub(crate) fn render_recent(&self) -> Vec<String> {
+        self.recent
+            .iter()
+            .map(|(event, name)| match name {
+                Some(name) => format!("{event} `{name}`"),
+                None => event.to_string(),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(kinds: &[EventKind]) -> u64 {
+        let mut trace = Trace::new(false);
+        for (i, kind) in kinds.iter().enumerate() {
+            trace.record(i as u64 * 10, *kind, None);
+        }
+        trace.fingerprint()
+    }
+
+    #[test]
+    fn fingerprint_depends_on_order_and_content() {
+        let a = EventKind::Polled { task: TaskId(1) };
+        let b = EventKind::Polled { task: TaskId(2) };
+        assert_eq!(run(&[a, b]), run(&[a, b]));
+        assert_ne!(run(&[a, b]), run(&[b, a]));
+        assert_ne!(run(&[a]), run(&[b]));
+        assert_ne!(run(&[a]), run(&[a, a]));
+    }
+
+    #[test]
+    fn fingerprint_is_pinned() {
+        // A change here changes what every user's seed means: see CHANGELOG.
+        let kinds = [
+            EventKind::Spawned { task: TaskId(1) },
+            EventKind::Polled { task: TaskId(1) },
+            EventKind::Decision {
+                what: "schedule",
+                domain: 2,
+                choice: 1,
+            },
+        ];
+        assert_eq!(run(&kinds), 0x9ca7_abcd_d00d_3bef);
+    }
+
+    #[test]
+    fn keeps_recent_and_optionally_all() {
+        let mut trace = Trace::new(true);
+        for i in 0..100 {
+            trace.record(i, EventKind::TimerFired, None);
+        }
+        assert_eq!(trace.len(), 100);
+        assert_eq!(trace.full().unwrap().len(), 100);
+        let recent = trace.render_recent();
+        assert_eq!(recent.len(), RECENT);
+        assert_eq!(recent.last().unwrap(), "[0.000000099s] #99 timer fired");
+    }
+
+    #[test]
+    fn formats_nanos() {
+        assert_eq!(FmtNanos(12_000_500_000).to_string(), "12.000500000s");
+        assert_eq!(FmtNanos(5).to_string(), "0.000000005s");
+    }
+}
