@@ -24,7 +24,7 @@ use slab::Slab;
 
 use crate::context;
 use crate::error::{self, NoSimulation};
-use crate::failure::{Failure, FailureKind};
+use crate::failure::{Failure, FailureKind, Report};
 use crate::policy::{Policy, Ready};
 use crate::rand::SimRng;
 use crate::runtime::Config;
@@ -120,6 +120,10 @@ impl Slot {
         }
     }
 }
+
+/// How long a simulation with nothing left to do waits for a wake from
+/// another thread before reporting a deadlock (see `Remote::wait_for_wake`).
+const DEADLOCK_GRACE: Duration = Duration::from_millis(20);
 
 /// What the loop should do next.
 pub(crate) enum Next {
@@ -283,7 +287,11 @@ impl Handle {
         st.ready.push(Ready { key, task: id });
         let now = self.now_nanos();
         let State { trace, tasks, .. } = &mut *st;
-        trace.record(now, EventKind::Spawned { task: id }, tasks[key].name.as_ref());
+        trace.record(
+            now,
+            EventKind::Spawned { task: id },
+            tasks[key].name.as_ref(),
+        );
         Ok((key, id))
     }
 
@@ -420,7 +428,8 @@ impl Handle {
         let (waker, future) = self.begin_poll(key);
         let mut future = future.expect("a spawned task has a future when it is polled");
         let mut cx = Context::from_waker(&waker);
-        let outcome = match panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))) {
+        let outcome = match panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)))
+        {
             Ok(Poll::Pending) => PollOutcome::Pending,
             Ok(Poll::Ready(())) => PollOutcome::Ready,
             Err(payload) => PollOutcome::Panicked(payload),
@@ -488,6 +497,10 @@ impl Handle {
         }
         let mut st = self.shared.state.borrow_mut();
         let Some(deadline) = st.timers.next_deadline() else {
+            drop(st);
+            if self.shared.remote.wait_for_wake(DEADLOCK_GRACE) {
+                return Ok(());
+            }
             return Err(FailureKind::Deadlock);
         };
         // A timer reset into the past is due now: the clock never goes back.
@@ -514,14 +527,14 @@ impl Handle {
     pub(crate) fn failure(&self, kind: FailureKind) -> Failure {
         let pending = self.tasks();
         let st = self.shared.state.borrow();
-        Failure {
+        Failure::from(Report {
             kind,
             seed: self.seed(),
             time: self.elapsed(),
             steps: st.steps,
             recent: st.trace.render_recent(),
             pending,
-        }
+        })
     }
 
     pub(crate) fn steps(&self) -> u64 {
@@ -543,7 +556,10 @@ impl Handle {
     /// Removes a `block_on` future's slot once it is done.
     pub(crate) fn remove_main(&self, key: usize) {
         let mut st = self.shared.state.borrow_mut();
-        let task = st.tasks[key].id;
+        // Already gone if it panicked.
+        let Some(task) = st.tasks.get(key).map(|slot| slot.id) else {
+            return;
+        };
         let slot = self.remove_task(&mut st, key, EventKind::Completed { task });
         drop(st);
         drop(slot);
@@ -629,8 +645,10 @@ fn drop_quietly<T>(value: T) {
 impl std::fmt::Debug for Handle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut d = f.debug_struct("Handle");
-        d.field("seed", &format_args!("{:#x}", self.seed()))
-            .field("now", &format_args!("{}", crate::trace::FmtNanos(self.now_nanos())));
+        d.field("seed", &format_args!("{:#x}", self.seed())).field(
+            "now",
+            &format_args!("{}", crate::trace::FmtNanos(self.now_nanos())),
+        );
         match self.shared.state.try_borrow() {
             Ok(st) => d
                 .field("tasks", &st.tasks.len())

@@ -28,6 +28,12 @@ use crate::trace::FmtNanos;
 /// ```
 #[derive(Clone, Debug)]
 pub struct Failure {
+    /// Boxed: a `Result<T, Failure>` stays small on the success path.
+    inner: Box<Report>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Report {
     pub(crate) kind: FailureKind,
     pub(crate) seed: u64,
     pub(crate) time: Duration,
@@ -117,40 +123,48 @@ impl FailureKind {
     }
 }
 
+impl From<Report> for Failure {
+    fn from(report: Report) -> Self {
+        Failure {
+            inner: Box::new(report),
+        }
+    }
+}
+
 impl Failure {
     /// What went wrong.
     pub fn kind(&self) -> &FailureKind {
-        &self.kind
+        &self.inner.kind
     }
 
     /// The seed of the failing run.
     pub fn seed(&self) -> u64 {
-        self.seed
+        self.inner.seed
     }
 
     /// Virtual time when the run failed.
     pub fn elapsed(&self) -> Duration {
-        self.time
+        self.inner.time
     }
 
     /// How many polls the run made.
     pub fn steps(&self) -> u64 {
-        self.steps
+        self.inner.steps
     }
 
     /// The last events of the run, oldest first, rendered as text.
     pub fn recent_events(&self) -> &[String] {
-        &self.recent
+        &self.inner.recent
     }
 
     /// The tasks alive when the run failed, in spawn order.
     pub fn pending_tasks(&self) -> &[TaskInfo] {
-        &self.pending
+        &self.inner.pending
     }
 
     /// The task the failure is about, when there is one.
     pub fn task(&self) -> Option<&TaskInfo> {
-        match &self.kind {
+        match &self.inner.kind {
             FailureKind::Panic { task, .. } => Some(task),
             FailureKind::ForeignWake { task, .. } => task.as_deref(),
             _ => None,
@@ -160,13 +174,13 @@ impl Failure {
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "sim: simulation failed: {}", self.kind.summary())?;
-        writeln!(f, "  seed:         {:#x}", self.seed)?;
+        writeln!(f, "sim: simulation failed: {}", self.inner.kind.summary())?;
+        writeln!(f, "  seed:         {:#x}", self.inner.seed)?;
         writeln!(
             f,
             "  virtual time: {} after {} steps",
-            FmtNanos(self.time.as_nanos() as u64),
-            self.steps
+            FmtNanos(self.inner.time.as_nanos() as u64),
+            self.inner.steps
         )?;
         if let Some(task) = self.task() {
             writeln!(f, "  task:         {task}")?;
@@ -174,26 +188,26 @@ impl fmt::Display for Failure {
         if let FailureKind::Panic {
             location: Some(location),
             ..
-        } = &self.kind
+        } = &self.inner.kind
         {
             writeln!(f, "  panicked at:  {location}")?;
         }
-        if !self.pending.is_empty() {
-            writeln!(f, "  pending tasks ({}):", self.pending.len())?;
-            for task in &self.pending {
+        if !self.inner.pending.is_empty() {
+            writeln!(f, "  pending tasks ({}):", self.inner.pending.len())?;
+            for task in &self.inner.pending {
                 writeln!(f, "    {task}")?;
             }
         }
-        if !self.recent.is_empty() {
-            writeln!(f, "  last {} events:", self.recent.len())?;
-            for event in &self.recent {
+        if !self.inner.recent.is_empty() {
+            writeln!(f, "  last {} events:", self.inner.recent.len())?;
+            for event in &self.inner.recent {
                 writeln!(f, "    {event}")?;
             }
         }
         write!(
             f,
             "  replay:       run `sim::Runtime::new({:#x})` on the same code: same seed, same schedule",
-            self.seed
+            self.inner.seed
         )
     }
 }
@@ -232,5 +246,8 @@ pub(crate) fn install_panic_hook() {
 }
 
 pub(crate) fn take_panic_location() -> Option<String> {
-    PANIC_LOCATION.try_with(|l| l.borrow_mut().take()).ok().flatten()
+    PANIC_LOCATION
+        .try_with(|l| l.borrow_mut().take())
+        .ok()
+        .flatten()
 }

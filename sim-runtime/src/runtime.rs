@@ -190,7 +190,7 @@ impl Runtime {
     /// and when called inside a running simulation.
     #[track_caller]
     pub fn block_on<F: Future>(&mut self, future: F) -> F::Output {
-        match self.run(future, Location::caller()) {
+        match self.run(future) {
             Ok(output) => output,
             Err(failure) => panic!("{failure}"),
         }
@@ -213,16 +213,14 @@ impl Runtime {
     /// When called inside a running simulation.
     #[track_caller]
     pub fn try_block_on<F: Future>(&mut self, future: F) -> Result<F::Output, Failure> {
-        self.run(future, Location::caller())
+        self.run(future)
     }
 
     /// The core loop: poll what is ready, in the order the policy picks;
     /// when nothing is ready, jump the clock to the next timer.
-    fn run<F: Future>(
-        &mut self,
-        future: F,
-        caller: &'static Location<'static>,
-    ) -> Result<F::Output, Failure> {
+    #[track_caller]
+    fn run<F: Future>(&mut self, future: F) -> Result<F::Output, Failure> {
+        let caller = Location::caller();
         let Some(_running) = context::start_running() else {
             panic!("{NESTED_BLOCK_ON}");
         };
@@ -245,7 +243,9 @@ impl Runtime {
                     let mut cx = Context::from_waker(&waker);
                     match panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))) {
                         Ok(Poll::Ready(output)) => break Ok(output),
-                        Ok(Poll::Pending) => handle.end_poll(main, waker, None, PollOutcome::Pending),
+                        Ok(Poll::Pending) => {
+                            handle.end_poll(main, waker, None, PollOutcome::Pending)
+                        }
                         Err(payload) => {
                             handle.end_poll(main, waker, None, PollOutcome::Panicked(payload))
                         }

@@ -89,7 +89,10 @@ impl fmt::Display for TaskInfo {
         match (&self.waiting_on, self.polls) {
             (_, 0) => write!(f, ", never polled"),
             (Some(wait), _) => write!(f, ", waiting on {wait}"),
-            (None, _) => write!(f, ", waiting on a future outside sim (a channel, a lock, ...)"),
+            (None, _) => write!(
+                f,
+                ", waiting on a future outside sim (a channel, a lock, ...)"
+            ),
         }
     }
 }
@@ -112,7 +115,12 @@ impl fmt::Display for WaitPoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.what {
             Wait::Yield => write!(f, "yield_now at {}", self.at),
-            Wait::Sleep { until } => write!(f, "a sleep until {} created at {}", FmtNanos(until), self.at),
+            Wait::Sleep { until } => write!(
+                f,
+                "a sleep until {} created at {}",
+                FmtNanos(until),
+                self.at
+            ),
             Wait::Join { task } => write!(f, "the JoinHandle of {task} (spawned at {})", self.at),
         }
     }
@@ -351,7 +359,8 @@ impl<T> Future for JoinHandle<T> {
         match &mut *state {
             JoinState::Running(waker) => {
                 // A running task can only finish in its own simulation.
-                this.handle.assert_current(&format!("the JoinHandle of {}", this.id));
+                this.handle
+                    .assert_current(&format!("the JoinHandle of {}", this.id));
                 match waker {
                     Some(w) if w.will_wake(cx.waker()) => {}
                     _ => *waker = Some(cx.waker().clone()),
@@ -366,7 +375,10 @@ impl<T> Future for JoinHandle<T> {
                 JoinState::Done(result) => Poll::Ready(result),
                 _ => unreachable!(),
             },
-            JoinState::Taken => panic!("the JoinHandle of {} was polled after it completed", this.id),
+            JoinState::Taken => panic!(
+                "the JoinHandle of {} was polled after it completed",
+                this.id
+            ),
         }
     }
 }
@@ -377,7 +389,12 @@ impl<T> fmt::Debug for JoinHandle<T> {
             .field("id", &self.id)
             .field(
                 "finished",
-                &self.cell.state.try_borrow().map(|s| !matches!(*s, JoinState::Running(_))).ok(),
+                &self
+                    .cell
+                    .state
+                    .try_borrow()
+                    .map(|s| !matches!(*s, JoinState::Running(_)))
+                    .ok(),
             )
             .finish()
     }

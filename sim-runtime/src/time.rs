@@ -92,7 +92,9 @@ impl Instant {
 
     /// Time from `earlier` to `self`, or `None` if `earlier` is later.
     pub fn checked_duration_since(&self, earlier: Instant) -> Option<Duration> {
-        self.nanos.checked_sub(earlier.nanos).map(Duration::from_nanos)
+        self.nanos
+            .checked_sub(earlier.nanos)
+            .map(Duration::from_nanos)
     }
 
     /// Time from `earlier` to `self`; zero if `earlier` is later.
@@ -467,7 +469,8 @@ impl Interval {
     /// Restarts the schedule: the next tick is one period from now.
     pub fn reset(&mut self) {
         let now = self.delay.handle.now_nanos();
-        self.delay.reset(Instant::from_nanos(now.saturating_add(self.period)));
+        self.delay
+            .reset(Instant::from_nanos(now.saturating_add(self.period)));
     }
 
     /// The period between ticks.
@@ -511,7 +514,10 @@ mod tests {
         let t = Instant::from_nanos(5);
         assert_eq!((t - Duration::from_nanos(10)).since_start(), Duration::ZERO);
         assert_eq!(t.checked_sub(Duration::from_nanos(10)), None);
-        assert_eq!(Instant::from_nanos(u64::MAX).checked_add(Duration::from_nanos(1)), None);
+        assert_eq!(
+            Instant::from_nanos(u64::MAX).checked_add(Duration::from_nanos(1)),
+            None
+        );
         assert_eq!(Instant::from_nanos(9) - t, Duration::from_nanos(4));
         assert_eq!(t - Instant::from_nanos(9), Duration::ZERO);
         assert_eq!(format!("{t:?}"), "Instant(0.000000005s)");
@@ -542,7 +548,9 @@ mod tests {
             let mut s = Box::pin(sleep(Duration::from_millis(5)));
             for i in 1..100u64 {
                 let _ = futures::poll!(s.as_mut());
-                s.as_mut().get_mut().reset(Instant::now() + Duration::from_millis(i));
+                s.as_mut()
+                    .get_mut()
+                    .reset(Instant::now() + Duration::from_millis(i));
                 let _ = futures::poll!(s.as_mut());
                 assert_eq!(Handle::current().timer_count(), 1);
             }

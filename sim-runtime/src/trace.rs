@@ -141,7 +141,13 @@ impl fmt::Display for EventKind {
 
 impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "[{}] #{} {}", FmtNanos(self.nanos), self.index, self.kind)
+        write!(
+            f,
+            "[{}] #{} {}",
+            FmtNanos(self.nanos),
+            self.index,
+            self.kind
+        )
     }
 }
 
@@ -150,7 +156,12 @@ pub(crate) struct FmtNanos(pub(crate) u64);
 
 impl fmt::Display for FmtNanos {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{:09}s", self.0 / 1_000_000_000, self.0 % 1_000_000_000)
+        write!(
+            f,
+            "{}.{:09}s",
+            self.0 / 1_000_000_000,
+            self.0 % 1_000_000_000
+        )
     }
 }
 

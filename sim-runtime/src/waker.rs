@@ -13,9 +13,10 @@
 //! - after the simulation ended: ignored.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::task::Wake;
 use std::thread::{self, ThreadId};
+use std::time::Duration;
 
 use crate::context;
 use crate::task::TaskId;
@@ -51,6 +52,7 @@ pub(crate) struct Remote {
     pending: AtomicBool,
     closed: AtomicBool,
     inbox: Mutex<Vec<RemoteWake>>,
+    arrived: Condvar,
 }
 
 impl Remote {
@@ -61,6 +63,7 @@ impl Remote {
             pending: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             inbox: Mutex::new(Vec::new()),
+            arrived: Condvar::new(),
         })
     }
 
@@ -73,6 +76,21 @@ impl Remote {
         self.pending.store(false, Ordering::Release);
         let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
         Some(std::mem::take(&mut *inbox))
+    }
+
+    /// Waits up to `grace` of wall time for a remote wake; true if one came.
+    ///
+    /// Used only when the simulation has nothing left to do: a task waiting
+    /// on a real thread would otherwise be misreported as a deadlock. Wall
+    /// time never reaches a schedule here: either a wake arrives, which fails
+    /// the run as a foreign wake, or none does and the run is a deadlock.
+    pub(crate) fn wait_for_wake(&self, grace: Duration) -> bool {
+        let inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
+        let (inbox, _) = self
+            .arrived
+            .wait_timeout_while(inbox, grace, |inbox| inbox.is_empty())
+            .unwrap_or_else(|e| e.into_inner());
+        !inbox.is_empty()
     }
 
     /// After this, wakes are ignored.
@@ -90,6 +108,7 @@ impl Remote {
             .unwrap_or_else(|e| e.into_inner())
             .push(wake);
         self.pending.store(true, Ordering::Release);
+        self.arrived.notify_all();
     }
 }
 
