@@ -29,3 +29,8 @@ pub use sim_runtime::{
     Builder, ConfigError, Event, EventKind, Failure, FailureKind, Handle, NoSimulation, Runtime,
     rand, seed, spawn, task, time,
 };
+
+/// The README's examples, compiled and run as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -26,6 +26,7 @@ fn a_task_panic_fails_the_run_and_names_task_location_and_seed() {
         task,
         message,
         location,
+        ..
     } = failure.kind()
     else {
         panic!("expected a panic, got {failure}");

@@ -51,6 +51,11 @@ impl Drop for RunningGuard {
     }
 }
 
+/// True while a `block_on` runs on this thread.
+pub(crate) fn is_running() -> bool {
+    RUNNING.try_with(Cell::get).unwrap_or(false)
+}
+
 /// Runs `f` with the current simulation, if any.
 #[inline]
 pub(crate) fn with_current<R>(f: impl FnOnce(&Handle) -> R) -> Option<R> {

@@ -469,11 +469,13 @@ impl Handle {
             PollOutcome::Panicked(payload) => {
                 let info = slot.info();
                 let slot = self.remove_task(&mut st, key, EventKind::Panicked { task });
+                let site = crate::failure::take_panic_site();
                 if self.shared.config.fail_on_task_panic || slot.completion.is_none() {
                     st.failure.get_or_insert(FailureKind::Panic {
                         task: Box::new(info),
                         message: crate::failure::panic_message(&*payload),
-                        location: crate::failure::take_panic_location(),
+                        location: site.location,
+                        backtrace: site.backtrace,
                     });
                 }
                 drop(st);

@@ -54,6 +54,8 @@ pub enum FailureKind {
         message: String,
         /// Where the panic happened, when known.
         location: Option<String>,
+        /// The panic's backtrace, when `RUST_BACKTRACE` asks for one.
+        backtrace: Option<String>,
     },
     /// The future given to `block_on` is pending, no task is ready and no
     /// timer is set: nothing can ever happen again.
@@ -98,8 +100,7 @@ impl FailureKind {
     pub fn summary(&self) -> String {
         match self {
             FailureKind::Panic { task, message, .. } => {
-                let name = task.name().map(|n| format!(" `{n}`")).unwrap_or_default();
-                format!("{}{name} panicked: {message}", task.id())
+                format!("{} panicked: {message}", task.label())
             }
             FailureKind::Deadlock => "deadlock: the main future is pending, no task is ready \
                                       and no timer is set, so nothing can ever happen again"
@@ -183,7 +184,12 @@ impl fmt::Display for Failure {
             self.inner.steps
         )?;
         if let Some(task) = self.task() {
-            writeln!(f, "  task:         {task}")?;
+            writeln!(
+                f,
+                "  task:         {} spawned at {}",
+                task.label(),
+                task.spawned_at()
+            )?;
         }
         if let FailureKind::Panic {
             location: Some(location),
@@ -208,7 +214,15 @@ impl fmt::Display for Failure {
             f,
             "  replay:       run `sim::Runtime::new({:#x})` on the same code: same seed, same schedule",
             self.inner.seed
-        )
+        )?;
+        if let FailureKind::Panic {
+            backtrace: Some(backtrace),
+            ..
+        } = &self.inner.kind
+        {
+            write!(f, "\n  backtrace of the panic:\n{backtrace}")?;
+        }
+        Ok(())
     }
 }
 
@@ -225,29 +239,46 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
-thread_local! {
-    static PANIC_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+/// Where and how a panic happened, recorded by the panic hook.
+#[derive(Debug, Default)]
+pub(crate) struct PanicSite {
+    pub(crate) location: Option<String>,
+    pub(crate) backtrace: Option<String>,
 }
 
-/// Installs, once per process, a panic hook that remembers where the last
-/// panic on each thread happened, then calls the hook that was there before.
-/// The location goes into the failure report.
+thread_local! {
+    static LAST_PANIC: RefCell<Option<PanicSite>> = const { RefCell::new(None) };
+}
+
+/// Installs, once per process, a panic hook that records where a panic
+/// inside a running simulation happened (and its backtrace when
+/// `RUST_BACKTRACE` asks for one) for the failure report, instead of
+/// printing it: the report is the one place a failure is told. Panics
+/// outside simulations go to the hook that was there before.
 pub(crate) fn install_panic_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if let Some(location) = info.location() {
-                let _ = PANIC_LOCATION.try_with(|l| *l.borrow_mut() = Some(location.to_string()));
+            if !crate::context::is_running() {
+                return previous(info);
             }
-            previous(info);
+            let backtrace = std::backtrace::Backtrace::capture();
+            let site = PanicSite {
+                location: info.location().map(|l| l.to_string()),
+                backtrace: (backtrace.status() == std::backtrace::BacktraceStatus::Captured)
+                    .then(|| backtrace.to_string()),
+            };
+            let _ = LAST_PANIC.try_with(|l| *l.borrow_mut() = Some(site));
         }));
     });
 }
 
-pub(crate) fn take_panic_location() -> Option<String> {
-    PANIC_LOCATION
+/// The site of the last panic on this thread inside a simulation.
+pub(crate) fn take_panic_site() -> PanicSite {
+    LAST_PANIC
         .try_with(|l| l.borrow_mut().take())
         .ok()
         .flatten()
+        .unwrap_or_default()
 }

@@ -74,14 +74,14 @@ impl Builder {
     }
 
     /// The virtual-time limit: a run whose next timer lies beyond it fails
-    /// with [`FailureKind::TimeLimit`]. Must be greater than zero.
+    /// with [`FailureKind::TimeLimit`](crate::FailureKind::TimeLimit). Must be greater than zero.
     pub fn max_time(mut self, limit: Duration) -> Self {
         self.config.max_time = limit;
         self
     }
 
     /// The step limit: a run that polls tasks more often fails with
-    /// [`FailureKind::StepLimit`] (it catches tasks that loop forever while
+    /// [`FailureKind::StepLimit`](crate::FailureKind::StepLimit) (it catches tasks that loop forever while
     /// yielding). Must be greater than zero.
     pub fn max_steps(mut self, limit: u64) -> Self {
         self.config.max_steps = limit;

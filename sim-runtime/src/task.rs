@@ -79,13 +79,19 @@ impl TaskInfo {
     }
 }
 
+impl TaskInfo {
+    /// The id and name: "task#3 `worker`".
+    pub fn label(&self) -> String {
+        match &self.name {
+            Some(name) => format!("{} `{name}`", self.id),
+            None => self.id.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for TaskInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.id)?;
-        if let Some(name) = &self.name {
-            write!(f, " `{name}`")?;
-        }
-        write!(f, " spawned at {}", self.spawned_at)?;
+        write!(f, "{} spawned at {}", self.label(), self.spawned_at)?;
         match (&self.waiting_on, self.polls) {
             (_, 0) => write!(f, ", never polled"),
             (Some(wait), _) => write!(f, ", waiting on {wait}"),
