@@ -27,8 +27,66 @@
 
 pub use sim_runtime::{
     Builder, ConfigError, Event, EventKind, Failure, FailureKind, Handle, NoSimulation, Runtime,
-    rand, seed, spawn, task, time,
+    harness, rand, seed, spawn, task, time,
 };
+
+/// Runs an `async fn` as a test, once per seed, each run on a fresh
+/// simulation.
+///
+/// A run fails on a panic, an `Err` returned by the function, a deadlock or
+/// a limit reached; the test then fails with a report naming the seed and
+/// the command that replays it. Other attributes (`#[ignore]`,
+/// `#[should_panic]`, doc comments, lint levels) work as on `#[test]`.
+///
+/// ```no_run
+/// use std::time::Duration;
+///
+/// #[sim::test]
+/// async fn reply_arrives() {
+///     let reply = sim::spawn(async {
+///         sim::time::sleep(Duration::from_millis(5)).await;
+///         "pong"
+///     });
+///     assert_eq!(reply.await.unwrap(), "pong");
+/// }
+///
+/// #[derive(Debug)]
+/// struct Timeout;
+///
+/// #[sim::test(seeds = 1000, max_time = "10m", check_determinism, leaks = "deny")]
+/// async fn answers_in_time() -> Result<(), Timeout> {
+///     let answer = sim::time::timeout(Duration::from_secs(1), async { 42 });
+///     assert_eq!(answer.await.map_err(|_| Timeout)?, 42);
+///     Ok(())
+/// }
+/// # fn main() {}
+/// ```
+///
+/// # Arguments
+///
+/// All are optional, in any order, each given at most once; a missing one
+/// leaves the default. The `SIM_*` environment variables described in
+/// [`harness`] override them, so that a reported seed replays without
+/// editing the test.
+///
+/// | argument | value | meaning |
+/// | --- | --- | --- |
+/// | `seeds = 1000` | integer > 0 | How many seeds to run (default [`harness::DEFAULT_SEEDS`]). |
+/// | `seed = 0x2a` | integer (`u64`, hex is fine) | Run exactly this seed. Not together with `seeds`. |
+/// | `max_time = "10m"` | duration string, > 0 | The most virtual time a run may take before it fails. |
+/// | `max_steps = 1_000_000` | integer > 0 | The most polls a run may take before it fails. |
+/// | `check_determinism` | bare flag | Run every seed twice and fail if the runs differ. |
+/// | `leaks = "deny"` | `"allow"` (default), `"warn"` or `"deny"` | What to do with tasks still alive when the function returns: drop them, list them on stderr, or fail the run. |
+///
+/// A duration string is one or more `<integer><unit>` parts, added up, with
+/// the units `ns`, `us`, `ms`, `s`, `m`, `h` and `d`: `"250ms"`, `"2s"`,
+/// `"10m"`, `"1h30m"`.
+///
+/// The function must be an `async fn` without parameters or generics, and
+/// return `()` or `Result<(), E>` with `E: Debug`. Any mistake in the
+/// arguments or the signature is a compile error pointing at it.
+///
+pub use sim_macros::test;
 
 /// The README's examples, compiled and run as doc tests.
 #[doc = include_str!("../README.md")]

@@ -31,7 +31,7 @@ use crate::runtime::Config;
 use crate::task::{Completion, JoinError, TaskId, TaskInfo, WaitPoint};
 use crate::time::Instant;
 use crate::timer::{TimerKey, TimerQueue};
-use crate::trace::{EventKind, Trace};
+use crate::trace::{Decision, EventKind, Trace};
 use crate::waker::{Remote, SimId, TaskWaker};
 
 /// A cheap, clonable reference to a running simulation.
@@ -64,6 +64,8 @@ pub(crate) struct Shared {
     /// What the running task last waited on, set by sim's own futures when
     /// they return `Pending` (shown in deadlock reports).
     wait: Cell<Option<WaitPoint>>,
+    /// The slot of the task being polled, if any.
+    running: Cell<Option<usize>>,
     state: RefCell<State>,
     pub(crate) rng: RefCell<SimRng>,
     remote: Arc<Remote>,
@@ -159,6 +161,7 @@ impl Handle {
                 config,
                 now: Cell::new(0),
                 wait: Cell::new(None),
+                running: Cell::new(None),
                 state: RefCell::new(state),
                 rng: RefCell::new(rng),
                 remote: Remote::new(id),
@@ -339,6 +342,17 @@ impl Handle {
         slot
     }
 
+    /// The id and name of the task being polled ("task#3 `worker`").
+    pub(crate) fn running_label(&self) -> Option<String> {
+        let key = self.shared.running.get()?;
+        let st = self.shared.state.try_borrow().ok()?;
+        let slot = st.tasks.get(key)?;
+        Some(match &slot.name {
+            Some(name) => format!("{} `{name}`", slot.id),
+            None => slot.id.to_string(),
+        })
+    }
+
     /// Every live task, in spawn order.
     pub(crate) fn tasks(&self) -> Vec<TaskInfo> {
         let st = self.shared.state.borrow();
@@ -376,7 +390,7 @@ impl Handle {
             st.trace.record(
                 now,
                 EventKind::Decision {
-                    what: "schedule",
+                    what: Decision::Schedule,
                     domain: n as u64,
                     choice: i as u64,
                 },
@@ -419,6 +433,7 @@ impl Handle {
         slot.polls += 1;
         trace.record(now, EventKind::Polled { task: slot.id }, slot.name.as_ref());
         self.shared.wait.set(None);
+        self.shared.running.set(Some(key));
         let waker = mem::replace(&mut slot.waker, Waker::noop().clone());
         (waker, slot.future.take())
     }
@@ -446,6 +461,7 @@ impl Handle {
         outcome: PollOutcome,
     ) {
         let wait = self.shared.wait.take();
+        self.shared.running.set(None);
         let mut st = self.shared.state.borrow_mut();
         let slot = &mut st.tasks[key];
         let task = slot.id;
@@ -536,6 +552,7 @@ impl Handle {
             steps: st.steps,
             recent: st.trace.render_recent(),
             pending,
+            replay: None,
         })
     }
 

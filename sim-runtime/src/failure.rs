@@ -7,7 +7,7 @@ use std::sync::Once;
 use std::time::Duration;
 
 use crate::task::{TaskId, TaskInfo};
-use crate::trace::FmtNanos;
+use crate::trace::{Event, FmtNanos};
 
 /// Why a simulation failed, with everything needed to understand and replay it.
 ///
@@ -40,6 +40,8 @@ pub(crate) struct Report {
     pub(crate) steps: u64,
     pub(crate) recent: Vec<String>,
     pub(crate) pending: Vec<TaskInfo>,
+    /// How to replay the run; `None`: with `sim::Runtime::new(seed)`.
+    pub(crate) replay: Option<String>,
 }
 
 /// The way a run failed.
@@ -81,6 +83,25 @@ pub enum FailureKind {
         /// Its id.
         task_id: TaskId,
     },
+    /// A `#[sim::test]` function returned `Err`.
+    ReturnedErr {
+        /// The error, formatted with `Debug` (as `cargo test` shows errors).
+        error: String,
+    },
+    /// Tasks were still alive when the test body returned, and the test
+    /// denies leaks (`leaks = "deny"`); they are the report's pending tasks.
+    LeakedTasks,
+    /// The same seed ran two different ways: something outside the
+    /// simulation's control (a `static` surviving between runs, the wall
+    /// clock, OS randomness, hash-map iteration order) reached the schedule.
+    Nondeterminism {
+        /// Index of the first event that differs.
+        index: u64,
+        /// That event in the first run (`None`: the run had ended).
+        first: Option<Event>,
+        /// That event in the second run (`None`: the run had ended).
+        second: Option<Event>,
+    },
 }
 
 impl FailureKind {
@@ -93,6 +114,9 @@ impl FailureKind {
             FailureKind::TimeLimit { .. } => "time-limit",
             FailureKind::StepLimit { .. } => "step-limit",
             FailureKind::ForeignWake { .. } => "foreign-wake",
+            FailureKind::ReturnedErr { .. } => "returned-err",
+            FailureKind::LeakedTasks => "leaked-tasks",
+            FailureKind::Nondeterminism { .. } => "nondeterminism",
         }
     }
 
@@ -120,6 +144,28 @@ impl FailureKind {
                  (a `std::thread`, a real socket, a real timer) is driving it, which makes the run \
                  nondeterministic. Use sim's own primitives inside a simulation"
             ),
+            FailureKind::ReturnedErr { error } => format!("the test returned Err: {error}"),
+            FailureKind::LeakedTasks => "tasks were still alive when the test body returned \
+                                         (leaks = \"deny\"): join or abort them before returning"
+                .to_owned(),
+            FailureKind::Nondeterminism {
+                index,
+                first,
+                second,
+            } => {
+                let show = |e: &Option<Event>| match e {
+                    Some(e) => e.to_string(),
+                    None => "(the run had ended)".to_owned(),
+                };
+                format!(
+                    "nondeterminism: the same seed ran two different ways, first at event #{index}:\n    \
+                     first run:  {}\n    second run: {}\n  \
+                     Something outside the simulation reached the schedule: state in a `static` \
+                     kept from an earlier run, `std::time`, OS randomness, or `HashMap` iteration order",
+                    show(first),
+                    show(second)
+                )
+            }
         }
     }
 }
@@ -163,6 +209,31 @@ impl Failure {
         &self.inner.pending
     }
 
+    /// The command (or code) that replays this run.
+    pub fn replay(&self) -> String {
+        match &self.inner.replay {
+            Some(replay) => replay.clone(),
+            None => format!("sim::Runtime::new({:#x})", self.inner.seed),
+        }
+    }
+
+    /// A failure found outside a running simulation (by comparing runs).
+    pub(crate) fn detached(kind: FailureKind, seed: u64, time: Duration, steps: u64) -> Failure {
+        Failure::from(Report {
+            kind,
+            seed,
+            time,
+            steps,
+            recent: Vec::new(),
+            pending: Vec::new(),
+            replay: None,
+        })
+    }
+
+    pub(crate) fn set_replay(&mut self, replay: String) {
+        self.inner.replay = Some(replay);
+    }
+
     /// The task the failure is about, when there is one.
     pub fn task(&self) -> Option<&TaskInfo> {
         match &self.inner.kind {
@@ -199,7 +270,11 @@ impl fmt::Display for Failure {
             writeln!(f, "  panicked at:  {location}")?;
         }
         if !self.inner.pending.is_empty() {
-            writeln!(f, "  pending tasks ({}):", self.inner.pending.len())?;
+            let what = match self.inner.kind {
+                FailureKind::LeakedTasks => "leaked tasks",
+                _ => "pending tasks",
+            };
+            writeln!(f, "  {what} ({}):", self.inner.pending.len())?;
             for task in &self.inner.pending {
                 writeln!(f, "    {task}")?;
             }
@@ -210,11 +285,14 @@ impl fmt::Display for Failure {
                 writeln!(f, "    {event}")?;
             }
         }
-        write!(
-            f,
-            "  replay:       run `sim::Runtime::new({:#x})` on the same code: same seed, same schedule",
-            self.inner.seed
-        )?;
+        match &self.inner.replay {
+            Some(replay) => write!(f, "  replay:       {replay}")?,
+            None => write!(
+                f,
+                "  replay:       run `sim::Runtime::new({:#x})` on the same code: same seed, same schedule",
+                self.inner.seed
+            )?,
+        }
         if let FailureKind::Panic {
             backtrace: Some(backtrace),
             ..

@@ -9,12 +9,14 @@
 //! - [`time`]: virtual `Instant`, `sleep`, `timeout`, `interval`.
 //! - [`rand`]: randomness drawn from the seed.
 //! - [`Failure`]: the report of a run that ended badly.
+//! - [`harness`]: the driver behind `#[sim::test]`: seeds, replay, reports.
 #![forbid(unsafe_code)]
 
 mod context;
 mod error;
 mod executor;
 mod failure;
+pub mod harness;
 mod policy;
 pub mod rand;
 mod runtime;
@@ -29,7 +31,7 @@ pub use executor::Handle;
 pub use failure::{Failure, FailureKind};
 pub use runtime::{Builder, Runtime};
 pub use task::spawn;
-pub use trace::{Event, EventKind};
+pub use trace::{Decision, Event, EventKind};
 
 /// The seed of the simulation running on this thread.
 ///

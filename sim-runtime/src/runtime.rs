@@ -190,7 +190,7 @@ impl Runtime {
     /// and when called inside a running simulation.
     #[track_caller]
     pub fn block_on<F: Future>(&mut self, future: F) -> F::Output {
-        match self.run(future) {
+        match self.run(future, Location::caller()) {
             Ok(output) => output,
             Err(failure) => panic!("{failure}"),
         }
@@ -213,14 +213,28 @@ impl Runtime {
     /// When called inside a running simulation.
     #[track_caller]
     pub fn try_block_on<F: Future>(&mut self, future: F) -> Result<F::Output, Failure> {
-        self.run(future)
+        self.run(future, Location::caller())
+    }
+
+    /// `try_block_on`, with the `block_on` future's task reported as spawned
+    /// at `caller` (the harness passes the test's own location).
+    #[track_caller]
+    pub(crate) fn try_block_on_at<F: Future>(
+        &mut self,
+        future: F,
+        caller: &'static Location<'static>,
+    ) -> Result<F::Output, Failure> {
+        self.run(future, caller)
     }
 
     /// The core loop: poll what is ready, in the order the policy picks;
     /// when nothing is ready, jump the clock to the next timer.
     #[track_caller]
-    fn run<F: Future>(&mut self, future: F) -> Result<F::Output, Failure> {
-        let caller = Location::caller();
+    fn run<F: Future>(
+        &mut self,
+        future: F,
+        caller: &'static Location<'static>,
+    ) -> Result<F::Output, Failure> {
         let Some(_running) = context::start_running() else {
             panic!("{NESTED_BLOCK_ON}");
         };
@@ -312,6 +326,11 @@ impl Runtime {
     /// when the runtime is dropped.
     pub fn pending_tasks(&self) -> Vec<TaskInfo> {
         self.handle.tasks()
+    }
+
+    /// The report for a failure found after a run (a leak, an `Err` result).
+    pub(crate) fn failure(&self, kind: crate::FailureKind) -> Failure {
+        self.handle.failure(kind)
     }
 
     /// A handle to this simulation.

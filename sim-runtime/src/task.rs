@@ -112,7 +112,6 @@ pub(crate) struct WaitPoint {
 
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Wait {
-    Yield,
     Sleep { until: u64 },
     Join { task: TaskId },
 }
@@ -120,7 +119,6 @@ pub(crate) enum Wait {
 impl fmt::Display for WaitPoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.what {
-            Wait::Yield => write!(f, "yield_now at {}", self.at),
             Wait::Sleep { until } => write!(
                 f,
                 "a sleep until {} created at {}",
@@ -491,12 +489,8 @@ impl std::error::Error for JoinError {}
 ///
 /// Outside a simulation it is an ordinary yield, so code using it also runs
 /// under other executors.
-#[track_caller]
 pub fn yield_now() -> YieldNow {
-    YieldNow {
-        yielded: false,
-        at: Location::caller(),
-    }
+    YieldNow { yielded: false }
 }
 
 /// Future returned by [`yield_now`].
@@ -504,7 +498,6 @@ pub fn yield_now() -> YieldNow {
 #[must_use = "futures do nothing unless awaited"]
 pub struct YieldNow {
     yielded: bool,
-    at: &'static Location<'static>,
 }
 
 impl Future for YieldNow {
@@ -514,13 +507,9 @@ impl Future for YieldNow {
         if self.yielded {
             return Poll::Ready(());
         }
+        // No wait point is recorded: a yielding task is ready again at once,
+        // so it can never be the one a deadlock report is about.
         self.yielded = true;
-        context::with_current(|h| {
-            h.set_wait(WaitPoint {
-                what: Wait::Yield,
-                at: self.at,
-            })
-        });
         cx.waker().wake_by_ref();
         Poll::Pending
     }

@@ -254,10 +254,14 @@ impl Future for Sleep {
             }
             return Poll::Ready(());
         }
-        this.handle.assert_current("a `sim::time::Sleep`");
         match this.entry {
             Some(key) => this.handle.timer_update(key, this.deadline, cx.waker()),
-            None => this.entry = Some(this.handle.timer_insert(this.deadline, cx.waker())),
+            None => {
+                // Checked once, when the timer is set: a sleep from another
+                // simulation would otherwise wait on a clock that never moves.
+                this.handle.assert_current("a `sim::time::Sleep`");
+                this.entry = Some(this.handle.timer_insert(this.deadline, cx.waker()));
+            }
         }
         this.handle.set_wait(WaitPoint {
             what: Wait::Sleep {

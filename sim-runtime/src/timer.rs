@@ -153,48 +153,57 @@ impl<T> TimerQueue<T> {
         let item = self.heap.swap_remove(pos);
         self.entries[item.key].pos = EXPIRED;
         if pos < self.heap.len() {
-            self.entries[self.heap[pos].key].pos = pos;
-            // The moved item may belong either above or below `pos`.
-            self.sift_up(pos);
-            self.sift_down(pos);
+            // The moved item belongs either above or below `pos`.
+            if pos > 0 && self.heap[pos].before(&self.heap[(pos - 1) / 2]) {
+                self.sift_up(pos);
+            } else {
+                self.sift_down(pos);
+            }
         }
     }
 
+    /// Moves the item at `pos` up to its place, shifting parents down into
+    /// the hole (one position update per level rather than a swap's two).
     fn sift_up(&mut self, mut pos: usize) {
+        let item = self.heap[pos];
         while pos > 0 {
             let parent = (pos - 1) / 2;
-            if !self.heap[pos].before(&self.heap[parent]) {
+            if !item.before(&self.heap[parent]) {
                 break;
             }
-            self.swap(pos, parent);
+            self.place(pos, self.heap[parent]);
             pos = parent;
         }
+        self.place(pos, item);
     }
 
+    /// Moves the item at `pos` down to its place, shifting children up.
     fn sift_down(&mut self, mut pos: usize) {
+        let item = self.heap[pos];
+        let len = self.heap.len();
         loop {
             let left = 2 * pos + 1;
-            if left >= self.heap.len() {
+            if left >= len {
                 break;
             }
             let right = left + 1;
-            let child = if right < self.heap.len() && self.heap[right].before(&self.heap[left]) {
+            let child = if right < len && self.heap[right].before(&self.heap[left]) {
                 right
             } else {
                 left
             };
-            if !self.heap[child].before(&self.heap[pos]) {
+            if !self.heap[child].before(&item) {
                 break;
             }
-            self.swap(pos, child);
+            self.place(pos, self.heap[child]);
             pos = child;
         }
+        self.place(pos, item);
     }
 
-    fn swap(&mut self, a: usize, b: usize) {
-        self.heap.swap(a, b);
-        self.entries[self.heap[a].key].pos = a;
-        self.entries[self.heap[b].key].pos = b;
+    fn place(&mut self, pos: usize, item: HeapItem) {
+        self.heap[pos] = item;
+        self.entries[item.key].pos = pos;
     }
 }
 

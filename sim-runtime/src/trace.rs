@@ -7,7 +7,6 @@
 //! ([`Builder::record_trace`](crate::Builder::record_trace)) to find the first
 //! event where two runs diverge.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
@@ -68,7 +67,7 @@ pub enum EventKind {
     /// A nondeterministic choice: `choice` in `0..domain`.
     Decision {
         /// What the choice was about.
-        what: &'static str,
+        what: Decision,
         /// How many options there were.
         domain: u64,
         /// The option taken.
@@ -85,6 +84,22 @@ pub enum EventKind {
     },
 }
 
+/// What a decision of the run was about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Decision {
+    /// Which ready task runs next.
+    Schedule,
+}
+
+impl Decision {
+    fn name(self) -> &'static str {
+        match self {
+            Decision::Schedule => "schedule",
+        }
+    }
+}
+
 impl EventKind {
     /// The task the event is about, if any.
     pub fn task(&self) -> Option<TaskId> {
@@ -98,7 +113,8 @@ impl EventKind {
         }
     }
 
-    /// Folds the event into a hash word by word.
+    /// The event as four words for the hash.
+    #[inline]
     fn words(&self) -> [u64; 4] {
         let str_word = |s: &str| s.bytes().fold(0u64, |h, b| mix(h, b as u64));
         match *self {
@@ -113,7 +129,7 @@ impl EventKind {
                 what,
                 domain,
                 choice,
-            } => [8, str_word(what), domain, choice],
+            } => [8, what as u64, domain, choice],
             EventKind::Custom { what, a, b } => [9, str_word(what), a, b],
         }
     }
@@ -133,7 +149,7 @@ impl fmt::Display for EventKind {
                 what,
                 domain,
                 choice,
-            } => write!(f, "decision {what}: {choice} of 0..{domain}"),
+            } => write!(f, "decision {}: {choice} of 0..{domain}", what.name()),
             EventKind::Custom { what, a, b } => write!(f, "{what} ({a}, {b})"),
         }
     }
@@ -180,7 +196,8 @@ pub(crate) const RECENT: usize = 24;
 pub(crate) struct Trace {
     fingerprint: u64,
     count: u64,
-    recent: VecDeque<(Event, Option<Rc<str>>)>,
+    /// A ring of the last `RECENT` events; `count % RECENT` is the next slot.
+    recent: Vec<(Event, Option<Rc<str>>)>,
     full: Option<Vec<Event>>,
 }
 
@@ -189,7 +206,7 @@ impl Trace {
         Trace {
             fingerprint: 0xcbf2_9ce4_8422_2325,
             count: 0,
-            recent: VecDeque::with_capacity(RECENT),
+            recent: Vec::with_capacity(RECENT),
             full: record_all.then(Vec::new),
         }
     }
@@ -208,10 +225,12 @@ impl Trace {
             h = mix(h, word);
         }
         self.fingerprint = h;
-        if self.recent.len() == RECENT {
-            self.recent.pop_front();
+        let entry = (event, name.cloned());
+        if self.recent.len() < RECENT {
+            self.recent.push(entry);
+        } else {
+            self.recent[(event.index % RECENT as u64) as usize] = entry;
         }
-        self.recent.push_back((event, name.cloned()));
         if let Some(full) = &mut self.full {
             full.push(event);
         }
@@ -231,8 +250,13 @@ impl Trace {
 
     /// The recent events rendered for a report, with task names.
     pub(crate) fn render_recent(&self) -> Vec<String> {
-        self.recent
+        let split = (self.count % RECENT as u64) as usize % self.recent.len().max(1);
+        let (newer, older) =
+            self.recent
+                .split_at(if self.recent.len() < RECENT { 0 } else { split });
+        older
             .iter()
+            .chain(newer)
             .map(|(event, name)| match name {
                 Some(name) => format!("{event} `{name}`"),
                 None => event.to_string(),
@@ -263,19 +287,21 @@ mod tests {
         assert_ne!(run(&[a]), run(&[a, a]));
     }
 
+    /// A change here changes what every user's seed means: see CHANGELOG.md.
+    const PINNED: u64 = 0x9a35_7ccd_3221_f652;
+
     #[test]
     fn fingerprint_is_pinned() {
-        // A change here changes what every user's seed means: see CHANGELOG.
         let kinds = [
             EventKind::Spawned { task: TaskId(1) },
             EventKind::Polled { task: TaskId(1) },
             EventKind::Decision {
-                what: "schedule",
+                what: Decision::Schedule,
                 domain: 2,
                 choice: 1,
             },
         ];
-        assert_eq!(run(&kinds), 0x9ca7_abcd_d00d_3bef);
+        assert_eq!(run(&kinds), PINNED);
     }
 
     #[test]
@@ -288,7 +314,11 @@ mod tests {
         assert_eq!(trace.full().unwrap().len(), 100);
         let recent = trace.render_recent();
         assert_eq!(recent.len(), RECENT);
+        assert_eq!(recent.first().unwrap(), "[0.000000076s] #76 timer fired");
         assert_eq!(recent.last().unwrap(), "[0.000000099s] #99 timer fired");
+        let mut short = Trace::new(false);
+        short.record(1, EventKind::ClockAdvanced, None);
+        assert_eq!(short.render_recent(), ["[0.000000001s] #0 clock advanced"]);
     }
 
     #[test]

@@ -1,0 +1,109 @@
+//! The `#[sim::test]` attribute, re-exported by [`sim`](https://docs.rs/sim)
+//! as `sim::test`.
+//!
+//! The attribute turns an `async fn` into an ordinary `#[test]` that runs it
+//! under `sim::harness::run`: once per seed, each run on a fresh simulation
+//! with its own virtual clock, and a failing run reported with the seed that
+//! replays it. Its arguments are read at compile time, so a misspelled name
+//! or a malformed value is a compile error pointing at it.
+//!
+//! # Arguments
+//!
+//! All are optional, in any order, separated by commas; each may be given
+//! once. A missing argument leaves the harness's default.
+//!
+//! | argument | value | meaning |
+//! |---|---|---|
+//! | `seeds = 1000` | integer > 0 | How many seeds to run the test under. |
+//! | `seed = 0x2a` | integer (`u64`, hex is fine) | Run exactly this seed, to replay a failure. Not together with `seeds`. |
+//! | `max_time = "10m"` | duration string, > 0 | The most virtual time a run may take before it fails. |
+//! | `max_steps = 1_000_000` | integer > 0 | The most polls a run may take before it fails. |
+//! | `check_determinism` | bare flag | Run every seed twice and fail if the two runs' fingerprints differ. |
+//! | `leaks = "deny"` | `"allow"`, `"warn"` or `"deny"` | What to do about tasks still alive when the test returns: nothing, print a warning, or fail the run. |
+//!
+//! A duration string is one or more `<integer><unit>` parts, added up, with
+//! the units `ns`, `us`, `ms`, `s`, `m`, `h` and `d`: `"250ms"`, `"2s"`,
+//! `"10m"`, `"1h30m"`. It is parsed here, at compile time.
+//!
+//! The function must be an `async fn` with no parameters and no generics,
+//! returning `()` or a `Result<(), E>` with `E: Debug`; an `Err` fails the
+//! run like a panic. Other attributes (`#[ignore]`, `#[should_panic]`, doc
+//! comments, lint levels) are kept, on the generated test.
+//!
+//! # Expansion
+//!
+//! The function is kept unchanged as an item inside the generated test,
+//! which passes it to the harness together with a `sim::harness::Test`
+//! describing the test and the arguments given. For
+//!
+//! ```text
+//! #[sim::test(seeds = 1000, max_time = "10m")]
+//! #[ignore]
+//! async fn reply_arrives() { /* body */ }
+//! ```
+//!
+//! the output is
+//!
+//! ```text
+//! #[::core::prelude::v1::test]
+//! #[ignore]
+//! fn reply_arrives() {
+//!     async fn reply_arrives() { /* body */ }
+//!     ::sim::harness::run(
+//!         ::sim::harness::Test::new(
+//!             "reply_arrives",
+//!             ::core::module_path!(),
+//!             ::core::file!(),
+//!             ::core::env!("CARGO_PKG_NAME"),
+//!             ::core::env!("CARGO_CRATE_NAME"),
+//!         )
+//!         .seeds(1000)
+//!         .max_time(::core::time::Duration::from_nanos(600000000000)),
+//!         reply_arrives,
+//!     )
+//! }
+//! ```
+//!
+//! Only the arguments that were given become builder calls, in the order of
+//! the table above: `.seed(42)`, `.max_steps(1000000)`,
+//! `.check_determinism(true)`, `.leaks(::sim::harness::Leaks::Deny)`. The
+//! call to `run` carries the span of the return type, so a return type the
+//! harness does not accept is reported on it.
+//!
+//! # Errors
+//!
+//! Every mistake found is reported in one compilation, each at the token it
+//! is about: an unknown argument (with the accepted ones, and a suggestion
+//! when the name is close to one), a value of the wrong kind, negative, zero
+//! where it must be greater than zero, too large for a `u64`, a malformed
+//! duration or `leaks` value, an argument given twice, `seed` with `seeds`, a
+//! value given to `check_determinism`, and a function that is not `async`,
+//! takes parameters, is generic, `unsafe` or `extern`, or already has a
+//! `#[test]` attribute. `tests/ui/` in the `sim` package pins each message.
+//!
+//! # Adding an argument
+//!
+//! The arguments are a table (`ARGS` in `args.rs`): name, kind of value,
+//! the `Test` method it calls, an example for messages, and the arguments it
+//! excludes. A new argument is a new row, and a new kind of value when none
+//! fits; the parser, the errors and the list of accepted names follow.
+#![forbid(unsafe_code)]
+
+mod args;
+mod duration;
+mod error;
+mod expand;
+
+/// Turns an `async fn` into an ordinary `#[test]` that runs it under
+/// `sim::harness::run`, once per seed.
+///
+/// Written `#[sim::test]` or `#[sim::test(seeds = 1000, ..)]`; the
+/// `sim_macros` crate docs describe the arguments, the expansion and the
+/// compile errors.
+#[proc_macro_attribute]
+pub fn test(
+    args: proc_macro::TokenStream,
+    item: proc_macro::TokenStream,
+) -> proc_macro::TokenStream {
+    expand::test(args.into(), item.into()).into()
+}

@@ -1,0 +1,289 @@
+//! The `SIM_*` environment variables, parsed strictly.
+//!
+//! A malformed value is an error naming the variable, the value and the
+//! accepted forms; it is never ignored. An empty value counts as unset, so
+//! `SIM_SEED= cargo test` clears a variable exported earlier.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use tracing_subscriber::EnvFilter;
+
+/// Settings read from the environment (or given directly, in tests of the
+/// harness itself). Each field overrides the attribute's value.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// `SIM_SEED`: run exactly this seed.
+    pub seed: Option<u64>,
+    /// `SIM_SEEDS`: how many seeds.
+    pub seeds: Option<u64>,
+    /// `SIM_SEED_BASE`: the first seed, instead of one derived from the test's path.
+    pub seed_base: Option<SeedBase>,
+    /// `SIM_CHECK_DETERMINISM`: run every seed twice and compare.
+    pub check_determinism: Option<bool>,
+    /// `SIM_SHARD=i/n`: run only the seeds whose index is `i` modulo `n`.
+    pub shard: Option<Shard>,
+    /// `SIM_LOG`: the log filter (`tracing` directives such as `info` or `my_crate=debug`).
+    pub log: Option<String>,
+    /// `SIM_REPORT`: append one JSON line per seed to this file.
+    pub report: Option<PathBuf>,
+    /// `SIM_REGRESSIONS`: where failing seeds are saved and replayed from.
+    pub regressions: Option<Regressions>,
+}
+
+/// Where the seeds of a run start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeedBase {
+    /// This number.
+    Fixed(u64),
+    /// A fresh random base, printed so the run can be repeated.
+    Random,
+}
+
+/// One shard of a run: seed indices `i`, `i + n`, `i + 2n`, ...
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// This shard, `0..count`.
+    pub index: u64,
+    /// The number of shards, at least 1.
+    pub count: u64,
+}
+
+impl Shard {
+    /// True if seed number `i` of the run belongs to this shard.
+    pub fn contains(&self, i: u64) -> bool {
+        i % self.count == self.index
+    }
+}
+
+/// The regression file setting.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Regressions {
+    /// Save failing seeds under `sim-regressions/` in the package (the default).
+    On,
+    /// Neither save nor replay.
+    Off,
+    /// Save under this directory instead.
+    Dir(PathBuf),
+}
+
+/// A malformed `SIM_*` value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvError {
+    /// The variable.
+    pub var: &'static str,
+    /// Its value.
+    pub value: String,
+    /// What is accepted.
+    pub expected: String,
+}
+
+impl fmt::Display for EnvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "sim: invalid environment variable {}={:?}: expected {}",
+            self.var, self.value, self.expected
+        )
+    }
+}
+
+impl std::error::Error for EnvError {}
+
+/// Every variable the harness reads, with its accepted forms (for errors and docs).
+pub const VARIABLES: &[(&str, &str)] = &[
+    (
+        "SIM_SEED",
+        "a seed: a decimal number (42) or hex with 0x (0x2a)",
+    ),
+    ("SIM_SEEDS", "a number of seeds greater than zero (1000)"),
+    (
+        "SIM_SEED_BASE",
+        "the first seed as a number (42 or 0x2a), or `random` for a fresh, printed base",
+    ),
+    ("SIM_CHECK_DETERMINISM", "`1`, `true`, `0` or `false`"),
+    ("SIM_SHARD", "`i/n` with 0 <= i < n (for example 0/4)"),
+    (
+        "SIM_LOG",
+        "a tracing filter such as `info`, `debug` or `my_crate=trace,warn`",
+    ),
+    ("SIM_REPORT", "a file path to append JSON lines to"),
+    ("SIM_REGRESSIONS", "`on`, `off`, or a directory path"),
+];
+
+fn expected(var: &str) -> String {
+    VARIABLES
+        .iter()
+        .find(|(name, _)| *name == var)
+        .map(|(_, forms)| (*forms).to_owned())
+        .unwrap_or_default()
+}
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Settings, EnvError> {
+        Settings::from_lookup(|var| std::env::var(var).ok())
+    }
+
+    /// Reads settings from `lookup` (a variable's value, if set).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, EnvError> {
+        let get = |var: &'static str| lookup(var).filter(|v| !v.trim().is_empty());
+        let err = |var: &'static str, value: &str| EnvError {
+            var,
+            value: value.to_owned(),
+            expected: expected(var),
+        };
+        let mut settings = Settings::default();
+        if let Some(v) = get("SIM_SEED") {
+            settings.seed = Some(parse_u64(&v).ok_or_else(|| err("SIM_SEED", &v))?);
+        }
+        if let Some(v) = get("SIM_SEEDS") {
+            let n = parse_u64(&v).filter(|&n| n > 0);
+            settings.seeds = Some(n.ok_or_else(|| err("SIM_SEEDS", &v))?);
+        }
+        if let Some(v) = get("SIM_SEED_BASE") {
+            settings.seed_base = Some(if v.trim() == "random" {
+                SeedBase::Random
+            } else {
+                SeedBase::Fixed(parse_u64(&v).ok_or_else(|| err("SIM_SEED_BASE", &v))?)
+            });
+        }
+        if let Some(v) = get("SIM_CHECK_DETERMINISM") {
+            settings.check_determinism = Some(match v.trim() {
+                "1" | "true" => true,
+                "0" | "false" => false,
+                _ => return Err(err("SIM_CHECK_DETERMINISM", &v)),
+            });
+        }
+        if let Some(v) = get("SIM_SHARD") {
+            settings.shard = Some(parse_shard(&v).ok_or_else(|| err("SIM_SHARD", &v))?);
+        }
+        if let Some(v) = get("SIM_LOG") {
+            if let Err(e) = EnvFilter::builder().parse(v.trim()) {
+                let mut error = err("SIM_LOG", &v);
+                error.expected = format!("{} ({e})", error.expected);
+                return Err(error);
+            }
+            settings.log = Some(v.trim().to_owned());
+        }
+        if let Some(v) = get("SIM_REPORT") {
+            settings.report = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("SIM_REGRESSIONS") {
+            settings.regressions = Some(match v.trim() {
+                "on" => Regressions::On,
+                "off" => Regressions::Off,
+                dir => Regressions::Dir(PathBuf::from(dir)),
+            });
+        }
+        Ok(settings)
+    }
+}
+
+/// A `u64` in decimal or `0x` hex, underscores allowed.
+pub(crate) fn parse_u64(s: &str) -> Option<u64> {
+    let s = s.trim().replace('_', "");
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+fn parse_shard(s: &str) -> Option<Shard> {
+    let (i, n) = s.trim().split_once('/')?;
+    let (index, count) = (i.trim().parse().ok()?, n.trim().parse().ok()?);
+    (index < count).then_some(Shard { index, count })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(vars: &[(&str, &str)]) -> Result<Settings, EnvError> {
+        Settings::from_lookup(|name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn parses_every_variable() {
+        let s = parse(&[
+            ("SIM_SEED", "0x2a"),
+            ("SIM_SEEDS", "1_000"),
+            ("SIM_SEED_BASE", "random"),
+            ("SIM_CHECK_DETERMINISM", "1"),
+            ("SIM_SHARD", "1/4"),
+            ("SIM_LOG", "my_crate=debug,info"),
+            ("SIM_REPORT", "/tmp/r.jsonl"),
+            ("SIM_REGRESSIONS", "off"),
+        ])
+        .unwrap();
+        assert_eq!(s.seed, Some(42));
+        assert_eq!(s.seeds, Some(1000));
+        assert_eq!(s.seed_base, Some(SeedBase::Random));
+        assert_eq!(s.check_determinism, Some(true));
+        assert_eq!(s.shard, Some(Shard { index: 1, count: 4 }));
+        assert_eq!(s.log.as_deref(), Some("my_crate=debug,info"));
+        assert_eq!(s.report, Some(PathBuf::from("/tmp/r.jsonl")));
+        assert_eq!(s.regressions, Some(Regressions::Off));
+        assert_eq!(
+            parse(&[("SIM_SEED_BASE", "7"), ("SIM_REGRESSIONS", "some/dir")])
+                .unwrap()
+                .seed_base,
+            Some(SeedBase::Fixed(7))
+        );
+    }
+
+    #[test]
+    fn empty_means_unset() {
+        let s = parse(&[("SIM_SEED", ""), ("SIM_SHARD", "  ")]).unwrap();
+        assert_eq!(s.seed, None);
+        assert_eq!(s.shard, None);
+    }
+
+    #[test]
+    fn malformed_values_name_the_variable_value_and_forms() {
+        let cases = [
+            (
+                "SIM_SEED",
+                "abc",
+                "a decimal number (42) or hex with 0x (0x2a)",
+            ),
+            ("SIM_SEED", "-1", "a decimal number"),
+            ("SIM_SEEDS", "0", "greater than zero"),
+            ("SIM_SEEDS", "many", "greater than zero"),
+            ("SIM_SEED_BASE", "fresh", "`random`"),
+            (
+                "SIM_CHECK_DETERMINISM",
+                "yes",
+                "`1`, `true`, `0` or `false`",
+            ),
+            ("SIM_SHARD", "4/4", "0 <= i < n"),
+            ("SIM_SHARD", "1", "0 <= i < n"),
+            ("SIM_SHARD", "0/0", "0 <= i < n"),
+            ("SIM_LOG", "info,[", "a tracing filter"),
+        ];
+        for (var, value, needle) in cases {
+            let err = parse(&[(var, value)]).unwrap_err();
+            assert_eq!(err.var, var);
+            let msg = err.to_string();
+            assert!(
+                msg.starts_with(&format!(
+                    "sim: invalid environment variable {var}={value:?}"
+                )),
+                "{msg}"
+            );
+            assert!(msg.contains(needle), "{msg}");
+        }
+    }
+
+    #[test]
+    fn shards_partition_the_indices() {
+        let shards: Vec<Shard> = (0..3).map(|index| Shard { index, count: 3 }).collect();
+        for i in 0..100 {
+            assert_eq!(shards.iter().filter(|s| s.contains(i)).count(), 1);
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! The harness's seed plan: fixed seeds by default, overrides, shards,
+//! regressions first, and the JSON report.
+
+use std::collections::BTreeSet;
+
+use sim::harness::{self, SeedBase, Settings, Shard, Test};
+
+fn test(name: &'static str) -> Test {
+    Test::new(
+        name,
+        module_path!(),
+        file!(),
+        env!("CARGO_PKG_NAME"),
+        env!("CARGO_CRATE_NAME"),
+    )
+}
+
+fn quiet() -> Settings {
+    Settings {
+        regressions: Some(harness::Regressions::Off),
+        ..Settings::default()
+    }
+}
+
+async fn racy() {
+    let hs: Vec<_> = (0..3)
+        .map(|i| {
+            sim::spawn(async move {
+                sim::task::yield_now().await;
+                i
+            })
+        })
+        .collect();
+    for h in hs {
+        h.await.unwrap();
+    }
+}
+
+fn seeds_of(summary: &harness::Summary) -> Vec<u64> {
+    summary.fingerprints.iter().map(|(seed, _)| *seed).collect()
+}
+
+#[test]
+fn plain_runs_are_repeatable_and_use_the_default_count() {
+    let a = harness::try_run(test("plain").settings(quiet()), racy).unwrap();
+    let b = harness::try_run(test("plain").settings(quiet()), racy).unwrap();
+    assert_eq!(a.seeds_passed, harness::DEFAULT_SEEDS);
+    assert_eq!(a, b, "the same test runs the same seeds the same way");
+    // Another test path gets other seeds.
+    let c = harness::try_run(test("other").settings(quiet()), racy).unwrap();
+    assert_ne!(seeds_of(&a), seeds_of(&c));
+    // Seeds are consecutive from the base.
+    let seeds = seeds_of(&a);
+    assert!(seeds.windows(2).all(|w| w[1] == w[0].wrapping_add(1)));
+}
+
+#[test]
+fn counts_and_seeds_can_be_overridden() {
+    let s = harness::try_run(test("n").seeds(7).settings(quiet()), racy).unwrap();
+    assert_eq!(s.seeds_passed, 7);
+    let env = Settings {
+        seeds: Some(3),
+        ..quiet()
+    };
+    let s = harness::try_run(test("n").seeds(7).settings(env), racy).unwrap();
+    assert_eq!(s.seeds_passed, 3, "SIM_SEEDS wins over the attribute");
+    let env = Settings {
+        seed: Some(0x2a),
+        ..quiet()
+    };
+    let s = harness::try_run(test("n").seeds(7).settings(env), racy).unwrap();
+    assert_eq!(seeds_of(&s), [0x2a]);
+    let s = harness::try_run(test("n").seed(5).settings(quiet()), racy).unwrap();
+    assert_eq!(seeds_of(&s), [5]);
+    let env = Settings {
+        seed_base: Some(SeedBase::Fixed(1000)),
+        seeds: Some(4),
+        ..quiet()
+    };
+    let s = harness::try_run(test("n").settings(env), racy).unwrap();
+    assert_eq!(seeds_of(&s), [1000, 1001, 1002, 1003]);
+    let env = Settings {
+        seed_base: Some(SeedBase::Random),
+        seeds: Some(2),
+        ..quiet()
+    };
+    assert_eq!(
+        harness::try_run(test("n").settings(env), racy)
+            .unwrap()
+            .seeds_passed,
+        2
+    );
+}
+
+#[test]
+fn shards_cover_every_seed_exactly_once() {
+    let all =
+        seeds_of(&harness::try_run(test("sharded").seeds(50).settings(quiet()), racy).unwrap());
+    let mut seen = Vec::new();
+    for index in 0..4 {
+        let env = Settings {
+            shard: Some(Shard { index, count: 4 }),
+            ..quiet()
+        };
+        seen.extend(seeds_of(
+            &harness::try_run(test("sharded").seeds(50).settings(env), racy).unwrap(),
+        ));
+    }
+    assert_eq!(seen.len(), 50);
+    assert_eq!(
+        seen.iter().collect::<BTreeSet<_>>(),
+        all.iter().collect::<BTreeSet<_>>()
+    );
+}
+
+#[test]
+fn the_json_report_has_one_line_per_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.jsonl");
+    let env = Settings {
+        report: Some(path.clone()),
+        ..quiet()
+    };
+    let summary = harness::try_run(test("reported").seeds(5).settings(env), racy).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5);
+    for (line, (seed, fingerprint)) in lines.iter().zip(&summary.fingerprints) {
+        assert_eq!(line["test"], "harness_seeds::reported");
+        assert_eq!(line["seed"], *seed);
+        assert_eq!(line["outcome"], "pass");
+        assert_eq!(line["failure"], serde_json::Value::Null);
+        assert_eq!(line["fingerprint"], format!("{fingerprint:#018x}"));
+        assert!(line["steps"].as_u64().unwrap() > 0);
+        assert!(line["virtual_time_ns"].is_u64());
+        assert!(line["wall_ms"].is_f64());
+    }
+}

@@ -1,0 +1,6 @@
+// The attribute goes on an `async fn`.
+
+#[sim::test]
+struct Reply;
+
+fn main() {}
