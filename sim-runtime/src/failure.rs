@@ -246,6 +246,14 @@ impl Failure {
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fmt_body(f)?;
+        self.fmt_backtrace(f)
+    }
+}
+
+impl Failure {
+    /// The report without the backtrace, which goes last in any report.
+    pub(crate) fn fmt_body(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "sim: simulation failed: {}", self.inner.kind.summary())?;
         writeln!(f, "  seed:         {:#x}", self.inner.seed)?;
         writeln!(
@@ -293,14 +301,18 @@ impl fmt::Display for Failure {
                 self.inner.seed
             )?,
         }
-        if let FailureKind::Panic {
-            backtrace: Some(backtrace),
-            ..
-        } = &self.inner.kind
-        {
-            write!(f, "\n  backtrace of the panic:\n{backtrace}")?;
-        }
         Ok(())
+    }
+
+    /// The panic's backtrace, when there is one, on lines of its own.
+    pub(crate) fn fmt_backtrace(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner.kind {
+            FailureKind::Panic {
+                backtrace: Some(backtrace),
+                ..
+            } => write!(f, "\n  backtrace of the panic:\n{backtrace}"),
+            _ => Ok(()),
+        }
     }
 }
 

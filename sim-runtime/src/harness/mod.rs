@@ -293,7 +293,8 @@ impl fmt::Display for TestFailure {
                 self.inner.test, self.inner.seed, self.inner.seeds_passed
             )?,
         }
-        writeln!(f, "{}", self.inner.failure)?;
+        self.inner.failure.fmt_body(f)?;
+        writeln!(f)?;
         writeln!(f, "  fingerprint:  {:#018x}", self.inner.fingerprint)?;
         if self.inner.log.is_empty() {
             writeln!(
@@ -329,7 +330,7 @@ impl fmt::Display for TestFailure {
                 path.display()
             )?;
         }
-        Ok(())
+        self.inner.failure.fmt_backtrace(f)
     }
 }
 
