@@ -9,6 +9,9 @@ use std::time::Duration;
 fn panic_of(f: impl FnOnce()) -> (String, u32, String) {
     let location = std::sync::Arc::new(std::sync::Mutex::new(None));
     let l = location.clone();
+    // sim installs its panic hook with the first runtime of the process;
+    // make sure that has happened, so ours goes on top of it.
+    drop(sim::Runtime::new(0));
     let previous = panic::take_hook();
     panic::set_hook(Box::new(move |info| {
         // The first panic is the misuse; an enclosing `block_on` may re-panic
