@@ -196,8 +196,9 @@ pub(crate) const RECENT: usize = 24;
 pub(crate) struct Trace {
     fingerprint: u64,
     count: u64,
-    /// A ring of the last `RECENT` events; `count % RECENT` is the next slot.
+    /// A ring of the last `RECENT` events; `ring_next` is the next slot.
     recent: Vec<(Event, Option<Rc<str>>)>,
+    ring_next: usize,
     full: Option<Vec<Event>>,
 }
 
@@ -207,6 +208,7 @@ impl Trace {
             fingerprint: 0xcbf2_9ce4_8422_2325,
             count: 0,
             recent: Vec::with_capacity(RECENT),
+            ring_next: 0,
             full: record_all.then(Vec::new),
         }
     }
@@ -225,11 +227,17 @@ impl Trace {
             h = mix(h, word);
         }
         self.fingerprint = h;
-        let entry = (event, name.cloned());
-        if self.recent.len() < RECENT {
-            self.recent.push(entry);
-        } else {
-            self.recent[(event.index % RECENT as u64) as usize] = entry;
+        // Scheduling decisions are hashed and kept in the full trace, but not
+        // shown among recent events, where the task polled next says the same
+        // thing: it halves the ring writes on the poll path.
+        if !matches!(kind, EventKind::Decision { .. }) {
+            let entry = (event, name.cloned());
+            if self.recent.len() < RECENT {
+                self.recent.push(entry);
+            } else {
+                self.recent[self.ring_next] = entry;
+            }
+            self.ring_next = (self.ring_next + 1) % RECENT;
         }
         if let Some(full) = &mut self.full {
             full.push(event);
@@ -250,10 +258,10 @@ impl Trace {
 
     /// The recent events rendered for a report, with task names.
     pub(crate) fn render_recent(&self) -> Vec<String> {
-        let split = (self.count % RECENT as u64) as usize % self.recent.len().max(1);
-        let (newer, older) =
-            self.recent
-                .split_at(if self.recent.len() < RECENT { 0 } else { split });
+        // Once full, the oldest entry is the one `ring_next` overwrites next.
+        let (newer, older) = self
+            .recent
+            .split_at(self.ring_next % self.recent.len().max(1));
         older
             .iter()
             .chain(newer)
