@@ -26,8 +26,8 @@
 #![forbid(unsafe_code)]
 
 pub use sim_runtime::{
-    Builder, ConfigError, Event, EventKind, Failure, FailureKind, Handle, NoSimulation, Runtime,
-    harness, rand, seed, spawn, task, time,
+    Builder, ConfigError, Decision, Event, EventKind, Failure, FailureKind, Handle, NoSimulation,
+    Runtime, harness, node, rand, seed, spawn, task, time,
 };
 
 /// Runs an `async fn` as a test, once per seed, each run on a fresh

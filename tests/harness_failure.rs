@@ -76,7 +76,8 @@ fn the_report_names_seed_failure_log_and_replay() {
         format!("replay:       {replay}"),
         format!("fingerprint:  {:#018x}", failure.fingerprint()),
         "log of the failing run (SIM_LOG=info; last 2 of 2 lines; full log: ".to_owned(),
-        "INFO task#2 `worker-0` harness_failure: worker 0 read the counter read=0".to_owned(),
+        "INFO client task#2 `worker-0` harness_failure: worker 0 read the counter read=0"
+            .to_owned(),
         "regression:   seed saved to ".to_owned(),
     ] {
         assert!(report.contains(&needle), "missing {needle:?} in:\n{report}");
@@ -193,7 +194,7 @@ fn leaked_tasks_are_denied_when_asked() {
     assert_eq!(failure.failure().kind().name(), "leaked-tasks");
     assert!(report.contains("leaked tasks (1):"), "{report}");
     assert!(
-        report.contains("task#2 `cleanup` spawned at tests/harness_failure.rs:"),
+        report.contains("task#2 `cleanup` on node `client` spawned at tests/harness_failure.rs:"),
         "{report}"
     );
     // Allowed by default, warned about on request.

@@ -46,7 +46,7 @@ fn a_task_panic_fails_the_run_and_names_task_location_and_seed() {
         "seed:         0x2a",
         "virtual time: 0.005000000s",
         &format!(
-            "task:         task#2 `worker` spawned at {}:{spawn_line}",
+            "task:         task#2 `worker` on node `client` spawned at {}:{spawn_line}",
             file!()
         ),
         "panicked at:  tests/rt_failure.rs:",
@@ -98,13 +98,17 @@ fn a_deadlock_lists_every_pending_task_and_what_it_waits_on() {
     assert_eq!(failure.elapsed(), Duration::from_secs(3));
     let report = failure.to_string();
     assert!(report.contains("pending tasks (2):"), "{report}");
-    assert!(report.contains("task#1 `main` spawned at"), "{report}");
+    assert!(
+        report.contains("task#1 `main` on node `client` spawned at"),
+        "{report}"
+    );
     assert!(
         report.contains("waiting on the JoinHandle of task#2"),
         "{report}"
     );
     assert!(
-        report.contains("task#2 `stuck` spawned at") && report.contains("a future outside sim"),
+        report.contains("task#2 `stuck` on node `client` spawned at")
+            && report.contains("a future outside sim"),
         "{report}"
     );
 }

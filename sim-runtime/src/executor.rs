@@ -9,7 +9,7 @@
 //! poll, a `Drop` of a task's future, a waker). User code may spawn, wake or
 //! create timers, all of which borrow the state again.
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::mem;
@@ -25,14 +25,16 @@ use slab::Slab;
 use crate::context;
 use crate::error::{self, NoSimulation};
 use crate::failure::{Failure, FailureKind, Report};
+use crate::node::{NodeEvent, NodeHandle, NodeId, NodeSlot, NodeState, default_ip};
 use crate::policy::{Policy, Ready};
-use crate::rand::SimRng;
+use crate::rand::{SimRng, Stream, below, stream};
 use crate::runtime::Config;
 use crate::task::{Completion, JoinError, TaskId, TaskInfo, WaitPoint};
 use crate::time::Instant;
 use crate::timer::{TimerKey, TimerQueue};
 use crate::trace::{Decision, EventKind, Trace};
 use crate::waker::{Remote, SimId, TaskWaker};
+use rand_chacha::ChaCha8Rng;
 
 /// A cheap, clonable reference to a running simulation.
 ///
@@ -69,6 +71,11 @@ pub(crate) struct Shared {
     state: RefCell<State>,
     pub(crate) rng: RefCell<SimRng>,
     remote: Arc<Remote>,
+    /// Per-simulation state of layers built on the runtime, by type, in
+    /// creation order.
+    extensions: RefCell<Vec<(TypeId, Rc<dyn Any>)>>,
+    /// Called after node events, in registration order.
+    listeners: RefCell<Vec<Listener>>,
 }
 
 struct State {
@@ -83,6 +90,10 @@ struct State {
     /// The first failure noticed while polling (a task panic, a foreign wake).
     failure: Option<FailureKind>,
     phase: Phase,
+    /// Indexed by `NodeId`.
+    nodes: Vec<NodeSlot>,
+    /// The stream of network decisions (latency, loss, duplication).
+    net_rng: ChaCha8Rng,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,8 +106,12 @@ enum Phase {
 
 type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
 
+/// A subscriber to node events.
+type Listener = Rc<dyn Fn(NodeEvent)>;
+
 struct Slot {
     id: TaskId,
+    node: NodeId,
     name: Option<Rc<str>>,
     spawned_at: &'static Location<'static>,
     /// `None` while the task is being polled, and always for a `block_on` future.
@@ -112,10 +127,11 @@ struct Slot {
 }
 
 impl Slot {
-    fn info(&self) -> TaskInfo {
+    fn info(&self, nodes: &[NodeSlot]) -> TaskInfo {
         TaskInfo {
             id: self.id,
             name: self.name.as_deref().map(str::to_owned),
+            node: nodes[self.node.0 as usize].name.to_string(),
             spawned_at: self.spawned_at,
             waiting_on: self.wait.map(|w| w.to_string()),
             polls: self.polls,
@@ -153,6 +169,8 @@ impl Handle {
             policy,
             failure: None,
             phase: Phase::Open,
+            nodes: vec![NodeSlot::new("client".into(), default_ip(0), None)],
+            net_rng: stream(config.seed, Stream::Network),
         };
         let rng = SimRng::new(config.seed);
         Handle {
@@ -165,6 +183,8 @@ impl Handle {
                 state: RefCell::new(state),
                 rng: RefCell::new(rng),
                 remote: Remote::new(id),
+                extensions: RefCell::new(Vec::new()),
+                listeners: RefCell::new(Vec::new()),
             }),
         }
     }
@@ -213,7 +233,13 @@ impl Handle {
         &self.shared
     }
 
-    pub(crate) fn sim_id(&self) -> SimId {
+    /// Identifies this simulation in the process (to tell whether an object
+    /// belongs to the simulation running now).
+    pub fn sim_id(&self) -> u64 {
+        self.shared.id.0
+    }
+
+    pub(crate) fn sim_key(&self) -> SimId {
         self.shared.id
     }
 
@@ -221,7 +247,8 @@ impl Handle {
         self.shared.now.get()
     }
 
-    pub(crate) fn is_closed(&self) -> bool {
+    /// True once the simulation has ended (its `Runtime` was dropped).
+    pub fn is_closed(&self) -> bool {
         self.shared.state.borrow().phase == Phase::Closed
     }
 
@@ -229,7 +256,7 @@ impl Handle {
     /// one running on this thread. `what` names the object being used.
     #[track_caller]
     pub(crate) fn assert_current(&self, what: &str) {
-        match context::with_current(|h| h.sim_id()) {
+        match context::with_current(|h| h.sim_key()) {
             Some(id) if id == self.shared.id => {}
             Some(_) => panic!("{}", error::foreign(what, self.seed())),
             None if self.is_closed() => panic!("{}", error::ended(what)),
@@ -250,13 +277,18 @@ impl Handle {
 
     /// Adds a task. `future` is `None` for a `block_on` future, which the
     /// runtime polls itself.
+    /// Adds a task on `node` (by default the running task's node). A task
+    /// spawned on a node that is down, or while the simulation shuts down,
+    /// is handed back to be cancelled.
     pub(crate) fn insert_task(
         &self,
         future: Option<BoxFuture>,
         completion: Option<Rc<dyn Completion>>,
         name: Option<Rc<str>>,
+        node: Option<NodeId>,
         spawned_at: &'static Location<'static>,
     ) -> Result<(usize, TaskId), Option<BoxFuture>> {
+        let node = node.unwrap_or_else(|| self.current_node());
         let mut st = self.shared.state.borrow_mut();
         match st.phase {
             Phase::Open => {}
@@ -266,6 +298,11 @@ impl Handle {
                 panic!("{}", error::ended("sim::spawn"))
             }
         }
+        let paused = match st.nodes[node.0 as usize].state {
+            NodeState::Down => return Err(future),
+            NodeState::Paused => true,
+            NodeState::Running => false,
+        };
         let id = TaskId(st.next_id);
         st.next_id += 1;
         let entry = st.tasks.vacant_entry();
@@ -277,6 +314,7 @@ impl Handle {
         }));
         entry.insert(Slot {
             id,
+            node,
             name,
             spawned_at,
             future,
@@ -287,7 +325,12 @@ impl Handle {
             wait: None,
             polls: 0,
         });
-        st.ready.push(Ready { key, task: id });
+        let ready = Ready { key, task: id };
+        if paused {
+            st.nodes[node.0 as usize].held.push(ready);
+        } else {
+            st.ready.push(ready);
+        }
         let now = self.now_nanos();
         let State { trace, tasks, .. } = &mut *st;
         trace.record(
@@ -302,10 +345,21 @@ impl Handle {
     #[inline]
     pub(crate) fn schedule(&self, key: usize, task: TaskId) {
         let mut st = self.shared.state.borrow_mut();
-        if let Some(slot) = st.tasks.get_mut(key) {
+        let State {
+            tasks,
+            ready,
+            nodes,
+            ..
+        } = &mut *st;
+        if let Some(slot) = tasks.get_mut(key) {
             if slot.id == task && !slot.queued {
                 slot.queued = true;
-                st.ready.push(Ready { key, task });
+                let node = &mut nodes[slot.node.0 as usize];
+                if node.state == NodeState::Paused {
+                    node.held.push(Ready { key, task });
+                } else {
+                    ready.push(Ready { key, task });
+                }
             }
         }
     }
@@ -337,26 +391,32 @@ impl Handle {
         let slot = st.tasks.remove(key);
         if slot.queued {
             st.ready.retain(|r| r.key != key);
+            st.nodes[slot.node.0 as usize].held.retain(|r| r.key != key);
         }
         st.trace.record(self.now_nanos(), event, slot.name.as_ref());
         slot
     }
 
-    /// The id and name of the task being polled ("task#3 `worker`").
+    /// The node, id and name of the task being polled ("server task#3 `worker`").
     pub(crate) fn running_label(&self) -> Option<String> {
         let key = self.shared.running.get()?;
         let st = self.shared.state.try_borrow().ok()?;
         let slot = st.tasks.get(key)?;
+        let node = &st.nodes[slot.node.0 as usize].name;
         Some(match &slot.name {
-            Some(name) => format!("{} `{name}`", slot.id),
-            None => slot.id.to_string(),
+            Some(name) => format!("{node} {} `{name}`", slot.id),
+            None => format!("{node} {}", slot.id),
         })
     }
 
     /// Every live task, in spawn order.
     pub(crate) fn tasks(&self) -> Vec<TaskInfo> {
         let st = self.shared.state.borrow();
-        let mut tasks: Vec<TaskInfo> = st.tasks.iter().map(|(_, slot)| slot.info()).collect();
+        let mut tasks: Vec<TaskInfo> = st
+            .tasks
+            .iter()
+            .map(|(_, slot)| slot.info(&st.nodes))
+            .collect();
         tasks.sort_by_key(|t| t.id);
         tasks
     }
@@ -411,7 +471,7 @@ impl Handle {
                     .tasks
                     .get(wake.key)
                     .filter(|slot| slot.id == wake.task)
-                    .map(Slot::info);
+                    .map(|slot| slot.info(&st.nodes));
                 st.failure.get_or_insert(FailureKind::ForeignWake {
                     task: task.map(Box::new),
                     task_id: wake.task,
@@ -483,7 +543,7 @@ impl Handle {
                 drop((slot, future, waker));
             }
             PollOutcome::Panicked(payload) => {
-                let info = slot.info();
+                let info = st.tasks[key].info(&st.nodes);
                 let slot = self.remove_task(&mut st, key, EventKind::Panicked { task });
                 let site = crate::failure::take_panic_site();
                 if self.shared.config.fail_on_task_panic || slot.completion.is_none() {
@@ -602,6 +662,297 @@ impl Handle {
         drop(wakers);
         self.shared.state.borrow_mut().phase = Phase::Closed;
         self.shared.remote.close();
+    }
+
+    // ----- nodes -----
+
+    /// The node of the running task; the default node otherwise.
+    pub(crate) fn current_node(&self) -> NodeId {
+        let Some(key) = self.shared.running.get() else {
+            return NodeId::DEFAULT;
+        };
+        let st = self.shared.state.borrow();
+        st.tasks.get(key).map_or(NodeId::DEFAULT, |slot| slot.node)
+    }
+
+    pub(crate) fn node_count(&self) -> usize {
+        self.shared.state.borrow().nodes.len()
+    }
+
+    pub(crate) fn node_name(&self, node: NodeId) -> Rc<str> {
+        self.shared.state.borrow().nodes[node.0 as usize]
+            .name
+            .clone()
+    }
+
+    /// The name, or `<busy>` when the state is borrowed (for `Debug`).
+    pub(crate) fn try_node_name(&self, node: NodeId) -> String {
+        match self.shared.state.try_borrow() {
+            Ok(st) => st.nodes[node.0 as usize].name.to_string(),
+            Err(_) => "<busy>".to_owned(),
+        }
+    }
+
+    pub(crate) fn node_ip(&self, node: NodeId) -> std::net::IpAddr {
+        self.shared.state.borrow().nodes[node.0 as usize].ip
+    }
+
+    pub(crate) fn node_state(&self, node: NodeId) -> NodeState {
+        self.shared.state.borrow().nodes[node.0 as usize].state
+    }
+
+    /// The first node matching `pred`, in creation order.
+    pub(crate) fn node_by(&self, pred: impl Fn(&NodeSlot) -> bool) -> Option<NodeId> {
+        let st = self.shared.state.borrow();
+        st.nodes.iter().position(pred).map(|i| NodeId(i as u32))
+    }
+
+    /// Creates a node and spawns its `init`.
+    pub(crate) fn add_node(
+        &self,
+        name: String,
+        ip: Option<std::net::IpAddr>,
+        init: Option<Rc<dyn Fn() -> BoxFuture>>,
+        at: &'static Location<'static>,
+    ) -> Result<NodeHandle, String> {
+        let id = {
+            let mut st = self.shared.state.borrow_mut();
+            let n = st.nodes.len() as u32;
+            let ip = ip.unwrap_or_else(|| default_ip(n));
+            if let Some(other) = st.nodes.iter().find(|node| *node.name == *name) {
+                return Err(format!(
+                    "a node named `{}` already exists in this simulation: give each node its own name",
+                    other.name
+                ));
+            }
+            if let Some(other) = st.nodes.iter().find(|node| node.ip == ip) {
+                return Err(format!(
+                    "address {ip} is already used by node `{}`: give node `{name}` another one",
+                    other.name
+                ));
+            }
+            st.nodes.push(NodeSlot::new(name.into(), ip, init));
+            NodeId(n)
+        };
+        self.spawn_init(id, at);
+        Ok(NodeHandle {
+            handle: self.clone(),
+            id,
+        })
+    }
+
+    fn spawn_init(&self, node: NodeId, at: &'static Location<'static>) {
+        let (init, name) = {
+            let st = self.shared.state.borrow();
+            let slot = &st.nodes[node.0 as usize];
+            (slot.init.clone(), slot.name.clone())
+        };
+        if let Some(init) = init {
+            // Detached: the node's init runs until it ends or the node dies.
+            drop(crate::task::spawn_on_node(
+                self,
+                init(),
+                Some(name),
+                Some(node),
+                at,
+            ));
+        }
+    }
+
+    pub(crate) fn kill_node(&self, node: NodeId) {
+        let slots = {
+            let mut st = self.shared.state.borrow_mut();
+            if st.nodes[node.0 as usize].state == NodeState::Down {
+                return;
+            }
+            st.nodes[node.0 as usize].state = NodeState::Down;
+            st.nodes[node.0 as usize].held.clear();
+            let mut keys: Vec<(TaskId, usize)> = st
+                .tasks
+                .iter()
+                .filter(|(_, slot)| slot.node == node)
+                .map(|(key, slot)| (slot.id, key))
+                .collect();
+            keys.sort_unstable();
+            let mut slots = Vec::with_capacity(keys.len());
+            for (task, key) in keys {
+                if st.tasks[key].future.is_none() {
+                    // The task being polled is killing its own node.
+                    st.tasks[key].abort_requested = true;
+                } else {
+                    slots.push(self.remove_task(&mut st, key, EventKind::Cancelled { task }));
+                }
+            }
+            let now = self.now_nanos();
+            st.trace.record(
+                now,
+                EventKind::Custom {
+                    what: "node.kill",
+                    a: u64::from(node.0),
+                    b: 0,
+                },
+                None,
+            );
+            slots
+        };
+        slots.into_iter().for_each(cancel);
+        self.notify(NodeEvent::Killed(node));
+    }
+
+    #[track_caller]
+    pub(crate) fn restart_node(&self, node: NodeId) {
+        {
+            let mut st = self.shared.state.borrow_mut();
+            st.nodes[node.0 as usize].state = NodeState::Running;
+            let now = self.now_nanos();
+            st.trace.record(
+                now,
+                EventKind::Custom {
+                    what: "node.restart",
+                    a: u64::from(node.0),
+                    b: 0,
+                },
+                None,
+            );
+        }
+        self.notify(NodeEvent::Restarted(node));
+        self.spawn_init(node, Location::caller());
+    }
+
+    pub(crate) fn pause_node(&self, node: NodeId) {
+        {
+            let mut st = self.shared.state.borrow_mut();
+            if st.nodes[node.0 as usize].state != NodeState::Running {
+                return;
+            }
+            st.nodes[node.0 as usize].state = NodeState::Paused;
+        }
+        self.hold_ready(node);
+        self.notify(NodeEvent::Paused(node));
+    }
+
+    /// Moves the node's ready tasks into its held list, keeping their order.
+    fn hold_ready(&self, node: NodeId) {
+        let mut st = self.shared.state.borrow_mut();
+        let State {
+            ready,
+            nodes,
+            tasks,
+            ..
+        } = &mut *st;
+        let held = &mut nodes[node.0 as usize].held;
+        ready.retain(|r| {
+            let on_node = tasks[r.key].node == node;
+            if on_node {
+                held.push(*r);
+            }
+            !on_node
+        });
+    }
+
+    pub(crate) fn resume_node(&self, node: NodeId) {
+        {
+            let mut st = self.shared.state.borrow_mut();
+            if st.nodes[node.0 as usize].state != NodeState::Paused {
+                return;
+            }
+            st.nodes[node.0 as usize].state = NodeState::Running;
+            let held = std::mem::take(&mut st.nodes[node.0 as usize].held);
+            st.ready.extend(held);
+        }
+        self.notify(NodeEvent::Resumed(node));
+    }
+
+    fn notify(&self, event: NodeEvent) {
+        let listeners = self.shared.listeners.borrow().clone();
+        for listener in listeners {
+            listener(event);
+        }
+    }
+
+    /// Registers `f` to be called after every node event (killed,
+    /// restarted, paused, resumed), in registration order. This is how a
+    /// layer built on the runtime (the network) reacts to crashes.
+    pub fn on_node_event(&self, f: impl Fn(NodeEvent) + 'static) {
+        self.shared.listeners.borrow_mut().push(Rc::new(f));
+    }
+
+    /// The simulation's instance of `T`, created by `init` on first use: the
+    /// per-simulation state of a layer built on the runtime (the network's
+    /// ports and links), so two simulations never share it.
+    pub fn extension<T: 'static>(&self, init: impl FnOnce() -> T) -> Rc<T> {
+        let id = TypeId::of::<T>();
+        let found = self
+            .shared
+            .extensions
+            .borrow()
+            .iter()
+            .find(|(t, _)| *t == id)
+            .map(|(_, ext)| ext.clone());
+        let ext = match found {
+            Some(ext) => ext,
+            None => {
+                // Created outside the borrow: `init` may use the handle.
+                let ext: Rc<dyn Any> = Rc::new(init());
+                self.shared.extensions.borrow_mut().push((id, ext.clone()));
+                ext
+            }
+        };
+        ext.downcast::<T>()
+            .unwrap_or_else(|_| unreachable!("extensions are stored by their TypeId"))
+    }
+
+    // ----- decisions of layers built on the runtime -----
+
+    /// A uniform draw in `0..domain` (`domain > 0`) for a decision of a
+    /// layer built on the runtime, from the seed's stream for `what`, and
+    /// recorded in the trace. A domain of 1 draws nothing.
+    pub fn draw(&self, what: Decision, domain: u64) -> u64 {
+        assert!(
+            domain > 0,
+            "sim::Handle::draw: the domain must not be empty"
+        );
+        if domain == 1 {
+            return 0;
+        }
+        let mut st = self.shared.state.borrow_mut();
+        let choice = below(&mut st.net_rng, domain);
+        let now = self.now_nanos();
+        st.trace.record(
+            now,
+            EventKind::Decision {
+                what,
+                domain,
+                choice,
+            },
+            None,
+        );
+        choice
+    }
+
+    /// True with `probability`: 0 (or less) is always false and 1 (or more)
+    /// always true, without a draw; in between, one recorded draw.
+    pub fn chance(&self, what: Decision, probability: f64) -> bool {
+        if probability <= 0.0 || probability.is_nan() {
+            return false;
+        }
+        if probability >= 1.0 {
+            return true;
+        }
+        const SCALE: u64 = 1 << 53;
+        let threshold = (probability * SCALE as f64) as u64;
+        self.draw(what, SCALE) < threshold
+    }
+
+    /// Records an event of a layer built on the runtime (a packet sent or
+    /// delivered): it enters the fingerprint and the recent events.
+    pub fn record_event(&self, what: &'static str, a: u64, b: u64) {
+        let now = self.now_nanos();
+        self.shared
+            .state
+            .borrow_mut()
+            .trace
+            .record(now, EventKind::Custom { what, a, b }, None);
     }
 
     // ----- timers -----

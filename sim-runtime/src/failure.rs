@@ -230,6 +230,10 @@ impl Failure {
         })
     }
 
+    pub(crate) fn set_pending(&mut self, pending: Vec<TaskInfo>) {
+        self.inner.pending = pending;
+    }
+
     pub(crate) fn set_replay(&mut self, replay: String) {
         self.inner.replay = Some(replay);
     }
@@ -265,8 +269,9 @@ impl Failure {
         if let Some(task) = self.task() {
             writeln!(
                 f,
-                "  task:         {} spawned at {}",
+                "  task:         {} on node `{}` spawned at {}",
                 task.label(),
+                task.node(),
                 task.spawned_at()
             )?;
         }

@@ -6,6 +6,7 @@
 //!
 //! - [`Runtime`] / [`Builder`]: one simulation, driven by `block_on`.
 //! - [`task`]: `spawn`, `JoinHandle`, `yield_now`.
+//! - [`node`]: the machines of a simulated system: kill, restart, pause.
 //! - [`time`]: virtual `Instant`, `sleep`, `timeout`, `interval`.
 //! - [`rand`]: randomness drawn from the seed.
 //! - [`Failure`]: the report of a run that ended badly.
@@ -17,6 +18,7 @@ mod error;
 mod executor;
 mod failure;
 pub mod harness;
+pub mod node;
 mod policy;
 pub mod rand;
 mod runtime;

@@ -38,6 +38,7 @@ pub use rand::{Rng, RngExt};
 pub(crate) enum Stream {
     Schedule = 0,
     User = 1,
+    Network = 2,
 }
 
 /// The ChaCha stream `which` of `seed`.

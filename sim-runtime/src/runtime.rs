@@ -10,6 +10,7 @@ use crate::context;
 use crate::error::{ConfigError, NESTED_BLOCK_ON};
 use crate::executor::{Handle, Next, PollOutcome};
 use crate::failure::{self, Failure};
+use crate::node::NodeId;
 use crate::policy::RandomPolicy;
 use crate::task::TaskInfo;
 use crate::trace::Event;
@@ -242,7 +243,13 @@ impl Runtime {
         let mut future = pin!(future);
         let handle = &self.handle;
         let (main, _) = handle
-            .insert_task(None, None, Some("main".into()), caller)
+            .insert_task(
+                None,
+                None,
+                Some("main".into()),
+                Some(NodeId::DEFAULT),
+                caller,
+            )
             .unwrap_or_else(|_| unreachable!("a runtime being used is not closing"));
         let result = loop {
             match handle.next() {

@@ -18,6 +18,7 @@ use pin_project::pin_project;
 use crate::context;
 use crate::error::NoSimulation;
 use crate::executor::Handle;
+use crate::node::NodeId;
 use crate::trace::FmtNanos;
 
 /// Identifies a task within its simulation.
@@ -46,6 +47,7 @@ impl fmt::Display for TaskId {
 pub struct TaskInfo {
     pub(crate) id: TaskId,
     pub(crate) name: Option<String>,
+    pub(crate) node: String,
     pub(crate) spawned_at: &'static Location<'static>,
     pub(crate) waiting_on: Option<String>,
     pub(crate) polls: u64,
@@ -60,6 +62,11 @@ impl TaskInfo {
     /// The name given with [`Builder::name`], if any.
     pub fn name(&self) -> Option<&str> {
         self.name.as_deref()
+    }
+
+    /// The name of the node the task runs on.
+    pub fn node(&self) -> &str {
+        &self.node
     }
 
     /// Where the task was spawned (or where `block_on` was called).
@@ -91,7 +98,13 @@ impl TaskInfo {
 
 impl fmt::Display for TaskInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} spawned at {}", self.label(), self.spawned_at)?;
+        write!(
+            f,
+            "{} on node `{}` spawned at {}",
+            self.label(),
+            self.node,
+            self.spawned_at
+        )?;
         match (&self.waiting_on, self.polls) {
             (_, 0) => write!(f, ", never polled"),
             (Some(wait), _) => write!(f, ", waiting on {wait}"),
@@ -222,6 +235,21 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
+    spawn_on_node(handle, future, name, None, location)
+}
+
+/// Spawns on `node`, or on the running task's node when `None`.
+pub(crate) fn spawn_on_node<F>(
+    handle: &Handle,
+    future: F,
+    name: Option<Rc<str>>,
+    node: Option<NodeId>,
+    location: &'static Location<'static>,
+) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
     let cell = Rc::new(JoinCell {
         state: RefCell::new(JoinState::Running(None)),
     });
@@ -229,7 +257,7 @@ where
         future,
         cell: cell.clone(),
     });
-    match handle.insert_task(Some(future), Some(cell.clone()), name, location) {
+    match handle.insert_task(Some(future), Some(cell.clone()), name, node, location) {
         Ok((key, id)) => JoinHandle {
             cell,
             handle: handle.clone(),
@@ -238,8 +266,8 @@ where
             spawned_at: location,
         },
         Err(future) => {
-            // The simulation is shutting down (spawned from a destructor):
-            // the task is cancelled before it starts.
+            // The node is down, or the simulation is shutting down (spawned
+            // from a destructor): the task is cancelled before it starts.
             drop(future);
             cell.fail(JoinError::cancelled(TaskId(0)));
             JoinHandle {

@@ -90,12 +90,21 @@ pub enum EventKind {
 pub enum Decision {
     /// Which ready task runs next.
     Schedule,
+    /// A message's delay.
+    Latency,
+    /// Whether a message is lost.
+    Loss,
+    /// Whether a message is duplicated.
+    Duplicate,
 }
 
 impl Decision {
     fn name(self) -> &'static str {
         match self {
             Decision::Schedule => "schedule",
+            Decision::Latency => "latency",
+            Decision::Loss => "loss",
+            Decision::Duplicate => "duplicate",
         }
     }
 }

@@ -128,7 +128,7 @@ impl Wake for TaskWaker {
     #[inline]
     fn wake_by_ref(self: &Arc<Self>) {
         let delivered = context::with_current(|handle| {
-            handle.sim_id() == self.remote.sim && {
+            handle.sim_key() == self.remote.sim && {
                 handle.schedule(self.key, self.task);
                 true
             }

@@ -1,5 +1,5 @@
-//! Per-simulation log capture: `tracing` events stamped with virtual time
-//! and task.
+//! Per-simulation log capture: `tracing` events stamped with virtual time,
+//! node and task.
 //!
 //! The subscriber is installed as the thread's default for one run only, so
 //! tests running in parallel threads never mix their logs. Lines echoed to
@@ -124,7 +124,7 @@ mod tests {
         assert_eq!(
             lines.as_slice(),
             [
-                "[1.500000000s]  INFO task#2 `worker` request:sim_runtime::harness::log::tests: \
+                "[1.500000000s]  INFO client task#2 `worker` request:sim_runtime::harness::log::tests: \
               sent 32 bytes peer=\"b\""
             ]
         );

@@ -552,14 +552,24 @@ where
         }
     }
 
+    /// Leaks are the test body's own tasks (on the default node) still
+    /// alive: nodes the test built run their services until the end.
     fn check_leaks(&self, rt: &crate::Runtime) -> Option<Failure> {
-        let leaked = rt.pending_tasks();
+        let leaked: Vec<_> = rt
+            .pending_tasks()
+            .into_iter()
+            .filter(|task| task.node() == "client")
+            .collect();
         if leaked.is_empty() {
             return None;
         }
         match self.test.leaks {
             Leaks::Allow => None,
-            Leaks::Deny => Some(rt.failure(FailureKind::LeakedTasks)),
+            Leaks::Deny => {
+                let mut failure = rt.failure(FailureKind::LeakedTasks);
+                failure.set_pending(leaked);
+                Some(failure)
+            }
             Leaks::Warn if self.warned.replace(true) => None,
             Leaks::Warn => {
                 // Straight to stderr: a warning libtest's capture would hide is no warning.

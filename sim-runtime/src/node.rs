@@ -1,0 +1,339 @@
+//! Nodes: the machines of a simulated system.
+//!
+//! Every task runs on a node. Tasks spawned by a task inherit its node; the
+//! future given to `block_on` (the test body) runs on the default node
+//! `client`. A node can be killed (all its tasks are dropped, in spawn order,
+//! and layers such as the network close its sockets), restarted (killed,
+//! then its `init` runs again), paused (its tasks are not polled and its
+//! timers are held until it resumes) and resumed. Killing a node never
+//! affects another node's tasks.
+//!
+//! ```
+//! use std::time::Duration;
+//! let mut rt = sim::Runtime::new(1);
+//! rt.block_on(async {
+//!     let server = sim::node::Builder::new("server")
+//!         .init(|| async {
+//!             loop {
+//!                 sim::time::sleep(Duration::from_secs(1)).await;
+//!             }
+//!         })
+//!         .build();
+//!     assert_eq!(sim::node::current().name(), "client");
+//!     sim::time::sleep(Duration::from_millis(1500)).await;
+//!     server.kill();
+//!     assert_eq!(server.state(), sim::node::NodeState::Down);
+//!     server.restart();
+//!     assert_eq!(server.state(), sim::node::NodeState::Running);
+//! });
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr};
+use std::panic::Location;
+use std::pin::Pin;
+use std::rc::Rc;
+
+use crate::context;
+use crate::error::NoSimulation;
+use crate::executor::Handle;
+use crate::policy::Ready;
+use crate::task::JoinHandle;
+
+/// Identifies a node within its simulation; ids count from 0 (the default
+/// node) in creation order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NodeId(pub(crate) u32);
+
+impl NodeId {
+    /// The default node, which runs the `block_on` future (the test body).
+    pub const DEFAULT: NodeId = NodeId(0);
+
+    /// The id as a number.
+    pub fn as_u32(self) -> u32 {
+        self.0
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "node#{}", self.0)
+    }
+}
+
+/// Whether a node runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeState {
+    /// Its tasks are polled.
+    Running,
+    /// Its tasks are not polled and their wakes are held until `resume`.
+    Paused,
+    /// Killed: it has no tasks until `restart`.
+    Down,
+}
+
+/// What happened to a node; see [`Handle::on_node_event`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeEvent {
+    /// The node was killed; its tasks are already dropped.
+    Killed(NodeId),
+    /// The node was restarted; its `init` is about to be spawned.
+    Restarted(NodeId),
+    /// The node was paused.
+    Paused(NodeId),
+    /// The node was resumed.
+    Resumed(NodeId),
+}
+
+type Init = Rc<dyn Fn() -> Pin<Box<dyn Future<Output = ()>>>>;
+
+/// The runtime's record of a node.
+pub(crate) struct NodeSlot {
+    pub(crate) name: Rc<str>,
+    pub(crate) ip: IpAddr,
+    pub(crate) state: NodeState,
+    pub(crate) init: Option<Init>,
+    /// Tasks woken while the node is paused, in wake order.
+    pub(crate) held: Vec<Ready>,
+}
+
+impl NodeSlot {
+    pub(crate) fn new(name: Rc<str>, ip: IpAddr, init: Option<Init>) -> NodeSlot {
+        NodeSlot {
+            name,
+            ip,
+            state: NodeState::Running,
+            init,
+            held: Vec::new(),
+        }
+    }
+}
+
+/// The address given to the `n`th node without an explicit one:
+/// `10.99.x.y`, a range users rarely pick by hand.
+pub(crate) fn default_ip(n: u32) -> IpAddr {
+    let n = n + 1;
+    IpAddr::V4(Ipv4Addr::new(10, 99, (n >> 8) as u8, n as u8))
+}
+
+/// Configures a node before creating it.
+#[must_use = "a node builder does nothing until `build` is called"]
+pub struct Builder {
+    name: String,
+    ip: Option<IpAddr>,
+    init: Option<Init>,
+}
+
+impl Builder {
+    /// A node with this name (unique in the simulation).
+    pub fn new(name: impl Into<String>) -> Builder {
+        Builder {
+            name: name.into(),
+            ip: None,
+            init: None,
+        }
+    }
+
+    /// The node's address; by default one is assigned deterministically.
+    pub fn ip(mut self, ip: IpAddr) -> Builder {
+        self.ip = Some(ip);
+        self
+    }
+
+    /// What the node runs: spawned on the node when it is built, and again
+    /// on every restart.
+    pub fn init<F, Fut>(mut self, init: F) -> Builder
+    where
+        F: Fn() -> Fut + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        self.init = Some(Rc::new(move || Box::pin(init())));
+        self
+    }
+
+    /// Creates the node in the current simulation and starts its `init`.
+    ///
+    /// # Panics
+    /// Outside a simulation, or when the name or address is already taken,
+    /// at the caller's line.
+    #[track_caller]
+    pub fn build(self) -> NodeHandle {
+        let handle = context::current("sim::node::Builder::build");
+        match handle.add_node(self.name, self.ip, self.init, Location::caller()) {
+            Ok(node) => node,
+            Err(message) => panic!("{message}"),
+        }
+    }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("name", &self.name)
+            .field("ip", &self.ip)
+            .field("init", &self.init.is_some())
+            .finish()
+    }
+}
+
+/// A reference to a node of a simulation.
+#[derive(Clone)]
+pub struct NodeHandle {
+    pub(crate) handle: Handle,
+    pub(crate) id: NodeId,
+}
+
+impl NodeHandle {
+    /// The node's id.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// The node's name.
+    pub fn name(&self) -> String {
+        self.handle.node_name(self.id).to_string()
+    }
+
+    /// The node's address.
+    pub fn ip(&self) -> IpAddr {
+        self.handle.node_ip(self.id)
+    }
+
+    /// Whether the node runs, is paused or is down.
+    pub fn state(&self) -> NodeState {
+        self.handle.node_state(self.id)
+    }
+
+    /// Spawns a task on this node. On a node that is down, the task is
+    /// cancelled at once (its handle gives a cancelled `JoinError`).
+    ///
+    /// # Panics
+    /// If the node's simulation has ended.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        crate::task::spawn_on_node(
+            &self.handle,
+            future,
+            None,
+            Some(self.id),
+            Location::caller(),
+        )
+    }
+
+    /// Kills the node: drops all its tasks in spawn order (a task killing
+    /// its own node is dropped when its current poll returns), and tells
+    /// the layers built on the runtime (the network closes its sockets).
+    /// Killing a node that is down does nothing.
+    ///
+    /// # Panics
+    /// For the default node, which runs the test body.
+    #[track_caller]
+    pub fn kill(&self) {
+        assert!(
+            self.id != NodeId::DEFAULT,
+            "the default node `client` runs the test body and cannot be killed; \
+             kill the nodes the test built"
+        );
+        self.handle.kill_node(self.id);
+    }
+
+    /// Kills the node (if it is up), then starts it again: its `init` is
+    /// spawned anew, with its ports free.
+    #[track_caller]
+    pub fn restart(&self) {
+        if self.state() != NodeState::Down {
+            self.kill();
+        }
+        self.handle.restart_node(self.id);
+    }
+
+    /// Pauses the node: its tasks stay alive but are not polled, and wakes
+    /// (including timers that fire) are held until [`resume`](Self::resume).
+    pub fn pause(&self) {
+        self.handle.pause_node(self.id);
+    }
+
+    /// Resumes a paused node; its held wakes take effect in the order they
+    /// happened.
+    pub fn resume(&self) {
+        self.handle.resume_node(self.id);
+    }
+}
+
+impl fmt::Debug for NodeHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NodeHandle")
+            .field("id", &self.id)
+            .field("name", &self.handle.try_node_name(self.id))
+            .finish()
+    }
+}
+
+impl PartialEq for NodeHandle {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id && self.handle.sim_id() == other.handle.sim_id()
+    }
+}
+
+impl Eq for NodeHandle {}
+
+/// The node of the running task (the default node `client` for the test
+/// body).
+///
+/// # Panics
+/// Outside a simulation, at the caller's line.
+#[track_caller]
+pub fn current() -> NodeHandle {
+    let handle = context::current("sim::node::current");
+    let id = handle.current_node();
+    NodeHandle { handle, id }
+}
+
+/// Like [`current`], but returns an error outside a simulation.
+pub fn try_current() -> Result<NodeHandle, NoSimulation> {
+    let handle = context::try_current("sim::node::try_current")?;
+    let id = handle.current_node();
+    Ok(NodeHandle { handle, id })
+}
+
+/// The node with this name, if any.
+///
+/// # Panics
+/// Outside a simulation, at the caller's line.
+#[track_caller]
+pub fn lookup(name: &str) -> Option<NodeHandle> {
+    let handle = context::current("sim::node::lookup");
+    let id = handle.node_by(|node| &*node.name == name)?;
+    Some(NodeHandle { handle, id })
+}
+
+/// The node with this address, if any.
+///
+/// # Panics
+/// Outside a simulation, at the caller's line.
+#[track_caller]
+pub fn by_ip(ip: IpAddr) -> Option<NodeHandle> {
+    let handle = context::current("sim::node::by_ip");
+    let id = handle.node_by(|node| node.ip == ip)?;
+    Some(NodeHandle { handle, id })
+}
+
+/// Every node, in creation order.
+///
+/// # Panics
+/// Outside a simulation, at the caller's line.
+#[track_caller]
+pub fn all() -> Vec<NodeHandle> {
+    let handle = context::current("sim::node::all");
+    (0..handle.node_count())
+        .map(|i| NodeHandle {
+            handle: handle.clone(),
+            id: NodeId(i as u32),
+        })
+        .collect()
+}

@@ -1,0 +1,277 @@
+//! Nodes: tasks belong to nodes; kill, restart, pause and resume act on one
+//! node only, deterministically.
+
+use std::cell::RefCell;
+use std::net::IpAddr;
+use std::rc::Rc;
+use std::time::Duration;
+
+use sim::node::{self, NodeEvent, NodeState};
+use sim::time::{Instant, sleep};
+
+type Log = Rc<RefCell<Vec<String>>>;
+
+struct DropLog(&'static str, Log);
+impl Drop for DropLog {
+    fn drop(&mut self) {
+        self.1.borrow_mut().push(format!("dropped {}", self.0));
+    }
+}
+
+#[test]
+fn tasks_run_on_the_node_that_spawned_them() {
+    sim::Runtime::new(1).block_on(async {
+        assert_eq!(node::current().name(), "client");
+        assert_eq!(node::current().id(), node::NodeId::DEFAULT);
+        let server = node::Builder::new("server").build();
+        let on = server
+            .spawn(async {
+                // Children inherit the node.
+                sim::spawn(async { node::current().name() }).await.unwrap()
+            })
+            .await
+            .unwrap();
+        assert_eq!(on, "server");
+        assert_eq!(
+            sim::spawn(async { node::current().name() }).await.unwrap(),
+            "client"
+        );
+    });
+}
+
+#[test]
+fn addresses_are_deterministic_and_unique() {
+    sim::Runtime::new(1).block_on(async {
+        let a = node::Builder::new("a").build();
+        let b = node::Builder::new("b")
+            .ip("10.0.0.2".parse().unwrap())
+            .build();
+        assert_eq!(node::current().ip(), "10.99.0.1".parse::<IpAddr>().unwrap());
+        assert_eq!(a.ip(), "10.99.0.2".parse::<IpAddr>().unwrap());
+        assert_eq!(b.ip(), "10.0.0.2".parse::<IpAddr>().unwrap());
+        assert_eq!(node::lookup("b").unwrap(), b);
+        assert_eq!(node::by_ip(a.ip()).unwrap(), a);
+        assert!(node::lookup("nobody").is_none());
+        let names: Vec<String> = node::all().iter().map(|n| n.name()).collect();
+        assert_eq!(names, ["client", "a", "b"]);
+    });
+}
+
+#[test]
+fn duplicate_names_and_addresses_are_rejected() {
+    let failure = sim::Runtime::new(1)
+        .try_block_on(async {
+            node::Builder::new("a").build();
+            node::Builder::new("a").build();
+        })
+        .unwrap_err();
+    assert!(
+        failure
+            .to_string()
+            .contains("a node named `a` already exists"),
+        "{failure}"
+    );
+    let failure = sim::Runtime::new(1)
+        .try_block_on(async {
+            node::Builder::new("a")
+                .ip("10.0.0.9".parse().unwrap())
+                .build();
+            node::Builder::new("b")
+                .ip("10.0.0.9".parse().unwrap())
+                .build();
+        })
+        .unwrap_err();
+    assert!(
+        failure
+            .to_string()
+            .contains("address 10.0.0.9 is already used by node `a`"),
+        "{failure}"
+    );
+}
+
+#[test]
+fn kill_drops_the_nodes_tasks_in_spawn_order_and_spares_the_others() {
+    let log: Log = Rc::default();
+    let l = log.clone();
+    sim::Runtime::new(7).block_on(async move {
+        let events: Log = Rc::default();
+        let e = events.clone();
+        sim::Handle::current().on_node_event(move |ev| e.borrow_mut().push(format!("{ev:?}")));
+        let server = node::Builder::new("server").build();
+        let mut handles = Vec::new();
+        for name in ["first", "second", "third"] {
+            let guard = DropLog(name, l.clone());
+            handles.push(server.spawn(async move {
+                let _guard = guard;
+                sleep(Duration::from_secs(60)).await;
+            }));
+        }
+        let guard = DropLog("client task", l.clone());
+        let survivor = sim::spawn(async move {
+            let _guard = guard;
+            sleep(Duration::from_secs(2)).await;
+            "alive"
+        });
+        sleep(Duration::from_secs(1)).await;
+        server.kill();
+        assert_eq!(server.state(), NodeState::Down);
+        assert_eq!(
+            *l.borrow(),
+            ["dropped first", "dropped second", "dropped third"]
+        );
+        for h in handles {
+            assert!(h.await.unwrap_err().is_cancelled());
+        }
+        assert_eq!(survivor.await.unwrap(), "alive");
+        // A spawn on a dead node is cancelled at once.
+        assert!(server.spawn(async {}).await.unwrap_err().is_cancelled());
+        server.kill(); // no-op
+        assert_eq!(
+            *events.borrow(),
+            [format!("{:?}", NodeEvent::Killed(server.id()))]
+        );
+    });
+    assert_eq!(log.borrow().last().unwrap(), "dropped client task");
+}
+
+#[test]
+fn restart_runs_init_again() {
+    let starts = Rc::new(RefCell::new(Vec::new()));
+    let s = starts.clone();
+    sim::Runtime::new(1).block_on(async move {
+        let s2 = s.clone();
+        let server = node::Builder::new("server")
+            .init(move || {
+                let s = s2.clone();
+                async move {
+                    s.borrow_mut().push(Instant::now().since_start().as_secs());
+                    std::future::pending::<()>().await;
+                }
+            })
+            .build();
+        sleep(Duration::from_secs(5)).await;
+        server.restart();
+        sleep(Duration::from_secs(5)).await;
+        server.kill();
+        server.restart();
+        sleep(Duration::from_secs(1)).await;
+    });
+    assert_eq!(*starts.borrow(), [0, 5, 10]);
+}
+
+#[test]
+fn a_task_can_kill_its_own_node() {
+    sim::Runtime::new(1).block_on(async {
+        let server = node::Builder::new("server").build();
+        let s = server.clone();
+        let h = server.spawn(async move {
+            s.kill();
+            // Still running until this poll returns.
+            sim::task::yield_now().await;
+            unreachable!("dropped after the poll that killed its node");
+        });
+        assert!(h.await.unwrap_err().is_cancelled());
+        assert_eq!(server.state(), NodeState::Down);
+    });
+}
+
+#[test]
+#[should_panic(expected = "the default node `client` runs the test body and cannot be killed")]
+fn the_default_node_cannot_be_killed() {
+    sim::Runtime::new(1).block_on(async { node::current().kill() });
+}
+
+#[test]
+fn pause_holds_tasks_and_timers_until_resume() {
+    let ticks: Log = Rc::default();
+    let (t, seen) = (ticks.clone(), ticks.clone());
+    sim::Runtime::new(3).block_on(async move {
+        let server = node::Builder::new("server")
+            .init(move || {
+                let t = t.clone();
+                async move {
+                    let mut beat = sim::time::interval(Duration::from_secs(1));
+                    beat.set_missed_tick_behavior(sim::time::MissedTickBehavior::Delay);
+                    loop {
+                        beat.tick().await;
+                        t.borrow_mut()
+                            .push(format!("{}", Instant::now().since_start().as_secs()));
+                    }
+                }
+            })
+            .build();
+        sleep(Duration::from_millis(2500)).await; // ticks at 0, 1, 2
+        server.pause();
+        assert_eq!(server.state(), NodeState::Paused);
+        sleep(Duration::from_secs(5)).await; // no ticks while paused
+        assert_eq!(seen.borrow().len(), 3);
+        server.resume();
+        sleep(Duration::from_millis(1500)).await; // the held tick at 7.5, then 8.5
+        server.kill();
+    });
+    assert_eq!(*ticks.borrow(), ["0", "1", "2", "7", "8"]);
+}
+
+#[test]
+fn failure_reports_name_the_node() {
+    let failure = sim::Runtime::new(1)
+        .try_block_on(async {
+            let server = node::Builder::new("server").build();
+            server.spawn(async { panic!("server bug") });
+            sleep(Duration::from_secs(1)).await;
+        })
+        .unwrap_err();
+    let report = failure.to_string();
+    assert!(
+        report.contains("panicked: server bug")
+            && report.contains("task:         task#2 on node `server` spawned at"),
+        "{report}"
+    );
+}
+
+#[test]
+fn extensions_are_per_simulation() {
+    #[derive(Default)]
+    struct Counter(RefCell<u32>);
+    let bump = || {
+        let ext = sim::Handle::current().extension(Counter::default);
+        *ext.0.borrow_mut() += 1;
+        *ext.0.borrow()
+    };
+    sim::Runtime::new(1).block_on(async {
+        assert_eq!(bump(), 1);
+        assert_eq!(bump(), 2);
+    });
+    sim::Runtime::new(1).block_on(async { assert_eq!(bump(), 1) });
+}
+
+#[test]
+fn layer_decisions_are_seeded_and_recorded() {
+    let draws = |seed| {
+        let mut rt = sim::Runtime::new(seed);
+        let values = rt.block_on(async {
+            let h = sim::Handle::current();
+            assert!(!h.chance(sim::Decision::Loss, 0.0));
+            assert!(h.chance(sim::Decision::Loss, 1.0));
+            assert_eq!(h.draw(sim::Decision::Latency, 1), 0);
+            (0..20)
+                .map(|_| {
+                    (
+                        h.draw(sim::Decision::Latency, 1000),
+                        h.chance(sim::Decision::Loss, 0.5),
+                    )
+                })
+                .collect::<Vec<_>>()
+        });
+        (values, rt.fingerprint(), rt.events())
+    };
+    let (a, fa, na) = draws(5);
+    assert_eq!((a.clone(), fa), {
+        let (b, fb, _) = draws(5);
+        (b, fb)
+    });
+    assert!(a.iter().any(|(_, lost)| *lost) && a.iter().any(|(_, lost)| !*lost));
+    assert_ne!(draws(6).0, a);
+    // 40 recorded decisions on top of the main task's spawn, poll and completion.
+    assert_eq!(na, 43);
+}
