@@ -27,7 +27,7 @@
 
 pub use sim_runtime::{
     Builder, ConfigError, Decision, Event, EventKind, Failure, FailureKind, Handle, NoSimulation,
-    Runtime, harness, node, rand, seed, spawn, task, time,
+    Runtime, buggify, explore, harness, node, rand, seed, spawn, task, time,
 };
 
 /// Runs an `async fn` as a test, once per seed, each run on a fresh
@@ -77,6 +77,10 @@ pub use sim_runtime::{
 /// | `max_steps = 1_000_000` | integer > 0 | The most polls a run may take before it fails. |
 /// | `check_determinism` | bare flag | Run every seed twice and fail if the runs differ. |
 /// | `leaks = "deny"` | `"allow"` (default), `"warn"` or `"deny"` | What to do with tasks still alive when the function returns: drop them, list them on stderr, or fail the run. |
+/// | `explore = "pct"` | `"random"` (default), `"pct"`, `"exhaustive"` or `"portfolio"` | How runs are explored: seeded random scheduling, PCT, every schedule depth first, or random and PCT in turn. |
+/// | `depth = 3` | an integer greater than zero | PCT's depth: how many specific orderings a bug may need (default 3). |
+/// | `max_schedules = 100_000` | an integer greater than zero | The exhaustive search's budget of schedules (default 100,000). |
+/// | `preemption_bound = 2` | an integer | Bounds the exhaustive search to schedules with at most this many preemptions, fewest first. |
 ///
 /// A duration string is one or more `<integer><unit>` parts, added up, with
 /// the units `ns`, `us`, `ms`, `s`, `m`, `h` and `d`: `"250ms"`, `"2s"`,

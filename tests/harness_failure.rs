@@ -68,7 +68,7 @@ fn the_report_names_seed_failure_log_and_replay() {
     assert_eq!(failure.replay_command(), replay);
     for needle in [
         format!(
-            "sim: test `harness_failure::lost_update` failed on seed {seed:#x}, after {} passing seeds",
+            "sim: test `harness_failure::lost_update` failed on seed {seed:#x} (random), after {} passing seeds",
             failure.seeds_passed()
         ),
         "panicked: assertion `left == right` failed: an increment was lost".to_owned(),
@@ -108,7 +108,9 @@ fn the_report_names_seed_failure_log_and_replay() {
     let file = failure.regression_file().unwrap();
     assert_eq!(file, &dir.path().join("harness_failure.lost_update.txt"));
     let text = std::fs::read_to_string(file).unwrap();
-    assert!(text.starts_with("# Seeds that failed the sim test `harness_failure::lost_update`"));
+    assert!(text.starts_with(
+        "# Seeds and replay strings that failed the sim test `harness_failure::lost_update`"
+    ));
     assert!(
         text.contains(&format!("{seed:#x} # task#1 `main` panicked")),
         "{text}"

@@ -173,7 +173,9 @@ fn a_failing_test_reports_and_replays() {
     assert!(!ok);
     assert_eq!(value_after(&replayed, "fingerprint:  "), fingerprint);
     assert!(
-        replayed.contains(&format!("failed on seed {seed}, after 0 passing seeds")),
+        replayed.contains(&format!(
+            "failed on seed {seed} (random), after 0 passing seeds"
+        )),
         "{replayed}"
     );
 

@@ -3,9 +3,8 @@
 //! Each argument is a row of [`ARGS`]: its name, the kind of value it takes,
 //! the `sim::harness::Test` method the value is handed to, and the arguments
 //! it cannot be combined with. The parser, the checks, the messages and the
-//! list of accepted names all follow from the table, so a new argument
-//! (`explore`, `depth`, `max_schedules`, `preemption_bound`) is a new row, plus
-//! a new [`Kind`] when none of the existing ones fits.
+//! list of accepted names all follow from the table, so a new argument is a
+//! new row, plus a new [`Kind`] when none of the existing ones fits.
 //!
 //! Parsing happens in two steps. [`RawArgs`] reads the syntax, `name`,
 //! `name = value` or `name(..)`, and stops at the first syntax error; [`apply`]
@@ -109,6 +108,42 @@ pub(crate) const ARGS: &[Spec] = &[
         },
         method: "leaks",
         example: "leaks = \"deny\"",
+        excludes: &[],
+    },
+    Spec {
+        name: "explore",
+        kind: Kind::Choice {
+            enum_name: "Strategy",
+            options: &[
+                ("random", "Random"),
+                ("pct", "Pct"),
+                ("exhaustive", "Exhaustive"),
+                ("portfolio", "Portfolio"),
+            ],
+        },
+        method: "explore",
+        example: "explore = \"exhaustive\"",
+        excludes: &[],
+    },
+    Spec {
+        name: "depth",
+        kind: Kind::Count,
+        method: "depth",
+        example: "depth = 3",
+        excludes: &[],
+    },
+    Spec {
+        name: "max_schedules",
+        kind: Kind::Count,
+        method: "max_schedules",
+        example: "max_schedules = 100_000",
+        excludes: &[],
+    },
+    Spec {
+        name: "preemption_bound",
+        kind: Kind::U64,
+        method: "preemption_bound",
+        example: "preemption_bound = 2",
         excludes: &[],
     },
 ];
@@ -353,7 +388,7 @@ mod tests {
     }
 
     const ACCEPTED: &str = "`#[sim::test]` accepts `seeds`, `seed`, `max_time`, `max_steps`, \
-        `check_determinism` and `leaks`";
+        `check_determinism`, `leaks`, `explore`, `depth`, `max_schedules` and `preemption_bound`";
 
     #[test]
     fn no_arguments_no_calls() {
@@ -441,13 +476,28 @@ mod tests {
     }
 
     #[test]
-    fn arguments_reserved_for_later_are_not_accepted() {
-        for name in ["explore", "depth", "max_schedules", "preemption_bound"] {
-            assert!(
-                error(&format!("{name} = 1")).starts_with(&format!("unknown argument `{name}`")),
-                "{name}"
-            );
-        }
+    fn exploration_arguments() {
+        assert_eq!(
+            calls("explore = \"pct\", depth = 2"),
+            quote!(.explore(::sim::harness::Strategy::Pct).depth(2)).to_string()
+        );
+        assert_eq!(
+            calls("explore = \"exhaustive\", max_schedules = 5000, preemption_bound = 0"),
+            quote!(
+                .explore(::sim::harness::Strategy::Exhaustive)
+                .max_schedules(5000)
+                .preemption_bound(0)
+            )
+            .to_string()
+        );
+        assert_eq!(
+            error("explore = \"dfs\""),
+            "explore expects \"random\", \"pct\", \"exhaustive\" or \"portfolio\", found \"dfs\""
+        );
+        assert_eq!(
+            error("depth = 0"),
+            "depth must be greater than zero, like `depth = 3`; leave it out for the default"
+        );
     }
 
     #[test]

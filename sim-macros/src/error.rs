@@ -253,7 +253,8 @@ mod tests {
         assert_eq!(closest("maxtime"), Some("max_time"));
         assert_eq!(closest("check_determinsm"), Some("check_determinism"));
         assert_eq!(closest("leak"), Some("leaks"));
-        assert_eq!(closest("explore"), None);
+        assert_eq!(closest("explor"), Some("explore"));
+        assert_eq!(closest("preemptions"), None);
         assert_eq!(closest("timeout"), None);
         assert_eq!(closest("s"), None);
     }

@@ -24,17 +24,17 @@ use slab::Slab;
 
 use crate::context;
 use crate::error::{self, NoSimulation};
+use crate::explore::tape::Entry;
 use crate::failure::{Failure, FailureKind, Report};
 use crate::node::{NodeEvent, NodeHandle, NodeId, NodeSlot, NodeState, default_ip};
-use crate::policy::{Policy, Ready};
-use crate::rand::{SimRng, Stream, below, stream};
+use crate::policy::{Decider, Ready, TapeError};
+use crate::rand::SimRng;
 use crate::runtime::Config;
 use crate::task::{Completion, JoinError, TaskId, TaskInfo, WaitPoint};
 use crate::time::Instant;
 use crate::timer::{TimerKey, TimerQueue};
 use crate::trace::{Decision, EventKind, Trace};
 use crate::waker::{Remote, SimId, TaskWaker};
-use rand_chacha::ChaCha8Rng;
 
 /// A cheap, clonable reference to a running simulation.
 ///
@@ -86,14 +86,22 @@ struct State {
     steps: u64,
     next_id: u64,
     trace: Trace,
-    policy: Box<dyn Policy>,
+    decider: Box<dyn Decider>,
+    /// The task polled at the previous step (a choice of another one while
+    /// it is still ready is a preemption).
+    last: Option<TaskId>,
+    /// Every decision of the run, when kept (exploration, shrinking).
+    tape: Option<Vec<Entry>>,
+    preemptions: u64,
+    /// `buggify!` sites visited in this run, with whether they are enabled.
+    buggify_sites: Vec<(&'static Location<'static>, bool)>,
+    /// Sites that fired, in the order they first fired.
+    buggified: Vec<&'static Location<'static>>,
     /// The first failure noticed while polling (a task panic, a foreign wake).
     failure: Option<FailureKind>,
     phase: Phase,
     /// Indexed by `NodeId`.
     nodes: Vec<NodeSlot>,
-    /// The stream of network decisions (latency, loss, duplication).
-    net_rng: ChaCha8Rng,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,7 +165,7 @@ pub(crate) enum PollOutcome {
 }
 
 impl Handle {
-    pub(crate) fn new(config: Config, policy: Box<dyn Policy>) -> Handle {
+    pub(crate) fn new(config: Config, decider: Box<dyn Decider>) -> Handle {
         let id = SimId::next();
         let state = State {
             tasks: Slab::new(),
@@ -166,11 +174,15 @@ impl Handle {
             steps: 0,
             next_id: 1,
             trace: Trace::new(config.record_trace),
-            policy,
+            decider,
+            last: None,
+            tape: config.record_tape.then(Vec::new),
+            preemptions: 0,
+            buggify_sites: Vec::new(),
+            buggified: Vec::new(),
             failure: None,
             phase: Phase::Open,
             nodes: vec![NodeSlot::new("client".into(), default_ip(0), None)],
-            net_rng: stream(config.seed, Stream::Network),
         };
         let rng = SimRng::new(config.seed);
         Handle {
@@ -325,6 +337,7 @@ impl Handle {
             wait: None,
             polls: 0,
         });
+        st.decider.spawned(id);
         let ready = Ready { key, task: id };
         if paused {
             st.nodes[node.0 as usize].held.push(ready);
@@ -444,17 +457,38 @@ impl Handle {
         let i = if n == 1 {
             0
         } else {
-            let State { policy, ready, .. } = &mut *st;
-            let i = policy.pick(ready);
-            let now = self.now_nanos();
-            st.trace.record(
-                now,
-                EventKind::Decision {
-                    what: Decision::Schedule,
-                    domain: n as u64,
-                    choice: i as u64,
-                },
-                None,
+            let State {
+                decider,
+                ready,
+                last,
+                ..
+            } = &mut *st;
+            let i = match decider.schedule(ready, *last) {
+                Ok(i) if i < n => i,
+                Ok(i) => {
+                    return Err(FailureKind::TapeMismatch {
+                        message: format!("the strategy chose task {i} of {n} ready tasks"),
+                    });
+                }
+                Err(TapeError(message)) => return Err(FailureKind::TapeMismatch { message }),
+            };
+            // On the tape, alternative 0 is the task polled last (no
+            // preemption), then the others in ready order: see `explore::tape`.
+            let current = last.and_then(|t| ready.iter().position(|r| r.task == t));
+            let alternative = match current {
+                Some(c) if c == i => 0,
+                Some(c) if i < c => i + 1,
+                _ => i,
+            };
+            if current.is_some_and(|c| c != i) {
+                st.preemptions += 1;
+            }
+            self.record_decision(
+                &mut st,
+                Decision::Schedule,
+                n as u64,
+                i as u64,
+                alternative as u64,
             );
             i
         };
@@ -488,10 +522,13 @@ impl Handle {
         let mut st = self.shared.state.borrow_mut();
         st.steps += 1;
         let now = self.now_nanos();
-        let State { tasks, trace, .. } = &mut *st;
+        let State {
+            tasks, trace, last, ..
+        } = &mut *st;
         let slot = &mut tasks[key];
         slot.polls += 1;
         trace.record(now, EventKind::Polled { task: slot.id }, slot.name.as_ref());
+        *last = Some(slot.id);
         self.shared.wait.set(None);
         self.shared.running.set(Some(key));
         let waker = mem::replace(&mut slot.waker, Waker::noop().clone());
@@ -613,7 +650,27 @@ impl Handle {
             recent: st.trace.render_recent(),
             pending,
             replay: None,
+            buggified: st.buggified.iter().map(|l| l.to_string()).collect(),
         })
+    }
+
+    /// The decisions of the run so far, when kept.
+    pub(crate) fn tape(&self) -> Option<Vec<Entry>> {
+        self.shared.state.borrow().tape.clone()
+    }
+
+    pub(crate) fn preemptions(&self) -> u64 {
+        self.shared.state.borrow().preemptions
+    }
+
+    /// Tells the strategy the run ended; a replayed tape must be used up.
+    pub(crate) fn finish_decisions(&self) -> Result<(), String> {
+        self.shared
+            .state
+            .borrow_mut()
+            .decider
+            .finish()
+            .map_err(|TapeError(message)| message)
     }
 
     pub(crate) fn steps(&self) -> u64 {
@@ -904,9 +961,10 @@ impl Handle {
 
     // ----- decisions of layers built on the runtime -----
 
-    /// A uniform draw in `0..domain` (`domain > 0`) for a decision of a
-    /// layer built on the runtime, from the seed's stream for `what`, and
-    /// recorded in the trace. A domain of 1 draws nothing.
+    /// A choice in `0..domain` (`domain > 0`) for a decision of a layer
+    /// built on the runtime (a message's delay), made by the run's strategy
+    /// (by default uniformly from the seed's network stream) and recorded.
+    /// A domain of 1 is no choice and is not recorded.
     pub fn draw(&self, what: Decision, domain: u64) -> u64 {
         assert!(
             domain > 0,
@@ -916,7 +974,81 @@ impl Handle {
             return 0;
         }
         let mut st = self.shared.state.borrow_mut();
-        let choice = below(&mut st.net_rng, domain);
+        let choice = match st.decider.choose(what, domain) {
+            Ok(choice) if choice < domain => choice,
+            Ok(choice) => self.tape_mismatch(&mut st, format!("{choice} is not in 0..{domain}")),
+            Err(TapeError(message)) => self.tape_mismatch(&mut st, message),
+        };
+        self.record_decision(&mut st, what, domain, choice, choice);
+        choice
+    }
+
+    /// True with `probability` (a message lost, a fault injected), decided by
+    /// the run's strategy and recorded. 0 (or less) is always false and 1 (or
+    /// more) always true: neither is a choice, and neither is recorded.
+    pub fn chance(&self, what: Decision, probability: f64) -> bool {
+        if probability <= 0.0 || probability.is_nan() {
+            return false;
+        }
+        if probability >= 1.0 {
+            return true;
+        }
+        let mut st = self.shared.state.borrow_mut();
+        let yes = match st.decider.chance(what, probability) {
+            Ok(yes) => yes,
+            Err(TapeError(message)) => self.tape_mismatch(&mut st, message) != 0,
+        };
+        self.record_decision(&mut st, what, 2, u64::from(yes), u64::from(yes));
+        yes
+    }
+
+    /// Whether the `buggify!` site at `site` fires now (see `explore::buggify`).
+    pub(crate) fn buggify(&self, site: &'static Location<'static>) -> bool {
+        use crate::explore::buggify::{FIRE_PROBABILITY, SITE_PROBABILITY};
+        let known = {
+            let st = self.shared.state.borrow();
+            st.buggify_sites
+                .iter()
+                .find(|(s, _)| *s == site)
+                .map(|(_, enabled)| *enabled)
+        };
+        let enabled = known.unwrap_or_else(|| {
+            let enabled = self.chance(Decision::BuggifySite, SITE_PROBABILITY);
+            self.shared
+                .state
+                .borrow_mut()
+                .buggify_sites
+                .push((site, enabled));
+            enabled
+        });
+        if !enabled || !self.chance(Decision::Buggify, FIRE_PROBABILITY) {
+            return false;
+        }
+        let mut st = self.shared.state.borrow_mut();
+        if !st.buggified.contains(&site) {
+            st.buggified.push(site);
+        }
+        true
+    }
+
+    /// Notes that the replayed tape does not fit this run; the run fails at
+    /// the next step with this message. Returns the harmless choice 0.
+    fn tape_mismatch(&self, st: &mut State, message: String) -> u64 {
+        st.failure
+            .get_or_insert(FailureKind::TapeMismatch { message });
+        0
+    }
+
+    /// Records a decision in the trace (`choice`) and on the tape (`value`,
+    /// which differs for scheduling: see `next`).
+    fn record_decision(
+        &self,
+        st: &mut State,
+        what: Decision,
+        domain: u64,
+        choice: u64,
+        value: u64,
+    ) {
         let now = self.now_nanos();
         st.trace.record(
             now,
@@ -927,21 +1059,9 @@ impl Handle {
             },
             None,
         );
-        choice
-    }
-
-    /// True with `probability`: 0 (or less) is always false and 1 (or more)
-    /// always true, without a draw; in between, one recorded draw.
-    pub fn chance(&self, what: Decision, probability: f64) -> bool {
-        if probability <= 0.0 || probability.is_nan() {
-            return false;
+        if let Some(tape) = &mut st.tape {
+            tape.push(Entry { what, value });
         }
-        if probability >= 1.0 {
-            return true;
-        }
-        const SCALE: u64 = 1 << 53;
-        let threshold = (probability * SCALE as f64) as u64;
-        self.draw(what, SCALE) < threshold
     }
 
     /// Records an event of a layer built on the runtime (a packet sent or

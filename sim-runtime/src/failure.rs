@@ -42,6 +42,8 @@ pub(crate) struct Report {
     pub(crate) pending: Vec<TaskInfo>,
     /// How to replay the run; `None`: with `sim::Runtime::new(seed)`.
     pub(crate) replay: Option<String>,
+    /// The `buggify!` sites that fired during the run.
+    pub(crate) buggified: Vec<String>,
 }
 
 /// The way a run failed.
@@ -91,6 +93,12 @@ pub enum FailureKind {
     /// Tasks were still alive when the test body returned, and the test
     /// denies leaks (`leaks = "deny"`); they are the report's pending tasks.
     LeakedTasks,
+    /// A replayed tape (`SIM_REPLAY`) does not fit the run: the code
+    /// changed since it was recorded, or it belongs to another test.
+    TapeMismatch {
+        /// Where and how it did not fit.
+        message: String,
+    },
     /// The same seed ran two different ways: something outside the
     /// simulation's control (a `static` surviving between runs, the wall
     /// clock, OS randomness, hash-map iteration order) reached the schedule.
@@ -117,6 +125,7 @@ impl FailureKind {
             FailureKind::ReturnedErr { .. } => "returned-err",
             FailureKind::LeakedTasks => "leaked-tasks",
             FailureKind::Nondeterminism { .. } => "nondeterminism",
+            FailureKind::TapeMismatch { .. } => "tape-mismatch",
         }
     }
 
@@ -148,6 +157,9 @@ impl FailureKind {
             FailureKind::LeakedTasks => "tasks were still alive when the test body returned \
                                          (leaks = \"deny\"): join or abort them before returning"
                 .to_owned(),
+            FailureKind::TapeMismatch { message } => {
+                format!("the replayed tape does not fit this run: {message}")
+            }
             FailureKind::Nondeterminism {
                 index,
                 first,
@@ -204,6 +216,12 @@ impl Failure {
         &self.inner.recent
     }
 
+    /// The `buggify!` sites that fired during the run, in the order they
+    /// first fired.
+    pub fn buggified(&self) -> &[String] {
+        &self.inner.buggified
+    }
+
     /// The tasks alive when the run failed, in spawn order.
     pub fn pending_tasks(&self) -> &[TaskInfo] {
         &self.inner.pending
@@ -227,6 +245,7 @@ impl Failure {
             recent: Vec::new(),
             pending: Vec::new(),
             replay: None,
+            buggified: Vec::new(),
         })
     }
 
@@ -281,6 +300,13 @@ impl Failure {
         } = &self.inner.kind
         {
             writeln!(f, "  panicked at:  {location}")?;
+        }
+        if !self.inner.buggified.is_empty() {
+            writeln!(
+                f,
+                "  buggify! sites that fired: {}",
+                self.inner.buggified.join(", ")
+            )?;
         }
         if !self.inner.pending.is_empty() {
             let what = match self.inner.kind {

@@ -16,6 +16,7 @@
 mod context;
 mod error;
 mod executor;
+pub mod explore;
 mod failure;
 pub mod harness;
 pub mod node;
@@ -34,6 +35,27 @@ pub use failure::{Failure, FailureKind};
 pub use runtime::{Builder, Runtime};
 pub use task::spawn;
 pub use trace::{Decision, Event, EventKind};
+
+/// A fault-injection point: true when this site is enabled for the run
+/// and fires at this visit (both decided by the run's strategy, so a seed or
+/// a tape replays them); always false outside a simulation.
+///
+/// ```
+/// let mut rt = sim::Runtime::new(3);
+/// let fired = rt.block_on(async {
+///     (0..100).filter(|_| sim::buggify!()).count()
+/// });
+/// assert_eq!(fired, sim::Runtime::new(3).block_on(async {
+///     (0..100).filter(|_| sim::buggify!()).count()
+/// }));
+/// assert!(!sim::buggify!()); // outside a simulation
+/// ```
+#[macro_export]
+macro_rules! buggify {
+    () => {
+        $crate::explore::buggify_at(::core::panic::Location::caller())
+    };
+}
 
 /// The seed of the simulation running on this thread.
 ///

@@ -1,8 +1,10 @@
-//! Scheduling policy: which ready task runs next.
+//! The one interface every nondeterministic choice goes through.
 //!
-//! The executor's loop does not know which strategy runs; it asks its
-//! [`Policy`] whenever two or more tasks are ready. A choice among one is no
-//! choice, and is not asked for.
+//! Which ready task runs next, a message's delay, whether it is lost or
+//! duplicated, whether a `buggify!` site fires: the executor asks its
+//! [`Decider`], records the answer in the trace (and on the tape when one is
+//! kept), and never knows which strategy answered. Strategies live in
+//! `explore`; the default, [`Random`], draws from the seed's streams.
 
 use std::fmt;
 
@@ -10,44 +12,114 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::rand::{Stream, below, stream};
 use crate::task::TaskId;
+use crate::trace::Decision;
 
-/// A ready task, as the policy sees it.
+/// A ready task, as a decider sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Ready {
     pub(crate) key: usize,
     pub(crate) task: TaskId,
 }
 
-/// Chooses the next task among at least two ready ones.
-pub(crate) trait Policy: fmt::Debug {
-    /// Returns an index into `ready` (`ready.len() >= 2`). The order of
-    /// `ready` is itself deterministic: tasks in the order they became ready,
-    /// with the last one moved into the slot of each task taken out.
-    fn pick(&mut self, ready: &[Ready]) -> usize;
+/// A decision that cannot be made: the replayed tape does not fit the run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TapeError(pub(crate) String);
+
+/// Makes the choices of a run.
+pub(crate) trait Decider: fmt::Debug {
+    /// Which task runs next: an index into `ready` (`ready.len() >= 2`).
+    /// `last` is the task polled at the previous step, if any. The order of
+    /// `ready` is deterministic: tasks in the order they became ready, with
+    /// the last one moved into the slot of each task taken out.
+    fn schedule(&mut self, ready: &[Ready], last: Option<TaskId>) -> Result<usize, TapeError>;
+
+    /// A value in `0..domain` (`domain >= 2`).
+    fn choose(&mut self, what: Decision, domain: u64) -> Result<u64, TapeError>;
+
+    /// True with `probability` (strictly between 0 and 1).
+    fn chance(&mut self, what: Decision, probability: f64) -> Result<bool, TapeError>;
+
+    /// A task was created (priority-based strategies give it a priority).
+    fn spawned(&mut self, _task: TaskId) {}
+
+    /// The run ended: a replayed tape must have been used up.
+    fn finish(&mut self) -> Result<(), TapeError> {
+        Ok(())
+    }
 }
 
-/// The default: uniformly at random, from the seed's scheduling stream.
-pub(crate) struct RandomPolicy {
-    rng: ChaCha8Rng,
+/// Draws for layer decisions, from the seed's network and fault streams;
+/// shared by the strategies that do not enumerate them.
+#[derive(Clone)]
+pub(crate) struct Draws {
+    network: ChaCha8Rng,
+    faults: ChaCha8Rng,
 }
 
-impl RandomPolicy {
+impl Draws {
+    pub(crate) fn new(seed: u64) -> Draws {
+        Draws {
+            network: stream(seed, Stream::Network),
+            faults: stream(seed, Stream::Faults),
+        }
+    }
+
+    fn rng(&mut self, what: Decision) -> &mut ChaCha8Rng {
+        match what {
+            Decision::Latency => &mut self.network,
+            _ => &mut self.faults,
+        }
+    }
+
+    pub(crate) fn choose(&mut self, what: Decision, domain: u64) -> u64 {
+        below(self.rng(what), domain)
+    }
+
+    pub(crate) fn chance(&mut self, what: Decision, probability: f64) -> bool {
+        const SCALE: u64 = 1 << 53;
+        below(self.rng(what), SCALE) < (probability * SCALE as f64) as u64
+    }
+}
+
+/// The default strategy: every choice uniformly at random from the seed's
+/// streams (one for scheduling, one for the network, one for faults).
+pub(crate) struct Random {
+    schedule: ChaCha8Rng,
+    draws: Draws,
+}
+
+impl Random {
     pub(crate) fn new(seed: u64) -> Self {
-        RandomPolicy {
-            rng: stream(seed, Stream::Schedule),
+        Random {
+            schedule: stream(seed, Stream::Schedule),
+            draws: Draws::new(seed),
         }
     }
 }
 
-impl Policy for RandomPolicy {
+impl Decider for Random {
     #[inline]
-    fn pick(&mut self, ready: &[Ready]) -> usize {
-        below(&mut self.rng, ready.len() as u64) as usize
+    fn schedule(&mut self, ready: &[Ready], _last: Option<TaskId>) -> Result<usize, TapeError> {
+        Ok(below(&mut self.schedule, ready.len() as u64) as usize)
+    }
+
+    fn choose(&mut self, what: Decision, domain: u64) -> Result<u64, TapeError> {
+        Ok(self.draws.choose(what, domain))
+    }
+
+    fn chance(&mut self, what: Decision, probability: f64) -> Result<bool, TapeError> {
+        Ok(self.draws.chance(what, probability))
     }
 }
 
-impl fmt::Debug for RandomPolicy {
+impl fmt::Debug for Random {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("RandomPolicy")
+        f.write_str("Random")
+    }
+}
+
+impl fmt::Debug for Draws {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Draws")
     }
 }

@@ -39,6 +39,7 @@ pub(crate) enum Stream {
     Schedule = 0,
     User = 1,
     Network = 2,
+    Faults = 3,
 }
 
 /// The ChaCha stream `which` of `seed`.

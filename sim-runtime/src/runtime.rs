@@ -11,7 +11,7 @@ use crate::error::{ConfigError, NESTED_BLOCK_ON};
 use crate::executor::{Handle, Next, PollOutcome};
 use crate::failure::{self, Failure};
 use crate::node::NodeId;
-use crate::policy::RandomPolicy;
+use crate::policy::{Decider, Random};
 use crate::task::TaskInfo;
 use crate::trace::Event;
 
@@ -23,6 +23,7 @@ pub(crate) struct Config {
     pub(crate) max_steps: u64,
     pub(crate) fail_on_task_panic: bool,
     pub(crate) record_trace: bool,
+    pub(crate) record_tape: bool,
 }
 
 /// Configures a [`Runtime`].
@@ -37,9 +38,11 @@ pub(crate) struct Config {
 /// assert_eq!(rt.seed(), 42);
 /// rt.block_on(async {});
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Builder {
     config: Config,
+    /// The strategy making the run's choices; `None`: seeded random.
+    decider: Option<Box<dyn Decider>>,
 }
 
 impl Default for Builder {
@@ -64,7 +67,9 @@ impl Builder {
                 max_steps: Self::DEFAULT_MAX_STEPS,
                 fail_on_task_panic: true,
                 record_trace: false,
+                record_tape: false,
             },
+            decider: None,
         }
     }
 
@@ -105,6 +110,19 @@ impl Builder {
         self
     }
 
+    /// Makes the run's choices with `decider` instead of the seeded random
+    /// strategy (exploration, replay, shrinking).
+    pub(crate) fn decider(mut self, decider: Box<dyn Decider>) -> Self {
+        self.decider = Some(decider);
+        self
+    }
+
+    /// Keeps every decision of the run, for [`Runtime::tape`].
+    pub(crate) fn record_tape(mut self, record: bool) -> Self {
+        self.config.record_tape = record;
+        self
+    }
+
     /// Builds the runtime, or says which setting cannot work.
     pub fn try_build(self) -> Result<Runtime, ConfigError> {
         if self.config.max_time.is_zero() {
@@ -122,9 +140,11 @@ impl Builder {
             });
         }
         failure::install_panic_hook();
-        let policy = Box::new(RandomPolicy::new(self.config.seed));
+        let decider = self
+            .decider
+            .unwrap_or_else(|| Box::new(Random::new(self.config.seed)));
         Ok(Runtime {
-            handle: Handle::new(self.config, policy),
+            handle: Handle::new(self.config, decider),
             woken: Vec::new(),
         })
     }
@@ -338,6 +358,22 @@ impl Runtime {
     /// The report for a failure found after a run (a leak, an `Err` result).
     pub(crate) fn failure(&self, kind: crate::FailureKind) -> Failure {
         self.handle.failure(kind)
+    }
+
+    /// The decisions of the run, when kept.
+    pub(crate) fn tape(&self) -> Option<Vec<crate::explore::tape::Entry>> {
+        self.handle.tape()
+    }
+
+    /// Preemptions so far: choices of another task while the one polled
+    /// before could have continued.
+    pub(crate) fn preemptions(&self) -> u64 {
+        self.handle.preemptions()
+    }
+
+    /// Tells the strategy the run ended (a replayed tape must be used up).
+    pub(crate) fn finish_decisions(&self) -> Result<(), String> {
+        self.handle.finish_decisions()
     }
 
     /// A handle to this simulation.

@@ -96,15 +96,22 @@ pub enum Decision {
     Loss,
     /// Whether a message is duplicated.
     Duplicate,
+    /// Whether a `buggify!` site is enabled for this run.
+    BuggifySite,
+    /// Whether an enabled `buggify!` site fires at this visit.
+    Buggify,
 }
 
 impl Decision {
-    fn name(self) -> &'static str {
+    /// A short name: `schedule`, `latency`, `loss`, ...
+    pub fn name(self) -> &'static str {
         match self {
             Decision::Schedule => "schedule",
             Decision::Latency => "latency",
             Decision::Loss => "loss",
             Decision::Duplicate => "duplicate",
+            Decision::BuggifySite => "buggify-site",
+            Decision::Buggify => "buggify",
         }
     }
 }

@@ -1,5 +1,5 @@
 // A misspelled argument gets a suggestion; every unknown one lists the
-// accepted arguments. Arguments planned for later are not accepted yet.
+// accepted arguments.
 
 #[sim::test(seedz = 10)]
 async fn misspelled() {}
@@ -7,7 +7,7 @@ async fn misspelled() {}
 #[sim::test(timeout = "1s")]
 async fn unknown() {}
 
-#[sim::test(explore = "dfs")]
-async fn not_yet() {}
+#[sim::test(explor = "pct")]
+async fn misspelled_explore() {}
 
 fn main() {}

@@ -9,6 +9,8 @@ use std::path::PathBuf;
 
 use tracing_subscriber::EnvFilter;
 
+use crate::explore::Strategy;
+
 /// Settings read from the environment (or given directly, in tests of the
 /// harness itself). Each field overrides the attribute's value.
 #[derive(Clone, Debug, Default)]
@@ -29,6 +31,18 @@ pub struct Settings {
     pub report: Option<PathBuf>,
     /// `SIM_REGRESSIONS`: where failing seeds are saved and replayed from.
     pub regressions: Option<Regressions>,
+    /// `SIM_EXPLORE`: the exploration strategy.
+    pub explore: Option<Strategy>,
+    /// `SIM_DEPTH`: PCT's depth.
+    pub depth: Option<u32>,
+    /// `SIM_MAX_SCHEDULES`: the exhaustive search's schedule budget.
+    pub max_schedules: Option<u64>,
+    /// `SIM_PREEMPTION_BOUND`: the exhaustive search's preemption bound.
+    pub preemption_bound: Option<u64>,
+    /// `SIM_REPLAY`: a replay string from a failure report.
+    pub replay: Option<String>,
+    /// `SIM_SHRINK`: how many runs shrinking may make (`Some(0)`: off).
+    pub shrink: Option<usize>,
 }
 
 /// Where the seeds of a run start.
@@ -109,6 +123,27 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     ("SIM_REPORT", "a file path to append JSON lines to"),
     ("SIM_REGRESSIONS", "`on`, `off`, or a directory path"),
+    (
+        "SIM_EXPLORE",
+        "`random`, `pct`, `exhaustive` or `portfolio`",
+    ),
+    ("SIM_DEPTH", "PCT's depth: a number from 1 to 64"),
+    (
+        "SIM_MAX_SCHEDULES",
+        "a number of schedules greater than zero",
+    ),
+    (
+        "SIM_PREEMPTION_BOUND",
+        "a number of preemptions (0 or more)",
+    ),
+    (
+        "SIM_REPLAY",
+        "a replay string from a failure report (`sim1.…`)",
+    ),
+    (
+        "SIM_SHRINK",
+        "`off`, or the number of runs shrinking may make (500)",
+    ),
 ];
 
 fn expected(var: &str) -> String {
@@ -168,6 +203,30 @@ impl Settings {
         }
         if let Some(v) = get("SIM_REPORT") {
             settings.report = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("SIM_EXPLORE") {
+            settings.explore = Some(v.parse().map_err(|_| err("SIM_EXPLORE", &v))?);
+        }
+        if let Some(v) = get("SIM_DEPTH") {
+            let depth = parse_u64(&v).filter(|d| (1..=64).contains(d));
+            settings.depth = Some(depth.ok_or_else(|| err("SIM_DEPTH", &v))? as u32);
+        }
+        if let Some(v) = get("SIM_MAX_SCHEDULES") {
+            let n = parse_u64(&v).filter(|&n| n > 0);
+            settings.max_schedules = Some(n.ok_or_else(|| err("SIM_MAX_SCHEDULES", &v))?);
+        }
+        if let Some(v) = get("SIM_PREEMPTION_BOUND") {
+            settings.preemption_bound =
+                Some(parse_u64(&v).ok_or_else(|| err("SIM_PREEMPTION_BOUND", &v))?);
+        }
+        if let Some(v) = get("SIM_REPLAY") {
+            settings.replay = Some(v.trim().to_owned());
+        }
+        if let Some(v) = get("SIM_SHRINK") {
+            settings.shrink = Some(match v.trim() {
+                "off" => 0,
+                n => parse_u64(n).ok_or_else(|| err("SIM_SHRINK", &v))? as usize,
+            });
         }
         if let Some(v) = get("SIM_REGRESSIONS") {
             settings.regressions = Some(match v.trim() {
@@ -264,6 +323,15 @@ mod tests {
             ("SIM_SHARD", "1", "0 <= i < n"),
             ("SIM_SHARD", "0/0", "0 <= i < n"),
             ("SIM_LOG", "info,[", "a tracing filter"),
+            (
+                "SIM_EXPLORE",
+                "dfs",
+                "`random`, `pct`, `exhaustive` or `portfolio`",
+            ),
+            ("SIM_DEPTH", "0", "from 1 to 64"),
+            ("SIM_MAX_SCHEDULES", "0", "greater than zero"),
+            ("SIM_PREEMPTION_BOUND", "-1", "0 or more"),
+            ("SIM_SHRINK", "some", "`off`, or the number of runs"),
         ];
         for (var, value, needle) in cases {
             let err = parse(&[(var, value)]).unwrap_err();

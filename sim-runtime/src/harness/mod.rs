@@ -28,24 +28,35 @@
 //! A malformed value fails the test at once with a message naming the
 //! variable, the value and the accepted forms. An empty value counts as unset.
 
+mod driver;
 mod env;
 mod log;
 mod report;
 
+use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use crate::explore::Strategy;
 pub use env::{EnvError, Regressions, SeedBase, Settings, Shard, VARIABLES};
 
-use crate::failure::{Failure, FailureKind};
+use crate::failure::Failure;
 use crate::runtime::Builder;
-use crate::trace::Event;
 
 /// How many seeds a test runs when neither `seeds = N` nor `SIM_SEEDS` says.
 pub const DEFAULT_SEEDS: u64 = 100;
+
+/// PCT's depth when neither `depth = N` nor `SIM_DEPTH` says.
+pub const DEFAULT_DEPTH: u32 = 3;
+
+/// The exhaustive search's budget when neither `max_schedules = N` nor
+/// `SIM_MAX_SCHEDULES` says.
+pub const DEFAULT_MAX_SCHEDULES: u64 = 100_000;
+
+/// How many runs shrinking may make when `SIM_SHRINK` does not say.
+pub const DEFAULT_SHRINK_RUNS: usize = 500;
 
 /// How many lines of the failing run's log the report shows.
 const LOG_TAIL: usize = 200;
@@ -90,6 +101,10 @@ pub struct Test {
     max_steps: u64,
     check_determinism: bool,
     leaks: Leaks,
+    explore: Option<Strategy>,
+    depth: Option<u32>,
+    max_schedules: Option<u64>,
+    preemption_bound: Option<u64>,
     settings: Option<Settings>,
 }
 
@@ -115,6 +130,10 @@ impl Test {
             max_steps: Builder::DEFAULT_MAX_STEPS,
             check_determinism: false,
             leaks: Leaks::Allow,
+            explore: None,
+            depth: None,
+            max_schedules: None,
+            preemption_bound: None,
             settings: None,
         }
     }
@@ -155,6 +174,32 @@ impl Test {
         self
     }
 
+    /// How runs are explored: `random` (the default), `pct`, `exhaustive`
+    /// or `portfolio`.
+    pub fn explore(mut self, strategy: Strategy) -> Test {
+        self.explore = Some(strategy);
+        self
+    }
+
+    /// PCT's depth: the number of orderings a bug may need (default 3).
+    pub fn depth(mut self, depth: u32) -> Test {
+        self.depth = Some(depth);
+        self
+    }
+
+    /// The exhaustive search's budget of schedules (default 100,000).
+    pub fn max_schedules(mut self, n: u64) -> Test {
+        self.max_schedules = Some(n);
+        self
+    }
+
+    /// Bounds the exhaustive search to schedules with at most `n`
+    /// preemptions, explored with 0 first, then 1, up to `n`.
+    pub fn preemption_bound(mut self, n: u64) -> Test {
+        self.preemption_bound = Some(n);
+        self
+    }
+
     /// Uses these settings instead of reading the `SIM_*` environment.
     pub fn settings(mut self, settings: Settings) -> Test {
         self.settings = Some(settings);
@@ -176,7 +221,7 @@ impl Test {
 
     /// The first seed of a plain run: a hash of the test's id (FNV-1a), so
     /// every test has its own fixed seeds.
-    fn derived_base(&self) -> u64 {
+    pub(crate) fn derived_base(&self) -> u64 {
         self.id().bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
         })
@@ -211,6 +256,11 @@ pub struct Summary {
     pub virtual_time: Duration,
     /// The fingerprint of each seed's run, in run order.
     pub fingerprints: Vec<(u64, u64)>,
+    /// Schedules explored by the exhaustive search.
+    pub schedules: u64,
+    /// Whether the exhaustive search covered the whole space (rather than
+    /// stopping at `max_schedules`).
+    pub complete: bool,
 }
 
 /// The report of a failing test.
@@ -224,6 +274,13 @@ pub struct TestFailure {
 struct FailedRun {
     test: String,
     seed: u64,
+    strategy: &'static str,
+    /// The replay string of the run shown (after shrinking).
+    tape: Option<String>,
+    /// A `SIM_REPLAY` command shown besides a seed replay command.
+    tape_line: Option<String>,
+    /// Sizes before and after shrinking.
+    shrink_line: Option<String>,
     seeds_passed: u64,
     from_regressions: Option<PathBuf>,
     failure: Failure,
@@ -261,6 +318,17 @@ impl TestFailure {
         self.inner.failure.replay()
     }
 
+    /// The replay string of the run shown (shrunk when shrinking helped),
+    /// for `SIM_REPLAY`.
+    pub fn replay_string(&self) -> Option<&str> {
+        self.inner.tape.as_deref()
+    }
+
+    /// The strategy that found the failure: `random`, `pct`, `exhaustive` or `replay`.
+    pub fn strategy(&self) -> &str {
+        self.inner.strategy
+    }
+
     /// The log of the failing run, re-run with logging on.
     pub fn log(&self) -> &[String] {
         &self.inner.log
@@ -287,14 +355,25 @@ impl fmt::Display for TestFailure {
                 self.inner.seed,
                 file.display()
             )?,
+            None if self.inner.strategy == "exhaustive" => writeln!(
+                f,
+                "sim: test `{}` failed in the exhaustive search, after {} passing schedules",
+                self.inner.test, self.inner.seeds_passed
+            )?,
             None => writeln!(
                 f,
-                "sim: test `{}` failed on seed {:#x}, after {} passing seeds",
-                self.inner.test, self.inner.seed, self.inner.seeds_passed
+                "sim: test `{}` failed on seed {:#x} ({}), after {} passing seeds",
+                self.inner.test, self.inner.seed, self.inner.strategy, self.inner.seeds_passed
             )?,
         }
         self.inner.failure.fmt_body(f)?;
         writeln!(f)?;
+        if let Some(tape) = &self.inner.tape_line {
+            writeln!(f, "  replay tape:  {tape}")?;
+        }
+        if let Some(shrunk) = &self.inner.shrink_line {
+            writeln!(f, "  shrunk:       {shrunk}")?;
+        }
         writeln!(f, "  fingerprint:  {:#018x}", self.inner.fingerprint)?;
         if self.inner.log.is_empty() {
             writeln!(
@@ -368,363 +447,13 @@ where
         Some(settings) => settings,
         None => Settings::from_env().unwrap_or_else(|e| panic!("{e}")),
     };
-    Harness {
+    driver::Harness {
         test: &test,
         settings: &settings,
         body: &body,
         caller: std::panic::Location::caller(),
-        warned: std::cell::Cell::new(false),
+        warned: Cell::new(false),
+        pct_k: Cell::new(64),
     }
     .run()
-}
-
-/// Where a seed of the run comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Origin {
-    /// `SIM_SEED` or `seed = ..`.
-    Explicit,
-    /// The regression file.
-    Regression,
-    /// The run's seed range.
-    Range,
-}
-
-/// One seed's run.
-struct SeedRun {
-    failure: Option<Failure>,
-    fingerprint: u64,
-    elapsed: Duration,
-    steps: u64,
-    trace: Option<Vec<Event>>,
-}
-
-struct Harness<'a, F> {
-    test: &'a Test,
-    settings: &'a Settings,
-    body: &'a F,
-    /// Leaks are warned about once per test, not once per seed.
-    warned: std::cell::Cell<bool>,
-    /// Where the test called the harness: the body's "spawn" location.
-    caller: &'static std::panic::Location<'static>,
-}
-
-impl<F, Fut> Harness<'_, F>
-where
-    F: Fn() -> Fut,
-    Fut: Future,
-    Fut::Output: TestOutput,
-{
-    fn check_determinism(&self) -> bool {
-        self.settings
-            .check_determinism
-            .unwrap_or(self.test.check_determinism)
-    }
-
-    /// The seeds to run, in order.
-    fn plan(&self) -> Vec<(u64, Origin)> {
-        if let Some(seed) = self.settings.seed.or(self.test.seed) {
-            return vec![(seed, Origin::Explicit)];
-        }
-        let mut plan: Vec<(u64, Origin)> = report::regression_file(self.test, self.settings)
-            .map(|path| report::load_regressions(&path))
-            .unwrap_or_default()
-            .into_iter()
-            .map(|seed| (seed, Origin::Regression))
-            .collect();
-        let base = match self.settings.seed_base {
-            Some(SeedBase::Fixed(base)) => base,
-            Some(SeedBase::Random) => {
-                // Choosing where to start is the one place OS randomness is
-                // wanted; the chosen base is printed so the run can be repeated.
-                use std::hash::{BuildHasher, Hasher};
-                let base = std::collections::hash_map::RandomState::new()
-                    .build_hasher()
-                    .finish();
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "sim: {}: SIM_SEED_BASE=random chose SIM_SEED_BASE={base:#x}",
-                    self.test.id()
-                );
-                base
-            }
-            None => self.test.derived_base(),
-        };
-        let count = self
-            .settings
-            .seeds
-            .or(self.test.seeds)
-            .unwrap_or(DEFAULT_SEEDS);
-        let shard = self.settings.shard.unwrap_or(Shard { index: 0, count: 1 });
-        let regressions: Vec<u64> = plan.iter().map(|(seed, _)| *seed).collect();
-        plan.extend(
-            (0..count)
-                .filter(|&i| shard.contains(i))
-                .map(|i| base.wrapping_add(i))
-                .filter(|seed| !regressions.contains(seed))
-                .map(|seed| (seed, Origin::Range)),
-        );
-        plan
-    }
-
-    fn run(&self) -> Result<Summary, TestFailure> {
-        let plan = self.plan();
-        let mut progress = Progress::new(self.test.id(), plan.len());
-        let mut summary = Summary::default();
-        for &(seed, origin) in &plan {
-            // Wall time is only reported, never fed to a simulation.
-            let wall = std::time::Instant::now();
-            let run = self.run_seed(seed);
-            if let Some(path) = &self.settings.report {
-                self.append_record(path, seed, &run, wall.elapsed());
-            }
-            match run.failure {
-                None => {
-                    summary.seeds_passed += 1;
-                    summary.virtual_time += run.elapsed;
-                    summary.fingerprints.push((seed, run.fingerprint));
-                }
-                Some(failure) => {
-                    progress.finish(&summary, 1);
-                    return Err(self.report(seed, origin, failure, run.fingerprint, &summary));
-                }
-            }
-            progress.tick(&summary);
-        }
-        progress.finish(&summary, 0);
-        Ok(summary)
-    }
-
-    /// Runs one seed (twice when checking determinism).
-    fn run_seed(&self, seed: u64) -> SeedRun {
-        if !self.check_determinism() {
-            let echo = self
-                .settings
-                .log
-                .as_deref()
-                .map(|filter| log::capture(filter, true));
-            let run = self.run_once(seed, false);
-            drop(echo);
-            return run;
-        }
-        let first = self.run_once(seed, true);
-        let second = self.run_once(seed, true);
-        if first.fingerprint == second.fingerprint {
-            return first;
-        }
-        let (a, b) = (
-            first.trace.unwrap_or_default(),
-            second.trace.unwrap_or_default(),
-        );
-        let index = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-        let kind = FailureKind::Nondeterminism {
-            index: index as u64,
-            first: a.get(index).copied(),
-            second: b.get(index).copied(),
-        };
-        SeedRun {
-            failure: Some(Failure::detached(kind, seed, first.elapsed, first.steps)),
-            fingerprint: first.fingerprint,
-            elapsed: first.elapsed,
-            steps: first.steps,
-            trace: None,
-        }
-    }
-
-    fn run_once(&self, seed: u64, record_trace: bool) -> SeedRun {
-        let mut rt = Builder::new()
-            .seed(seed)
-            .max_time(self.test.max_time)
-            .max_steps(self.test.max_steps)
-            .record_trace(record_trace)
-            .build();
-        let body = self.body;
-        let failure = match rt.try_block_on_at(async { body().await.into_result() }, self.caller) {
-            Err(failure) => Some(failure),
-            Ok(Err(error)) => Some(rt.failure(FailureKind::ReturnedErr { error })),
-            Ok(Ok(())) => self.check_leaks(&rt),
-        };
-        SeedRun {
-            failure,
-            fingerprint: rt.fingerprint(),
-            elapsed: rt.elapsed(),
-            steps: rt.steps(),
-            trace: rt.trace(),
-        }
-    }
-
-    /// Leaks are the test body's own tasks (on the default node) still
-    /// alive: nodes the test built run their services until the end.
-    fn check_leaks(&self, rt: &crate::Runtime) -> Option<Failure> {
-        let leaked: Vec<_> = rt
-            .pending_tasks()
-            .into_iter()
-            .filter(|task| task.node() == "client")
-            .collect();
-        if leaked.is_empty() {
-            return None;
-        }
-        match self.test.leaks {
-            Leaks::Allow => None,
-            Leaks::Deny => {
-                let mut failure = rt.failure(FailureKind::LeakedTasks);
-                failure.set_pending(leaked);
-                Some(failure)
-            }
-            Leaks::Warn if self.warned.replace(true) => None,
-            Leaks::Warn => {
-                // Straight to stderr: a warning libtest's capture would hide is no warning.
-                let mut text = format!(
-                    "sim: {} (seed {:#x}; later seeds are not reported): \
-                     {} tasks still alive when the test returned:\n",
-                    self.test.id(),
-                    rt.seed(),
-                    leaked.len()
-                );
-                for task in leaked {
-                    text.push_str(&format!("    {task}\n"));
-                }
-                let _ = std::io::stderr().write_all(text.as_bytes());
-                None
-            }
-        }
-    }
-
-    /// Builds the report: re-runs the seed with logging on, writes the log,
-    /// saves the regression seed.
-    fn report(
-        &self,
-        seed: u64,
-        origin: Origin,
-        mut failure: Failure,
-        fingerprint: u64,
-        summary: &Summary,
-    ) -> TestFailure {
-        let check = self.check_determinism()
-            || matches!(failure.kind(), FailureKind::Nondeterminism { .. });
-        failure.set_replay(report::replay_command(self.test, seed, check));
-
-        let log_filter = self
-            .settings
-            .log
-            .clone()
-            .unwrap_or_else(|| "info".to_owned());
-        let (guard, lines) = log::capture(&log_filter, false);
-        let rerun = self.run_once(seed, false);
-        drop(guard);
-        let log = std::mem::take(&mut *lines.lock().unwrap_or_else(|e| e.into_inner()));
-        let rerun_note = (rerun.fingerprint != fingerprint
-            && !matches!(failure.kind(), FailureKind::Nondeterminism { .. }))
-        .then(|| {
-            format!(
-                "re-running the seed to capture its log ran differently (fingerprint {:#x}, \
-                 first run {fingerprint:#x}): the test is not deterministic; \
-                 run it with SIM_CHECK_DETERMINISM=1 to find where",
-                rerun.fingerprint
-            )
-        });
-        let log_file = report::log_file(self.test, seed);
-        let log_file = std::fs::create_dir_all(log_file.parent().unwrap_or(&log_file))
-            .and_then(|()| std::fs::write(&log_file, log.join("\n") + "\n"))
-            .ok()
-            .map(|()| log_file);
-
-        let regressions = report::regression_file(self.test, self.settings);
-        // Seeds given explicitly (`seed = ..`, `SIM_SEED`) are known already.
-        let regression_saved = match (&regressions, origin) {
-            (Some(path), Origin::Range) => {
-                report::save_regression(path, self.test, seed, &failure.kind().summary())
-                    .ok()
-                    .map(|()| path.clone())
-            }
-            _ => None,
-        };
-        TestFailure {
-            inner: Box::new(FailedRun {
-                test: self.test.id(),
-                seed,
-                seeds_passed: summary.seeds_passed,
-                from_regressions: regressions.filter(|_| origin == Origin::Regression),
-                failure,
-                fingerprint,
-                log,
-                log_file,
-                log_filter,
-                rerun_note,
-                regression_saved,
-            }),
-        }
-    }
-
-    fn append_record(&self, path: &std::path::Path, seed: u64, run: &SeedRun, wall: Duration) {
-        let id = self.test.id();
-        let record = report::Record {
-            test: &id,
-            seed,
-            outcome: if run.failure.is_some() {
-                "fail"
-            } else {
-                "pass"
-            },
-            failure: run.failure.as_ref().map(|f| f.kind().name()),
-            fingerprint: format!("{:#018x}", run.fingerprint),
-            virtual_time_ns: u64::try_from(run.elapsed.as_nanos()).unwrap_or(u64::MAX),
-            steps: run.steps,
-            wall_ms: wall.as_secs_f64() * 1000.0,
-        };
-        if let Err(e) = report::append_record(path, &record) {
-            panic!("sim: cannot append to SIM_REPORT={}: {e}", path.display());
-        }
-    }
-}
-
-/// Progress on stderr for long runs: at most a line a second, and a summary
-/// at the end of runs that took more than a second. Written to the stderr
-/// handle directly so libtest's capture does not hide it.
-struct Progress {
-    test: String,
-    total: usize,
-    started: std::time::Instant,
-    last: std::time::Instant,
-}
-
-impl Progress {
-    fn new(test: String, total: usize) -> Progress {
-        let now = std::time::Instant::now();
-        Progress {
-            test,
-            total,
-            started: now,
-            last: now,
-        }
-    }
-
-    fn tick(&mut self, summary: &Summary) {
-        if self.last.elapsed() < Duration::from_secs(1) {
-            return;
-        }
-        self.last = std::time::Instant::now();
-        let done = summary.seeds_passed;
-        let rate = done as f64 / self.started.elapsed().as_secs_f64();
-        let _ = writeln!(
-            std::io::stderr(),
-            "sim: {}: {done}/{} seeds, {rate:.0} seeds/s, 0 failures",
-            self.test,
-            self.total
-        );
-    }
-
-    fn finish(&self, summary: &Summary, failures: u64) {
-        let wall = self.started.elapsed();
-        if wall < Duration::from_secs(1) {
-            return;
-        }
-        let _ = writeln!(
-            std::io::stderr(),
-            "sim: {}: {} seeds passed, {failures} failed in {:.1}s of wall time, {:.3}s of virtual time simulated",
-            self.test,
-            summary.seeds_passed,
-            wall.as_secs_f64(),
-            summary.virtual_time.as_secs_f64()
-        );
-    }
 }

@@ -10,15 +10,10 @@ use serde::Serialize;
 use super::Test;
 use super::env::{Regressions, Settings, parse_u64};
 
-/// The command that replays `seed` of `test` under `cargo test`.
-pub(crate) fn replay_command(test: &Test, seed: u64, check_determinism: bool) -> String {
-    let check = if check_determinism {
-        "SIM_CHECK_DETERMINISM=1 "
-    } else {
-        ""
-    };
+/// The `cargo test` command that runs exactly `test`.
+pub(crate) fn cargo_command(test: &Test) -> String {
     format!(
-        "SIM_SEED={seed:#x} {check}cargo test -p {} {} -- {} --exact",
+        "cargo test -p {} {} -- {} --exact",
         test.package,
         target_selector(test.file, test.crate_name),
         test.path()
@@ -68,22 +63,47 @@ pub(crate) fn regression_file(test: &Test, settings: &Settings) -> Option<PathBu
     Some(dir.join(format!("{}.txt", test.id().replace("::", "."))))
 }
 
-/// The seeds saved in a regression file, in order (none if it is missing).
-pub(crate) fn load_regressions(path: &Path) -> Vec<u64> {
+/// A failing run saved in a regression file: a seed, or a replay string.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Saved {
+    Seed(u64),
+    Tape(String),
+}
+
+impl Saved {
+    fn text(&self) -> String {
+        match self {
+            Saved::Seed(seed) => format!("{seed:#x}"),
+            Saved::Tape(tape) => tape.clone(),
+        }
+    }
+}
+
+/// The runs saved in a regression file, in order (none if it is missing).
+pub(crate) fn load_regressions(path: &Path) -> Vec<Saved> {
     let Ok(text) = fs::read_to_string(path) else {
         return Vec::new();
     };
     text.lines()
         .filter_map(|line| {
             let line = line.split('#').next()?.trim();
-            parse_u64(line)
+            if line.starts_with("sim") {
+                Some(Saved::Tape(line.to_owned()))
+            } else {
+                parse_u64(line).map(Saved::Seed)
+            }
         })
         .collect()
 }
 
-/// Appends `seed` to the regression file unless it is there already.
-pub(crate) fn save_regression(path: &Path, test: &Test, seed: u64, note: &str) -> io::Result<()> {
-    if load_regressions(path).contains(&seed) {
+/// Appends `saved` to the regression file unless it is there already.
+pub(crate) fn save_regression(
+    path: &Path,
+    test: &Test,
+    saved: &Saved,
+    note: &str,
+) -> io::Result<()> {
+    if load_regressions(path).contains(saved) {
         return Ok(());
     }
     if let Some(dir) = path.parent() {
@@ -94,13 +114,13 @@ pub(crate) fn save_regression(path: &Path, test: &Test, seed: u64, note: &str) -
     let mut text = String::new();
     if new {
         text.push_str(&format!(
-            "# Seeds that failed the sim test `{}`. Later runs replay them first.\n\
-             # Keep this file in version control. One seed per line; `#` starts a comment.\n",
+            "# Seeds and replay strings that failed the sim test `{}`. Later runs replay them first.\n\
+             # Keep this file in version control. One per line; `#` starts a comment.\n",
             test.id()
         ));
     }
     let note = note.lines().next().unwrap_or_default();
-    text.push_str(&format!("{seed:#x} # {note}\n"));
+    text.push_str(&format!("{} # {note}\n", saved.text()));
     file.write_all(text.as_bytes())
 }
 

@@ -1,0 +1,152 @@
+//! Shrinking: from a failing tape toward a simpler one that fails the same way.
+//!
+//! Candidates are tried in a fixed order, each run with a lenient replay (a
+//! decision that no longer fits takes its default: no preemption, no fault,
+//! the smallest delay), and a candidate is kept when the run fails the same
+//! way and its actual tape is smaller: fewer faults, then fewer
+//! preemptions, then smaller values, then fewer decisions. The same failing
+//! tape therefore always shrinks to the same tape, unless the wall-clock
+//! cap cuts the search short (the report says so).
+
+use super::tape::Entry;
+use crate::trace::Decision;
+
+/// What a shrink minimizes, in order.
+pub(crate) fn size(entries: &[Entry]) -> (usize, usize, u128, usize) {
+    let faults = entries
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.what,
+                Decision::Loss | Decision::Duplicate | Decision::Buggify
+            ) && e.value != 0
+        })
+        .count();
+    let preemptions = entries
+        .iter()
+        .filter(|e| e.what == Decision::Schedule && e.value != 0)
+        .count();
+    let values = entries.iter().map(|e| u128::from(e.value)).sum();
+    (faults, preemptions, values, entries.len())
+}
+
+/// The result of one candidate run: what failed (`None`: it passed) and the
+/// decisions it actually made.
+pub(crate) struct Attempt {
+    pub(crate) failure: Option<String>,
+    pub(crate) tape: Vec<Entry>,
+}
+
+/// Shrinks `tape`, whose run failed with `failure`, trying at most `budget`
+/// candidates; `run` returns `None` once the wall-clock cap is reached.
+/// Returns the smallest tape found and the number of runs made.
+pub(crate) fn shrink(
+    tape: Vec<Entry>,
+    failure: &str,
+    budget: usize,
+    mut run: impl FnMut(&[Entry]) -> Option<Attempt>,
+) -> (Vec<Entry>, usize) {
+    let max_len = tape.len();
+    let mut best = tape;
+    let mut runs = 0;
+    'passes: loop {
+        for candidate in candidates(&best) {
+            if runs >= budget {
+                break 'passes;
+            }
+            runs += 1;
+            let Some(attempt) = run(&candidate) else {
+                break 'passes;
+            };
+            if attempt.failure.as_deref() == Some(failure)
+                && attempt.tape.len() <= max_len
+                && size(&attempt.tape) < size(&best)
+            {
+                best = attempt.tape;
+                continue 'passes;
+            }
+        }
+        break;
+    }
+    (best, runs)
+}
+
+/// Simpler variants of `tape`, most promising first: shorter prefixes (the
+/// rest taking defaults), then each decision reset to its default from the
+/// last one back, then large values halved.
+fn candidates(tape: &[Entry]) -> Vec<Vec<Entry>> {
+    let mut out = Vec::new();
+    for k in 0..8 {
+        let len = tape.len() * k / 8;
+        if len < tape.len() {
+            out.push(tape[..len].to_vec());
+        }
+    }
+    for i in (0..tape.len()).rev() {
+        if tape[i].value != 0 {
+            let mut t = tape.to_vec();
+            t[i].value = 0;
+            out.push(t);
+        }
+    }
+    for i in (0..tape.len()).rev() {
+        if tape[i].value > 1 && tape[i].what == Decision::Latency {
+            let mut t = tape.to_vec();
+            t[i].value /= 2;
+            out.push(t);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(what: Decision, value: u64) -> Entry {
+        Entry { what, value }
+    }
+
+    /// A toy "program": fails when some loss happens after a preemption.
+    fn toy(tape: &[Entry]) -> Option<Attempt> {
+        let mut preempted = false;
+        let mut failed = false;
+        for entry in tape {
+            match entry.what {
+                Decision::Schedule if entry.value != 0 => preempted = true,
+                Decision::Loss if entry.value == 1 && preempted => failed = true,
+                _ => {}
+            }
+        }
+        Some(Attempt {
+            failure: failed.then(|| "panic".to_owned()),
+            tape: tape.to_vec(),
+        })
+    }
+
+    #[test]
+    fn shrinks_to_the_needed_decisions_only() {
+        let tape = vec![
+            e(Decision::Schedule, 2),
+            e(Decision::Loss, 1),
+            e(Decision::Schedule, 1),
+            e(Decision::Loss, 1),
+            e(Decision::Latency, 900),
+            e(Decision::Loss, 1),
+        ];
+        let (best, runs) = shrink(tape.clone(), "panic", 1000, toy);
+        assert_eq!(size(&best).0, 1, "{best:?}");
+        assert_eq!(size(&best).1, 1, "{best:?}");
+        assert!(best.len() <= tape.len());
+        assert!(toy(&best).unwrap().failure.is_some());
+        // Deterministic.
+        assert_eq!(shrink(tape, "panic", 1000, toy), (best, runs));
+    }
+
+    #[test]
+    fn respects_the_budget() {
+        let tape = vec![e(Decision::Schedule, 1), e(Decision::Loss, 1)];
+        let (best, runs) = shrink(tape.clone(), "panic", 0, toy);
+        assert_eq!((best, runs), (tape, 0));
+    }
+}

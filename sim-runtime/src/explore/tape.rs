@@ -1,0 +1,354 @@
+//! The tape: every decision of a run, and its replay string.
+//!
+//! A run is fully described by its seed (which still drives `sim::rand`) and
+//! its tape. The replay string is versioned, names the test it belongs to
+//! (by a hash of its path) and ends with a checksum, so a truncated, altered
+//! or foreign string is rejected with a clear error before anything runs:
+//!
+//! ```text
+//! sim1.<seed hex>.<test hash hex>.<decisions, base64url>.<checksum hex>
+//! ```
+//!
+//! Each decision is one varint of `value << 3 | kind` before base64.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::policy::{Decider, Ready, TapeError};
+use crate::task::TaskId;
+use crate::trace::Decision;
+
+/// One decision: what it was about and the value taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub(crate) what: Decision,
+    pub(crate) value: u64,
+}
+
+const VERSION: &str = "sim1";
+
+fn code(what: Decision) -> u64 {
+    match what {
+        Decision::Schedule => 0,
+        Decision::Latency => 1,
+        Decision::Loss => 2,
+        Decision::Duplicate => 3,
+        Decision::BuggifySite => 4,
+        Decision::Buggify => 5,
+    }
+}
+
+fn decision(code: u64) -> Option<Decision> {
+    Some(match code {
+        0 => Decision::Schedule,
+        1 => Decision::Latency,
+        2 => Decision::Loss,
+        3 => Decision::Duplicate,
+        4 => Decision::BuggifySite,
+        5 => Decision::Buggify,
+        _ => return None,
+    })
+}
+
+/// FNV-1a, for test tags and checksums: fixed here so strings stay valid
+/// across platforms and toolchains.
+pub(crate) fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// A recorded run: seed, test tag and decisions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Tape {
+    pub(crate) seed: u64,
+    /// A hash of the test's id, to reject strings from other tests.
+    pub(crate) test: u32,
+    pub(crate) entries: Vec<Entry>,
+}
+
+/// Why a replay string cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplayError {
+    message: String,
+}
+
+impl fmt::Display for ReplayError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "sim: invalid SIM_REPLAY string: {}", self.message)
+    }
+}
+
+impl std::error::Error for ReplayError {}
+
+fn invalid(message: impl Into<String>) -> ReplayError {
+    ReplayError {
+        message: message.into(),
+    }
+}
+
+impl Tape {
+    /// The test tag of a test id.
+    pub(crate) fn tag(test_id: &str) -> u32 {
+        fnv(test_id.as_bytes()) as u32
+    }
+
+    /// The replay string.
+    pub(crate) fn encode(&self) -> String {
+        let mut bytes = Vec::with_capacity(self.entries.len() * 2);
+        for entry in &self.entries {
+            let mut v = (entry.value << 3) | code(entry.what);
+            loop {
+                let byte = (v & 0x7f) as u8;
+                v >>= 7;
+                if v == 0 {
+                    bytes.push(byte);
+                    break;
+                }
+                bytes.push(byte | 0x80);
+            }
+        }
+        let body = format!(
+            "{VERSION}.{:x}.{:08x}.{}",
+            self.seed,
+            self.test,
+            URL_SAFE_NO_PAD.encode(&bytes)
+        );
+        let sum = fnv(body.as_bytes()) as u32;
+        format!("{body}.{sum:08x}")
+    }
+
+    /// Parses a replay string made for the test `test_id`.
+    pub(crate) fn decode(text: &str, test_id: &str) -> Result<Tape, ReplayError> {
+        let text = text.trim();
+        let parts: Vec<&str> = text.split('.').collect();
+        if parts.first() != Some(&VERSION) {
+            let found = parts.first().copied().unwrap_or_default();
+            return Err(invalid(format!(
+                "it starts with `{found}`, not `{VERSION}`: it was made by another version of sim, \
+                 or is not a replay string (copy it whole from the failure report)"
+            )));
+        }
+        let [_, seed, test, payload, sum] = parts[..] else {
+            return Err(invalid(format!(
+                "it has {} parts separated by `.`, not 5: it looks truncated (copy it whole from the failure report)",
+                parts.len()
+            )));
+        };
+        let body_len = text.len() - sum.len() - 1;
+        let expected = fnv(&text.as_bytes()[..body_len]) as u32;
+        if u32::from_str_radix(sum, 16).ok() != Some(expected) {
+            return Err(invalid(
+                "its checksum does not match: it was truncated or altered (copy it whole from the failure report)",
+            ));
+        }
+        let seed = u64::from_str_radix(seed, 16).map_err(|_| invalid("its seed is not hex"))?;
+        let test = u32::from_str_radix(test, 16).map_err(|_| invalid("its test tag is not hex"))?;
+        if test != Tape::tag(test_id) {
+            return Err(invalid(format!(
+                "it was recorded for another test, not `{test_id}`: run it with the test named in its failure report"
+            )));
+        }
+        let bytes = URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|e| invalid(format!("its decisions are not valid base64url ({e})")))?;
+        let mut entries = Vec::new();
+        let (mut v, mut shift) = (0u64, 0u32);
+        for byte in bytes {
+            if shift > 63 {
+                return Err(invalid("a decision is too large"));
+            }
+            v |= u64::from(byte & 0x7f) << shift;
+            shift += 7;
+            if byte & 0x80 == 0 {
+                let what = decision(v & 7)
+                    .ok_or_else(|| invalid("it holds an unknown kind of decision"))?;
+                entries.push(Entry {
+                    what,
+                    value: v >> 3,
+                });
+                v = 0;
+                shift = 0;
+            }
+        }
+        if shift != 0 {
+            return Err(invalid("its last decision is cut short"));
+        }
+        Ok(Tape {
+            seed,
+            test,
+            entries,
+        })
+    }
+}
+
+/// The preferred order of scheduling alternatives: the task that ran last
+/// first (no preemption), then the others in ready order. Alternative `k`
+/// is `ready[order(ready, last)[k]]`.
+pub(crate) fn schedule_order(ready: &[Ready], last: Option<TaskId>) -> Vec<usize> {
+    let current = last.and_then(|t| ready.iter().position(|r| r.task == t));
+    current
+        .into_iter()
+        .chain((0..ready.len()).filter(|&i| Some(i) != current))
+        .collect()
+}
+
+/// Replays a tape. Strict: a decision that does not fit (another kind, a
+/// value out of range, the tape ending early or not used up) is an error.
+/// Lenient (for shrinking): what does not fit takes the default choice.
+///
+/// Schedule entries hold the alternative index in [`schedule_order`], so 0
+/// always means "no preemption" and shrinking toward 0 simplifies a run.
+#[derive(Debug)]
+pub(crate) struct Replay {
+    entries: Vec<Entry>,
+    next: usize,
+    strict: bool,
+}
+
+impl Replay {
+    pub(crate) fn strict(entries: Vec<Entry>) -> Replay {
+        Replay {
+            entries,
+            next: 0,
+            strict: true,
+        }
+    }
+
+    pub(crate) fn lenient(entries: Vec<Entry>) -> Replay {
+        Replay {
+            entries,
+            next: 0,
+            strict: false,
+        }
+    }
+
+    /// The next entry's value if it is about `what` and below `domain`.
+    fn take(&mut self, what: Decision, domain: u64) -> Result<u64, TapeError> {
+        let entry = self.entries.get(self.next).copied();
+        self.next += 1;
+        match entry {
+            Some(e) if e.what == what && e.value < domain => Ok(e.value),
+            _ if !self.strict => Ok(0),
+            None => Err(TapeError(format!(
+                "the run makes more decisions than the replay string holds ({}): \
+                 the code changed since it was recorded, or the string is from another test",
+                self.entries.len()
+            ))),
+            Some(e) => Err(TapeError(format!(
+                "decision #{} of the replay string is {} = {}, but the run asks for {} in 0..{domain}: \
+                 the code changed since it was recorded, or the string is from another test",
+                self.next - 1,
+                e.what.name(),
+                e.value,
+                what.name()
+            ))),
+        }
+    }
+}
+
+impl Decider for Replay {
+    fn schedule(&mut self, ready: &[Ready], last: Option<TaskId>) -> Result<usize, TapeError> {
+        let k = self.take(Decision::Schedule, ready.len() as u64)?;
+        Ok(schedule_order(ready, last)[k as usize])
+    }
+
+    fn choose(&mut self, what: Decision, domain: u64) -> Result<u64, TapeError> {
+        self.take(what, domain)
+    }
+
+    fn chance(&mut self, what: Decision, _probability: f64) -> Result<bool, TapeError> {
+        Ok(self.take(what, 2)? == 1)
+    }
+
+    fn finish(&mut self) -> Result<(), TapeError> {
+        if self.strict && self.next < self.entries.len() {
+            return Err(TapeError(format!(
+                "the run ended after {} decisions, but the replay string holds {}: \
+                 the code changed since it was recorded, or the string is from another test",
+                self.next,
+                self.entries.len()
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tape() -> Tape {
+        Tape {
+            seed: 0x2a,
+            test: Tape::tag("t::a"),
+            entries: vec![
+                Entry {
+                    what: Decision::Schedule,
+                    value: 2,
+                },
+                Entry {
+                    what: Decision::Latency,
+                    value: 4_000_000,
+                },
+                Entry {
+                    what: Decision::Loss,
+                    value: 1,
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn round_trips() {
+        let text = tape().encode();
+        assert!(text.starts_with("sim1.2a."), "{text}");
+        assert_eq!(Tape::decode(&text, "t::a").unwrap(), tape());
+    }
+
+    #[test]
+    fn rejects_bad_strings_clearly() {
+        let text = tape().encode();
+        let err = |s: &str| Tape::decode(s, "t::a").unwrap_err().to_string();
+        assert!(err(&text[..text.len() - 3]).contains("checksum does not match"));
+        assert!(err(&text[..20]).contains("looks truncated"));
+        assert!(err(&text.replace("sim1", "sim0")).contains("another version of sim"));
+        assert!(err("hello").contains("not `sim1`"));
+        let other = Tape::decode(&text, "t::b").unwrap_err().to_string();
+        assert!(
+            other.contains("recorded for another test, not `t::b`"),
+            "{other}"
+        );
+    }
+
+    #[test]
+    fn strict_replay_reports_a_misfit() {
+        let mut replay = Replay::strict(tape().entries);
+        assert_eq!(replay.choose(Decision::Latency, 3), Err(TapeError(
+            "decision #0 of the replay string is schedule = 2, but the run asks for latency in 0..3: \
+             the code changed since it was recorded, or the string is from another test".into()
+        )));
+        let mut lenient = Replay::lenient(tape().entries);
+        assert_eq!(lenient.choose(Decision::Latency, 3), Ok(0));
+        assert_eq!(lenient.choose(Decision::Latency, 5_000_000), Ok(4_000_000));
+        assert_eq!(lenient.chance(Decision::Loss, 0.5), Ok(true));
+        assert_eq!(lenient.chance(Decision::Loss, 0.5), Ok(false));
+        let mut short = Replay::strict(vec![]);
+        assert!(
+            short
+                .chance(Decision::Loss, 0.5)
+                .unwrap_err()
+                .0
+                .contains("more decisions")
+        );
+        let mut long = Replay::strict(tape().entries);
+        assert!(
+            long.finish()
+                .unwrap_err()
+                .0
+                .contains("ended after 0 decisions")
+        );
+    }
+}

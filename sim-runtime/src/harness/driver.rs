@@ -1,0 +1,767 @@
+//! The driver: plans the runs of a test, makes each run's decisions with the
+//! test's strategy, and turns the first failure into a report (recorded,
+//! shrunk, replayable).
+
+use std::cell::Cell;
+use std::future::Future;
+use std::io::Write as _;
+use std::panic::Location;
+use std::path::Path;
+use std::time::Duration;
+
+use super::env::{SeedBase, Settings, Shard};
+use super::report::{self, Saved};
+use super::{
+    DEFAULT_DEPTH, DEFAULT_MAX_SCHEDULES, DEFAULT_SEEDS, DEFAULT_SHRINK_RUNS, FailedRun, Leaks,
+    Summary, Test, TestFailure, TestOutput, log,
+};
+use crate::explore::Strategy;
+use crate::explore::exhaustive::{Branch, Dfs, next_prefix};
+use crate::explore::pct::Pct;
+use crate::explore::shrink::{self, Attempt};
+use crate::explore::tape::{Entry, Replay, Tape};
+use crate::failure::{Failure, FailureKind};
+use crate::policy::{Decider, Random};
+use crate::runtime::{Builder, Runtime};
+use crate::trace::Event;
+
+/// Where a run of the test comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Origin {
+    /// `SIM_SEED` or `seed = ..`.
+    Explicit,
+    /// The regression file.
+    Regression,
+    /// The run's seed range.
+    Range,
+    /// `SIM_REPLAY`.
+    Replay,
+    /// The exhaustive search.
+    Search,
+}
+
+/// How the decisions of one run are made.
+#[derive(Clone, Debug)]
+enum Spec {
+    Random,
+    Pct {
+        depth: u32,
+        k: u64,
+    },
+    Dfs {
+        prefix: Vec<u64>,
+        bound: Option<u64>,
+    },
+    Replay(Vec<Entry>),
+    Lenient(Vec<Entry>),
+}
+
+impl Spec {
+    fn name(&self) -> &'static str {
+        match self {
+            Spec::Random => "random",
+            Spec::Pct { .. } => "pct",
+            Spec::Dfs { .. } => "exhaustive",
+            Spec::Replay(_) | Spec::Lenient(_) => "replay",
+        }
+    }
+}
+
+/// The branching decisions a search run logs.
+type BranchLog = std::rc::Rc<std::cell::RefCell<Vec<Branch>>>;
+
+/// One run's outcome.
+struct Run {
+    failure: Option<Failure>,
+    fingerprint: u64,
+    elapsed: Duration,
+    steps: u64,
+    preemptions: u64,
+    trace: Option<Vec<Event>>,
+    tape: Option<Vec<Entry>>,
+    branches: Vec<Branch>,
+}
+
+pub(super) struct Harness<'a, F> {
+    pub(super) test: &'a Test,
+    pub(super) settings: &'a Settings,
+    pub(super) body: &'a F,
+    /// Leaks are warned about once per test, not once per seed.
+    pub(super) warned: Cell<bool>,
+    /// Where the test called the harness: the body's "spawn" location.
+    pub(super) caller: &'static Location<'static>,
+    /// PCT's estimate of a run's length: the longest run seen so far.
+    pub(super) pct_k: Cell<u64>,
+}
+
+impl<F, Fut> Harness<'_, F>
+where
+    F: Fn() -> Fut,
+    Fut: Future,
+    Fut::Output: TestOutput,
+{
+    fn check_determinism(&self) -> bool {
+        self.settings
+            .check_determinism
+            .unwrap_or(self.test.check_determinism)
+    }
+
+    fn strategy(&self) -> Strategy {
+        self.settings
+            .explore
+            .or(self.test.explore)
+            .unwrap_or_default()
+    }
+
+    fn depth(&self) -> u32 {
+        self.settings
+            .depth
+            .or(self.test.depth)
+            .unwrap_or(DEFAULT_DEPTH)
+    }
+
+    pub(super) fn run(&self) -> Result<Summary, TestFailure> {
+        if let Some(text) = &self.settings.replay {
+            return self.replay(text);
+        }
+        match self.strategy() {
+            Strategy::Exhaustive => self.exhaustive(),
+            strategy => self.seeds(strategy),
+        }
+    }
+
+    /// The first seed of the plain range.
+    fn base(&self) -> u64 {
+        match self.settings.seed_base {
+            Some(SeedBase::Fixed(base)) => base,
+            Some(SeedBase::Random) => {
+                // Choosing where to start is the one place OS randomness is
+                // wanted; the chosen base is printed so the run can be repeated.
+                use std::hash::{BuildHasher, Hasher};
+                let base = std::collections::hash_map::RandomState::new()
+                    .build_hasher()
+                    .finish();
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "sim: {}: SIM_SEED_BASE=random chose SIM_SEED_BASE={base:#x}",
+                    self.test.id()
+                );
+                base
+            }
+            None => self.test.derived_base(),
+        }
+    }
+
+    /// The seeds to run, in order, with the regression file's first.
+    fn plan(&self) -> Vec<(u64, Origin)> {
+        if let Some(seed) = self.settings.seed.or(self.test.seed) {
+            return vec![(seed, Origin::Explicit)];
+        }
+        let saved = report::regression_file(self.test, self.settings)
+            .map(|path| report::load_regressions(&path))
+            .unwrap_or_default();
+        let mut plan: Vec<(u64, Origin)> = saved
+            .iter()
+            .filter_map(|s| match s {
+                Saved::Seed(seed) => Some((*seed, Origin::Regression)),
+                Saved::Tape(_) => None,
+            })
+            .collect();
+        let count = self
+            .settings
+            .seeds
+            .or(self.test.seeds)
+            .unwrap_or(DEFAULT_SEEDS);
+        let shard = self.settings.shard.unwrap_or(Shard { index: 0, count: 1 });
+        let base = self.base();
+        let known: Vec<u64> = plan.iter().map(|(seed, _)| *seed).collect();
+        plan.extend(
+            (0..count)
+                .filter(|&i| shard.contains(i))
+                .map(|i| base.wrapping_add(i))
+                .filter(|seed| !known.contains(seed))
+                .map(|seed| (seed, Origin::Range)),
+        );
+        plan
+    }
+
+    /// Replays the tapes saved in the regression file; a tape that no
+    /// longer fits the code is skipped with a note.
+    fn saved_tapes(&self) -> Result<(), TestFailure> {
+        let Some(path) = report::regression_file(self.test, self.settings) else {
+            return Ok(());
+        };
+        for saved in report::load_regressions(&path) {
+            let Saved::Tape(text) = saved else { continue };
+            let Ok(tape) = Tape::decode(&text, &self.test.id()) else {
+                continue;
+            };
+            let run = self.run_once(tape.seed, &Spec::Replay(tape.entries.clone()), false, false);
+            match &run.failure {
+                Some(f) if matches!(f.kind(), FailureKind::TapeMismatch { .. }) => {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "sim: {}: a saved tape in {} no longer fits the code; skipped",
+                        self.test.id(),
+                        path.display()
+                    );
+                }
+                Some(_) => {
+                    let spec = Spec::Replay(tape.entries);
+                    return Err(self.report(
+                        tape.seed,
+                        Origin::Regression,
+                        spec,
+                        run,
+                        &Summary::default(),
+                    ));
+                }
+                None => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Random, PCT or portfolio: one run per seed.
+    fn seeds(&self, strategy: Strategy) -> Result<Summary, TestFailure> {
+        let explicit = self.settings.seed.or(self.test.seed).is_some();
+        if !explicit {
+            self.saved_tapes()?;
+        }
+        let plan = self.plan();
+        let mut progress = Progress::new(self.test.id(), plan.len(), "seeds");
+        let mut summary = Summary::default();
+        for (i, (seed, origin)) in plan.into_iter().enumerate() {
+            let spec = match (strategy, i % 4) {
+                (Strategy::Random, _) | (Strategy::Portfolio, 0) => Spec::Random,
+                (Strategy::Portfolio, d) => Spec::Pct {
+                    depth: d as u32,
+                    k: self.pct_k.get(),
+                },
+                _ => Spec::Pct {
+                    depth: self.depth(),
+                    k: self.pct_k.get(),
+                },
+            };
+            // Wall time is only reported, never fed to a simulation.
+            let wall = std::time::Instant::now();
+            let run = self.run_seed(seed, &spec);
+            if let Some(path) = &self.settings.report {
+                self.append_record(path, seed, &run, wall.elapsed());
+            }
+            self.pct_k.set(self.pct_k.get().max(run.steps));
+            if run.failure.is_some() {
+                progress.finish(&summary, 1);
+                return Err(self.report(seed, origin, spec, run, &summary));
+            }
+            summary.seeds_passed += 1;
+            summary.virtual_time += run.elapsed;
+            summary.fingerprints.push((seed, run.fingerprint));
+            progress.tick(summary.seeds_passed, None);
+        }
+        progress.finish(&summary, 0);
+        Ok(summary)
+    }
+
+    /// Depth-first search over every tape, within the bounds.
+    fn exhaustive(&self) -> Result<Summary, TestFailure> {
+        let seed = self
+            .settings
+            .seed
+            .or(self.test.seed)
+            .unwrap_or_else(|| self.base());
+        let max = self
+            .settings
+            .max_schedules
+            .or(self.test.max_schedules)
+            .unwrap_or(DEFAULT_MAX_SCHEDULES);
+        let bound = self
+            .settings
+            .preemption_bound
+            .or(self.test.preemption_bound);
+        let shard = self.settings.shard.unwrap_or(Shard { index: 0, count: 1 });
+        // With a bound, the simplest schedules come first: all those with
+        // no preemption, then those with exactly one, and so on.
+        let levels: Vec<Option<u64>> = match bound {
+            None => vec![None],
+            Some(b) => (0..=b).map(Some).collect(),
+        };
+        let mut progress = Progress::new(self.test.id(), max as usize, "schedules");
+        let mut summary = Summary {
+            complete: true,
+            ..Summary::default()
+        };
+        let mut depth = 0;
+        'levels: for level in levels {
+            let mut prefix = if shard.count > 1 {
+                vec![shard.index]
+            } else {
+                Vec::new()
+            };
+            loop {
+                if summary.schedules >= max {
+                    summary.complete = false;
+                    break 'levels;
+                }
+                let spec = Spec::Dfs {
+                    prefix: prefix.clone(),
+                    bound: level,
+                };
+                let run = self.run_once(seed, &spec, false, false);
+                let log = &run.branches;
+                let outside_shard = shard.count > 1
+                    && log
+                        .first()
+                        .map_or(shard.index > 0, |b| shard.index >= b.count);
+                if outside_shard {
+                    break;
+                }
+                // At level b, schedules with fewer preemptions were run before.
+                let new = level.is_none_or(|b| b == 0 || run.preemptions == b);
+                if new {
+                    summary.schedules += 1;
+                    depth = depth.max(log.len());
+                    if run.failure.is_some() {
+                        progress.finish(&summary, 1);
+                        return Err(self.report(seed, Origin::Search, spec, run, &summary));
+                    }
+                    summary.virtual_time += run.elapsed;
+                    progress.tick(summary.schedules, Some(depth));
+                }
+                match next_prefix(log, shard.count) {
+                    Some(next) => prefix = next,
+                    None => break,
+                }
+            }
+        }
+        let how = if summary.complete {
+            "covered the whole space".to_owned()
+        } else {
+            format!("stopped at max_schedules = {max}: the space is larger")
+        };
+        let bound = bound
+            .map(|b| format!(", preemption bound {b}"))
+            .unwrap_or_default();
+        let shard = if shard.count > 1 {
+            format!(", shard {}/{}", shard.index, shard.count)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            std::io::stderr(),
+            "sim: {}: exhaustive search {how}: {} schedules{bound}{shard}",
+            self.test.id(),
+            summary.schedules
+        );
+        Ok(summary)
+    }
+
+    /// `SIM_REPLAY`: one run following the tape exactly.
+    fn replay(&self, text: &str) -> Result<Summary, TestFailure> {
+        let tape = match Tape::decode(text, &self.test.id()) {
+            Ok(tape) => tape,
+            Err(e) => panic!("{e}"),
+        };
+        let spec = Spec::Replay(tape.entries);
+        let run = self.run_once(tape.seed, &spec, false, false);
+        if run.failure.is_some() {
+            return Err(self.report(tape.seed, Origin::Replay, spec, run, &Summary::default()));
+        }
+        Ok(Summary {
+            seeds_passed: 1,
+            virtual_time: run.elapsed,
+            fingerprints: vec![(tape.seed, run.fingerprint)],
+            ..Summary::default()
+        })
+    }
+
+    /// Runs one seed (twice when checking determinism).
+    fn run_seed(&self, seed: u64, spec: &Spec) -> Run {
+        if !self.check_determinism() {
+            let echo = self
+                .settings
+                .log
+                .as_deref()
+                .map(|filter| log::capture(filter, true));
+            let run = self.run_once(seed, spec, false, false);
+            drop(echo);
+            return run;
+        }
+        let first = self.run_once(seed, spec, true, false);
+        let second = self.run_once(seed, spec, true, false);
+        if first.fingerprint == second.fingerprint {
+            return first;
+        }
+        let (a, b) = (
+            first.trace.unwrap_or_default(),
+            second.trace.unwrap_or_default(),
+        );
+        let index = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+        let kind = FailureKind::Nondeterminism {
+            index: index as u64,
+            first: a.get(index).copied(),
+            second: b.get(index).copied(),
+        };
+        Run {
+            failure: Some(Failure::detached(kind, seed, first.elapsed, first.steps)),
+            trace: None,
+            ..first
+        }
+    }
+
+    /// The decider of a run, and the branch log when it is a search run.
+    fn decider(&self, seed: u64, spec: &Spec) -> (Box<dyn Decider>, Option<BranchLog>) {
+        match spec {
+            Spec::Random => (Box::new(Random::new(seed)), None),
+            Spec::Pct { depth, k } => (Box::new(Pct::new(seed, *depth, *k)), None),
+            Spec::Dfs { prefix, bound } => {
+                let (dfs, log) = Dfs::new(prefix.clone(), *bound);
+                (Box::new(dfs), Some(log))
+            }
+            Spec::Replay(entries) => (Box::new(Replay::strict(entries.clone())), None),
+            Spec::Lenient(entries) => (Box::new(Replay::lenient(entries.clone())), None),
+        }
+    }
+
+    fn run_once(&self, seed: u64, spec: &Spec, record_trace: bool, record_tape: bool) -> Run {
+        let (decider, branches) = self.decider(seed, spec);
+        let mut rt = Builder::new()
+            .seed(seed)
+            .max_time(self.test.max_time)
+            .max_steps(self.test.max_steps)
+            .record_trace(record_trace)
+            .record_tape(record_tape)
+            .decider(decider)
+            .build();
+        let body = self.body;
+        let failure = match rt.try_block_on_at(async { body().await.into_result() }, self.caller) {
+            Err(failure) => Some(failure),
+            Ok(Err(error)) => Some(rt.failure(FailureKind::ReturnedErr { error })),
+            Ok(Ok(())) => match rt.finish_decisions() {
+                Err(message) => Some(rt.failure(FailureKind::TapeMismatch { message })),
+                Ok(()) => self.check_leaks(&rt),
+            },
+        };
+        Run {
+            failure,
+            fingerprint: rt.fingerprint(),
+            elapsed: rt.elapsed(),
+            steps: rt.steps(),
+            preemptions: rt.preemptions(),
+            trace: rt.trace(),
+            tape: rt.tape(),
+            branches: branches.map(|b| b.borrow().clone()).unwrap_or_default(),
+        }
+    }
+
+    /// Leaks are the test body's own tasks (on the default node) still
+    /// alive: nodes the test built run their services until the end.
+    fn check_leaks(&self, rt: &Runtime) -> Option<Failure> {
+        let leaked: Vec<_> = rt
+            .pending_tasks()
+            .into_iter()
+            .filter(|task| task.node() == "client")
+            .collect();
+        if leaked.is_empty() {
+            return None;
+        }
+        match self.test.leaks {
+            Leaks::Allow => None,
+            Leaks::Deny => {
+                let mut failure = rt.failure(FailureKind::LeakedTasks);
+                failure.set_pending(leaked);
+                Some(failure)
+            }
+            Leaks::Warn if self.warned.replace(true) => None,
+            Leaks::Warn => {
+                // Straight to stderr: a warning libtest's capture would hide is no warning.
+                let mut text = format!(
+                    "sim: {} (seed {:#x}; later seeds are not reported): \
+                     {} tasks still alive when the test returned:\n",
+                    self.test.id(),
+                    rt.seed(),
+                    leaked.len()
+                );
+                for task in leaked {
+                    text.push_str(&format!("    {task}\n"));
+                }
+                let _ = std::io::stderr().write_all(text.as_bytes());
+                None
+            }
+        }
+    }
+
+    /// What identifies "the same failure" while shrinking: its kind, and
+    /// for a panic, where it happened.
+    fn failure_key(failure: &Failure) -> String {
+        match failure.kind() {
+            FailureKind::Panic { location, .. } => {
+                format!("panic at {}", location.as_deref().unwrap_or("?"))
+            }
+            kind => kind.name().to_owned(),
+        }
+    }
+
+    /// Builds the report of a failing run: records its tape, shrinks it,
+    /// re-runs the result with logging on, writes the log and the
+    /// regression file.
+    fn report(
+        &self,
+        seed: u64,
+        origin: Origin,
+        spec: Spec,
+        run: Run,
+        summary: &Summary,
+    ) -> TestFailure {
+        let original = run.failure.expect("report is called for a failing run");
+        let nondeterministic = matches!(
+            original.kind(),
+            FailureKind::Nondeterminism { .. } | FailureKind::TapeMismatch { .. }
+        );
+        let log_filter = self
+            .settings
+            .log
+            .clone()
+            .unwrap_or_else(|| "info".to_owned());
+        let cargo = report::cargo_command(self.test);
+
+        // The failing run's tape.
+        let recorded = match &spec {
+            Spec::Replay(entries) => {
+                Some((entries.clone(), run.fingerprint, run.steps, run.preemptions))
+            }
+            _ if nondeterministic => None,
+            _ => {
+                let again = self.run_once(seed, &spec, false, true);
+                Some((
+                    again.tape.unwrap_or_default(),
+                    again.fingerprint,
+                    again.steps,
+                    again.preemptions,
+                ))
+            }
+        };
+        let mut rerun_note = recorded.as_ref().and_then(|(_, fingerprint, _, _)| {
+            (*fingerprint != run.fingerprint).then(|| {
+                format!(
+                    "running the seed again ran differently (fingerprint {fingerprint:#x}, first run {:#x}): \
+                     the test is not deterministic; run it with SIM_CHECK_DETERMINISM=1 to find where",
+                    run.fingerprint
+                )
+            })
+        });
+
+        // Shrink it, then run the result with logging on.
+        let key = Self::failure_key(&original);
+        let budget = self.settings.shrink.unwrap_or(DEFAULT_SHRINK_RUNS);
+        let mut shrunk = None;
+        if let Some((tape, _, steps, preemptions)) =
+            recorded.as_ref().filter(|_| rerun_note.is_none())
+        {
+            let (best, runs) = if budget > 0 && !matches!(origin, Origin::Replay) {
+                // A cap on wall time keeps a slow test from shrinking for
+                // ever; when it cuts the search, the report says so.
+                let deadline = std::time::Instant::now() + Duration::from_secs(10);
+                let mut capped = false;
+                let result = shrink::shrink(tape.clone(), &key, budget, |candidate| {
+                    if std::time::Instant::now() > deadline {
+                        capped = true;
+                        return None;
+                    }
+                    let attempt =
+                        self.run_once(seed, &Spec::Lenient(candidate.to_vec()), false, true);
+                    Some(Attempt {
+                        failure: attempt.failure.as_ref().map(Self::failure_key),
+                        tape: attempt.tape.unwrap_or_default(),
+                    })
+                });
+                if capped {
+                    rerun_note = Some("shrinking stopped at its 10 s wall-time cap".to_owned());
+                }
+                result
+            } else {
+                (tape.clone(), 0)
+            };
+            shrunk = Some(Shrunk {
+                original: (*steps, *preemptions, shrink::size(tape).0),
+                tape: best,
+                runs,
+            });
+        }
+
+        let (guard, lines) = log::capture(&log_filter, false);
+        let shown = match &shrunk {
+            Some(s) => self.run_once(seed, &Spec::Replay(s.tape.clone()), false, false),
+            None => self.run_once(seed, &spec, false, false),
+        };
+        drop(guard);
+        let log = std::mem::take(&mut *lines.lock().unwrap_or_else(|e| e.into_inner()));
+        let (mut failure, fingerprint) = match shown.failure {
+            Some(failure) if !nondeterministic => (failure, shown.fingerprint),
+            _ => (original, run.fingerprint),
+        };
+
+        // How to replay it: by seed for the random strategy, by tape otherwise.
+        let tape_string = shrunk.as_ref().map(|s| {
+            Tape {
+                seed,
+                test: Tape::tag(&self.test.id()),
+                entries: s.tape.clone(),
+            }
+            .encode()
+        });
+        let check = if self.check_determinism() || nondeterministic {
+            "SIM_CHECK_DETERMINISM=1 "
+        } else {
+            ""
+        };
+        let by_seed = matches!(spec, Spec::Random) || nondeterministic || tape_string.is_none();
+        let seed_command = format!("SIM_SEED={seed:#x} {check}{cargo}");
+        let tape_command = tape_string
+            .as_ref()
+            .map(|t| format!("SIM_REPLAY={t} {cargo}"));
+        match (&tape_command, by_seed) {
+            (Some(tape), false) => failure.set_replay(tape.clone()),
+            _ => failure.set_replay(seed_command),
+        }
+        let shrink_line = shrunk.as_ref().map(|s| {
+            let (steps, preemptions, faults) = s.original;
+            format!(
+                "{steps} steps, {preemptions} preemptions, {faults} faults -> {} steps, {} preemptions, \
+                 {} faults ({} shrinking runs)",
+                shown.steps,
+                shown.preemptions,
+                shrink::size(&s.tape).0,
+                s.runs
+            )
+        });
+        let tape_line = if by_seed { tape_command.clone() } else { None };
+
+        let log_file = report::log_file(self.test, seed);
+        let log_file = std::fs::create_dir_all(log_file.parent().unwrap_or(&log_file))
+            .and_then(|()| std::fs::write(&log_file, log.join("\n") + "\n"))
+            .ok()
+            .map(|()| log_file);
+
+        // Seeds and tapes given explicitly are known already.
+        let regressions = report::regression_file(self.test, self.settings);
+        let to_save = match origin {
+            Origin::Range if by_seed => Some(Saved::Seed(seed)),
+            Origin::Range | Origin::Search => tape_string.clone().map(Saved::Tape),
+            _ => None,
+        };
+        let regression_saved = match (&regressions, to_save) {
+            (Some(path), Some(saved)) => {
+                report::save_regression(path, self.test, &saved, &failure.kind().summary())
+                    .ok()
+                    .map(|()| path.clone())
+            }
+            _ => None,
+        };
+        TestFailure {
+            inner: Box::new(FailedRun {
+                test: self.test.id(),
+                seed,
+                strategy: spec.name(),
+                seeds_passed: summary.seeds_passed.max(summary.schedules),
+                from_regressions: regressions.filter(|_| origin == Origin::Regression),
+                failure,
+                fingerprint,
+                log,
+                log_file,
+                log_filter,
+                rerun_note,
+                regression_saved,
+                tape: tape_string,
+                tape_line,
+                shrink_line,
+            }),
+        }
+    }
+
+    fn append_record(&self, path: &Path, seed: u64, run: &Run, wall: Duration) {
+        let id = self.test.id();
+        let record = report::Record {
+            test: &id,
+            seed,
+            outcome: if run.failure.is_some() {
+                "fail"
+            } else {
+                "pass"
+            },
+            failure: run.failure.as_ref().map(|f| f.kind().name()),
+            fingerprint: format!("{:#018x}", run.fingerprint),
+            virtual_time_ns: u64::try_from(run.elapsed.as_nanos()).unwrap_or(u64::MAX),
+            steps: run.steps,
+            wall_ms: wall.as_secs_f64() * 1000.0,
+        };
+        if let Err(e) = report::append_record(path, &record) {
+            panic!("sim: cannot append to SIM_REPORT={}: {e}", path.display());
+        }
+    }
+}
+
+/// A shrunk tape, with the sizes of the run it came from.
+struct Shrunk {
+    /// Steps, preemptions and faults of the original run.
+    original: (u64, u64, usize),
+    tape: Vec<Entry>,
+    runs: usize,
+}
+
+/// Progress on stderr for long runs: at most a line a second, and a summary
+/// at the end of runs that took more than a second. Written to the stderr
+/// handle directly so libtest's capture does not hide it.
+struct Progress {
+    test: String,
+    total: usize,
+    unit: &'static str,
+    started: std::time::Instant,
+    last: std::time::Instant,
+}
+
+impl Progress {
+    fn new(test: String, total: usize, unit: &'static str) -> Progress {
+        let now = std::time::Instant::now();
+        Progress {
+            test,
+            total,
+            unit,
+            started: now,
+            last: now,
+        }
+    }
+
+    fn tick(&mut self, done: u64, depth: Option<usize>) {
+        if self.last.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        self.last = std::time::Instant::now();
+        let rate = done as f64 / self.started.elapsed().as_secs_f64();
+        let depth = depth.map(|d| format!(", depth {d}")).unwrap_or_default();
+        let _ = writeln!(
+            std::io::stderr(),
+            "sim: {}: {done}/{} {}, {rate:.0} {}/s{depth}, 0 failures",
+            self.test,
+            self.total,
+            self.unit,
+            self.unit
+        );
+    }
+
+    fn finish(&self, summary: &Summary, failures: u64) {
+        let wall = self.started.elapsed();
+        if wall < Duration::from_secs(1) {
+            return;
+        }
+        let _ = writeln!(
+            std::io::stderr(),
+            "sim: {}: {} {} passed, {failures} failed in {:.1}s of wall time, {:.3}s of virtual time simulated",
+            self.test,
+            summary.seeds_passed.max(summary.schedules),
+            self.unit,
+            wall.as_secs_f64(),
+            summary.virtual_time.as_secs_f64()
+        );
+    }
+}

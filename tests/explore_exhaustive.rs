@@ -1,0 +1,132 @@
+//! Exhaustive search: every interleaving, counted, within bounds.
+//!
+//! A scheduling point is an `.await` that returns `Pending` while another
+//! task is ready. Each worker below is polled `yields + 1` times and appends
+//! its id to a shared log at every poll, so the distinct logs are exactly
+//! the distinct interleavings of the workers.
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::rc::Rc;
+
+use sim::harness::{self, Regressions, Settings, Shard, Strategy, Summary, Test};
+
+fn test(name: &'static str) -> Test {
+    Test::new(
+        name,
+        module_path!(),
+        file!(),
+        env!("CARGO_PKG_NAME"),
+        env!("CARGO_CRATE_NAME"),
+    )
+    .explore(Strategy::Exhaustive)
+    .settings(quiet())
+}
+
+fn quiet() -> Settings {
+    Settings {
+        regressions: Some(Regressions::Off),
+        ..Settings::default()
+    }
+}
+
+type Logs = Rc<RefCell<BTreeSet<Vec<u8>>>>;
+
+/// `tasks` workers each doing `yields` yields; every run's log is collected.
+fn workers(test: Test, tasks: u8, yields: usize) -> (Summary, Logs) {
+    let logs: Logs = Rc::default();
+    let l = logs.clone();
+    let summary = harness::try_run(test, move || {
+        let logs = l.clone();
+        async move {
+            let log = Rc::new(RefCell::new(Vec::new()));
+            let handles: Vec<_> = (0..tasks)
+                .map(|id| {
+                    let log = log.clone();
+                    sim::spawn(async move {
+                        for _ in 0..yields {
+                            log.borrow_mut().push(id);
+                            sim::task::yield_now().await;
+                        }
+                        log.borrow_mut().push(id);
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.await.unwrap();
+            }
+            logs.borrow_mut().insert(log.borrow().clone());
+        }
+    })
+    .unwrap();
+    (summary, logs)
+}
+
+#[test]
+fn three_tasks_of_two_yields_give_all_1680_interleavings() {
+    let (summary, logs) = workers(test("three_by_two"), 3, 2);
+    // 9! / (3!)^3 distinct logs, in at most 3 x 1,680 schedules.
+    assert_eq!(logs.borrow().len(), 1680);
+    assert!(summary.complete);
+    assert_eq!(
+        summary.schedules, 4875,
+        "the count is exact and the same every run"
+    );
+    assert!(summary.schedules <= 3 * 1680);
+}
+
+#[test]
+fn two_tasks_of_three_yields_give_all_70_interleavings() {
+    let (summary, logs) = workers(test("two_by_three"), 2, 3);
+    assert_eq!(logs.borrow().len(), 70);
+    assert!(summary.complete);
+    assert_eq!(summary.schedules, 126);
+    assert!(summary.schedules <= 210);
+}
+
+#[test]
+fn max_schedules_cuts_the_search() {
+    let (summary, logs) = workers(test("cut").max_schedules(100), 3, 2);
+    assert_eq!(summary.schedules, 100);
+    assert!(!summary.complete);
+    assert!(logs.borrow().len() <= 100);
+}
+
+#[test]
+fn a_preemption_bound_explores_the_simplest_schedules_first() {
+    let (zero, logs0) = workers(test("bound0").preemption_bound(0), 3, 2);
+    assert!(zero.complete);
+    // Without preemption every worker runs to completion once started.
+    assert!(
+        logs0
+            .borrow()
+            .iter()
+            .all(|log| log.chunks(3).all(|c| c.iter().all(|&t| t == c[0])))
+    );
+    assert_eq!(logs0.borrow().len(), 6);
+    let (one, logs1) = workers(test("bound1").preemption_bound(1), 3, 2);
+    assert!(one.complete);
+    assert!(logs1.borrow().is_superset(&logs0.borrow()));
+    assert!(logs1.borrow().len() < 1680);
+    let (all, logs_all) = workers(test("bound9").preemption_bound(9), 3, 2);
+    assert_eq!(logs_all.borrow().len(), 1680);
+    assert!(all.schedules >= 1680);
+}
+
+#[test]
+fn shards_split_the_search() {
+    let mut union = BTreeSet::new();
+    let mut total = 0;
+    for index in 0..3 {
+        let settings = Settings {
+            shard: Some(Shard { index, count: 3 }),
+            ..quiet()
+        };
+        let (summary, logs) = workers(test("sharded").settings(settings), 3, 2);
+        assert!(summary.complete);
+        total += summary.schedules;
+        union.extend(logs.borrow().iter().cloned());
+    }
+    assert_eq!(total, 4875);
+    assert_eq!(union.len(), 1680);
+}
