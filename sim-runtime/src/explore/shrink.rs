@@ -8,7 +8,7 @@
 //! tape therefore always shrinks to the same tape, unless the wall-clock
 //! cap cuts the search short (the report says so).
 
-use super::tape::Entry;
+use super::tape::{Entry, trim};
 use crate::trace::Decision;
 
 /// What a shrink minimizes, in order.
@@ -46,8 +46,8 @@ pub(crate) fn shrink(
     budget: usize,
     mut run: impl FnMut(&[Entry]) -> Option<Attempt>,
 ) -> (Vec<Entry>, usize) {
-    let max_len = tape.len();
-    let mut best = tape;
+    let mut best = trim(tape);
+    let max_len = best.len();
     let mut runs = 0;
     'passes: loop {
         for candidate in candidates(&best) {
@@ -58,11 +58,12 @@ pub(crate) fn shrink(
             let Some(attempt) = run(&candidate) else {
                 break 'passes;
             };
+            let tape = trim(attempt.tape);
             if attempt.failure.as_deref() == Some(failure)
-                && attempt.tape.len() <= max_len
-                && size(&attempt.tape) < size(&best)
+                && tape.len() <= max_len
+                && size(&tape) < size(&best)
             {
-                best = attempt.tape;
+                best = tape;
                 continue 'passes;
             }
         }
@@ -72,24 +73,50 @@ pub(crate) fn shrink(
 }
 
 /// Simpler variants of `tape`, most promising first: shorter prefixes (the
-/// rest taking defaults), then each decision reset to its default from the
-/// last one back, then large values halved.
+/// rest taking defaults), then a single non-default decision at each
+/// position, then runs of decisions reset to their defaults,
+/// halving the run length down to single decisions (as delta debugging
+/// does), then large values halved.
 fn candidates(tape: &[Entry]) -> Vec<Vec<Entry>> {
     let mut out = Vec::new();
-    for k in 0..8 {
-        let len = tape.len() * k / 8;
-        if len < tape.len() {
-            out.push(tape[..len].to_vec());
-        }
-    }
-    for i in (0..tape.len()).rev() {
-        if tape[i].value != 0 {
-            let mut t = tape.to_vec();
-            t[i].value = 0;
+    let n = tape.len();
+    // Every prefix of a short tape; eight evenly spaced ones of a long one.
+    let cuts: Vec<usize> = if n <= 64 {
+        (0..n).collect()
+    } else {
+        (0..8).map(|k| n * k / 8).collect()
+    };
+    out.extend(cuts.into_iter().map(|len| tape[..len].to_vec()));
+    // A single non-default decision (the first alternative) at each
+    // position, defaults elsewhere: the simplest runs that can differ from
+    // the default one, which a lenient replay of the original's values
+    // often cannot reach once earlier decisions changed.
+    if size(tape).0 + size(tape).1 > 1 {
+        for i in 0..n {
+            let mut t: Vec<Entry> = tape[..=i]
+                .iter()
+                .map(|e| Entry { value: 0, ..*e })
+                .collect();
+            t[i].value = 1;
             out.push(t);
         }
     }
-    for i in (0..tape.len()).rev() {
+    let mut chunk = n.div_ceil(2).max(1);
+    loop {
+        for start in (0..n).step_by(chunk) {
+            let end = (start + chunk).min(n);
+            if tape[start..end].iter().any(|e| e.value != 0) {
+                let mut t = tape.to_vec();
+                t[start..end].iter_mut().for_each(|e| e.value = 0);
+                out.push(t);
+            }
+        }
+        if chunk == 1 {
+            break;
+        }
+        chunk = chunk.div_ceil(2);
+    }
+    for i in (0..n).rev() {
         if tape[i].value > 1 && tape[i].what == Decision::Latency {
             let mut t = tape.to_vec();
             t[i].value /= 2;
@@ -135,6 +162,7 @@ mod tests {
             e(Decision::Loss, 1),
         ];
         let (best, runs) = shrink(tape.clone(), "panic", 1000, toy);
+        assert_eq!(best, trim(best.clone()), "shrunk tapes are trimmed");
         assert_eq!(size(&best).0, 1, "{best:?}");
         assert_eq!(size(&best).1, 1, "{best:?}");
         assert!(best.len() <= tape.len());

@@ -19,7 +19,7 @@ use crate::explore::Strategy;
 use crate::explore::exhaustive::{Branch, Dfs, next_prefix};
 use crate::explore::pct::Pct;
 use crate::explore::shrink::{self, Attempt};
-use crate::explore::tape::{Entry, Replay, Tape};
+use crate::explore::tape::{Entry, Replay, Tape, trim};
 use crate::failure::{Failure, FailureKind};
 use crate::policy::{Decider, Random};
 use crate::runtime::{Builder, Runtime};
@@ -527,14 +527,17 @@ where
 
         // The failing run's tape.
         let recorded = match &spec {
-            Spec::Replay(entries) => {
-                Some((entries.clone(), run.fingerprint, run.steps, run.preemptions))
-            }
+            Spec::Replay(entries) => Some((
+                trim(entries.clone()),
+                run.fingerprint,
+                run.steps,
+                run.preemptions,
+            )),
             _ if nondeterministic => None,
             _ => {
                 let again = self.run_once(seed, &spec, false, true);
                 Some((
-                    again.tape.unwrap_or_default(),
+                    trim(again.tape.unwrap_or_default()),
                     again.fingerprint,
                     again.steps,
                     again.preemptions,
