@@ -23,7 +23,13 @@
 //! | `SIM_SHARD=<i>/<n>` | run only seeds whose index is `i` modulo `n` (CI matrices) |
 //! | `SIM_LOG=<filter>` | log filter (`tracing` directives); logs of every run are printed (captured by libtest), and the failing run's log uses it (default `info`) |
 //! | `SIM_REPORT=<path>` | append one JSON line per seed: test, seed, outcome, failure kind, fingerprint, virtual time, steps, wall time |
-//! | `SIM_REGRESSIONS=on\|off\|<dir>` | where failing seeds are saved (default `sim-regressions/` in the package) |
+//! | `SIM_REGRESSIONS=on\|off\|<dir>` | where failing seeds and tapes are saved (default `sim-regressions/` in the package) |
+//! | `SIM_EXPLORE=<strategy>` | `random`, `pct`, `exhaustive` or `portfolio` (see [`crate::explore`]) |
+//! | `SIM_DEPTH=<n>` | PCT's depth (default [`DEFAULT_DEPTH`]) |
+//! | `SIM_MAX_SCHEDULES=<n>` | the exhaustive search's budget (default [`DEFAULT_MAX_SCHEDULES`]) |
+//! | `SIM_PREEMPTION_BOUND=<n>` | bound the exhaustive search to `n` preemptions, fewest first |
+//! | `SIM_REPLAY=<string>` | replay a tape from a failure report |
+//! | `SIM_SHRINK=<runs>\|off` | how many runs shrinking may make (default [`DEFAULT_SHRINK_RUNS`]) |
 //!
 //! A malformed value fails the test at once with a message naming the
 //! variable, the value and the accepted forms. An empty value counts as unset.
