@@ -66,7 +66,10 @@ fn main() {
     let selected = |name: &str| filter.as_deref().is_none_or(|f| name.contains(f));
     if selected("w6-exhaustive") {
         measure("w6-exhaustive", "schedules", || {
-            let summary = harness::try_run(test("exhaustive").explore(Strategy::Exhaustive), || yields(2))
+            let summary =
+                harness::try_run(test("exhaustive").explore(Strategy::Exhaustive), || {
+                    yields(2)
+                })
                 .expect("the program has no bug");
             assert!(summary.complete);
             assert_eq!(summary.schedules, 4875);

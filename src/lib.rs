@@ -25,6 +25,10 @@
 //! See the README for the quick start and `ARCHITECTURE.md` for the design.
 #![forbid(unsafe_code)]
 
+/// The simulated network: UDP and TCP between nodes, latency, loss,
+/// duplication, partitions; see the `sim-net` crate.
+pub use sim_net as net;
+
 pub use sim_runtime::{
     Builder, ConfigError, Decision, Event, EventKind, Failure, FailureKind, Handle, NoSimulation,
     Runtime, buggify, explore, harness, node, rand, seed, spawn, task, time,

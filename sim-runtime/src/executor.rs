@@ -285,6 +285,25 @@ impl Handle {
         self.shared.wait.set(Some(wait));
     }
 
+    /// Tells deadlock reports what the running task waits on when a future
+    /// of a layer built on the runtime returns `Pending` (a socket's
+    /// `recv`, an `accept`): `what` is a short description such as
+    /// "a UDP receive", and `at` where the waiting object was created.
+    pub fn note_wait(&self, what: &'static str, at: &'static Location<'static>) {
+        self.set_wait(WaitPoint {
+            what: crate::task::Wait::Other { what },
+            at,
+        });
+    }
+
+    /// The node with this id, if it exists in this simulation.
+    pub fn node(&self, id: NodeId) -> Option<NodeHandle> {
+        ((id.0 as usize) < self.node_count()).then(|| NodeHandle {
+            handle: self.clone(),
+            id,
+        })
+    }
+
     // ----- tasks -----
 
     /// Adds a task. `future` is `None` for a `block_on` future, which the
@@ -1097,11 +1116,22 @@ impl Handle {
     }
 
     pub(crate) fn timer_reset(&self, key: TimerKey, deadline: u64) {
-        self.shared.state.borrow_mut().timers.reset(key, deadline);
+        let mut st = self.shared.state.borrow_mut();
+        if st.phase != Phase::Closed {
+            st.timers.reset(key, deadline);
+        }
     }
 
+    /// Removes a timer entry. After the simulation closed its timers are
+    /// gone already, and a `Sleep` that outlived it drops quietly.
     pub(crate) fn timer_remove(&self, key: TimerKey) {
-        let waker = self.shared.state.borrow_mut().timers.remove(key);
+        let waker = {
+            let mut st = self.shared.state.borrow_mut();
+            if st.phase == Phase::Closed {
+                return;
+            }
+            st.timers.remove(key)
+        };
         drop(waker);
     }
 

@@ -75,6 +75,7 @@ pub enum NodeState {
 
 /// What happened to a node; see [`Handle::on_node_event`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum NodeEvent {
     /// The node was killed; its tasks are already dropped.
     Killed(NodeId),

@@ -125,6 +125,7 @@ pub(crate) struct WaitPoint {
 
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Wait {
+    Other { what: &'static str },
     Sleep { until: u64 },
     Join { task: TaskId },
 }
@@ -132,6 +133,7 @@ pub(crate) enum Wait {
 impl fmt::Display for WaitPoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.what {
+            Wait::Other { what } => write!(f, "{what} (created at {})", self.at),
             Wait::Sleep { until } => write!(
                 f,
                 "a sleep until {} created at {}",

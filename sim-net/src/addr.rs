@@ -1,0 +1,154 @@
+//! Addresses: resolving `"server:8080"` and friends to a `SocketAddr`.
+//!
+//! Nodes are addressed by IP (each node has one, given to
+//! `sim::node::Builder::ip` or assigned by the runtime) or by name: the
+//! simulation is its own DNS. `localhost` and `127.0.0.1` are the node the
+//! code runs on.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+
+use sim_runtime::Handle;
+
+use crate::error;
+
+/// Something that names one socket address in the simulation: a
+/// `SocketAddr`, an `(ip, port)` pair, or a string `"ip:port"`,
+/// `"[ipv6]:port"` or `"node-name:port"`.
+///
+/// Names are resolved in the running simulation, so resolving one outside a
+/// simulation is an error. Like tokio's `ToSocketAddrs`, but synchronous
+/// and yielding one address (a node has one).
+///
+/// ```
+/// use sim_net::ToSimAddr;
+/// use std::net::SocketAddr;
+///
+/// let mut rt = sim::Runtime::new(1);
+/// rt.block_on(async {
+///     let db = sim::node::Builder::new("db").ip("10.0.0.7".parse().unwrap()).build();
+///     let expected: SocketAddr = "10.0.0.7:5432".parse().unwrap();
+///     assert_eq!("db:5432".to_sim_addr().unwrap(), expected);
+///     assert_eq!(("db", 5432).to_sim_addr().unwrap(), expected);
+///     assert_eq!((db.ip(), 5432).to_sim_addr().unwrap(), expected);
+///     let err = "nope:1".to_sim_addr().unwrap_err();
+///     assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+/// });
+/// ```
+pub trait ToSimAddr {
+    /// Resolves to a socket address.
+    fn to_sim_addr(&self) -> io::Result<SocketAddr>;
+}
+
+impl ToSimAddr for SocketAddr {
+    fn to_sim_addr(&self) -> io::Result<SocketAddr> {
+        Ok(*self)
+    }
+}
+
+impl ToSimAddr for SocketAddrV4 {
+    fn to_sim_addr(&self) -> io::Result<SocketAddr> {
+        Ok(SocketAddr::V4(*self))
+    }
+}
+
+impl ToSimAddr for SocketAddrV6 {
+    fn to_sim_addr(&self) -> io::Result<SocketAddr> {
+        Ok(SocketAddr::V6(*self))
+    }
+}
+
+impl ToSimAddr for (IpAddr, u16) {
+    fn to_sim_addr(&self) -> io::Result<SocketAddr> {
+        Ok(SocketAddr::new(self.0, self.1))
+    }
+}
+
+impl ToSimAddr for (Ipv4Addr, u16) {
+    fn to_sim_addr(&self) -> io::Result<SocketAddr> {
+        Ok(SocketAddr::new(IpAddr::V4(self.0), self.1))
+    }
+}
+
+impl ToSimAddr for (Ipv6Addr, u16) {
+    fn to_sim_addr(&self) -> io::Result<SocketAddr> {
+        Ok(SocketAddr::new(IpAddr::V6(self.0), self.1))
+    }
+}
+
+impl ToSimAddr for (&str, u16) {
+    fn to_sim_addr(&self) -> io::Result<SocketAddr> {
+        Ok(SocketAddr::new(lookup(self.0)?, self.1))
+    }
+}
+
+impl ToSimAddr for (String, u16) {
+    fn to_sim_addr(&self) -> io::Result<SocketAddr> {
+        Ok(SocketAddr::new(lookup(&self.0)?, self.1))
+    }
+}
+
+impl ToSimAddr for str {
+    fn to_sim_addr(&self) -> io::Result<SocketAddr> {
+        if let Ok(addr) = self.parse::<SocketAddr>() {
+            return Ok(addr);
+        }
+        let (host, port) = self
+            .rsplit_once(':')
+            .ok_or_else(|| error::bad_address(self))?;
+        let port: u16 = port.parse().map_err(|_| error::bad_address(self))?;
+        if host.is_empty() || host.contains(':') {
+            return Err(error::bad_address(self));
+        }
+        Ok(SocketAddr::new(lookup(host)?, port))
+    }
+}
+
+impl ToSimAddr for String {
+    fn to_sim_addr(&self) -> io::Result<SocketAddr> {
+        self.as_str().to_sim_addr()
+    }
+}
+
+impl<T: ToSimAddr + ?Sized> ToSimAddr for &T {
+    fn to_sim_addr(&self) -> io::Result<SocketAddr> {
+        (**self).to_sim_addr()
+    }
+}
+
+/// The IP address of a host: a node's name, an IP address, or `localhost`.
+///
+/// `NotFound` (listing the simulation's nodes) when no node has that name;
+/// an error outside a simulation.
+///
+/// ```
+/// let mut rt = sim::Runtime::new(1);
+/// rt.block_on(async {
+///     let server = sim::node::Builder::new("server").build();
+///     assert_eq!(sim_net::lookup("server").unwrap(), server.ip());
+///     assert!(sim_net::lookup("localhost").unwrap().is_loopback());
+/// });
+/// ```
+pub fn lookup(host: &str) -> io::Result<IpAddr> {
+    if host == "localhost" {
+        return Ok(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    }
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(ip);
+    }
+    let trimmed = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = trimmed.parse::<Ipv6Addr>() {
+        return Ok(IpAddr::V6(ip));
+    }
+    Handle::try_current().map_err(|_| error::no_simulation("sim::net::lookup"))?;
+    match sim_runtime::node::lookup(host) {
+        Some(node) => Ok(node.ip()),
+        None => {
+            let known: Vec<String> = sim_runtime::node::all()
+                .iter()
+                .map(|n| format!("`{}`", n.name()))
+                .collect();
+            Err(error::no_such_node(host, &known))
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! The network's error messages, in simulation terms.
+//!
+//! Every socket error is a `std::io::Error` with a standard kind, so code
+//! written against real sockets handles it as it would a real failure; the
+//! message says what happened in the simulation and, for misuse, what to do.
+
+use std::io::{Error, ErrorKind};
+use std::net::{IpAddr, SocketAddr};
+
+/// A socket function called where no simulation runs.
+pub(crate) fn no_simulation(what: &str) -> Error {
+    Error::other(format!(
+        "`{what}` was called outside a simulation: there is no sim runtime on this thread. \
+         Call it from code run by `sim::Runtime::block_on` or a `#[sim::test]` function \
+         (a thread spawned with `std::thread::spawn` is outside the simulation too)"
+    ))
+}
+
+/// A socket from one simulation used in another.
+pub(crate) fn foreign(what: &str, owner_seed: u64) -> Error {
+    Error::other(format!(
+        "{what}: the socket belongs to another simulation (seed {owner_seed:#x}) than the one \
+         running here. Sockets are bound to the simulation that created them: create a new one \
+         in this simulation (a `static` or thread-local that outlives a test is the usual cause)"
+    ))
+}
+
+/// A socket used after its simulation ended.
+pub(crate) fn ended(what: &str) -> Error {
+    Error::other(format!(
+        "{what}: the socket's simulation has ended (its `sim::Runtime` was dropped). \
+         Sockets cannot be used after their simulation ends; create them again in the new one"
+    ))
+}
+
+pub(crate) fn addr_in_use(node: &str, proto: &str, port: u16) -> Error {
+    Error::new(
+        ErrorKind::AddrInUse,
+        format!(
+            "port {port}/{proto} on node `{node}` is already in use by another socket: \
+             pick another port, or port 0 for an ephemeral one"
+        ),
+    )
+}
+
+pub(crate) fn in_time_wait(node: &str, port: u16) -> Error {
+    Error::new(
+        ErrorKind::AddrInUse,
+        format!(
+            "port {port}/tcp on node `{node}` is in TIME_WAIT after a connection closed \
+             (see `sim::net::NetConfig::time_wait`): wait, or bind another port"
+        ),
+    )
+}
+
+pub(crate) fn no_ephemeral_port(node: &str, proto: &str) -> Error {
+    Error::new(
+        ErrorKind::AddrInUse,
+        format!(
+            "node `{node}` has no free ephemeral {proto} port left (49152..=65535 are all bound)"
+        ),
+    )
+}
+
+pub(crate) fn addr_not_available(node: &str, own: IpAddr, asked: IpAddr) -> Error {
+    Error::new(
+        ErrorKind::AddrNotAvailable,
+        format!(
+            "cannot bind {asked}: it is not an address of node `{node}` ({own}). \
+             Bind {own}, 0.0.0.0 or 127.0.0.1, or run the code on the node that owns {asked}"
+        ),
+    )
+}
+
+pub(crate) fn host_unreachable(ip: IpAddr) -> Error {
+    Error::new(
+        ErrorKind::HostUnreachable,
+        format!(
+            "no node has address {ip} in this simulation: build a node with \
+             `sim::node::Builder::new(..).ip({ip})`, or address a node by name (\"server:8080\")"
+        ),
+    )
+}
+
+pub(crate) fn unspecified_destination(addr: SocketAddr) -> Error {
+    Error::new(
+        ErrorKind::InvalidInput,
+        format!("cannot send to {addr}: an unspecified address or port 0 names no socket"),
+    )
+}
+
+pub(crate) fn no_such_node(name: &str, known: &[String]) -> Error {
+    Error::new(
+        ErrorKind::NotFound,
+        format!(
+            "no node named `{name}` in this simulation (nodes: {}): build it with \
+             `sim::node::Builder::new(\"{name}\")` first",
+            known.join(", ")
+        ),
+    )
+}
+
+pub(crate) fn bad_address(text: &str) -> Error {
+    Error::new(
+        ErrorKind::InvalidInput,
+        format!(
+            "invalid address `{text}`: expected `ip:port`, `[ipv6]:port` or `node-name:port` \
+             (\"server:8080\")"
+        ),
+    )
+}
+
+pub(crate) fn too_large(len: usize) -> Error {
+    Error::new(
+        ErrorKind::InvalidInput,
+        format!(
+            "a UDP datagram of {len} bytes is larger than the largest UDP payload \
+             ({} bytes): split it",
+            crate::udp::MAX_DATAGRAM
+        ),
+    )
+}
+
+pub(crate) fn refused(node: &str, port: u16) -> Error {
+    Error::new(
+        ErrorKind::ConnectionRefused,
+        format!("connection refused: node `{node}` is not listening on port {port}"),
+    )
+}
+
+pub(crate) fn not_connected_udp() -> Error {
+    Error::new(
+        ErrorKind::NotConnected,
+        "the UDP socket is not connected: call `connect` first, or use `send_to` / `recv_from`",
+    )
+}
+
+pub(crate) fn closed_by_kill(node: &str) -> Error {
+    Error::new(
+        ErrorKind::NotConnected,
+        format!("the socket was closed when its node `{node}` was killed"),
+    )
+}
+
+pub(crate) fn write_shut_down() -> Error {
+    Error::new(
+        ErrorKind::BrokenPipe,
+        "the stream's write half was shut down (`shutdown(Write)` or `close`): nothing more can be written",
+    )
+}
+
+/// Why a TCP connection was reset.
+#[derive(Clone, Debug)]
+pub(crate) enum Reset {
+    /// The peer's node was killed (or the peer's socket was closed while
+    /// its node was down).
+    PeerKilled(String),
+    /// This side's node was killed.
+    Killed(String),
+    /// The peer closed its stream and this side wrote to it.
+    PeerClosed(String),
+    /// The peer dropped the connection before it was established (a
+    /// listener dropped with connections queued, or a cancelled connect).
+    Aborted(String),
+}
+
+impl Reset {
+    pub(crate) fn to_error(&self) -> Error {
+        let message = match self {
+            Reset::PeerKilled(node) => {
+                format!("connection reset: node `{node}` at the other end was killed")
+            }
+            Reset::Killed(node) => {
+                format!("connection reset: this stream's node `{node}` was killed")
+            }
+            Reset::PeerClosed(node) => format!(
+                "connection reset: node `{node}` closed the connection and does not read any more"
+            ),
+            Reset::Aborted(node) => {
+                format!("connection reset: node `{node}` dropped the connection before using it")
+            }
+        };
+        Error::new(ErrorKind::ConnectionReset, message)
+    }
+}

@@ -1,0 +1,112 @@
+//! The simulated network of [`sim`](https://docs.rs/sim): UDP sockets, TCP
+//! streams, and links between nodes that lose, duplicate, delay and reorder
+//! packets as a test configures them, all drawn from the simulation's seed.
+//!
+//! Users normally reach it through the `sim` facade. Sockets have tokio's
+//! API, so code written for tokio's sockets runs here with its imports
+//! changed; addresses may name nodes (`"server:8080"`).
+//!
+//! ```
+//! use std::time::Duration;
+//! use sim_net::{LinkConfig, UdpSocket};
+//!
+//! let mut rt = sim::Runtime::new(7);
+//! rt.block_on(async {
+//!     // An echo server on its own node.
+//!     sim::node::Builder::new("server")
+//!         .init(|| async {
+//!             let socket = UdpSocket::bind("0.0.0.0:9000").await.unwrap();
+//!             let mut buf = [0; 1500];
+//!             loop {
+//!                 let (n, from) = socket.recv_from(&mut buf).await.unwrap();
+//!                 socket.send_to(&buf[..n], from).await.unwrap();
+//!             }
+//!         })
+//!         .build();
+//!     // A slow, lossy way there.
+//!     sim_net::set_link("client", "server", LinkConfig::new().fixed_latency(Duration::from_millis(20)).loss(0.5));
+//!     sim::time::sleep(Duration::from_millis(1)).await; // let the server bind
+//!
+//!     let socket = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+//!     let mut buf = [0; 1500];
+//!     let reply = loop {
+//!         socket.send_to(b"ping", "server:9000").await.unwrap();
+//!         let attempt = sim::time::timeout(Duration::from_millis(100), socket.recv_from(&mut buf));
+//!         if let Ok(received) = attempt.await {
+//!             break received.unwrap().0;
+//!         }
+//!     };
+//!     assert_eq!(&buf[..reply], b"ping");
+//!     let stats = sim_net::stats("client", "server");
+//!     assert_eq!(stats.sent, stats.delivered + stats.dropped);
+//! });
+//! ```
+//!
+//! # The model
+//!
+//! - **Addresses.** Each simulation has its own address space: two tests
+//!   running in parallel never see each other's ports. Nodes have one IP
+//!   address each; [`lookup`] and every address argument ([`ToSimAddr`])
+//!   accept node names. A socket is bound on the node of the task that
+//!   binds it.
+//! - **Ports.** Binding a port in use is `AddrInUse`; port 0 picks the
+//!   node's next free ephemeral port, counting from 49152. A dropped socket
+//!   frees its port at once (TCP ports can be kept in a TIME_WAIT with
+//!   [`NetConfig::time_wait`]). Killing a node closes its sockets and frees
+//!   all its ports, so a restart binds them again.
+//! - **Links.** Each directed pair of nodes is a link with a latency range
+//!   (by default uniform in 1 ms..=5 ms, see [`DEFAULT_LATENCY`]), a loss
+//!   rate and a duplication rate ([`LinkConfig`]). Jitter reorders. Every
+//!   fate is drawn from the seed's network stream when a packet is sent, so
+//!   the same seed gives the same packet fates.
+//! - **Faults.** [`partition`], [`partition_oneway`], [`isolate`],
+//!   [`heal`], [`heal_all`], [`rejoin`]; [`hold`] and [`release`] to force
+//!   an order of arrivals.
+//! - **Counters.** [`stats`] per link and [`total_stats`]: sent, delivered,
+//!   dropped, duplicated, and receive-buffer overflows.
+//! - **Errors** are `std::io::Error`s with the standard kinds and messages in
+//!   simulation terms ("node `server` is not listening on port 8080"). A
+//!   socket used outside its simulation gets an error, not a panic.
+//!
+//! # Cost
+//!
+//! There is no task per packet and nothing polls idle sockets: a socket's
+//! inbound packets wait in a queue ordered by delivery time, and a receiver
+//! waits on one timer for the earliest one. Cost grows with packets and
+//! events, never with idle nodes or idle virtual time.
+//!
+//! # Layout
+//!
+//! | module | what |
+//! | --- | --- |
+//! | `addr` | [`ToSimAddr`], [`lookup`]: names to addresses |
+//! | `world` | the per-simulation network: nodes, ports, links, node events |
+//! | `link` | [`LinkConfig`], [`LinkStats`], a link's state and fate draws |
+//! | `config` | [`NetConfig`]: buffers, TCP timers, the default link |
+//! | `control` | what tests call: faults, link settings, counters |
+//! | `alarm`, `waiters` | how a waiting receiver is woken |
+//! | `udp` | [`UdpSocket`] |
+//! | `tcp` | [`TcpListener`], [`TcpStream`], the connection state |
+//! | `error` | the error messages |
+#![forbid(unsafe_code)]
+
+mod addr;
+mod alarm;
+mod config;
+mod control;
+mod error;
+mod link;
+mod tcp;
+mod udp;
+mod waiters;
+mod world;
+
+pub use addr::{ToSimAddr, lookup};
+pub use config::NetConfig;
+pub use control::{
+    NodeRef, config, configure, heal, heal_all, hold, isolate, link, partition, partition_oneway,
+    rejoin, release, set_link, stats, total_stats,
+};
+pub use link::{DEFAULT_LATENCY, LinkConfig, LinkStats};
+pub use tcp::{TcpListener, TcpStream};
+pub use udp::{MAX_DATAGRAM, UdpSocket};

@@ -1,0 +1,340 @@
+//! One end of a TCP connection: the bytes travelling towards it, its
+//! receive buffer, and the flags of both directions.
+//!
+//! The model is TCP's service, not its packets. Each write is one segment
+//! whose fate is drawn when it is written: every loss adds a retransmission
+//! timeout (`tcp_rto`, doubling) to its delay, then the link's latency is
+//! drawn. A segment is delivered no earlier than the one before it, so the
+//! reader sees the bytes in order, exactly once, whatever the loss and
+//! jitter of the link; duplicates are discarded by TCP and so never
+//! modelled. Flow control: a writer may have `tcp_buffer` bytes unread by its
+//! peer (in flight or buffered); beyond that its writes pend until the peer
+//! reads (window updates are instantaneous).
+//!
+//! A segment written while the link is cut by a partition waits, unsent, in
+//! `stalled`, and is (re)transmitted, with fresh fate draws, when the
+//! partition heals; segments already in flight when the partition starts
+//! still arrive. A held link (`hold`) keeps the segments' drawn arrival times
+//! and delivers them at the latest of those and the release.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::rc::{Rc, Weak};
+use std::task::Waker;
+
+use sim_runtime::node::NodeId;
+use sim_runtime::{Decision, Handle};
+
+use crate::alarm::Alarm;
+use crate::error::Reset;
+use crate::link::nanos;
+use crate::udp::link_word;
+use crate::world::World;
+
+/// A segment retransmitted this many times gets through regardless (with a
+/// loss rate of 1.0 a link never delivers; use a partition for that).
+const MAX_RETRANSMISSIONS: u32 = 16;
+/// The retransmission timeout never doubles beyond this.
+const MAX_RTO: u64 = 60_000_000_000;
+
+pub(crate) enum Segment {
+    Data(Vec<u8>),
+    /// The end of the stream (the writer shut down or closed).
+    Fin,
+}
+
+impl Segment {
+    fn len(&self) -> usize {
+        match self {
+            Segment::Data(bytes) => bytes.len(),
+            Segment::Fin => 0,
+        }
+    }
+}
+
+/// A segment not yet on its way: `at` is its drawn arrival time on a held
+/// link, `None` if it waits for a partition to heal (nothing drawn yet).
+pub(crate) struct Stalled {
+    at: Option<u64>,
+    seg: Segment,
+}
+
+pub(crate) struct Endpoint {
+    /// Identifies the socket that owns `port` (client side).
+    pub(crate) id: u64,
+    pub(crate) node: NodeId,
+    pub(crate) peer_node: NodeId,
+    pub(crate) local: SocketAddr,
+    pub(crate) peer: SocketAddr,
+    pub(crate) peer_ep: Weak<RefCell<Endpoint>>,
+    /// Key in the node's endpoint slab, while registered there.
+    pub(crate) slot: Option<usize>,
+    /// The local port this end holds in the node's port table (a client's
+    /// ephemeral port); accepted ends share their listener's port.
+    pub(crate) port: Option<u16>,
+
+    // ----- bytes travelling from the peer to this end -----
+    /// Segments on their way, in order; arrival times never decrease.
+    in_flight: VecDeque<(u64, Segment)>,
+    /// Arrival time of the last segment put in flight.
+    last_at: u64,
+    pub(crate) stalled: VecDeque<Stalled>,
+    /// The receive buffer: whole segments, the first one read from `offset`.
+    arrived: VecDeque<Vec<u8>>,
+    offset: usize,
+    fin_arrived: bool,
+    /// Bytes the peer wrote that this end has not read (the peer's window).
+    pub(crate) unread: usize,
+    pub(crate) capacity: usize,
+    reader: Option<Waker>,
+    alarm: Alarm,
+    pub(crate) read_shut: bool,
+
+    // ----- bytes from this end to the peer -----
+    pub(crate) write_shut: bool,
+    pub(crate) writer: Option<Waker>,
+
+    pub(crate) reset: Option<Reset>,
+}
+
+impl Endpoint {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        id: u64,
+        node: NodeId,
+        peer_node: NodeId,
+        local: SocketAddr,
+        peer: SocketAddr,
+        capacity: usize,
+        last_at: u64,
+    ) -> Endpoint {
+        Endpoint {
+            id,
+            node,
+            peer_node,
+            local,
+            peer,
+            peer_ep: Weak::new(),
+            slot: None,
+            port: None,
+            in_flight: VecDeque::new(),
+            last_at,
+            stalled: VecDeque::new(),
+            arrived: VecDeque::new(),
+            offset: 0,
+            fin_arrived: false,
+            unread: 0,
+            capacity,
+            reader: None,
+            alarm: Alarm::default(),
+            read_shut: false,
+            write_shut: false,
+            writer: None,
+            reset: None,
+        }
+    }
+
+    /// Moves the segments due by `now` into the receive buffer.
+    pub(crate) fn settle(&mut self, world: &mut World, now: u64) {
+        if self.in_flight.front().is_none_or(|(at, _)| *at > now) {
+            return;
+        }
+        let stats = &mut world.link_mut(self.peer_node, self.node).stats;
+        while let Some((at, _)) = self.in_flight.front() {
+            if *at > now {
+                break;
+            }
+            let (_, seg) = self.in_flight.pop_front().expect("checked above");
+            stats.delivered += 1;
+            match seg {
+                Segment::Data(bytes) if self.read_shut => self.unread -= bytes.len(),
+                Segment::Data(bytes) => self.arrived.push_back(bytes),
+                Segment::Fin => self.fin_arrived = true,
+            }
+        }
+    }
+
+    pub(crate) fn fin_arrived(&self) -> bool {
+        self.fin_arrived
+    }
+
+    pub(crate) fn has_data(&self) -> bool {
+        !self.arrived.is_empty()
+    }
+
+    /// Copies buffered bytes into `buf`, returning how many.
+    pub(crate) fn read_into(&mut self, buf: &mut [u8]) -> usize {
+        let mut n = 0;
+        while n < buf.len() {
+            let Some(front) = self.arrived.front() else {
+                break;
+            };
+            let chunk = &front[self.offset..];
+            let take = chunk.len().min(buf.len() - n);
+            buf[n..n + take].copy_from_slice(&chunk[..take]);
+            n += take;
+            self.offset += take;
+            if self.offset == front.len() {
+                self.arrived.pop_front();
+                self.offset = 0;
+            }
+        }
+        self.unread -= n;
+        n
+    }
+
+    /// Discards the receive buffer (a read shutdown).
+    pub(crate) fn discard_buffer(&mut self) {
+        let buffered: usize = self.arrived.iter().map(Vec::len).sum::<usize>() - self.offset;
+        self.unread -= buffered;
+        self.arrived.clear();
+        self.offset = 0;
+    }
+
+    /// Registers the reader's waker and arms the alarm for the next arrival.
+    pub(crate) fn wait_read(&mut self, handle: &Handle, now: u64, waker: &Waker) {
+        match &mut self.reader {
+            Some(w) if w.will_wake(waker) => {}
+            slot => *slot = Some(waker.clone()),
+        }
+        self.rearm(handle, now);
+    }
+
+    pub(crate) fn done_reading(&mut self) {
+        self.reader = None;
+        self.alarm.clear();
+    }
+
+    /// Keeps the invariant: while the reader waits and nothing is readable,
+    /// the alarm is armed for the next arrival.
+    fn rearm(&mut self, handle: &Handle, now: u64) {
+        let Some(reader) = &self.reader else {
+            self.alarm.clear();
+            return;
+        };
+        let readable = !self.arrived.is_empty() || self.fin_arrived || self.reset.is_some();
+        match self.in_flight.front() {
+            _ if readable => self.wake_reader(),
+            None => self.alarm.clear(),
+            Some((at, _)) if *at <= now => self.wake_reader(),
+            Some((at, _)) => self.alarm.set(handle, *at, reader),
+        }
+    }
+
+    fn wake_reader(&mut self) {
+        self.alarm.clear();
+        if let Some(w) = self.reader.take() {
+            w.wake();
+        }
+    }
+
+    pub(crate) fn wake_writer(&mut self) {
+        if let Some(w) = self.writer.take() {
+            w.wake();
+        }
+    }
+
+    /// Resets this end (first reason wins) and wakes whoever waits on it.
+    pub(crate) fn reset_with(&mut self, reason: Reset) {
+        if self.reset.is_none() {
+            self.reset = Some(reason);
+        }
+        self.in_flight.clear();
+        self.stalled.clear();
+        self.wake_reader();
+        self.wake_writer();
+    }
+
+    /// Queues a segment arriving at `arrival` (or after the previous one).
+    fn push(&mut self, handle: &Handle, now: u64, arrival: u64, seg: Segment) {
+        let at = arrival.max(self.last_at);
+        self.last_at = at;
+        self.in_flight.push_back((at, seg));
+        if self.in_flight.len() == 1 && self.reader.is_some() {
+            self.rearm(handle, now);
+        }
+    }
+
+    /// Sends `seg` from the peer to this end: draws its fate, or stalls it
+    /// on a cut or held link.
+    pub(crate) fn transmit(&mut self, world: &mut World, handle: &Handle, now: u64, seg: Segment) {
+        let (from, to) = (self.peer_node, self.node);
+        handle.record_event("net.tcp.send", link_word(from, to), seg.len() as u64);
+        let cut = world.is_cut(from, to);
+        let held = world.is_held(from, to);
+        if cut || held || !self.stalled.is_empty() {
+            let at = (!cut).then(|| now + delay(world, handle, from, to));
+            self.stalled.push_back(Stalled { at, seg });
+            self.flush(world, handle, now);
+        } else {
+            let arrival = now + delay(world, handle, from, to);
+            self.push(handle, now, arrival, seg);
+        }
+    }
+
+    /// Puts stalled segments on their way, in order, as far as the link
+    /// allows (after a heal or a release).
+    pub(crate) fn flush(&mut self, world: &mut World, handle: &Handle, now: u64) {
+        let (from, to) = (self.peer_node, self.node);
+        while let Some(front) = self.stalled.front() {
+            let held = world.is_held(from, to);
+            let arrival = match front.at {
+                Some(at) if !held => at.max(now),
+                None if !held && !world.is_cut(from, to) => now + delay(world, handle, from, to),
+                _ => break,
+            };
+            let Stalled { seg, .. } = self.stalled.pop_front().expect("checked above");
+            self.push(handle, now, arrival, seg);
+        }
+    }
+
+    /// Takes the segments in flight off the link (for `hold`): they keep
+    /// their arrival times and wait in `stalled` until the release.
+    pub(crate) fn hold_in_flight(&mut self, world: &mut World, now: u64) {
+        self.settle(world, now);
+        while let Some((at, seg)) = self.in_flight.pop_back() {
+            self.stalled.push_front(Stalled { at: Some(at), seg });
+        }
+        self.last_at = now;
+        self.alarm.clear();
+    }
+}
+
+/// The delay of one segment from `from` to `to`: a retransmission timeout
+/// per loss, then the link's latency. Counts the transmissions and losses.
+pub(crate) fn delay(world: &mut World, handle: &Handle, from: NodeId, to: NodeId) -> u64 {
+    let config = world.link_config(from, to);
+    let mut rto = nanos(world.config.tcp_rto_duration());
+    let stats = &mut world.link_mut(from, to).stats;
+    let mut delay = 0u64;
+    for attempt in 1..=MAX_RETRANSMISSIONS {
+        stats.sent += 1;
+        if attempt == MAX_RETRANSMISSIONS || !handle.chance(Decision::Loss, config.loss_rate()) {
+            break;
+        }
+        stats.dropped += 1;
+        delay = delay.saturating_add(rto);
+        rto = rto.saturating_mul(2).min(MAX_RTO);
+    }
+    delay.saturating_add(config.draw_latency(handle))
+}
+
+/// A shared endpoint, with the operations that reach its peer too.
+pub(crate) struct EndpointRef(pub(crate) Rc<RefCell<Endpoint>>);
+
+impl EndpointRef {
+    /// This end's node was killed: it and its peer are reset.
+    pub(crate) fn kill(&self, node: &str) {
+        let peer = {
+            let mut me = self.0.borrow_mut();
+            me.slot = None;
+            me.reset_with(Reset::Killed(node.to_owned()));
+            me.peer_ep.upgrade()
+        };
+        if let Some(peer) = peer {
+            peer.borrow_mut()
+                .reset_with(Reset::PeerKilled(node.to_owned()));
+        }
+    }
+}

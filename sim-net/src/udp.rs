@@ -1,0 +1,557 @@
+//! UDP sockets.
+//!
+//! A datagram's fate (lost, duplicated, its latency) is drawn when it is
+//! sent; it then waits in the receiving socket's queue, ordered by
+//! `(delivery time, send order)`, until it is due. A receiver finding nothing
+//! due waits on one timer for the earliest delivery (see `alarm`), so no task
+//! and no timer exist per datagram. On arrival a datagram enters the
+//! socket's receive buffer, or is dropped (and counted) if the buffer is
+//! full.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::net::SocketAddr;
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll};
+
+use sim_runtime::node::NodeId;
+use sim_runtime::{Decision, Handle};
+
+use crate::addr::ToSimAddr;
+use crate::alarm::{Alarm, now_nanos};
+use crate::error;
+use crate::waiters::{WaiterKey, Waiters};
+use crate::world::{Owner, Proto, World};
+
+/// The largest UDP payload (over IPv4): 65,535 − 8 (UDP header) − 20 (IP
+/// header) bytes. Larger datagrams are rejected with `InvalidInput`.
+pub const MAX_DATAGRAM: usize = 65_507;
+
+/// A datagram in flight or in a receive buffer.
+pub(crate) struct Datagram {
+    from: SocketAddr,
+    src: NodeId,
+    data: Vec<u8>,
+}
+
+/// A datagram held on a link by `hold`, with its original delivery time.
+pub(crate) struct Held {
+    target: Weak<RefCell<UdpState>>,
+    dst: NodeId,
+    at: u64,
+    datagram: Datagram,
+}
+
+impl fmt::Debug for Held {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Held")
+            .field("at", &self.at)
+            .field("len", &self.datagram.data.len())
+            .finish()
+    }
+}
+
+/// A UDP socket's state, shared between the socket and the network.
+pub(crate) struct UdpState {
+    node: NodeId,
+    local: SocketAddr,
+    peer: Option<SocketAddr>,
+    /// Set when the socket's node was killed: the node's name.
+    closed: Option<Rc<str>>,
+    /// Datagrams on their way, by `(delivery time, send order)`.
+    in_flight: BTreeMap<(u64, u64), Datagram>,
+    /// The receive buffer.
+    arrived: VecDeque<Datagram>,
+    arrived_bytes: usize,
+    capacity: usize,
+    waiters: Waiters,
+    alarm: Alarm,
+}
+
+impl UdpState {
+    /// Closes the socket because its node was killed.
+    pub(crate) fn close(&mut self, node: &str) {
+        self.closed = Some(node.into());
+        self.in_flight.clear();
+        self.arrived.clear();
+        self.arrived_bytes = 0;
+        self.alarm.clear();
+        self.waiters.wake_all();
+    }
+
+    /// Moves the datagrams due by `now` into the receive buffer (or drops
+    /// them, counted, when it is full). Doing this lazily, whenever the
+    /// socket is looked at, is exact: between two looks nothing is read, so
+    /// each arrival sees the buffer as it was at its own delivery time.
+    pub(crate) fn settle(&mut self, world: &mut World, now: u64) {
+        while let Some(entry) = self.in_flight.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let datagram = entry.remove();
+            let stats = &mut world.link_mut(datagram.src, self.node).stats;
+            if self.peer.is_some_and(|peer| peer != datagram.from) {
+                stats.dropped += 1;
+            } else if self.arrived_bytes + datagram.data.len() > self.capacity {
+                stats.overflowed += 1;
+            } else {
+                stats.delivered += 1;
+                self.arrived_bytes += datagram.data.len();
+                self.arrived.push_back(datagram);
+            }
+        }
+    }
+
+    /// Keeps the invariant: while futures wait and nothing is buffered, the
+    /// alarm is armed for the earliest delivery.
+    fn rearm(&mut self, handle: &Handle, now: u64) {
+        let UdpState {
+            waiters,
+            alarm,
+            arrived,
+            in_flight,
+            closed,
+            ..
+        } = self;
+        let Some(first) = waiters.first() else {
+            alarm.clear();
+            return;
+        };
+        if !arrived.is_empty() || closed.is_some() {
+            alarm.clear();
+            waiters.wake_all();
+            return;
+        }
+        match in_flight.first_key_value() {
+            None => alarm.clear(),
+            Some((&(at, _), _)) if at <= now => waiters.wake_all(),
+            Some((&(at, _), _)) => alarm.set(handle, at, first),
+        }
+    }
+
+    /// Queues a datagram due at `at`.
+    fn enqueue(&mut self, handle: &Handle, now: u64, at: u64, seq: u64, datagram: Datagram) {
+        if self.closed.is_some() {
+            return;
+        }
+        let earliest = self
+            .in_flight
+            .first_key_value()
+            .is_none_or(|(key, _)| (at, seq) < *key);
+        self.in_flight.insert((at, seq), datagram);
+        if earliest && !self.waiters.is_empty() {
+            self.rearm(handle, now);
+        }
+    }
+
+    /// Takes out the datagrams still in flight from node `src` (for
+    /// `hold`), in delivery order.
+    pub(crate) fn take_in_flight_from(
+        &mut self,
+        this: &Rc<RefCell<UdpState>>,
+        src: NodeId,
+        held: &mut Vec<Held>,
+    ) {
+        let keys: Vec<(u64, u64)> = self
+            .in_flight
+            .iter()
+            .filter(|(_, d)| d.src == src)
+            .map(|(key, _)| *key)
+            .collect();
+        for key in keys {
+            let datagram = self.in_flight.remove(&key).expect("listed above");
+            held.push(Held {
+                target: Rc::downgrade(this),
+                dst: self.node,
+                at: key.0,
+                datagram,
+            });
+        }
+        self.alarm.clear();
+    }
+
+    /// Re-arms after a fault operation moved datagrams in or out.
+    pub(crate) fn refresh(&mut self, handle: &Handle, now: u64) {
+        self.rearm(handle, now);
+    }
+}
+
+/// Puts datagrams released by `release` back on their way: each arrives at
+/// its original time, or now if that has passed, in the order they were
+/// sent.
+pub(crate) fn release_held(world: &mut World, handle: &Handle, now: u64, held: Vec<Held>) {
+    for h in held {
+        match h.target.upgrade() {
+            Some(target) => {
+                let seq = world.next_seq();
+                target
+                    .borrow_mut()
+                    .enqueue(handle, now, h.at.max(now), seq, h.datagram);
+            }
+            None => world.link_mut(h.datagram.src, h.dst).stats.dropped += 1,
+        }
+    }
+}
+
+/// A word naming a directed link, for trace events.
+pub(crate) fn link_word(from: NodeId, to: NodeId) -> u64 {
+    (u64::from(from.as_u32()) << 32) | u64::from(to.as_u32())
+}
+
+/// Sends one datagram from `(src, from)` to port `port` of node `dst`:
+/// draws its fate and queues it at the receiving socket.
+#[allow(clippy::too_many_arguments)]
+fn transmit(
+    world: &mut World,
+    handle: &Handle,
+    now: u64,
+    src: NodeId,
+    from: SocketAddr,
+    dst: NodeId,
+    port: u16,
+    data: &[u8],
+) {
+    handle.record_event("net.udp.send", link_word(src, dst), data.len() as u64);
+    let config = world.link_config(src, dst);
+    let cut = world.is_cut(src, dst);
+    let target = world
+        .node(dst)
+        .and_then(|n| n.udp.get(&port))
+        .and_then(Weak::upgrade);
+    let link = world.link_mut(src, dst);
+    link.stats.sent += 1;
+    if cut || handle.chance(Decision::Loss, config.loss_rate()) {
+        link.stats.dropped += 1;
+        return;
+    }
+    let copies = if handle.chance(Decision::Duplicate, config.duplicate_rate()) {
+        link.stats.duplicated += 1;
+        2
+    } else {
+        1
+    };
+    for _ in 0..copies {
+        let at = now + config.draw_latency(handle);
+        let datagram = Datagram {
+            from,
+            src,
+            data: data.to_vec(),
+        };
+        let link = world.link_mut(src, dst);
+        match &target {
+            None => link.stats.dropped += 1,
+            Some(target) if link.held => link.held_udp.push(Held {
+                target: Rc::downgrade(target),
+                dst,
+                at,
+                datagram,
+            }),
+            Some(target) => {
+                let seq = world.next_seq();
+                target.borrow_mut().enqueue(handle, now, at, seq, datagram);
+            }
+        }
+    }
+}
+
+/// A UDP socket on a simulated node, with tokio's API.
+///
+/// Datagrams are lost, duplicated and reordered as the link from the sender
+/// to the receiver is configured ([`LinkConfig`](crate::LinkConfig)). A
+/// socket's receive buffer holds
+/// [`NetConfig::udp_recv_buffer`](crate::NetConfig::udp_recv_buffer) bytes
+/// of payload (256 KiB by default); datagrams arriving when it is full are
+/// dropped and counted in [`LinkStats::overflowed`](crate::LinkStats).
+/// Sending never waits.
+///
+/// Dropping the socket frees its port at once; datagrams still on their way
+/// to it are dropped (and counted).
+///
+/// ```
+/// use std::time::Duration;
+/// use sim_net::UdpSocket;
+///
+/// let mut rt = sim::Runtime::new(1);
+/// rt.block_on(async {
+///     let server = sim::node::Builder::new("server")
+///         .init(|| async {
+///             let socket = UdpSocket::bind("0.0.0.0:9000").await.unwrap();
+///             let mut buf = [0; 64];
+///             loop {
+///                 let (n, from) = socket.recv_from(&mut buf).await.unwrap();
+///                 socket.send_to(&buf[..n], from).await.unwrap();
+///             }
+///         })
+///         .build();
+///     sim::time::sleep(Duration::from_millis(1)).await; // let the server bind
+///     let socket = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+///     socket.send_to(b"ping", "server:9000").await.unwrap();
+///     let mut buf = [0; 64];
+///     let (n, from) = socket.recv_from(&mut buf).await.unwrap();
+///     assert_eq!(&buf[..n], b"ping");
+///     assert_eq!(from, std::net::SocketAddr::new(server.ip(), 9000));
+/// });
+/// ```
+pub struct UdpSocket {
+    owner: Owner,
+    state: Rc<RefCell<UdpState>>,
+}
+
+impl UdpSocket {
+    /// Binds a socket on the current node.
+    ///
+    /// The address is the node's own, `0.0.0.0` or `127.0.0.1` (any other
+    /// is `AddrNotAvailable`); port 0 picks the node's next free ephemeral
+    /// port, counting from 49152. A port in use is `AddrInUse`.
+    pub async fn bind<A: ToSimAddr>(addr: A) -> io::Result<UdpSocket> {
+        const WHAT: &str = "sim::net::UdpSocket::bind";
+        let owner = Owner::here(WHAT)?;
+        let addr = addr.to_sim_addr()?;
+        let now = now_nanos(&owner.handle);
+        let node = owner.node.id();
+        let state = {
+            let mut world = owner.net.world.borrow_mut();
+            world.check_local_ip(node, addr.ip())?;
+            let port = world.take_port(node, Proto::Udp, addr.port(), now)?;
+            let state = Rc::new(RefCell::new(UdpState {
+                node,
+                local: SocketAddr::new(addr.ip(), port),
+                peer: None,
+                closed: None,
+                in_flight: BTreeMap::new(),
+                arrived: VecDeque::new(),
+                arrived_bytes: 0,
+                capacity: world.config.udp_recv_buffer_size(),
+                waiters: Waiters::default(),
+                alarm: Alarm::default(),
+            }));
+            world
+                .node_seen_mut(node)
+                .expect("registered by Owner::here")
+                .udp
+                .insert(port, Rc::downgrade(&state));
+            state
+        };
+        Ok(UdpSocket { owner, state })
+    }
+
+    /// Sends a datagram to `target` (`"server:9000"`, a `SocketAddr`, ...),
+    /// returning its length. It never waits.
+    ///
+    /// Errors: `InvalidInput` for a datagram over [`MAX_DATAGRAM`] bytes or
+    /// an unspecified target; `HostUnreachable` when no node has the
+    /// target's address. A datagram to a node that is down, or to a port
+    /// where nothing is bound, is silently dropped (and counted), as on a
+    /// real network.
+    pub async fn send_to<A: ToSimAddr>(&self, buf: &[u8], target: A) -> io::Result<usize> {
+        const WHAT: &str = "sim::net::UdpSocket::send_to";
+        self.owner.check(WHAT)?;
+        let target = target.to_sim_addr()?;
+        self.send_inner(buf, target)
+    }
+
+    /// Sends a datagram to the connected peer.
+    ///
+    /// `NotConnected` if [`connect`](Self::connect) was not called.
+    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        const WHAT: &str = "sim::net::UdpSocket::send";
+        self.owner.check(WHAT)?;
+        let peer = self
+            .state
+            .borrow()
+            .peer
+            .ok_or_else(error::not_connected_udp)?;
+        self.send_inner(buf, peer)
+    }
+
+    fn send_inner(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
+        if buf.len() > MAX_DATAGRAM {
+            return Err(error::too_large(buf.len()));
+        }
+        if target.port() == 0 || target.ip().is_unspecified() {
+            return Err(error::unspecified_destination(target));
+        }
+        let handle = &self.owner.handle;
+        let now = now_nanos(handle);
+        let mut world = self.owner.net.world.borrow_mut();
+        let (src, port) = {
+            let st = self.state.borrow();
+            if let Some(node) = &st.closed {
+                return Err(error::closed_by_kill(node));
+            }
+            (st.node, st.local.port())
+        };
+        let dst = world.route(src, target.ip())?;
+        let from = SocketAddr::new(world.node(src).expect("registered").ip, port);
+        transmit(&mut world, handle, now, src, from, dst, target.port(), buf);
+        Ok(buf.len())
+    }
+
+    /// Receives a datagram, returning its length and sender. A datagram
+    /// longer than `buf` is truncated (the rest is discarded), as with real
+    /// sockets.
+    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        let mut waiting = Waiting {
+            socket: self,
+            key: None,
+        };
+        poll_fn(|cx| waiting.poll_recv(cx, buf, "sim::net::UdpSocket::recv_from")).await
+    }
+
+    /// Receives a datagram from the connected peer (datagrams from anyone
+    /// else are dropped once connected).
+    ///
+    /// `NotConnected` if [`connect`](Self::connect) was not called.
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        const WHAT: &str = "sim::net::UdpSocket::recv";
+        self.owner.check(WHAT)?;
+        if self.state.borrow().peer.is_none() {
+            return Err(error::not_connected_udp());
+        }
+        let mut waiting = Waiting {
+            socket: self,
+            key: None,
+        };
+        let (n, _) = poll_fn(|cx| waiting.poll_recv(cx, buf, WHAT)).await?;
+        Ok(n)
+    }
+
+    /// Sets the default destination of [`send`](Self::send) and keeps only
+    /// datagrams from it. Connecting UDP sends nothing, so it succeeds even
+    /// if nobody listens there.
+    pub async fn connect<A: ToSimAddr>(&self, addr: A) -> io::Result<()> {
+        const WHAT: &str = "sim::net::UdpSocket::connect";
+        self.owner.check(WHAT)?;
+        let addr = addr.to_sim_addr()?;
+        if addr.port() == 0 || addr.ip().is_unspecified() {
+            return Err(error::unspecified_destination(addr));
+        }
+        let mut world = self.owner.net.world.borrow_mut();
+        let mut st = self.state.borrow_mut();
+        let dst = world.route(st.node, addr.ip())?;
+        let ip = world.node(dst).expect("routed nodes are registered").ip;
+        st.peer = Some(SocketAddr::new(ip, addr.port()));
+        Ok(())
+    }
+
+    /// The address the socket is bound to (with the port chosen for port 0).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.owner.check("sim::net::UdpSocket::local_addr")?;
+        Ok(self.state.borrow().local)
+    }
+
+    /// The connected peer; `NotConnected` if [`connect`](Self::connect) was
+    /// not called.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.owner.check("sim::net::UdpSocket::peer_addr")?;
+        self.state
+            .borrow()
+            .peer
+            .ok_or_else(error::not_connected_udp)
+    }
+}
+
+/// A receive in progress; leaves the socket's waiters when done or dropped.
+struct Waiting<'a> {
+    socket: &'a UdpSocket,
+    key: WaiterKey,
+}
+
+impl Waiting<'_> {
+    fn poll_recv(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+        what: &str,
+    ) -> Poll<io::Result<(usize, SocketAddr)>> {
+        let owner = &self.socket.owner;
+        if let Err(err) = owner.check(what) {
+            return Poll::Ready(Err(err));
+        }
+        let handle = &owner.handle;
+        let now = now_nanos(handle);
+        let mut world = owner.net.world.borrow_mut();
+        let mut st = self.socket.state.borrow_mut();
+        if let Some(node) = &st.closed {
+            let err = error::closed_by_kill(node);
+            st.waiters.remove(&mut self.key);
+            return Poll::Ready(Err(err));
+        }
+        st.settle(&mut world, now);
+        drop(world);
+        if let Some(datagram) = st.arrived.pop_front() {
+            st.arrived_bytes -= datagram.data.len();
+            st.waiters.remove(&mut self.key);
+            if !st.waiters.is_empty() {
+                st.rearm(handle, now);
+            }
+            let n = datagram.data.len().min(buf.len());
+            buf[..n].copy_from_slice(&datagram.data[..n]);
+            return Poll::Ready(Ok((n, datagram.from)));
+        }
+        st.waiters.register(&mut self.key, cx.waker());
+        st.rearm(handle, now);
+        Poll::Pending
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if self.key.is_none() {
+            return;
+        }
+        let owner = &self.socket.owner;
+        let in_sim = owner.in_own_simulation();
+        if let Ok(mut st) = self.socket.state.try_borrow_mut() {
+            st.waiters.remove(&mut self.key);
+            if in_sim {
+                let now = now_nanos(&owner.handle);
+                st.rearm(&owner.handle, now);
+            }
+        }
+    }
+}
+
+impl Drop for UdpSocket {
+    fn drop(&mut self) {
+        let Ok(mut world) = self.owner.net.world.try_borrow_mut() else {
+            return;
+        };
+        let Ok(mut st) = self.state.try_borrow_mut() else {
+            return;
+        };
+        let now = now_nanos(&self.owner.handle);
+        st.settle(&mut world, now);
+        for datagram in st.in_flight.values() {
+            world.link_mut(datagram.src, st.node).stats.dropped += 1;
+        }
+        let port = st.local.port();
+        if let Some(node) = world.node_seen_mut(st.node) {
+            if node
+                .udp
+                .get(&port)
+                .is_some_and(|w| std::ptr::eq(w.as_ptr(), Rc::as_ptr(&self.state)))
+            {
+                node.udp.remove(&port);
+            }
+        }
+    }
+}
+
+impl fmt::Debug for UdpSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("UdpSocket");
+        match self.state.try_borrow() {
+            Ok(st) => d
+                .field("local", &st.local)
+                .field("peer", &st.peer)
+                .field("buffered", &st.arrived.len())
+                .field("in_flight", &st.in_flight.len()),
+            Err(_) => d.field("state", &format_args!("<busy>")),
+        };
+        d.finish()
+    }
+}

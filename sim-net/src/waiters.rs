@@ -1,0 +1,101 @@
+//! The futures waiting on a socket that several tasks may use at once (a
+//! UDP socket's `recv_from`, a listener's `accept`, all taking `&self`).
+//!
+//! Each waiting future holds a [`WaiterKey`] and removes itself when it
+//! completes or is dropped, so a cancelled receive (a `timeout`, a
+//! `select!`) never leaves a stale waker behind to be woken in its place.
+
+use std::task::Waker;
+
+/// The wakers of the futures waiting on one socket, in arrival order.
+#[derive(Debug, Default)]
+pub(crate) struct Waiters {
+    list: Vec<(u64, Waker)>,
+    next: u64,
+}
+
+/// A future's place among the waiters; `None` while it is not waiting.
+pub(crate) type WaiterKey = Option<u64>;
+
+impl Waiters {
+    /// Registers (or refreshes) the waker of the future holding `key`.
+    pub(crate) fn register(&mut self, key: &mut WaiterKey, waker: &Waker) {
+        if let Some(k) = *key {
+            if let Some((_, w)) = self.list.iter_mut().find(|(id, _)| *id == k) {
+                if !w.will_wake(waker) {
+                    *w = waker.clone();
+                }
+                return;
+            }
+        }
+        self.next += 1;
+        *key = Some(self.next);
+        self.list.push((self.next, waker.clone()));
+    }
+
+    /// Removes the future holding `key`, if it waits.
+    pub(crate) fn remove(&mut self, key: &mut WaiterKey) {
+        if let Some(k) = key.take() {
+            self.list.retain(|(id, _)| *id != k);
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// The waker of the longest-waiting future.
+    pub(crate) fn first(&self) -> Option<&Waker> {
+        self.list.first().map(|(_, w)| w)
+    }
+
+    /// Wakes every waiting future (each stays registered until it polls).
+    pub(crate) fn wake_all(&self) {
+        for (_, w) in &self.list {
+            w.wake_by_ref();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::Wake;
+
+    use super::*;
+
+    struct Counter(AtomicUsize);
+
+    impl Wake for Counter {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counter() -> (Arc<Counter>, Waker) {
+        let c = Arc::new(Counter(AtomicUsize::new(0)));
+        (c.clone(), Waker::from(c))
+    }
+
+    #[test]
+    fn register_refresh_remove_and_wake() {
+        let mut waiters = Waiters::default();
+        let (a, wa) = counter();
+        let (b, wb) = counter();
+        let (mut ka, mut kb) = (None, None);
+        waiters.register(&mut ka, &wa);
+        waiters.register(&mut ka, &wa); // refresh: still one entry
+        waiters.register(&mut kb, &wb);
+        assert!(waiters.first().unwrap().will_wake(&wa));
+        waiters.wake_all();
+        assert_eq!(a.0.load(Ordering::SeqCst), 1);
+        assert_eq!(b.0.load(Ordering::SeqCst), 1);
+        waiters.remove(&mut ka);
+        assert_eq!(ka, None);
+        assert!(waiters.first().unwrap().will_wake(&wb));
+        waiters.remove(&mut kb);
+        assert!(waiters.is_empty());
+        waiters.remove(&mut kb); // removing twice is fine
+    }
+}

@@ -1,0 +1,420 @@
+//! The per-simulation network: nodes' ports, links, faults, configuration.
+//!
+//! One [`Net`] lives in each simulation's extension slot
+//! ([`Handle::extension`]), so two simulations (two tests running in
+//! parallel) never see each other's ports. It subscribes to the runtime's
+//! node events to close a killed node's sockets.
+//!
+//! Sockets own their queues; the `Net` refers to them weakly (a dropped
+//! socket simply disappears from it) and never holds a `Handle`, so the
+//! simulation and its network are freed together. Every map is ordered
+//! (`BTreeMap`, `Vec`, slab keys): no iteration order here depends on
+//! anything but the seed.
+//!
+//! Borrow order: the `World` first, then a socket's state; no borrow is held
+//! while user code runs (wakers only schedule tasks).
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::net::IpAddr;
+use std::rc::{Rc, Weak};
+
+use sim_runtime::Handle;
+use sim_runtime::node::{NodeEvent, NodeHandle, NodeId};
+use slab::Slab;
+
+use crate::config::NetConfig;
+use crate::error;
+use crate::link::{LinkConfig, LinkState};
+use crate::tcp::endpoint::{Endpoint, EndpointRef};
+use crate::tcp::listener::ListenerState;
+use crate::udp::UdpState;
+
+/// The first ephemeral port, as on Linux and in the IANA range.
+pub(crate) const EPHEMERAL_FIRST: u16 = 49152;
+
+/// The network of one simulation.
+pub(crate) struct Net {
+    pub(crate) world: RefCell<World>,
+    subscribed: Cell<bool>,
+}
+
+/// Everything the network knows, behind one `RefCell`.
+#[derive(Default)]
+pub(crate) struct World {
+    pub(crate) config: NetConfig,
+    /// Indexed by `NodeId`; filled as nodes are first seen.
+    nodes: Vec<Option<NodeNet>>,
+    ips: BTreeMap<IpAddr, NodeId>,
+    pub(crate) links: BTreeMap<(NodeId, NodeId), LinkState>,
+    pub(crate) isolated: BTreeSet<NodeId>,
+    /// Orders packets with equal delivery times by send order.
+    seq: u64,
+    /// Identifies sockets (to tell a port's owner from a later one).
+    next_socket: u64,
+}
+
+/// One node's sockets and ports.
+pub(crate) struct NodeNet {
+    pub(crate) id: NodeId,
+    pub(crate) name: Rc<str>,
+    pub(crate) ip: IpAddr,
+    pub(crate) udp: BTreeMap<u16, Weak<RefCell<UdpState>>>,
+    pub(crate) tcp: BTreeMap<u16, TcpPort>,
+    /// TCP ports in TIME_WAIT, until the given virtual time.
+    pub(crate) time_wait: BTreeMap<u16, u64>,
+    /// Every open TCP connection end on the node (for kills and heals).
+    pub(crate) endpoints: Slab<Weak<RefCell<Endpoint>>>,
+    next_ephemeral: u16,
+}
+
+/// What holds a TCP port.
+pub(crate) enum TcpPort {
+    Listener(Weak<RefCell<ListenerState>>),
+    /// A connection's local port (the client side), by socket id.
+    Conn(u64),
+}
+
+/// The two transport protocols, for port tables and messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Proto {
+    Udp,
+    Tcp,
+}
+
+impl Proto {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Proto::Udp => "udp",
+            Proto::Tcp => "tcp",
+        }
+    }
+}
+
+impl Net {
+    /// The current simulation and its network, or an error naming `what`
+    /// outside a simulation.
+    pub(crate) fn current(what: &str) -> io::Result<(Handle, Rc<Net>)> {
+        let handle = Handle::try_current().map_err(|_| error::no_simulation(what))?;
+        let net = Net::of(&handle);
+        Ok((handle, net))
+    }
+
+    /// The network of `handle`'s simulation, created on first use.
+    pub(crate) fn of(handle: &Handle) -> Rc<Net> {
+        let net = handle.extension(|| Net {
+            world: RefCell::new(World::default()),
+            subscribed: Cell::new(false),
+        });
+        if !net.subscribed.replace(true) {
+            let weak = Rc::downgrade(&net);
+            handle.on_node_event(move |event| {
+                if let Some(net) = weak.upgrade() {
+                    net.on_node_event(event);
+                }
+            });
+        }
+        net
+    }
+
+    fn on_node_event(&self, event: NodeEvent) {
+        match event {
+            NodeEvent::Killed(id) | NodeEvent::Restarted(id) => self.close_node(id),
+            // A paused node's kernel still receives: packets wait in its
+            // buffers (and overflow them) until it resumes.
+            _ => {}
+        }
+    }
+
+    /// Closes every socket still registered on a node that was killed (its
+    /// tasks, and so most sockets, are already gone) or restarted, and frees
+    /// all its ports.
+    fn close_node(&self, id: NodeId) {
+        let (udp, listeners, endpoints) = {
+            let mut world = self.world.borrow_mut();
+            let Some(node) = world
+                .nodes
+                .get_mut(id.as_u32() as usize)
+                .and_then(Option::as_mut)
+            else {
+                return;
+            };
+            node.next_ephemeral = EPHEMERAL_FIRST;
+            node.time_wait.clear();
+            let udp: Vec<_> = std::mem::take(&mut node.udp).into_values().collect();
+            let listeners: Vec<_> = std::mem::take(&mut node.tcp)
+                .into_values()
+                .filter_map(|port| match port {
+                    TcpPort::Listener(l) => Some(l),
+                    TcpPort::Conn(_) => None,
+                })
+                .collect();
+            let endpoints: Vec<_> = node.endpoints.drain().collect();
+            (udp, listeners, endpoints)
+        };
+        let name = self.node_name(id);
+        for socket in udp.iter().filter_map(Weak::upgrade) {
+            socket.borrow_mut().close(&name);
+        }
+        // Queued connections are dropped after the borrows end.
+        let mut dropped = Vec::new();
+        for listener in listeners.iter().filter_map(Weak::upgrade) {
+            dropped.extend(listener.borrow_mut().close());
+        }
+        for ep in endpoints
+            .iter()
+            .filter_map(Weak::upgrade)
+            .chain(dropped.iter().cloned())
+        {
+            EndpointRef(ep).kill(&name);
+        }
+        drop(dropped);
+    }
+
+    /// A node's name (its id if unknown, or while the state is busy).
+    pub(crate) fn node_name(&self, id: NodeId) -> Rc<str> {
+        let known = self
+            .world
+            .try_borrow()
+            .ok()
+            .and_then(|world| world.node(id).map(|node| node.name.clone()));
+        known.unwrap_or_else(|| Rc::from(id.to_string()))
+    }
+}
+
+impl World {
+    pub(crate) fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    pub(crate) fn next_socket_id(&mut self) -> u64 {
+        self.next_socket += 1;
+        self.next_socket
+    }
+
+    /// The node's entry, created from its handle on first sight.
+    pub(crate) fn node_mut(&mut self, node: &NodeHandle) -> &mut NodeNet {
+        let i = node.id().as_u32() as usize;
+        if self.nodes.len() <= i {
+            self.nodes.resize_with(i + 1, || None);
+        }
+        if self.nodes[i].is_none() {
+            let ip = node.ip();
+            self.ips.insert(ip, node.id());
+            self.nodes[i] = Some(NodeNet {
+                id: node.id(),
+                name: node.name().into(),
+                ip,
+                udp: BTreeMap::new(),
+                tcp: BTreeMap::new(),
+                time_wait: BTreeMap::new(),
+                endpoints: Slab::new(),
+                next_ephemeral: EPHEMERAL_FIRST,
+            });
+        }
+        self.nodes[i].as_mut().expect("created above")
+    }
+
+    /// A node already seen.
+    pub(crate) fn node(&self, id: NodeId) -> Option<&NodeNet> {
+        self.nodes
+            .get(id.as_u32() as usize)
+            .and_then(Option::as_ref)
+    }
+
+    pub(crate) fn node_seen_mut(&mut self, id: NodeId) -> Option<&mut NodeNet> {
+        self.nodes
+            .get_mut(id.as_u32() as usize)
+            .and_then(Option::as_mut)
+    }
+
+    /// Every node seen so far, in id order.
+    pub(crate) fn nodes(&self) -> impl Iterator<Item = (NodeId, &NodeNet)> {
+        self.nodes
+            .iter()
+            .filter_map(Option::as_ref)
+            .map(|n| (n.id, n))
+    }
+
+    /// The node a packet from `from` to `ip` goes to: `from` itself for a
+    /// loopback address or its own address, otherwise the node owning `ip`.
+    pub(crate) fn route(&mut self, from: NodeId, ip: IpAddr) -> io::Result<NodeId> {
+        if ip.is_loopback() {
+            return Ok(from);
+        }
+        if let Some(id) = self.ips.get(&ip) {
+            return Ok(*id);
+        }
+        match sim_runtime::node::by_ip(ip) {
+            Some(node) => {
+                self.node_mut(&node);
+                Ok(node.id())
+            }
+            None => Err(error::host_unreachable(ip)),
+        }
+    }
+
+    /// The configuration of the link `from → to`.
+    pub(crate) fn link_config(&self, from: NodeId, to: NodeId) -> LinkConfig {
+        self.links
+            .get(&(from, to))
+            .and_then(|l| l.config)
+            .unwrap_or(self.config.link_config())
+    }
+
+    pub(crate) fn link_mut(&mut self, from: NodeId, to: NodeId) -> &mut LinkState {
+        self.links.entry((from, to)).or_default()
+    }
+
+    /// True when packets from `from` cannot reach `to` (a partition or an
+    /// isolated node). A node always reaches itself.
+    pub(crate) fn is_cut(&self, from: NodeId, to: NodeId) -> bool {
+        from != to
+            && (self.links.get(&(from, to)).is_some_and(|l| l.partitioned)
+                || self.isolated.contains(&from)
+                || self.isolated.contains(&to))
+    }
+
+    pub(crate) fn is_held(&self, from: NodeId, to: NodeId) -> bool {
+        self.links.get(&(from, to)).is_some_and(|l| l.held)
+    }
+
+    /// Checks that `ip` may be bound on `node`.
+    pub(crate) fn check_local_ip(&self, node: NodeId, ip: IpAddr) -> io::Result<()> {
+        let n = self.node(node).expect("the binding node is registered");
+        if ip.is_unspecified() || ip.is_loopback() || ip == n.ip {
+            Ok(())
+        } else {
+            Err(error::addr_not_available(&n.name, n.ip, ip))
+        }
+    }
+
+    /// Reserves `port` (or an ephemeral one for 0) for `proto` on `node`,
+    /// returning the port. The caller then records the owner.
+    pub(crate) fn take_port(
+        &mut self,
+        node: NodeId,
+        proto: Proto,
+        port: u16,
+        now: u64,
+    ) -> io::Result<u16> {
+        let n = self
+            .node_seen_mut(node)
+            .expect("the binding node is registered");
+        n.time_wait.retain(|_, until| *until > now);
+        if port != 0 {
+            return if n.in_use(proto, port) {
+                if proto == Proto::Tcp && n.time_wait.contains_key(&port) {
+                    Err(error::in_time_wait(&n.name, port))
+                } else {
+                    Err(error::addr_in_use(&n.name, proto.name(), port))
+                }
+            } else {
+                Ok(port)
+            };
+        }
+        let span = u32::from(u16::MAX - EPHEMERAL_FIRST) + 1;
+        for _ in 0..span {
+            let candidate = n.next_ephemeral;
+            n.next_ephemeral = if candidate == u16::MAX {
+                EPHEMERAL_FIRST
+            } else {
+                candidate + 1
+            };
+            if !n.in_use(proto, candidate) {
+                return Ok(candidate);
+            }
+        }
+        Err(error::no_ephemeral_port(&n.name, proto.name()))
+    }
+
+    /// Frees a TCP port held by socket `id` (a listener or a connection),
+    /// into TIME_WAIT if configured and `graceful`.
+    pub(crate) fn free_tcp_port(
+        &mut self,
+        node: NodeId,
+        port: u16,
+        id: u64,
+        graceful: bool,
+        now: u64,
+    ) {
+        let time_wait = crate::link::nanos(self.config.time_wait_duration());
+        let Some(n) = self.node_seen_mut(node) else {
+            return;
+        };
+        let owned = match n.tcp.get(&port) {
+            Some(TcpPort::Conn(owner)) => *owner == id,
+            Some(TcpPort::Listener(l)) => l
+                .upgrade()
+                .is_none_or(|l| l.try_borrow().map(|l| l.id == id).unwrap_or(true)),
+            None => false,
+        };
+        if owned {
+            n.tcp.remove(&port);
+            if graceful && time_wait > 0 {
+                n.time_wait.insert(port, now.saturating_add(time_wait));
+            }
+        }
+    }
+}
+
+impl NodeNet {
+    fn in_use(&self, proto: Proto, port: u16) -> bool {
+        match proto {
+            Proto::Udp => self.udp.get(&port).is_some_and(|s| s.strong_count() > 0),
+            Proto::Tcp => self.tcp.contains_key(&port) || self.time_wait.contains_key(&port),
+        }
+    }
+}
+
+/// What every socket keeps of where it lives: its simulation, network and
+/// node. Checks that it is used from its own simulation.
+#[derive(Clone)]
+pub(crate) struct Owner {
+    pub(crate) handle: Handle,
+    pub(crate) net: Rc<Net>,
+    pub(crate) node: NodeHandle,
+}
+
+impl Owner {
+    /// The owner for a socket created now, on the running task's node.
+    pub(crate) fn here(what: &str) -> io::Result<Owner> {
+        let (handle, net) = Net::current(what)?;
+        let node = sim_runtime::node::try_current().map_err(|_| error::no_simulation(what))?;
+        net.world.borrow_mut().node_mut(&node);
+        Ok(Owner { handle, net, node })
+    }
+
+    /// Checks that the socket is used inside its own, running simulation.
+    #[inline]
+    pub(crate) fn check(&self, what: &str) -> io::Result<()> {
+        match Handle::try_current() {
+            Ok(current) if current.sim_id() == self.handle.sim_id() => Ok(()),
+            _ if self.handle.is_closed() => Err(error::ended(what)),
+            Ok(_) => Err(error::foreign(what, self.handle.seed())),
+            Err(_) => Err(error::no_simulation(what)),
+        }
+    }
+
+    /// True when running inside the socket's own simulation (destructors
+    /// do nothing that needs the simulation otherwise).
+    pub(crate) fn in_own_simulation(&self) -> bool {
+        !self.handle.is_closed()
+            && Handle::try_current().is_ok_and(|current| current.sim_id() == self.handle.sim_id())
+    }
+
+    /// The node's name.
+    pub(crate) fn node_name(&self) -> Rc<str> {
+        self.net.node_name(self.node.id())
+    }
+}
+
+impl std::fmt::Debug for Owner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Owner")
+            .field("node", &self.node.id())
+            .finish()
+    }
+}

@@ -1,0 +1,290 @@
+//! Addresses, name resolution, ports, and sockets used where they do not
+//! belong.
+
+use std::io::ErrorKind;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use futures::AsyncReadExt;
+use sim::net;
+use sim::net::{NetConfig, TcpListener, TcpStream, ToSimAddr, UdpSocket};
+use sim::node::Builder;
+use sim::time::{sleep, timeout};
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+#[sim::test]
+async fn lookup_resolves_node_names_ips_and_localhost() {
+    let server = Builder::new("server").ip(ip("10.0.0.2")).build();
+    assert_eq!(net::lookup("server").unwrap(), ip("10.0.0.2"));
+    assert_eq!(net::lookup("client").unwrap(), sim::node::current().ip());
+    assert_eq!(net::lookup("10.9.9.9").unwrap(), ip("10.9.9.9"));
+    assert_eq!(net::lookup("::1").unwrap(), ip("::1"));
+    assert_eq!(
+        net::lookup("localhost").unwrap(),
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    );
+    assert_eq!(sim::node::by_ip(server.ip()).unwrap().name(), "server");
+}
+
+#[sim::test]
+async fn addresses_accept_names_strings_and_pairs() {
+    Builder::new("db").ip(ip("10.0.0.7")).build();
+    let expected: SocketAddr = "10.0.0.7:5432".parse().unwrap();
+    assert_eq!("db:5432".to_sim_addr().unwrap(), expected);
+    assert_eq!(String::from("db:5432").to_sim_addr().unwrap(), expected);
+    assert_eq!(("db", 5432).to_sim_addr().unwrap(), expected);
+    assert_eq!((ip("10.0.0.7"), 5432).to_sim_addr().unwrap(), expected);
+    assert_eq!(expected.to_sim_addr().unwrap(), expected);
+    assert_eq!(
+        "[::1]:80".to_sim_addr().unwrap(),
+        "[::1]:80".parse::<SocketAddr>().unwrap()
+    );
+    assert_eq!(
+        "localhost:1".to_sim_addr().unwrap(),
+        "127.0.0.1:1".parse::<SocketAddr>().unwrap()
+    );
+}
+
+#[sim::test]
+async fn an_unknown_name_is_not_found_and_lists_the_nodes() {
+    Builder::new("server").build();
+    let err = "sever:80".to_sim_addr().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    let message = err.to_string();
+    assert!(
+        message.starts_with("no node named `sever` in this simulation (nodes: `client`, `server`)"),
+        "{message}"
+    );
+    let err = TcpStream::connect("sever:80").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+}
+
+#[sim::test]
+async fn malformed_addresses_are_invalid_input() {
+    for bad in [
+        "server",
+        "server:",
+        "server:http",
+        "server:70000",
+        ":80",
+        "a:b:c",
+    ] {
+        let err = bad.to_sim_addr().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{bad}");
+        assert!(err.to_string().contains(bad), "{err}");
+    }
+}
+
+#[test]
+fn resolving_a_name_outside_a_simulation_is_a_clear_error() {
+    let err = "server:80".to_sim_addr().unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("`sim::net::lookup` was called outside a simulation"),
+        "{err}"
+    );
+    // Literal addresses need no simulation.
+    assert!("10.0.0.1:80".to_sim_addr().is_ok());
+}
+
+#[test]
+fn each_simulation_has_its_own_address_space() {
+    // Two simulations on one thread, alive at once, bind the same port.
+    let mut a = sim::Runtime::new(1);
+    let mut b = sim::Runtime::new(2);
+    let in_a = a.block_on(async { UdpSocket::bind("0.0.0.0:9000").await.unwrap() });
+    let in_b = b.block_on(async { UdpSocket::bind("0.0.0.0:9000").await.unwrap() });
+    a.block_on(async {
+        let err = UdpSocket::bind("0.0.0.0:9000").await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::AddrInUse);
+    });
+    drop((in_a, in_b));
+    // And tests in parallel threads.
+    let threads: Vec<_> = (0..4)
+        .map(|seed| {
+            std::thread::spawn(move || {
+                sim::Runtime::new(seed).block_on(async {
+                    let _l = TcpListener::bind("0.0.0.0:80").await.unwrap();
+                    sleep(Duration::from_millis(1)).await;
+                })
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+}
+
+#[sim::test]
+async fn binding_a_port_in_use_is_addr_in_use() {
+    let _udp = UdpSocket::bind("0.0.0.0:7000").await.unwrap();
+    let err = UdpSocket::bind("0.0.0.0:7000").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AddrInUse);
+    assert!(
+        err.to_string()
+            .starts_with("port 7000/udp on node `client` is already in use"),
+        "{err}"
+    );
+    // The same port number over TCP is another port.
+    let _tcp = TcpListener::bind("0.0.0.0:7000").await.unwrap();
+    let err = TcpListener::bind("127.0.0.1:7000").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AddrInUse);
+    // Another node has its own ports.
+    let other = Builder::new("other").build();
+    let bound = other
+        .spawn(async { UdpSocket::bind("0.0.0.0:7000").await.map(|_| ()) })
+        .await
+        .unwrap();
+    assert!(bound.is_ok());
+}
+
+#[sim::test]
+async fn port_zero_gives_ephemeral_ports_counting_from_49152_per_node() {
+    let a = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    let b = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    let c = TcpListener::bind("0.0.0.0:0").await.unwrap();
+    assert_eq!(a.local_addr().unwrap().port(), 49152);
+    assert_eq!(b.local_addr().unwrap().port(), 49153);
+    assert_eq!(c.local_addr().unwrap().port(), 49154);
+    let other = Builder::new("other").build();
+    let port = other
+        .spawn(async {
+            let s = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+            s.local_addr().unwrap().port()
+        })
+        .await
+        .unwrap();
+    assert_eq!(port, 49152);
+}
+
+#[sim::test]
+async fn a_dropped_socket_frees_its_port_at_once() {
+    let udp = UdpSocket::bind("0.0.0.0:7000").await.unwrap();
+    drop(udp);
+    UdpSocket::bind("0.0.0.0:7000").await.unwrap();
+    let listener = TcpListener::bind("0.0.0.0:7000").await.unwrap();
+    drop(listener);
+    TcpListener::bind("0.0.0.0:7000").await.unwrap();
+}
+
+#[sim::test]
+async fn time_wait_keeps_a_closed_tcp_port_for_a_while() {
+    net::configure(NetConfig::new().time_wait(Duration::from_secs(60)));
+    let listener = TcpListener::bind("0.0.0.0:7000").await.unwrap();
+    drop(listener);
+    let err = TcpListener::bind("0.0.0.0:7000").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AddrInUse);
+    assert!(err.to_string().contains("TIME_WAIT"), "{err}");
+    sleep(Duration::from_secs(60)).await;
+    TcpListener::bind("0.0.0.0:7000").await.unwrap();
+}
+
+#[sim::test]
+async fn binding_an_address_of_another_node_is_addr_not_available() {
+    let server = Builder::new("server").ip(ip("10.0.0.2")).build();
+    let err = UdpSocket::bind("10.0.0.2:80").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AddrNotAvailable);
+    assert!(
+        err.to_string()
+            .starts_with("cannot bind 10.0.0.2: it is not an address of node `client`"),
+        "{err}"
+    );
+    let err = TcpListener::bind("10.0.0.2:80").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AddrNotAvailable);
+    // Its own address, the unspecified and the loopback address are fine.
+    let ok = server
+        .spawn(async {
+            let a = UdpSocket::bind("10.0.0.2:1").await.map(|_| ());
+            let b = UdpSocket::bind("0.0.0.0:2").await.map(|_| ());
+            let c = UdpSocket::bind("127.0.0.1:3").await.map(|_| ());
+            a.and(b).and(c)
+        })
+        .await
+        .unwrap();
+    assert!(ok.is_ok());
+}
+
+#[sim::test]
+async fn killing_a_node_frees_its_ports_and_restart_binds_them_again() {
+    let server = Builder::new("server")
+        .init(|| async {
+            let _udp = UdpSocket::bind("0.0.0.0:53").await.unwrap();
+            let tcp = TcpListener::bind("0.0.0.0:80").await.unwrap();
+            loop {
+                let (mut s, _) = tcp.accept().await.unwrap();
+                let _ = s.read(&mut [0; 1]).await;
+            }
+        })
+        .build();
+    sleep(Duration::from_millis(1)).await;
+    server.kill();
+    let err = TcpStream::connect("server:80");
+    assert!(timeout(Duration::from_secs(3), err).await.is_err());
+    // Its init binds the same ports again (it would panic on AddrInUse).
+    server.restart();
+    sleep(Duration::from_millis(1)).await;
+    TcpStream::connect("server:80").await.unwrap();
+}
+
+#[test]
+fn sockets_outside_a_simulation_are_a_clear_error() {
+    let err = futures::executor::block_on(UdpSocket::bind("0.0.0.0:0")).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("`sim::net::UdpSocket::bind` was called outside a simulation"),
+        "{err}"
+    );
+    let err = futures::executor::block_on(TcpStream::connect("10.0.0.1:1")).unwrap_err();
+    assert!(err.to_string().contains("outside a simulation"), "{err}");
+}
+
+#[test]
+fn a_socket_from_another_simulation_is_a_clear_error() {
+    let mut first = sim::Runtime::new(0x51);
+    let socket = first.block_on(async { UdpSocket::bind("0.0.0.0:1").await.unwrap() });
+    let mut second = sim::Runtime::new(2);
+    second.block_on(async {
+        let err = socket.send_to(b"x", "127.0.0.1:1").await.unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("the socket belongs to another simulation (seed 0x51)"),
+            "{err}"
+        );
+        let err = socket.local_addr().unwrap_err();
+        assert!(err.to_string().contains("another simulation"), "{err}");
+    });
+    drop(first);
+    second.block_on(async {
+        let err = socket.recv_from(&mut [0; 1]).await.unwrap_err();
+        assert!(err.to_string().contains("simulation has ended"), "{err}");
+    });
+    drop(socket);
+}
+
+#[test]
+fn a_stream_kept_after_its_simulation_ended_errors_and_drops_cleanly() {
+    let mut rt = sim::Runtime::new(3);
+    let (mut client, accepted) = rt.block_on(async {
+        let slow = sim::net::LinkConfig::new().fixed_latency(Duration::from_millis(10));
+        net::configure(NetConfig::new().link(slow));
+        let listener = TcpListener::bind("0.0.0.0:80").await.unwrap();
+        let mut client = TcpStream::connect("127.0.0.1:80").await.unwrap();
+        let (mut accepted, _) = listener.accept().await.unwrap();
+        futures::AsyncWriteExt::write_all(&mut accepted, b"in flight")
+            .await
+            .unwrap();
+        // A read that gave up, with bytes on their way, leaves the stream
+        // waiting with a timer set.
+        let gave_up = timeout(Duration::from_millis(1), client.read(&mut [0; 1])).await;
+        assert!(gave_up.is_err());
+        (client, accepted)
+    });
+    drop(rt);
+    let err = futures::executor::block_on(client.read(&mut [0; 1])).unwrap_err();
+    assert!(err.to_string().contains("simulation has ended"), "{err}");
+    drop(accepted);
+    drop(client);
+}

@@ -1,0 +1,316 @@
+//! TCP: handshake, ordered exactly-once bytes, close, reset, partitions,
+//! backpressure.
+
+use std::io::ErrorKind;
+use std::net::{Shutdown, SocketAddr};
+use std::time::Duration;
+
+use futures::{AsyncReadExt, AsyncWriteExt};
+use sim::net;
+use sim::net::{LinkConfig, NetConfig, TcpListener, TcpStream};
+use sim::node::{Builder, NodeHandle};
+use sim::time::{Instant, sleep, timeout};
+
+fn fixed(ms: u64) -> LinkConfig {
+    LinkConfig::new().fixed_latency(Duration::from_millis(ms))
+}
+
+/// A node "server" whose init echoes every connection on port 8080.
+fn echo_server() -> NodeHandle {
+    Builder::new("server")
+        .init(|| async {
+            let listener = TcpListener::bind("0.0.0.0:8080").await.unwrap();
+            loop {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                sim::spawn(async move {
+                    let mut buf = [0; 1024];
+                    loop {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => {
+                                if stream.write_all(&buf[..n]).await.is_err() {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+        })
+        .build()
+}
+
+/// Binds a listener on a new node "server" and returns both.
+async fn listening_server() -> (NodeHandle, TcpListener) {
+    let server = Builder::new("server").build();
+    let listener = server
+        .spawn(async { TcpListener::bind("0.0.0.0:8080").await.unwrap() })
+        .await
+        .unwrap();
+    (server, listener)
+}
+
+async fn bound() {
+    sleep(Duration::from_millis(1)).await;
+}
+
+#[sim::test]
+async fn connect_accept_and_echo() {
+    let server = echo_server();
+    bound().await;
+    let mut stream = TcpStream::connect("server:8080").await.unwrap();
+    assert_eq!(
+        stream.peer_addr().unwrap(),
+        SocketAddr::new(server.ip(), 8080)
+    );
+    let local = stream.local_addr().unwrap();
+    assert_eq!(local.ip(), sim::node::current().ip());
+    assert!(local.port() >= 49152);
+    stream.write_all(b"hello, server").await.unwrap();
+    let mut buf = [0; 13];
+    stream.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"hello, server");
+}
+
+#[sim::test]
+async fn accept_reports_the_peer_address() {
+    let (_server, listener) = listening_server().await;
+    let client = TcpStream::connect("server:8080").await.unwrap();
+    let (accepted, peer) = listener.accept().await.unwrap();
+    assert_eq!(peer, client.local_addr().unwrap());
+    assert_eq!(accepted.peer_addr().unwrap(), peer);
+    assert_eq!(accepted.local_addr().unwrap(), client.peer_addr().unwrap());
+}
+
+#[sim::test]
+async fn connect_to_a_port_without_listener_is_refused_after_a_round_trip() {
+    Builder::new("server").build();
+    net::set_link("client", "server", fixed(3));
+    net::set_link("server", "client", fixed(4));
+    let start = Instant::now();
+    let err = TcpStream::connect("server:8080").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
+    assert_eq!(
+        err.to_string(),
+        "connection refused: node `server` is not listening on port 8080"
+    );
+    assert_eq!(start.elapsed(), Duration::from_millis(7));
+}
+
+#[sim::test]
+async fn connecting_to_a_down_node_waits_for_it() {
+    let server = echo_server();
+    server.kill();
+    let attempt = timeout(Duration::from_secs(10), TcpStream::connect("server:8080")).await;
+    assert!(attempt.is_err(), "no answer from a node that is down");
+    // A connect in progress gets through once the node is back.
+    let connecting = sim::spawn(TcpStream::connect("server:8080"));
+    sleep(Duration::from_millis(2500)).await;
+    server.restart();
+    let mut stream = connecting.await.unwrap().unwrap();
+    stream.write_all(b"back").await.unwrap();
+    let mut buf = [0; 4];
+    stream.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"back");
+}
+
+#[sim::test]
+async fn connecting_across_a_partition_waits_until_it_heals() {
+    echo_server();
+    bound().await;
+    net::partition("client", "server");
+    let connecting = sim::spawn(TcpStream::connect("server:8080"));
+    sleep(Duration::from_secs(5)).await;
+    assert!(!connecting.is_finished());
+    net::heal("client", "server");
+    assert!(connecting.await.unwrap().is_ok());
+}
+
+#[sim::test(seeds = 20)]
+async fn bytes_arrive_in_order_exactly_once_over_a_bad_link() {
+    let bad = LinkConfig::new()
+        .latency(Duration::from_millis(1)..=Duration::from_millis(50))
+        .loss(0.3)
+        .duplicate(0.3);
+    net::configure(NetConfig::new().link(bad));
+    let (_server, listener) = listening_server().await;
+    let reader = sim::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut all = Vec::new();
+        stream.read_to_end(&mut all).await.unwrap();
+        all
+    });
+    let mut stream = TcpStream::connect("server:8080").await.unwrap();
+    let mut expected = Vec::new();
+    for i in 0..200u32 {
+        let chunk: Vec<u8> = (0..(i % 37) + 1).map(|j| (i * 7 + j) as u8).collect();
+        stream.write_all(&chunk).await.unwrap();
+        expected.extend_from_slice(&chunk);
+    }
+    stream.close().await.unwrap();
+    assert_eq!(reader.await.unwrap(), expected);
+    let stats = net::stats("client", "server");
+    assert!(stats.dropped > 0, "{stats:?}");
+}
+
+#[sim::test]
+async fn lost_segments_arrive_one_retransmission_timeout_later() {
+    net::configure(NetConfig::new().tcp_rto(Duration::from_millis(200)));
+    let (_server, listener) = listening_server().await;
+    let mut client = TcpStream::connect("server:8080").await.unwrap();
+    let (mut accepted, _) = listener.accept().await.unwrap();
+    net::set_link("client", "server", fixed(5).loss(1.0));
+    let start = Instant::now();
+    client.write_all(b"x").await.unwrap();
+    let mut buf = [0; 1];
+    accepted.read_exact(&mut buf).await.unwrap();
+    // Loss 1.0: every retransmission is lost, up to the limit of 16 sends,
+    // each waiting twice as long as the one before (capped at 60 s).
+    let rto_total: u64 = (0..15).map(|k| (200u64 << k).min(60_000)).sum();
+    assert_eq!(start.elapsed(), Duration::from_millis(rto_total + 5));
+}
+
+#[sim::test]
+async fn shutdown_write_ends_the_stream_after_the_last_byte() {
+    let (_server, listener) = listening_server().await;
+    let mut client = TcpStream::connect("server:8080").await.unwrap();
+    let (mut accepted, _) = listener.accept().await.unwrap();
+    client.write_all(b"last words").await.unwrap();
+    client.shutdown(Shutdown::Write).unwrap();
+    let err = client.write_all(b"more").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BrokenPipe);
+    let mut got = Vec::new();
+    accepted.read_to_end(&mut got).await.unwrap();
+    assert_eq!(got, b"last words");
+    assert_eq!(accepted.read(&mut [0; 8]).await.unwrap(), 0, "EOF stays");
+    // Half-close: the other direction still works.
+    accepted.write_all(b"reply").await.unwrap();
+    accepted.close().await.unwrap();
+    let mut reply = Vec::new();
+    client.read_to_end(&mut reply).await.unwrap();
+    assert_eq!(reply, b"reply");
+}
+
+#[sim::test]
+async fn a_dropped_stream_reads_as_eof_then_writes_are_reset() {
+    let (_server, listener) = listening_server().await;
+    let mut client = TcpStream::connect("server:8080").await.unwrap();
+    let (mut accepted, _) = listener.accept().await.unwrap();
+    accepted.write_all(b"bye").await.unwrap();
+    drop(accepted);
+    let mut got = Vec::new();
+    client.read_to_end(&mut got).await.unwrap();
+    assert_eq!(got, b"bye");
+    let err = client.write_all(b"anyone?").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+    assert!(
+        err.to_string().contains("`server` closed the connection"),
+        "{err}"
+    );
+}
+
+#[sim::test]
+async fn a_killed_peer_resets_the_next_read_and_write() {
+    let (server, listener) = listening_server().await;
+    let mut client = TcpStream::connect("server:8080").await.unwrap();
+    let (mut accepted, _) = listener.accept().await.unwrap();
+    // The server's stream is held by a task on the server.
+    server.spawn(async move {
+        let mut buf = [0; 8];
+        let _ = accepted.read(&mut buf).await;
+    });
+    drop(listener);
+    sleep(Duration::from_millis(10)).await;
+    let reading = sim::spawn(async move {
+        let err = client.read(&mut [0; 8]).await.unwrap_err();
+        (err, client)
+    });
+    sleep(Duration::from_millis(10)).await;
+    server.kill();
+    let (err, mut client) = reading.await.unwrap();
+    assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+    assert!(err.to_string().contains("`server`"), "{err}");
+    assert!(err.to_string().contains("was killed"), "{err}");
+    let err = client.write_all(b"x").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+}
+
+#[sim::test]
+async fn a_partition_stalls_the_stream_which_resumes_in_order_after_heal() {
+    let (_server, listener) = listening_server().await;
+    let mut client = TcpStream::connect("server:8080").await.unwrap();
+    let (mut accepted, _) = listener.accept().await.unwrap();
+    client.write_all(b"a").await.unwrap();
+    let mut buf = [0; 1];
+    accepted.read_exact(&mut buf).await.unwrap();
+    net::partition("client", "server");
+    client.write_all(b"b").await.unwrap();
+    client.write_all(b"c").await.unwrap();
+    let stalled = timeout(Duration::from_secs(30), accepted.read(&mut buf)).await;
+    assert!(stalled.is_err(), "nothing crosses a partition");
+    net::heal("client", "server");
+    let mut rest = [0; 2];
+    accepted.read_exact(&mut rest).await.unwrap();
+    assert_eq!(&rest, b"bc");
+}
+
+#[sim::test]
+async fn a_writer_to_a_peer_that_does_not_read_eventually_pends() {
+    net::configure(NetConfig::new().tcp_buffer(1024));
+    let (_server, listener) = listening_server().await;
+    let mut client = TcpStream::connect("server:8080").await.unwrap();
+    let (mut accepted, _) = listener.accept().await.unwrap();
+    let data: Vec<u8> = (0..4096u32).map(|i| i as u8).collect();
+    let writer = sim::spawn(async move {
+        client.write_all(&data).await.unwrap();
+        client.close().await.unwrap();
+        client
+    });
+    sleep(Duration::from_secs(1)).await;
+    assert!(!writer.is_finished(), "4 KiB does not fit a 1 KiB window");
+    let mut got = Vec::new();
+    accepted.read_to_end(&mut got).await.unwrap();
+    assert_eq!(got.len(), 4096);
+    assert!(got.iter().enumerate().all(|(i, b)| *b == i as u8));
+    writer.await.unwrap();
+}
+
+#[sim::test]
+async fn dropping_a_listener_resets_the_connections_it_had_not_accepted() {
+    let (_server, listener) = listening_server().await;
+    let mut client = TcpStream::connect("server:8080").await.unwrap();
+    drop(listener);
+    let err = client.read(&mut [0; 4]).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+    let err = TcpStream::connect("server:8080").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
+}
+
+#[sim::test]
+async fn a_restarted_node_listens_again_on_its_port() {
+    let server = echo_server();
+    bound().await;
+    let mut first = TcpStream::connect("server:8080").await.unwrap();
+    server.restart();
+    let err = first.read(&mut [0; 4]).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+    bound().await;
+    let mut second = TcpStream::connect("server:8080").await.unwrap();
+    second.write_all(b"again").await.unwrap();
+    let mut buf = [0; 5];
+    second.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"again");
+}
+
+#[sim::test]
+async fn a_full_backlog_makes_clients_retry() {
+    net::configure(NetConfig::new().tcp_backlog(1));
+    let (_server, listener) = listening_server().await;
+    let _first = TcpStream::connect("server:8080").await.unwrap();
+    let second = sim::spawn(TcpStream::connect("server:8080"));
+    sleep(Duration::from_millis(500)).await;
+    assert!(!second.is_finished(), "the backlog is full");
+    let _accepted = listener.accept().await.unwrap();
+    assert!(second.await.unwrap().is_ok(), "retried after 1 s");
+    assert!(sim::Handle::current().elapsed() >= Duration::from_secs(1));
+}

@@ -1,0 +1,306 @@
+//! UDP sockets: sending, receiving, connecting, buffers, limits.
+
+use std::io::ErrorKind;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use sim::net;
+use sim::net::{LinkConfig, NetConfig, UdpSocket};
+use sim::node::{Builder, NodeHandle};
+use sim::time::{Instant, sleep, timeout};
+
+/// A node "server" echoing every datagram on port 9000.
+fn echo_server() -> NodeHandle {
+    Builder::new("server")
+        .init(|| async {
+            let socket = UdpSocket::bind("0.0.0.0:9000").await.unwrap();
+            let mut buf = vec![0; net::MAX_DATAGRAM];
+            loop {
+                let (n, from) = socket.recv_from(&mut buf).await.unwrap();
+                socket.send_to(&buf[..n], from).await.unwrap();
+            }
+        })
+        .build()
+}
+
+fn fixed(ms: u64) -> LinkConfig {
+    LinkConfig::new().fixed_latency(Duration::from_millis(ms))
+}
+
+#[sim::test]
+async fn echo_round_trip_takes_two_latencies() {
+    let server = echo_server();
+    sleep(Duration::from_millis(1)).await; // the server binds
+    let socket = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    let start = Instant::now();
+    socket.send_to(b"hello", "server:9000").await.unwrap();
+    let mut buf = [0; 16];
+    let (n, from) = socket.recv_from(&mut buf).await.unwrap();
+    assert_eq!(&buf[..n], b"hello");
+    assert_eq!(from, SocketAddr::new(server.ip(), 9000));
+    // Default latency: 1 ms..=5 ms each way.
+    let rtt = start.elapsed();
+    assert!(
+        rtt >= Duration::from_millis(2) && rtt <= Duration::from_millis(10),
+        "{rtt:?}"
+    );
+}
+
+#[sim::test]
+async fn fixed_latency_is_exact() {
+    echo_server();
+    net::set_link("client", "server", fixed(7));
+    net::set_link("server", "client", fixed(3));
+    sleep(Duration::from_millis(1)).await; // the server binds
+    let socket = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    let start = Instant::now();
+    socket.send_to(b"x", "server:9000").await.unwrap();
+    socket.recv_from(&mut [0; 4]).await.unwrap();
+    assert_eq!(start.elapsed(), Duration::from_millis(10));
+}
+
+#[sim::test]
+async fn zero_latency_delivers_at_once() {
+    echo_server();
+    net::configure(NetConfig::new().link(fixed(0)));
+    sleep(Duration::from_millis(1)).await; // the server binds
+    let socket = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    let start = Instant::now();
+    socket.send_to(b"now", "server:9000").await.unwrap();
+    let (n, _) = socket.recv_from(&mut [0; 4]).await.unwrap();
+    assert_eq!(n, 3);
+    assert_eq!(start.elapsed(), Duration::ZERO);
+}
+
+#[sim::test]
+async fn connected_socket_sends_receives_and_filters() {
+    let server = echo_server();
+    let other = Builder::new("other").build();
+    sleep(Duration::from_millis(1)).await; // the server binds
+    let socket = UdpSocket::bind("0.0.0.0:5000").await.unwrap();
+    assert_eq!(
+        socket.peer_addr().unwrap_err().kind(),
+        ErrorKind::NotConnected
+    );
+    assert_eq!(
+        socket.send(b"x").await.unwrap_err().kind(),
+        ErrorKind::NotConnected
+    );
+    socket.connect("server:9000").await.unwrap();
+    assert_eq!(
+        socket.peer_addr().unwrap(),
+        SocketAddr::new(server.ip(), 9000)
+    );
+    // A datagram from another node is dropped once connected.
+    other
+        .spawn(async {
+            let s = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+            s.send_to(b"intruder", "client:5000").await.unwrap();
+        })
+        .await
+        .unwrap();
+    socket.send(b"mine").await.unwrap();
+    let mut buf = [0; 16];
+    let n = socket.recv(&mut buf).await.unwrap();
+    assert_eq!(&buf[..n], b"mine");
+    sleep(Duration::from_millis(50)).await;
+    assert_eq!(net::stats("other", "client").dropped, 1);
+}
+
+#[sim::test]
+async fn local_addr_reports_the_bound_port() {
+    let socket = UdpSocket::bind("0.0.0.0:4321").await.unwrap();
+    assert_eq!(
+        socket.local_addr().unwrap(),
+        "0.0.0.0:4321".parse().unwrap()
+    );
+    let own = sim::node::current().ip();
+    let socket = UdpSocket::bind((own, 0)).await.unwrap();
+    assert_eq!(socket.local_addr().unwrap(), SocketAddr::new(own, 49152));
+}
+
+#[sim::test]
+async fn oversized_datagrams_are_invalid_input() {
+    echo_server();
+    let socket = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    let big = vec![0; net::MAX_DATAGRAM + 1];
+    let err = socket.send_to(&big, "server:9000").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("65507"), "{err}");
+    let max = vec![7; net::MAX_DATAGRAM];
+    assert_eq!(
+        socket.send_to(&max, "server:9000").await.unwrap(),
+        net::MAX_DATAGRAM
+    );
+}
+
+#[sim::test]
+async fn a_long_datagram_is_truncated_to_the_buffer() {
+    net::configure(NetConfig::new().link(fixed(1)));
+    let a = UdpSocket::bind("0.0.0.0:1000").await.unwrap();
+    let b = UdpSocket::bind("0.0.0.0:1001").await.unwrap();
+    a.send_to(b"0123456789", "127.0.0.1:1001").await.unwrap();
+    a.send_to(b"ab", "localhost:1001").await.unwrap();
+    let mut buf = [0; 4];
+    let (n, from) = b.recv_from(&mut buf).await.unwrap();
+    assert_eq!((n, &buf[..n]), (4, &b"0123"[..]));
+    assert_eq!(from.port(), 1000);
+    // The rest of the first datagram is gone; the next one is whole.
+    let (n, _) = b.recv_from(&mut buf).await.unwrap();
+    assert_eq!(&buf[..n], b"ab");
+}
+
+#[sim::test]
+async fn receive_buffer_overflow_drops_and_counts() {
+    net::configure(NetConfig::new().udp_recv_buffer(1000).link(fixed(1)));
+    let receiver = Builder::new("receiver").build();
+    let socket = receiver
+        .spawn(async { UdpSocket::bind("0.0.0.0:7").await.unwrap() })
+        .await
+        .unwrap();
+    let sender = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    for i in 0..10u8 {
+        sender.send_to(&[i; 300], "receiver:7").await.unwrap();
+    }
+    sleep(Duration::from_millis(5)).await;
+    let stats = net::stats("client", "receiver");
+    assert_eq!(
+        (stats.sent, stats.delivered, stats.overflowed),
+        (10, 3, 7),
+        "{stats:?}"
+    );
+    // The first three fit; reading frees room for later ones.
+    let mut buf = [0; 300];
+    for i in 0..3u8 {
+        let (n, _) = socket.recv_from(&mut buf).await.unwrap();
+        assert_eq!((n, buf[0]), (300, i));
+    }
+    sender.send_to(&[42; 300], "receiver:7").await.unwrap();
+    let (_, _) = socket.recv_from(&mut buf).await.unwrap();
+    assert_eq!(buf[0], 42);
+}
+
+#[sim::test]
+async fn a_paused_node_buffers_until_it_resumes() {
+    net::configure(NetConfig::new().link(fixed(1)));
+    let server = echo_server();
+    sleep(Duration::from_millis(1)).await; // the server binds
+    let socket = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    server.pause();
+    socket.send_to(b"wait", "server:9000").await.unwrap();
+    let reply = timeout(Duration::from_secs(1), socket.recv_from(&mut [0; 8])).await;
+    assert!(reply.is_err(), "a paused node does not answer");
+    server.resume();
+    let (n, _) = socket.recv_from(&mut [0; 8]).await.unwrap();
+    assert_eq!(n, 4);
+}
+
+#[sim::test]
+async fn a_cancelled_receive_leaves_no_stale_waiter() {
+    net::configure(NetConfig::new().link(fixed(10)));
+    let a = UdpSocket::bind("0.0.0.0:1").await.unwrap();
+    let b = UdpSocket::bind("0.0.0.0:2").await.unwrap();
+    a.send_to(b"late", "127.0.0.1:2").await.unwrap();
+    let mut buf = [0; 8];
+    assert!(
+        timeout(Duration::from_millis(5), b.recv_from(&mut buf))
+            .await
+            .is_err()
+    );
+    let (n, _) = b.recv_from(&mut buf).await.unwrap();
+    assert_eq!(&buf[..n], b"late");
+    assert_eq!(sim::Handle::current().elapsed(), Duration::from_millis(10));
+}
+
+#[sim::test]
+async fn concurrent_receivers_share_the_datagrams() {
+    net::configure(NetConfig::new().link(fixed(2)));
+    let socket = std::rc::Rc::new(UdpSocket::bind("0.0.0.0:3").await.unwrap());
+    let receivers: Vec<_> = (0..3)
+        .map(|_| {
+            let socket = socket.clone();
+            sim::spawn(async move {
+                let mut buf = [0; 8];
+                socket.recv_from(&mut buf).await.unwrap();
+                buf[0]
+            })
+        })
+        .collect();
+    sleep(Duration::from_millis(1)).await; // the server binds
+    let sender = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    for i in 1..=3u8 {
+        sender.send_to(&[i], "127.0.0.1:3").await.unwrap();
+        sleep(Duration::from_millis(1)).await;
+    }
+    let mut got = Vec::new();
+    for r in receivers {
+        got.push(r.await.unwrap());
+    }
+    got.sort_unstable();
+    assert_eq!(got, [1, 2, 3]);
+}
+
+#[sim::test]
+async fn datagrams_to_an_unbound_port_or_a_down_node_are_dropped() {
+    let server = Builder::new("server").build();
+    let socket = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    socket.send_to(b"nobody", "server:1234").await.unwrap();
+    server.kill();
+    socket.send_to(b"down", "server:1234").await.unwrap();
+    sleep(Duration::from_millis(10)).await;
+    let stats = net::stats("client", "server");
+    assert_eq!((stats.sent, stats.dropped), (2, 2));
+}
+
+#[sim::test]
+async fn sending_to_an_address_of_no_node_is_an_error() {
+    let socket = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    let err = socket.send_to(b"?", "10.1.2.3:80").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::HostUnreachable);
+    assert!(
+        err.to_string().contains("no node has address 10.1.2.3"),
+        "{err}"
+    );
+    let err = socket.send_to(b"?", "0.0.0.0:80").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+}
+
+#[sim::test]
+async fn a_killed_node_closes_its_sockets() {
+    let server = echo_server();
+    sleep(Duration::from_millis(1)).await; // the server binds
+    // A socket of the server's, kept alive outside its tasks.
+    let kept = server
+        .spawn(async { UdpSocket::bind("0.0.0.0:9001").await.unwrap() })
+        .await
+        .unwrap();
+    server.kill();
+    let err = kept.recv_from(&mut [0; 4]).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotConnected);
+    assert!(err.to_string().contains("`server` was killed"), "{err}");
+}
+
+#[test]
+fn idle_nodes_and_idle_time_cost_nothing() {
+    let mut rt = sim::Builder::new()
+        .seed(1)
+        .max_time(Duration::from_secs(3 * 3600))
+        .build();
+    rt.block_on(async {
+        for i in 0..200 {
+            let node = Builder::new(format!("idle-{i}")).build();
+            node.spawn(async {
+                let socket = UdpSocket::bind("0.0.0.0:9").await.unwrap();
+                socket.recv_from(&mut [0; 8]).await.unwrap();
+            });
+        }
+        sleep(Duration::from_secs(3600)).await;
+        let socket = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+        socket.send_to(b"wake", "idle-7:9").await.unwrap();
+        sleep(Duration::from_secs(3600)).await;
+    });
+    // The main task twice at the start and once per sleep, each idle task
+    // once to bind and wait, and idle-7 once more for its datagram: two
+    // hours of virtual time and 200 waiting sockets cost no other step.
+    assert_eq!(rt.steps(), 3 + 200 + 1);
+}
