@@ -269,8 +269,9 @@ pub struct Summary {
     pub complete: bool,
 }
 
-/// The report of a failing test.
-#[derive(Clone, Debug)]
+/// The report of a failing test. Its `Debug` form is the report too, so
+/// `try_run(..).unwrap()` shows it whole.
+#[derive(Clone)]
 pub struct TestFailure {
     /// Boxed: a `Result<Summary, TestFailure>` stays small.
     inner: Box<FailedRun>,
@@ -416,6 +417,12 @@ impl fmt::Display for TestFailure {
             )?;
         }
         self.inner.failure.fmt_backtrace(f)
+    }
+}
+
+impl fmt::Debug for TestFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 
