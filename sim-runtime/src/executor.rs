@@ -279,6 +279,20 @@ impl Handle {
         }
     }
 
+    /// Panics with a clear message if this simulation has ended, or if
+    /// another simulation runs on this thread (`what` names the object).
+    #[track_caller]
+    pub(crate) fn assert_not_foreign(&self, what: &str) {
+        if self.is_closed() {
+            panic!("{}", error::ended(what));
+        }
+        if let Some(other) = context::with_current(|h| h.sim_key()) {
+            if other != self.shared.id {
+                panic!("{}", error::foreign(what, self.seed()));
+            }
+        }
+    }
+
     /// Records what the running task is waiting on (for deadlock reports).
     #[inline]
     pub(crate) fn set_wait(&self, wait: WaitPoint) {
@@ -364,12 +378,27 @@ impl Handle {
             st.ready.push(ready);
         }
         let now = self.now_nanos();
-        let State { trace, tasks, .. } = &mut *st;
+        let State {
+            trace,
+            tasks,
+            nodes,
+            ..
+        } = &mut *st;
         trace.record(
             now,
             EventKind::Spawned { task: id },
             tasks[key].name.as_ref(),
         );
+        if let Some(watch) = &self.shared.config.watch {
+            let info = tasks[key].info(nodes);
+            let description = format!(
+                "{} on node `{}` spawned at {}",
+                info.label(),
+                info.node(),
+                info.spawned_at()
+            );
+            watch.task_added(id.0, description);
+        }
         Ok((key, id))
     }
 
@@ -421,6 +450,9 @@ impl Handle {
     /// Removes a task's slot and takes it out of the ready queue.
     fn remove_task(&self, st: &mut State, key: usize, event: EventKind) -> Slot {
         let slot = st.tasks.remove(key);
+        if let Some(watch) = &self.shared.config.watch {
+            watch.task_removed(slot.id.0);
+        }
         if slot.queued {
             st.ready.retain(|r| r.key != key);
             st.nodes[slot.node.0 as usize].held.retain(|r| r.key != key);
@@ -548,6 +580,9 @@ impl Handle {
         slot.polls += 1;
         trace.record(now, EventKind::Polled { task: slot.id }, slot.name.as_ref());
         *last = Some(slot.id);
+        if let Some(watch) = &self.shared.config.watch {
+            watch.poll_started(slot.id.0, now);
+        }
         self.shared.wait.set(None);
         self.shared.running.set(Some(key));
         let waker = mem::replace(&mut slot.waker, Waker::noop().clone());
@@ -578,6 +613,9 @@ impl Handle {
     ) {
         let wait = self.shared.wait.take();
         self.shared.running.set(None);
+        if let Some(watch) = &self.shared.config.watch {
+            watch.poll_ended();
+        }
         let mut st = self.shared.state.borrow_mut();
         let slot = &mut st.tasks[key];
         let task = slot.id;
@@ -736,6 +774,11 @@ impl Handle {
         slots.into_iter().for_each(cancel);
         let wakers = self.shared.state.borrow_mut().timers.drain();
         drop(wakers);
+        // Layers' state and listeners may hold handles to the simulation:
+        // dropping them breaks every `Rc` cycle through it.
+        let extensions = mem::take(&mut *self.shared.extensions.borrow_mut());
+        let listeners = mem::take(&mut *self.shared.listeners.borrow_mut());
+        drop((extensions, listeners));
         self.shared.state.borrow_mut().phase = Phase::Closed;
         self.shared.remote.close();
     }

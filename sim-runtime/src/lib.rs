@@ -28,6 +28,7 @@ pub mod time;
 mod timer;
 mod trace;
 mod waker;
+mod watchdog;
 
 pub use error::{ConfigError, NoSimulation};
 pub use executor::Handle;

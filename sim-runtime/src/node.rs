@@ -178,7 +178,11 @@ impl fmt::Debug for Builder {
     }
 }
 
-/// A reference to a node of a simulation.
+/// How misuse messages name a node handle.
+const NODE: &str = "a `sim::node::NodeHandle`";
+
+/// A reference to a node of a simulation. Using it from another simulation,
+/// or after its simulation ended, panics with a message saying so.
 #[derive(Clone)]
 pub struct NodeHandle {
     pub(crate) handle: Handle,
@@ -235,6 +239,7 @@ impl NodeHandle {
     /// For the default node, which runs the test body.
     #[track_caller]
     pub fn kill(&self) {
+        self.handle.assert_not_foreign(NODE);
         assert!(
             self.id != NodeId::DEFAULT,
             "the default node `client` runs the test body and cannot be killed; \
@@ -255,13 +260,17 @@ impl NodeHandle {
 
     /// Pauses the node: its tasks stay alive but are not polled, and wakes
     /// (including timers that fire) are held until [`resume`](Self::resume).
+    #[track_caller]
     pub fn pause(&self) {
+        self.handle.assert_not_foreign(NODE);
         self.handle.pause_node(self.id);
     }
 
     /// Resumes a paused node; its held wakes take effect in the order they
     /// happened.
+    #[track_caller]
     pub fn resume(&self) {
+        self.handle.assert_not_foreign(NODE);
         self.handle.resume_node(self.id);
     }
 }

@@ -24,6 +24,8 @@ pub(crate) struct Config {
     pub(crate) fail_on_task_panic: bool,
     pub(crate) record_trace: bool,
     pub(crate) record_tape: bool,
+    /// The watchdog watching this simulation, if any.
+    pub(crate) watch: Option<std::sync::Arc<crate::watchdog::Watch>>,
 }
 
 /// Configures a [`Runtime`].
@@ -68,6 +70,7 @@ impl Builder {
                 fail_on_task_panic: true,
                 record_trace: false,
                 record_tape: false,
+                watch: None,
             },
             decider: None,
         }
@@ -114,6 +117,12 @@ impl Builder {
     /// strategy (exploration, replay, shrinking).
     pub(crate) fn decider(mut self, decider: Box<dyn Decider>) -> Self {
         self.decider = Some(decider);
+        self
+    }
+
+    /// Has the watchdog watch this simulation's polls.
+    pub(crate) fn watch(mut self, watch: std::sync::Arc<crate::watchdog::Watch>) -> Self {
+        self.config.watch = Some(watch);
         self
     }
 

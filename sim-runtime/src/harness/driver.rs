@@ -12,8 +12,8 @@ use std::time::Duration;
 use super::env::{SeedBase, Settings, Shard};
 use super::report::{self, Saved};
 use super::{
-    DEFAULT_DEPTH, DEFAULT_MAX_SCHEDULES, DEFAULT_SEEDS, DEFAULT_SHRINK_RUNS, FailedRun, Leaks,
-    Summary, Test, TestFailure, TestOutput, log,
+    DEFAULT_DEPTH, DEFAULT_MAX_SCHEDULES, DEFAULT_SEEDS, DEFAULT_SHRINK_RUNS, DEFAULT_WATCHDOG,
+    FailedRun, Leaks, Summary, Test, TestFailure, TestOutput, log,
 };
 use crate::explore::Strategy;
 use crate::explore::exhaustive::{Branch, Dfs, next_prefix};
@@ -24,6 +24,7 @@ use crate::failure::{Failure, FailureKind};
 use crate::policy::{Decider, Random};
 use crate::runtime::{Builder, Runtime};
 use crate::trace::Event;
+use crate::watchdog::Watch;
 
 /// Where a run of the test comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -425,14 +426,25 @@ where
 
     fn run_once(&self, seed: u64, spec: &Spec, record_trace: bool, record_tape: bool) -> Run {
         let (decider, branches) = self.decider(seed, spec);
-        let mut rt = Builder::new()
+        let mut builder = Builder::new()
             .seed(seed)
             .max_time(self.test.max_time)
             .max_steps(self.test.max_steps)
             .record_trace(record_trace)
             .record_tape(record_tape)
-            .decider(decider)
-            .build();
+            .decider(decider);
+        if let Some(threshold) = self.settings.watchdog.unwrap_or(Some(DEFAULT_WATCHDOG)) {
+            let cargo = report::cargo_command(self.test);
+            let replay = match spec {
+                Spec::Random => format!("SIM_SEED={seed:#x} {cargo}"),
+                _ => format!(
+                    "{cargo} with the same SIM_* settings (the run was made by the {} strategy)",
+                    spec.name()
+                ),
+            };
+            builder = builder.watch(Watch::start(seed, replay, threshold));
+        }
+        let mut rt = builder.build();
         let body = self.body;
         let failure = match rt.try_block_on_at(async { body().await.into_result() }, self.caller) {
             Err(failure) => Some(failure),

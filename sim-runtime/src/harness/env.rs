@@ -43,6 +43,9 @@ pub struct Settings {
     pub replay: Option<String>,
     /// `SIM_SHRINK`: how many runs shrinking may make (`Some(0)`: off).
     pub shrink: Option<usize>,
+    /// `SIM_WATCHDOG`: the wall time one poll may take before the watchdog
+    /// aborts the process (`Some(None)`: off).
+    pub watchdog: Option<Option<std::time::Duration>>,
 }
 
 /// Where the seeds of a run start.
@@ -144,6 +147,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "SIM_SHRINK",
         "`off`, or the number of runs shrinking may make (500)",
     ),
+    (
+        "SIM_WATCHDOG",
+        "`off`, or the seconds one poll may run before the process is aborted (10)",
+    ),
 ];
 
 fn expected(var: &str) -> String {
@@ -226,6 +233,18 @@ impl Settings {
             settings.shrink = Some(match v.trim() {
                 "off" => 0,
                 n => parse_u64(n).ok_or_else(|| err("SIM_SHRINK", &v))? as usize,
+            });
+        }
+        if let Some(v) = get("SIM_WATCHDOG") {
+            settings.watchdog = Some(match v.trim() {
+                "off" => None,
+                n => Some(
+                    n.parse::<f64>()
+                        .ok()
+                        .filter(|s| s.is_finite() && *s > 0.0)
+                        .map(std::time::Duration::from_secs_f64)
+                        .ok_or_else(|| err("SIM_WATCHDOG", &v))?,
+                ),
             });
         }
         if let Some(v) = get("SIM_REGRESSIONS") {
@@ -332,6 +351,8 @@ mod tests {
             ("SIM_MAX_SCHEDULES", "0", "greater than zero"),
             ("SIM_PREEMPTION_BOUND", "-1", "0 or more"),
             ("SIM_SHRINK", "some", "`off`, or the number of runs"),
+            ("SIM_WATCHDOG", "0", "`off`, or the seconds"),
+            ("SIM_WATCHDOG", "soon", "`off`, or the seconds"),
         ];
         for (var, value, needle) in cases {
             let err = parse(&[(var, value)]).unwrap_err();

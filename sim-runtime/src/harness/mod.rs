@@ -30,6 +30,7 @@
 //! | `SIM_PREEMPTION_BOUND=<n>` | bound the exhaustive search to `n` preemptions, fewest first |
 //! | `SIM_REPLAY=<string>` | replay a tape from a failure report |
 //! | `SIM_SHRINK=<runs>\|off` | how many runs shrinking may make (default [`DEFAULT_SHRINK_RUNS`]) |
+//! | `SIM_WATCHDOG=<seconds>\|off` | abort the process with a report when one poll runs longer (default [`DEFAULT_WATCHDOG`]) |
 //!
 //! A malformed value fails the test at once with a message naming the
 //! variable, the value and the accepted forms. An empty value counts as unset.
@@ -63,6 +64,10 @@ pub const DEFAULT_MAX_SCHEDULES: u64 = 100_000;
 
 /// How many runs shrinking may make when `SIM_SHRINK` does not say.
 pub const DEFAULT_SHRINK_RUNS: usize = 500;
+
+/// How long one poll may run, in wall time, before the watchdog aborts the
+/// process, when `SIM_WATCHDOG` does not say.
+pub const DEFAULT_WATCHDOG: Duration = Duration::from_secs(10);
 
 /// How many lines of the failing run's log the report shows.
 const LOG_TAIL: usize = 200;
@@ -456,6 +461,21 @@ where
     Fut: Future,
     Fut::Output: TestOutput,
 {
+    for (what, value) in [
+        ("seeds", test.seeds),
+        ("max_schedules", test.max_schedules),
+        ("depth", test.depth.map(u64::from)),
+        ("max_steps", Some(test.max_steps)),
+    ] {
+        assert!(
+            value != Some(0),
+            "sim::harness::Test: {what} must be greater than zero (it is 0)"
+        );
+    }
+    assert!(
+        !test.max_time.is_zero(),
+        "sim::harness::Test: max_time must be greater than zero (it is 0)"
+    );
     let settings = match test.settings.clone() {
         Some(settings) => settings,
         None => Settings::from_env().unwrap_or_else(|e| panic!("{e}")),
