@@ -96,8 +96,7 @@ pub async fn mixed() -> Vec<u64> {
     for w in workers {
         let _ = w.await;
     }
-    let seen = seen.borrow().clone();
-    seen
+    seen.borrow().clone()
 }
 
 /// Tasks racing on yields and random sleeps; returns the interleaving.
@@ -121,8 +120,7 @@ pub async fn racy() -> Vec<u64> {
     for h in hs {
         h.await.unwrap();
     }
-    let log = log.borrow().clone();
-    log
+    log.borrow().clone()
 }
 
 /// The fingerprint and observations of one run of `workload` with `seed`.
