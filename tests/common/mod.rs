@@ -13,7 +13,7 @@ use sim::time::{sleep, timeout};
 /// A busy mixed workload: spawns, aborts, timers, timeouts, UDP with loss
 /// and duplication, TCP, and a node killed and restarted. Returns what it
 /// observed, so two runs can be compared beyond their fingerprints.
-pub async fn mixed() -> Vec<u64> {
+pub(crate) async fn mixed() -> Vec<u64> {
     let seen = Rc::new(RefCell::new(Vec::new()));
     net::configure(
         net::NetConfig::new().link(
@@ -100,7 +100,7 @@ pub async fn mixed() -> Vec<u64> {
 }
 
 /// Tasks racing on yields and random sleeps; returns the interleaving.
-pub async fn racy() -> Vec<u64> {
+pub(crate) async fn racy() -> Vec<u64> {
     let log = Rc::new(RefCell::new(Vec::new()));
     let hs: Vec<_> = (0..5u64)
         .map(|i| {
@@ -124,7 +124,7 @@ pub async fn racy() -> Vec<u64> {
 }
 
 /// The fingerprint and observations of one run of `workload` with `seed`.
-pub fn run<F, Fut>(seed: u64, workload: F) -> (u64, Vec<u64>)
+pub(crate) fn run<F, Fut>(seed: u64, workload: F) -> (u64, Vec<u64>)
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Vec<u64>>,
