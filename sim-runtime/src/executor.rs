@@ -89,7 +89,7 @@ struct State {
     decider: Box<dyn Decider>,
     /// The task polled at the previous step (a choice of another one while
     /// it is still ready is a preemption).
-    last: Option<TaskId>,
+    last: Option<(usize, TaskId)>,
     /// Every decision of the run, when kept (exploration, shrinking).
     tape: Option<Vec<Entry>>,
     preemptions: u64,
@@ -378,26 +378,15 @@ impl Handle {
             st.ready.push(ready);
         }
         let now = self.now_nanos();
-        let State {
-            trace,
-            tasks,
-            nodes,
-            ..
-        } = &mut *st;
+        let State { trace, tasks, .. } = &mut *st;
         trace.record(
             now,
             EventKind::Spawned { task: id },
             tasks[key].name.as_ref(),
         );
         if let Some(watch) = &self.shared.config.watch {
-            let info = tasks[key].info(nodes);
-            let description = format!(
-                "{} on node `{}` spawned at {}",
-                info.label(),
-                info.node(),
-                info.spawned_at()
-            );
-            watch.task_added(id.0, description);
+            let slot = &tasks[key];
+            watch.task_added(id.0, slot.spawned_at, slot.name.as_deref(), slot.node.0);
         }
         Ok((key, id))
     }
@@ -512,9 +501,15 @@ impl Handle {
                 decider,
                 ready,
                 last,
+                tasks,
                 ..
             } = &mut *st;
-            let i = match decider.schedule(ready, *last) {
+            let last = last.filter(|&(key, task)| {
+                tasks
+                    .get(key)
+                    .is_some_and(|slot| slot.id == task && slot.queued)
+            });
+            let i = match decider.schedule(ready, last.map(|(_, task)| task)) {
                 Ok(i) if i < n => i,
                 Ok(i) => {
                     return Err(FailureKind::TapeMismatch {
@@ -523,15 +518,23 @@ impl Handle {
                 }
                 Err(TapeError(message)) => return Err(FailureKind::TapeMismatch { message }),
             };
-            // On the tape, alternative 0 is the task polled last (no
-            // preemption), then the others in ready order: see `explore::tape`.
-            let current = last.and_then(|t| ready.iter().position(|r| r.task == t));
-            let alternative = match current {
-                Some(c) if c == i => 0,
-                Some(c) if i < c => i + 1,
+            // Choosing another task while the one polled last could go on is
+            // a preemption. On the tape, alternative 0 is that task, then the
+            // others in ready order (see `explore::tape`); finding its place
+            // costs a scan, made only when a tape is kept.
+            let preempted = last.is_some_and(|(_, task)| ready[i].task != task);
+            let alternative = match (&st.tape, last) {
+                (Some(_), Some((_, task))) => {
+                    let c = st.ready.iter().position(|r| r.task == task).unwrap_or(i);
+                    match c {
+                        c if c == i => 0,
+                        c if i < c => i + 1,
+                        _ => i,
+                    }
+                }
                 _ => i,
             };
-            if current.is_some_and(|c| c != i) {
+            if preempted {
                 st.preemptions += 1;
             }
             self.record_decision(
@@ -579,7 +582,7 @@ impl Handle {
         let slot = &mut tasks[key];
         slot.polls += 1;
         trace.record(now, EventKind::Polled { task: slot.id }, slot.name.as_ref());
-        *last = Some(slot.id);
+        *last = Some((key, slot.id));
         if let Some(watch) = &self.shared.config.watch {
             watch.poll_started(slot.id.0, now);
         }
@@ -849,6 +852,9 @@ impl Handle {
                     "address {ip} is already used by node `{}`: give node `{name}` another one",
                     other.name
                 ));
+            }
+            if let Some(watch) = &self.shared.config.watch {
+                watch.node_added(&name);
             }
             st.nodes.push(NodeSlot::new(name.into(), ip, init));
             NodeId(n)

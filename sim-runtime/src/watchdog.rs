@@ -7,44 +7,58 @@
 //!
 //! The watchdog never touches a simulation's state: the executor publishes
 //! a few atomics per poll (a sequence number, the task, the virtual time),
-//! and a description of each task when it is spawned, behind a mutex taken
-//! only by spawns, completions and the watchdog.
+//! and where each task was spawned, behind a mutex taken only by spawns,
+//! completions and the watchdog. One `Watch` serves all the runs of a test.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
+use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Once, Weak};
 use std::time::Duration;
 
 use crate::trace::FmtNanos;
 
-/// What the watchdog can see of one running simulation.
+/// What the watchdog can see of the simulation a test is running.
 #[derive(Debug)]
 pub(crate) struct Watch {
     threshold: Duration,
-    /// What to print to replay the run.
-    replay: String,
-    seed: u64,
+    seed: AtomicU64,
     seq: AtomicU64,
     polling: AtomicBool,
     task: AtomicU64,
     now: AtomicU64,
-    tasks: Mutex<BTreeMap<u64, String>>,
+    run: Mutex<Run>,
+}
+
+/// What the watchdog knows of the current run, behind the mutex.
+#[derive(Debug, Default)]
+struct Run {
+    /// The `cargo test` command of the test.
+    command: String,
+    /// The strategy making the run's decisions (`random` replays by seed).
+    strategy: &'static str,
+    /// Node names, by id.
+    nodes: Vec<String>,
+    /// Live tasks: where they were spawned, their name, their node.
+    tasks: BTreeMap<u64, (&'static Location<'static>, Option<String>, u32)>,
 }
 
 impl Watch {
-    /// Watches a simulation of `seed`, replayed with `replay`; registers it
+    /// A watch for the runs of one test, run by `command`; registers it
     /// with the process's watchdog thread (started on first use).
-    pub(crate) fn start(seed: u64, replay: String, threshold: Duration) -> Arc<Watch> {
+    pub(crate) fn start(threshold: Duration, command: String) -> Arc<Watch> {
         let watch = Arc::new(Watch {
             threshold,
-            replay,
-            seed,
+            seed: AtomicU64::new(0),
             seq: AtomicU64::new(0),
             polling: AtomicBool::new(false),
             task: AtomicU64::new(0),
             now: AtomicU64::new(0),
-            tasks: Mutex::new(BTreeMap::new()),
+            run: Mutex::new(Run {
+                command,
+                ..Run::default()
+            }),
         });
         registry()
             .lock()
@@ -73,26 +87,63 @@ impl Watch {
         self.polling.store(false, Ordering::Release);
     }
 
-    pub(crate) fn task_added(&self, task: u64, description: String) {
-        self.lock().insert(task, description);
+    /// A new run of the test begins, of `seed` under `strategy`.
+    pub(crate) fn begin_run(&self, seed: u64, strategy: &'static str) {
+        self.seed.store(seed, Ordering::Relaxed);
+        let mut run = self.lock();
+        run.strategy = strategy;
+        run.nodes.clear();
+        run.nodes.push("client".to_owned());
+        run.tasks.clear();
+    }
+
+    pub(crate) fn node_added(&self, name: &str) {
+        self.lock().nodes.push(name.to_owned());
+    }
+
+    pub(crate) fn task_added(
+        &self,
+        task: u64,
+        at: &'static Location<'static>,
+        name: Option<&str>,
+        node: u32,
+    ) {
+        self.lock()
+            .tasks
+            .insert(task, (at, name.map(str::to_owned), node));
     }
 
     pub(crate) fn task_removed(&self, task: u64) {
-        self.lock().remove(&task);
+        self.lock().tasks.remove(&task);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, String>> {
-        self.tasks.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, Run> {
+        self.run.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The report printed before aborting.
     fn report(&self, stuck_for: Duration) -> String {
         let task = self.task.load(Ordering::Relaxed);
-        let description = self
-            .lock()
-            .get(&task)
-            .cloned()
-            .unwrap_or_else(|| format!("task#{task}"));
+        let run = self.lock();
+        let description = match run.tasks.get(&task) {
+            Some((at, name, node)) => {
+                let name = name
+                    .as_deref()
+                    .map(|n| format!(" `{n}`"))
+                    .unwrap_or_default();
+                let node = run.nodes.get(*node as usize).map_or("?", String::as_str);
+                format!("task#{task}{name} on node `{node}` spawned at {at}")
+            }
+            None => format!("task#{task}"),
+        };
+        let seed = self.seed.load(Ordering::Relaxed);
+        let replay = match run.strategy {
+            "random" => format!("SIM_SEED={seed:#x} {}", run.command),
+            strategy => format!(
+                "{} with the same SIM_* settings (the run was made by the {strategy} strategy)",
+                run.command
+            ),
+        };
         format!(
             "sim: watchdog: one poll has run for {:.1}s of wall time without returning: the task never \
              gives control back (a loop without `.await`, a blocking call such as `std::thread::sleep`, \
@@ -100,9 +151,9 @@ impl Watch {
              seed:         {:#x}\n  task:         {description}\n  virtual time: {}\n  \
              replay:       {}\n  (the threshold is SIM_WATCHDOG={}; `SIM_WATCHDOG=off` disables the watchdog)\n",
             stuck_for.as_secs_f64(),
-            self.seed,
+            seed,
             FmtNanos(self.now.load(Ordering::Relaxed)),
-            self.replay,
+            replay,
             self.threshold.as_secs_f64(),
         )
     }

@@ -12,8 +12,8 @@ use std::time::Duration;
 use super::env::{SeedBase, Settings, Shard};
 use super::report::{self, Saved};
 use super::{
-    DEFAULT_DEPTH, DEFAULT_MAX_SCHEDULES, DEFAULT_SEEDS, DEFAULT_SHRINK_RUNS, DEFAULT_WATCHDOG,
-    FailedRun, Leaks, Summary, Test, TestFailure, TestOutput, log,
+    DEFAULT_DEPTH, DEFAULT_MAX_SCHEDULES, DEFAULT_SEEDS, DEFAULT_SHRINK_RUNS, FailedRun, Leaks,
+    Summary, Test, TestFailure, TestOutput, log,
 };
 use crate::explore::Strategy;
 use crate::explore::exhaustive::{Branch, Dfs, next_prefix};
@@ -93,6 +93,8 @@ pub(super) struct Harness<'a, F> {
     pub(super) caller: &'static Location<'static>,
     /// PCT's estimate of a run's length: the longest run seen so far.
     pub(super) pct_k: Cell<u64>,
+    /// The watchdog's view of this test's runs, unless it is off.
+    pub(super) watch: Option<std::sync::Arc<Watch>>,
 }
 
 impl<F, Fut> Harness<'_, F>
@@ -433,16 +435,9 @@ where
             .record_trace(record_trace)
             .record_tape(record_tape)
             .decider(decider);
-        if let Some(threshold) = self.settings.watchdog.unwrap_or(Some(DEFAULT_WATCHDOG)) {
-            let cargo = report::cargo_command(self.test);
-            let replay = match spec {
-                Spec::Random => format!("SIM_SEED={seed:#x} {cargo}"),
-                _ => format!(
-                    "{cargo} with the same SIM_* settings (the run was made by the {} strategy)",
-                    spec.name()
-                ),
-            };
-            builder = builder.watch(Watch::start(seed, replay, threshold));
+        if let Some(watch) = &self.watch {
+            watch.begin_run(seed, spec.name());
+            builder = builder.watch(watch.clone());
         }
         let mut rt = builder.build();
         let body = self.body;

@@ -487,6 +487,12 @@ where
         caller: std::panic::Location::caller(),
         warned: Cell::new(false),
         pct_k: Cell::new(64),
+        watch: settings
+            .watchdog
+            .unwrap_or(Some(DEFAULT_WATCHDOG))
+            .map(|threshold| {
+                crate::watchdog::Watch::start(threshold, report::cargo_command(&test))
+            }),
     }
     .run()
 }
