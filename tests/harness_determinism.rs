@@ -29,6 +29,7 @@ fn expect_divergence(failure: harness::TestFailure) {
         index,
         first,
         second,
+        ..
     } = failure.failure().kind()
     else {
         panic!("expected nondeterminism, got {failure}");

@@ -225,3 +225,29 @@ fn regressions_can_be_turned_off() {
     assert!(failure.regression_file().is_none());
     assert!(!failure.to_string().contains("regression:"));
 }
+
+fn log_it() {
+    tracing::info!("hello from the call site");
+}
+
+#[test]
+fn a_call_site_first_reached_outside_any_capture_is_still_captured() {
+    // `tracing` caches "nobody listens" for a call site reached on a thread
+    // without a subscriber (here a thread of the test's own, while the
+    // capture of the failing run is alive); the capture must not lose it.
+    let dir = tempfile::tempdir().unwrap();
+    let failure = harness::try_run(test("interest").settings(settings(dir.path())), || async {
+        std::thread::spawn(log_it).join().unwrap();
+        log_it();
+        assert!(sim::seed() == 0, "after logging");
+    })
+    .unwrap_err();
+    assert!(
+        failure
+            .log()
+            .iter()
+            .any(|l| l.contains("hello from the call site")),
+        "{:?}",
+        failure.log()
+    );
+}

@@ -136,8 +136,12 @@ fn a_join_handle_polled_after_its_simulation_ended_is_reported() {
     let h = a.block_on(async { sim::spawn(std::future::pending::<()>()) });
     drop(a);
     // Its task was cancelled when the simulation ended: that is the answer.
-    let out = futures::executor::block_on(h);
-    assert!(out.unwrap_err().is_cancelled());
+    let err = futures::executor::block_on(h).unwrap_err();
+    assert!(err.is_cancelled());
+    assert_eq!(
+        err.to_string(),
+        "task#2 was cancelled when its simulation ended (the `sim::Runtime` was dropped)"
+    );
 }
 
 #[test]

@@ -26,38 +26,6 @@ const BUG_BUDGET: u64 = 300;
 /// Shrinking runs per failure (a run takes a few milliseconds in debug).
 const SHRINK_RUNS: usize = 200;
 
-/// A process-wide default `tracing` subscriber that keeps no events but
-/// stays interested in every callsite.
-///
-/// Why: `tracing` caches each callsite's interest process-wide, and while
-/// exactly one dispatcher exists (the harness's log capture of a failing run,
-/// a thread-local default) a callsite first reached by a thread without a
-/// subscriber (a passing test running in parallel) is cached as "never"
-/// (tokio-rs/tracing#3611), which empties the failure report's log. With a
-/// global default that answers "sometimes", every event asks the subscriber
-/// of its own thread.
-struct Quiet;
-
-impl tracing::Subscriber for Quiet {
-    fn register_callsite(
-        &self,
-        _: &'static tracing::Metadata<'static>,
-    ) -> tracing::subscriber::Interest {
-        tracing::subscriber::Interest::sometimes()
-    }
-    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
-        false
-    }
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, _: &tracing::Event<'_>) {}
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
-}
-
 /// A test of this file: its replay command runs it (`SIM_*` variables are
 /// read), and nothing is written to the repository.
 fn test(name: &'static str) -> Test {
@@ -69,8 +37,6 @@ fn test(name: &'static str) -> Test {
 /// shrinking budget in runs, so that shrinking never meets its wall-time cap
 /// and a replay shrinks to the same run.
 fn with(name: &'static str, settings: Settings) -> Test {
-    // Another test may have set it first: either way, it is `Quiet`.
-    let _ = tracing::subscriber::set_global_default(Quiet);
     Test::new(
         name,
         module_path!(),

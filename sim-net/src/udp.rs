@@ -494,6 +494,7 @@ impl Waiting<'_> {
         }
         st.waiters.register(&mut self.key, cx.waker());
         st.rearm(handle, now);
+        handle.note_wait("a UDP receive (no datagram due yet)", None);
         Poll::Pending
     }
 }

@@ -302,8 +302,10 @@ impl Handle {
     /// Tells deadlock reports what the running task waits on when a future
     /// of a layer built on the runtime returns `Pending` (a socket's
     /// `recv`, an `accept`): `what` is a short description such as
-    /// "a UDP receive", and `at` where the waiting object was created.
-    pub fn note_wait(&self, what: &'static str, at: &'static Location<'static>) {
+    /// "a UDP receive", and `at` where the waiting object was created, if
+    /// known. Call it after polling any inner sim future (a `Sleep`), which
+    /// notes its own wait.
+    pub fn note_wait(&self, what: &'static str, at: Option<&'static Location<'static>>) {
         self.set_wait(WaitPoint {
             what: crate::task::Wait::Other { what },
             at,
@@ -673,7 +675,8 @@ impl Handle {
         let mut st = self.shared.state.borrow_mut();
         let Some(deadline) = st.timers.next_deadline() else {
             drop(st);
-            if self.shared.remote.wait_for_wake(DEADLOCK_GRACE) {
+            if self.shared.config.deadlock_grace && self.shared.remote.wait_for_wake(DEADLOCK_GRACE)
+            {
                 return Ok(());
             }
             return Err(FailureKind::Deadlock);
@@ -774,7 +777,7 @@ impl Handle {
                 .map(|(task, key)| self.remove_task(&mut st, key, EventKind::Cancelled { task }))
                 .collect::<Vec<_>>()
         };
-        slots.into_iter().for_each(cancel);
+        slots.into_iter().for_each(shut_down);
         let wakers = self.shared.state.borrow_mut().timers.drain();
         drop(wakers);
         // Layers' state and listeners may hold handles to the simulation:
@@ -1193,6 +1196,15 @@ impl Handle {
 /// Completes a removed task's join handle with "cancelled", after dropping
 /// its future (so the handle sees the task's resources released).
 fn cancel(slot: Slot) {
+    finish_cancelled(slot, JoinError::cancelled);
+}
+
+/// Like `cancel`, for a task dropped because its simulation ended.
+fn shut_down(slot: Slot) {
+    finish_cancelled(slot, JoinError::shut_down);
+}
+
+fn finish_cancelled(slot: Slot, error: fn(TaskId) -> JoinError) {
     let Slot {
         id,
         future,
@@ -1201,7 +1213,7 @@ fn cancel(slot: Slot) {
     } = slot;
     drop_quietly(future);
     if let Some(completion) = completion {
-        completion.fail(JoinError::cancelled(id));
+        completion.fail(error(id));
     }
 }
 

@@ -106,9 +106,11 @@ pub enum FailureKind {
         /// Index of the first event that differs.
         index: u64,
         /// That event in the first run (`None`: the run had ended).
-        first: Option<Event>,
+        first: Option<Box<Event>>,
         /// That event in the second run (`None`: the run had ended).
-        second: Option<Event>,
+        second: Option<Box<Event>>,
+        /// How each run ended: "passed", or its failure's summary.
+        outcomes: Box<[String; 2]>,
     },
 }
 
@@ -164,18 +166,22 @@ impl FailureKind {
                 index,
                 first,
                 second,
+                outcomes,
             } => {
-                let show = |e: &Option<Event>| match e {
+                let show = |e: &Option<Box<Event>>| match e {
                     Some(e) => e.to_string(),
                     None => "(the run had ended)".to_owned(),
                 };
                 format!(
                     "nondeterminism: the same seed ran two different ways, first at event #{index}:\n    \
-                     first run:  {}\n    second run: {}\n  \
+                     first run:  {}\n    second run: {}\n    \
+                     first run ended:  {}\n    second run ended: {}\n  \
                      Something outside the simulation reached the schedule: state in a `static` \
                      kept from an earlier run, `std::time`, OS randomness, or `HashMap` iteration order",
                     show(first),
-                    show(second)
+                    show(second),
+                    outcomes[0],
+                    outcomes[1]
                 )
             }
         }

@@ -26,6 +26,8 @@ pub(crate) struct Config {
     pub(crate) record_tape: bool,
     /// The watchdog watching this simulation, if any.
     pub(crate) watch: Option<std::sync::Arc<crate::watchdog::Watch>>,
+    /// Whether a deadlock waits briefly for a wake from another thread.
+    pub(crate) deadlock_grace: bool,
 }
 
 /// Configures a [`Runtime`].
@@ -71,6 +73,7 @@ impl Builder {
                 record_trace: false,
                 record_tape: false,
                 watch: None,
+                deadlock_grace: true,
             },
             decider: None,
         }
@@ -117,6 +120,13 @@ impl Builder {
     /// strategy (exploration, replay, shrinking).
     pub(crate) fn decider(mut self, decider: Box<dyn Decider>) -> Self {
         self.decider = Some(decider);
+        self
+    }
+
+    /// Whether a deadlock first waits up to 20 ms of wall time for a wake
+    /// from another OS thread (to report it as a foreign wake instead).
+    pub(crate) fn deadlock_grace(mut self, wait: bool) -> Self {
+        self.config.deadlock_grace = wait;
         self
     }
 

@@ -120,7 +120,7 @@ impl fmt::Display for TaskInfo {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct WaitPoint {
     pub(crate) what: Wait,
-    pub(crate) at: &'static Location<'static>,
+    pub(crate) at: Option<&'static Location<'static>>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -132,15 +132,19 @@ pub(crate) enum Wait {
 
 impl fmt::Display for WaitPoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(at) = self.at else {
+            return match self.what {
+                Wait::Other { what } => f.write_str(what),
+                Wait::Sleep { until } => write!(f, "a sleep until {}", FmtNanos(until)),
+                Wait::Join { task } => write!(f, "the JoinHandle of {task}"),
+            };
+        };
         match self.what {
-            Wait::Other { what } => write!(f, "{what} (created at {})", self.at),
-            Wait::Sleep { until } => write!(
-                f,
-                "a sleep until {} created at {}",
-                FmtNanos(until),
-                self.at
-            ),
-            Wait::Join { task } => write!(f, "the JoinHandle of {task} (spawned at {})", self.at),
+            Wait::Other { what } => write!(f, "{what} (created at {at})"),
+            Wait::Sleep { until } => {
+                write!(f, "a sleep until {} created at {at}", FmtNanos(until))
+            }
+            Wait::Join { task } => write!(f, "the JoinHandle of {task} (spawned at {at})"),
         }
     }
 }
@@ -401,7 +405,7 @@ impl<T> Future for JoinHandle<T> {
                 }
                 this.handle.set_wait(WaitPoint {
                     what: Wait::Join { task: this.id },
-                    at: this.spawned_at,
+                    at: Some(this.spawned_at),
                 });
                 Poll::Pending
             }
@@ -441,7 +445,11 @@ pub struct JoinError {
 }
 
 enum Repr {
-    Cancelled,
+    /// Aborted, or dropped because its node was killed (`shutdown` false),
+    /// or because its simulation ended (`shutdown` true).
+    Cancelled {
+        shutdown: bool,
+    },
     Panic(Box<dyn Any + Send + 'static>),
 }
 
@@ -449,7 +457,15 @@ impl JoinError {
     pub(crate) fn cancelled(task: TaskId) -> Self {
         JoinError {
             task,
-            repr: Repr::Cancelled,
+            repr: Repr::Cancelled { shutdown: false },
+        }
+    }
+
+    /// Cancelled because its simulation ended (the runtime was dropped).
+    pub(crate) fn shut_down(task: TaskId) -> Self {
+        JoinError {
+            task,
+            repr: Repr::Cancelled { shutdown: true },
         }
     }
 
@@ -462,7 +478,7 @@ impl JoinError {
 
     /// True if the task was aborted (or dropped when its simulation ended).
     pub fn is_cancelled(&self) -> bool {
-        matches!(self.repr, Repr::Cancelled)
+        matches!(self.repr, Repr::Cancelled { .. })
     }
 
     /// True if the task panicked. (By default a panic fails the whole run;
@@ -475,7 +491,7 @@ impl JoinError {
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
             Repr::Panic(payload) => Ok(payload),
-            Repr::Cancelled => Err(self),
+            Repr::Cancelled { .. } => Err(self),
         }
     }
 
@@ -488,7 +504,12 @@ impl JoinError {
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
-            Repr::Cancelled => write!(f, "{} was cancelled", self.task),
+            Repr::Cancelled { shutdown: false } => write!(f, "{} was cancelled", self.task),
+            Repr::Cancelled { shutdown: true } => write!(
+                f,
+                "{} was cancelled when its simulation ended (the `sim::Runtime` was dropped)",
+                self.task
+            ),
             Repr::Panic(payload) => write!(
                 f,
                 "{} panicked: {}",

@@ -254,20 +254,18 @@ impl Future for Sleep {
             }
             return Poll::Ready(());
         }
+        // A sleep from another simulation (or one that ended) would wait on a
+        // clock that never moves: say so instead.
+        this.handle.assert_current("a `sim::time::Sleep`");
         match this.entry {
             Some(key) => this.handle.timer_update(key, this.deadline, cx.waker()),
-            None => {
-                // Checked once, when the timer is set: a sleep from another
-                // simulation would otherwise wait on a clock that never moves.
-                this.handle.assert_current("a `sim::time::Sleep`");
-                this.entry = Some(this.handle.timer_insert(this.deadline, cx.waker()));
-            }
+            None => this.entry = Some(this.handle.timer_insert(this.deadline, cx.waker())),
         }
         this.handle.set_wait(WaitPoint {
             what: Wait::Sleep {
                 until: this.deadline,
             },
-            at: this.created_at,
+            at: Some(this.created_at),
         });
         Poll::Pending
     }

@@ -195,6 +195,9 @@ impl Accepting<'_> {
             }
             None => {
                 st.waiters.register(&mut self.key, cx.waker());
+                owner
+                    .handle
+                    .note_wait("a TCP accept (no connection queued)", None);
                 Poll::Pending
             }
         }

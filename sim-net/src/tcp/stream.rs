@@ -230,6 +230,7 @@ impl TcpStream {
             return Poll::Ready(Ok(0));
         }
         me.wait_read(handle, now, cx.waker());
+        handle.note_wait("a TCP read (no bytes due yet)", None);
         Poll::Pending
     }
 
@@ -267,6 +268,9 @@ impl TcpStream {
         let window = peer.capacity.saturating_sub(peer.unread);
         if window == 0 {
             me.writer = Some(cx.waker().clone());
+            self.owner
+                .handle
+                .note_wait("a TCP write (the peer's receive window is full)", None);
             return Poll::Pending;
         }
         let n = buf.len().min(window);

@@ -35,15 +35,19 @@ pub(crate) fn size(entries: &[Entry]) -> (usize, usize, u128, usize) {
 pub(crate) struct Attempt {
     pub(crate) failure: Option<String>,
     pub(crate) tape: Vec<Entry>,
+    /// How many polls the run made.
+    pub(crate) steps: u64,
 }
 
-/// Shrinks `tape`, whose run failed with `failure`, trying at most `budget`
-/// candidates; `run` returns `None` once the wall-clock cap is reached.
-/// Returns the smallest tape found and the number of runs made.
+/// Shrinks `tape`, whose run failed with `failure` after `max_steps` polls,
+/// trying at most `budget` candidates; a candidate is kept only if its run
+/// is no longer than that. `run` returns `None` once the wall-clock cap is
+/// reached. Returns the smallest tape found and the number of runs made.
 pub(crate) fn shrink(
     tape: Vec<Entry>,
     failure: &str,
     budget: usize,
+    max_steps: u64,
     mut run: impl FnMut(&[Entry]) -> Option<Attempt>,
 ) -> (Vec<Entry>, usize) {
     let mut best = trim(tape);
@@ -60,6 +64,7 @@ pub(crate) fn shrink(
             };
             let tape = trim(attempt.tape);
             if attempt.failure.as_deref() == Some(failure)
+                && attempt.steps <= max_steps
                 && tape.len() <= max_len
                 && size(&tape) < size(&best)
             {
@@ -148,6 +153,7 @@ mod tests {
         Some(Attempt {
             failure: failed.then(|| "panic".to_owned()),
             tape: tape.to_vec(),
+            steps: tape.len() as u64,
         })
     }
 
@@ -161,20 +167,20 @@ mod tests {
             e(Decision::Latency, 900),
             e(Decision::Loss, 1),
         ];
-        let (best, runs) = shrink(tape.clone(), "panic", 1000, toy);
+        let (best, runs) = shrink(tape.clone(), "panic", 1000, 100, toy);
         assert_eq!(best, trim(best.clone()), "shrunk tapes are trimmed");
         assert_eq!(size(&best).0, 1, "{best:?}");
         assert_eq!(size(&best).1, 1, "{best:?}");
         assert!(best.len() <= tape.len());
         assert!(toy(&best).unwrap().failure.is_some());
         // Deterministic.
-        assert_eq!(shrink(tape, "panic", 1000, toy), (best, runs));
+        assert_eq!(shrink(tape, "panic", 1000, 100, toy), (best, runs));
     }
 
     #[test]
     fn respects_the_budget() {
         let tape = vec![e(Decision::Schedule, 1), e(Decision::Loss, 1)];
-        let (best, runs) = shrink(tape.clone(), "panic", 0, toy);
+        let (best, runs) = shrink(tape.clone(), "panic", 0, 100, toy);
         assert_eq!((best, runs), (tape, 0));
     }
 }

@@ -322,12 +322,12 @@ where
                 // At level b, schedules with fewer preemptions were run before.
                 let new = level.is_none_or(|b| b == 0 || run.preemptions == b);
                 if new {
-                    summary.schedules += 1;
                     depth = depth.max(log.len());
                     if run.failure.is_some() {
                         progress.finish(&summary, 1);
                         return Err(self.report(seed, Origin::Search, spec, run, &summary));
                     }
+                    summary.schedules += 1;
                     summary.virtual_time += run.elapsed;
                     progress.tick(summary.schedules, Some(depth));
                 }
@@ -395,6 +395,11 @@ where
         if first.fingerprint == second.fingerprint {
             return first;
         }
+        let outcome = |run: &Run| match &run.failure {
+            Some(failure) => failure.kind().summary(),
+            None => "passed".to_owned(),
+        };
+        let outcomes = (outcome(&first), outcome(&second));
         let (a, b) = (
             first.trace.unwrap_or_default(),
             second.trace.unwrap_or_default(),
@@ -402,8 +407,9 @@ where
         let index = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
         let kind = FailureKind::Nondeterminism {
             index: index as u64,
-            first: a.get(index).copied(),
-            second: b.get(index).copied(),
+            first: a.get(index).copied().map(Box::new),
+            second: b.get(index).copied().map(Box::new),
+            outcomes: Box::new([outcomes.0, outcomes.1]),
         };
         Run {
             failure: Some(Failure::detached(kind, seed, first.elapsed, first.steps)),
@@ -434,6 +440,8 @@ where
             .max_steps(self.test.max_steps)
             .record_trace(record_trace)
             .record_tape(record_tape)
+            // A candidate of shrinking has no foreign thread to wait for.
+            .deadlock_grace(!matches!(spec, Spec::Lenient(_)))
             .decider(decider);
         if let Some(watch) = &self.watch {
             watch.begin_run(seed, spec.name());
@@ -573,7 +581,8 @@ where
                 // ever; when it cuts the search, the report says so.
                 let deadline = std::time::Instant::now() + Duration::from_secs(10);
                 let mut capped = false;
-                let result = shrink::shrink(tape.clone(), &key, budget, |candidate| {
+                let max_steps = *steps;
+                let result = shrink::shrink(tape.clone(), &key, budget, max_steps, |candidate| {
                     if std::time::Instant::now() > deadline {
                         capped = true;
                         return None;
@@ -583,6 +592,7 @@ where
                     Some(Attempt {
                         failure: attempt.failure.as_ref().map(Self::failure_key),
                         tape: attempt.tape.unwrap_or_default(),
+                        steps: attempt.steps,
                     })
                 });
                 if capped {
@@ -638,11 +648,12 @@ where
             let (steps, preemptions, faults) = s.original;
             format!(
                 "{steps} steps, {preemptions} preemptions, {faults} faults -> {} steps, {} preemptions, \
-                 {} faults ({} shrinking runs)",
+                 {} faults ({} shrinking run{})",
                 shown.steps,
                 shown.preemptions,
                 shrink::size(&s.tape).0,
-                s.runs
+                s.runs,
+                if s.runs == 1 { "" } else { "s" }
             )
         });
         let tape_line = if by_seed { tape_command.clone() } else { None };

@@ -35,7 +35,55 @@ pub(crate) fn capture(filter: &str, echo: bool) -> (DefaultGuard, Lines) {
         echo,
     };
     let subscriber = Registry::default().with(filter).with(layer);
-    (tracing::subscriber::set_default(subscriber), lines)
+    install_listener();
+    let guard = tracing::subscriber::set_default(subscriber);
+    // Sites cached as "never" before this capture existed must reach it.
+    tracing::callsite::rebuild_interest_cache();
+    (guard, lines)
+}
+
+/// `tracing` caches, per call site and process-wide, whether anyone listens
+/// (tokio-rs/tracing#3611): a site reached on a thread with no subscriber
+/// (another test's, or a thread the code under test started) can be cached
+/// as "never", and a capture on the simulation's thread would then miss it.
+/// A global subscriber that answers "sometimes" and records nothing keeps
+/// every site asking the current thread's subscriber. Installed once; if
+/// the process already has a global subscriber, that one answers instead.
+fn install_listener() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = tracing::subscriber::set_global_default(Sometimes);
+    });
+}
+
+/// The global subscriber of [`install_listener`]: interested, never enabled.
+struct Sometimes;
+
+impl Subscriber for Sometimes {
+    fn register_callsite(
+        &self,
+        _: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        tracing::subscriber::Interest::sometimes()
+    }
+
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        false
+    }
+
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+
+    fn event(&self, _: &Event<'_>) {}
+
+    fn enter(&self, _: &tracing::span::Id) {}
+
+    fn exit(&self, _: &tracing::span::Id) {}
 }
 
 struct SimLayer {
