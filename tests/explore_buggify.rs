@@ -5,17 +5,7 @@ use std::time::Duration;
 use sim::harness::{self, Regressions, Settings, Strategy, Test};
 
 fn test(name: &'static str) -> Test {
-    Test::new(
-        name,
-        module_path!(),
-        file!(),
-        env!("CARGO_PKG_NAME"),
-        env!("CARGO_CRATE_NAME"),
-    )
-    .settings(Settings {
-        regressions: Some(Regressions::Off),
-        ..Settings::default()
-    })
+    harness::test_named!(name).settings(Settings::quiet())
 }
 
 /// A retrying client: a buggified request fails; a buggified retry delay

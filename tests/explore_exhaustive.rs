@@ -9,25 +9,12 @@ use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
-use sim::harness::{self, Regressions, Settings, Shard, Strategy, Summary, Test};
+use sim::harness::{self, Settings, Shard, Strategy, Summary, Test};
 
 fn test(name: &'static str) -> Test {
-    Test::new(
-        name,
-        module_path!(),
-        file!(),
-        env!("CARGO_PKG_NAME"),
-        env!("CARGO_CRATE_NAME"),
-    )
-    .explore(Strategy::Exhaustive)
-    .settings(quiet())
-}
-
-fn quiet() -> Settings {
-    Settings {
-        regressions: Some(Regressions::Off),
-        ..Settings::default()
-    }
+    harness::test_named!(name)
+        .explore(Strategy::Exhaustive)
+        .settings(Settings::quiet())
 }
 
 type Logs = Rc<RefCell<BTreeSet<Vec<u8>>>>;
@@ -120,7 +107,7 @@ fn shards_split_the_search() {
     for index in 0..3 {
         let settings = Settings {
             shard: Some(Shard { index, count: 3 }),
-            ..quiet()
+            ..Settings::quiet()
         };
         let (summary, logs) = workers(test("sharded").settings(settings), 3, 2);
         assert!(summary.complete);

@@ -7,17 +7,7 @@ use sim::harness::{self, Regressions, Settings, Strategy, Test};
 use sim::net::{self, LinkConfig, UdpSocket};
 
 fn test(name: &'static str) -> Test {
-    Test::new(
-        name,
-        module_path!(),
-        file!(),
-        env!("CARGO_PKG_NAME"),
-        env!("CARGO_CRATE_NAME"),
-    )
-    .settings(Settings {
-        regressions: Some(Regressions::Off),
-        ..Settings::default()
-    })
+    harness::test_named!(name).settings(Settings::quiet())
 }
 
 /// The client sends "set" then "commit"; the server assumes they arrive in

@@ -8,20 +8,10 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use sim::harness::{self, Regressions, Settings, Strategy, Test};
+use sim::harness::{self, Settings, Strategy, Test};
 
 fn test(name: &'static str) -> Test {
-    Test::new(
-        name,
-        module_path!(),
-        file!(),
-        env!("CARGO_PKG_NAME"),
-        env!("CARGO_CRATE_NAME"),
-    )
-    .settings(Settings {
-        regressions: Some(Regressions::Off),
-        ..Settings::default()
-    })
+    harness::test_named!(name).settings(Settings::quiet())
 }
 
 async fn torn_write() {

@@ -6,24 +6,10 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use sim::harness::{self, Regressions, Settings, Strategy, Test, TestFailure};
+use sim::harness::{self, Settings, Strategy, Test, TestFailure};
 
 fn test(name: &'static str) -> Test {
-    Test::new(
-        name,
-        module_path!(),
-        file!(),
-        env!("CARGO_PKG_NAME"),
-        env!("CARGO_CRATE_NAME"),
-    )
-    .settings(quiet())
-}
-
-fn quiet() -> Settings {
-    Settings {
-        regressions: Some(Regressions::Off),
-        ..Settings::default()
-    }
+    harness::test_named!(name).settings(Settings::quiet())
 }
 
 /// A lost update: needs task B to read between A's read and A's write.
@@ -54,7 +40,7 @@ fn replays(name: &'static str, failure: &TestFailure) {
     let replay = harness::try_run(
         test(name).settings(Settings {
             replay: Some(tape.clone()),
-            ..quiet()
+            ..Settings::quiet()
         }),
         lost_update,
     )
@@ -125,7 +111,7 @@ fn shrinking_keeps_the_failure_and_never_lengthens_the_tape() {
     let unshrunk = harness::try_run(
         test("shrunk").seeds(500).settings(Settings {
             shrink: Some(0),
-            ..quiet()
+            ..Settings::quiet()
         }),
         lost_update,
     )
@@ -143,7 +129,7 @@ fn malformed_replay_strings_are_clear_errors() {
             let _ = harness::try_run(
                 test("strings").settings(Settings {
                     replay: Some(replay),
-                    ..quiet()
+                    ..Settings::quiet()
                 }),
                 lost_update,
             );
@@ -166,7 +152,7 @@ fn malformed_replay_strings_are_clear_errors() {
         let _ = harness::try_run(
             test("another_test").settings(Settings {
                 replay: Some(good.clone()),
-                ..quiet()
+                ..Settings::quiet()
             }),
             lost_update,
         );
@@ -188,7 +174,7 @@ fn a_tape_that_no_longer_fits_the_code_is_reported_not_run_blindly() {
     let changed = harness::try_run(
         test("misfit").settings(Settings {
             replay: Some(tape),
-            ..quiet()
+            ..Settings::quiet()
         }),
         || async {
             sim::time::sleep(Duration::from_secs(1)).await;

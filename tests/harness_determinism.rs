@@ -6,22 +6,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sim::FailureKind;
-use sim::harness::{self, Regressions, Settings, Test};
+use sim::harness::{self, Settings, Test};
 
 fn test(name: &'static str) -> Test {
-    Test::new(
-        name,
-        module_path!(),
-        file!(),
-        env!("CARGO_PKG_NAME"),
-        env!("CARGO_CRATE_NAME"),
-    )
-    .check_determinism(true)
-    .seeds(20)
-    .settings(Settings {
-        regressions: Some(Regressions::Off),
-        ..Settings::default()
-    })
+    harness::test_named!(name)
+        .check_determinism(true)
+        .seeds(20)
+        .settings(Settings::quiet())
 }
 
 fn expect_divergence(failure: harness::TestFailure) {

@@ -10,13 +10,7 @@ use std::time::Duration;
 use sim::harness::{self, Leaks, Regressions, Settings, Test};
 
 fn test(name: &'static str) -> Test {
-    Test::new(
-        name,
-        module_path!(),
-        file!(),
-        env!("CARGO_PKG_NAME"),
-        env!("CARGO_CRATE_NAME"),
-    )
+    harness::test_named!(name)
 }
 
 fn settings(regressions: &Path) -> Settings {
@@ -215,10 +209,9 @@ fn leaked_tasks_are_denied_when_asked() {
 #[test]
 fn regressions_can_be_turned_off() {
     let failure = harness::try_run(
-        test("no_regressions").seeds(1000).settings(Settings {
-            regressions: Some(Regressions::Off),
-            ..Settings::default()
-        }),
+        test("no_regressions")
+            .seeds(1000)
+            .settings(Settings::quiet()),
         lost_update,
     )
     .unwrap_err();

@@ -6,20 +6,7 @@ use std::collections::BTreeSet;
 use sim::harness::{self, SeedBase, Settings, Shard, Test};
 
 fn test(name: &'static str) -> Test {
-    Test::new(
-        name,
-        module_path!(),
-        file!(),
-        env!("CARGO_PKG_NAME"),
-        env!("CARGO_CRATE_NAME"),
-    )
-}
-
-fn quiet() -> Settings {
-    Settings {
-        regressions: Some(harness::Regressions::Off),
-        ..Settings::default()
-    }
+    harness::test_named!(name)
 }
 
 async fn racy() {
@@ -42,12 +29,12 @@ fn seeds_of(summary: &harness::Summary) -> Vec<u64> {
 
 #[test]
 fn plain_runs_are_repeatable_and_use_the_default_count() {
-    let a = harness::try_run(test("plain").settings(quiet()), racy).unwrap();
-    let b = harness::try_run(test("plain").settings(quiet()), racy).unwrap();
+    let a = harness::try_run(test("plain").settings(Settings::quiet()), racy).unwrap();
+    let b = harness::try_run(test("plain").settings(Settings::quiet()), racy).unwrap();
     assert_eq!(a.seeds_passed, harness::DEFAULT_SEEDS);
     assert_eq!(a, b, "the same test runs the same seeds the same way");
     // Another test path gets other seeds.
-    let c = harness::try_run(test("other").settings(quiet()), racy).unwrap();
+    let c = harness::try_run(test("other").settings(Settings::quiet()), racy).unwrap();
     assert_ne!(seeds_of(&a), seeds_of(&c));
     // Seeds are consecutive from the base.
     let seeds = seeds_of(&a);
@@ -56,33 +43,33 @@ fn plain_runs_are_repeatable_and_use_the_default_count() {
 
 #[test]
 fn counts_and_seeds_can_be_overridden() {
-    let s = harness::try_run(test("n").seeds(7).settings(quiet()), racy).unwrap();
+    let s = harness::try_run(test("n").seeds(7).settings(Settings::quiet()), racy).unwrap();
     assert_eq!(s.seeds_passed, 7);
     let env = Settings {
         seeds: Some(3),
-        ..quiet()
+        ..Settings::quiet()
     };
     let s = harness::try_run(test("n").seeds(7).settings(env), racy).unwrap();
     assert_eq!(s.seeds_passed, 3, "SIM_SEEDS wins over the attribute");
     let env = Settings {
         seed: Some(0x2a),
-        ..quiet()
+        ..Settings::quiet()
     };
     let s = harness::try_run(test("n").seeds(7).settings(env), racy).unwrap();
     assert_eq!(seeds_of(&s), [0x2a]);
-    let s = harness::try_run(test("n").seed(5).settings(quiet()), racy).unwrap();
+    let s = harness::try_run(test("n").seed(5).settings(Settings::quiet()), racy).unwrap();
     assert_eq!(seeds_of(&s), [5]);
     let env = Settings {
         seed_base: Some(SeedBase::Fixed(1000)),
         seeds: Some(4),
-        ..quiet()
+        ..Settings::quiet()
     };
     let s = harness::try_run(test("n").settings(env), racy).unwrap();
     assert_eq!(seeds_of(&s), [1000, 1001, 1002, 1003]);
     let env = Settings {
         seed_base: Some(SeedBase::Random),
         seeds: Some(2),
-        ..quiet()
+        ..Settings::quiet()
     };
     assert_eq!(
         harness::try_run(test("n").settings(env), racy)
@@ -94,13 +81,14 @@ fn counts_and_seeds_can_be_overridden() {
 
 #[test]
 fn shards_cover_every_seed_exactly_once() {
-    let all =
-        seeds_of(&harness::try_run(test("sharded").seeds(50).settings(quiet()), racy).unwrap());
+    let all = seeds_of(
+        &harness::try_run(test("sharded").seeds(50).settings(Settings::quiet()), racy).unwrap(),
+    );
     let mut seen = Vec::new();
     for index in 0..4 {
         let env = Settings {
             shard: Some(Shard { index, count: 4 }),
-            ..quiet()
+            ..Settings::quiet()
         };
         seen.extend(seeds_of(
             &harness::try_run(test("sharded").seeds(50).settings(env), racy).unwrap(),
@@ -119,7 +107,7 @@ fn the_json_report_has_one_line_per_seed() {
     let path = dir.path().join("report.jsonl");
     let env = Settings {
         report: Some(path.clone()),
-        ..quiet()
+        ..Settings::quiet()
     };
     let summary = harness::try_run(test("reported").seeds(5).settings(env), racy).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();

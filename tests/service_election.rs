@@ -37,14 +37,7 @@ fn test(name: &'static str) -> Test {
 /// shrinking budget in runs, so that shrinking never meets its wall-time cap
 /// and a replay shrinks to the same run.
 fn with(name: &'static str, settings: Settings) -> Test {
-    Test::new(
-        name,
-        module_path!(),
-        file!(),
-        env!("CARGO_PKG_NAME"),
-        env!("CARGO_CRATE_NAME"),
-    )
-    .settings(Settings {
+    harness::test_named!(name).settings(Settings {
         regressions: Some(Regressions::Off),
         shrink: settings.shrink.or(Some(SHRINK_RUNS)),
         ..settings

@@ -162,6 +162,16 @@ fn expected(var: &str) -> String {
 }
 
 impl Settings {
+    /// Settings that ignore the environment and neither save nor replay a
+    /// regression file: for tests of tests, which must not write into the
+    /// repository or depend on what the shell exported.
+    pub fn quiet() -> Settings {
+        Settings {
+            regressions: Some(Regressions::Off),
+            ..Settings::default()
+        }
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Settings, EnvError> {
         Settings::from_lookup(|var| std::env::var(var).ok())

@@ -239,6 +239,31 @@ impl Test {
     }
 }
 
+/// A [`Test`] named `name`, identified by where the macro is called (its
+/// module, file, package and crate), as `#[sim::test]` identifies its tests:
+/// what drives a test with [`try_run`] from an ordinary `#[test]` uses.
+///
+/// ```
+/// let test = sim::harness::test_named!("adds").seeds(3).settings(sim::harness::Settings::quiet());
+/// assert!(test.path().ends_with("adds"));
+/// assert_eq!(sim::harness::try_run(test, || async {}).unwrap().seeds_passed, 3);
+/// ```
+#[macro_export]
+macro_rules! test_named {
+    ($name:expr) => {
+        $crate::harness::Test::new(
+            $name,
+            ::core::module_path!(),
+            ::core::file!(),
+            ::core::env!("CARGO_PKG_NAME"),
+            ::core::env!("CARGO_CRATE_NAME"),
+        )
+    };
+}
+
+#[doc(inline)]
+pub use crate::test_named;
+
 /// What a test body may return: `()`, or `Result<(), E>` where `Err` fails
 /// the run like a panic.
 pub trait TestOutput {
