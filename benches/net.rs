@@ -25,9 +25,13 @@
 //! `SIM_BENCH_SCALE` (factor on W3's round trips, W4's rounds and W5's runs;
 //! default 1.0). Libtest flags that `cargo bench` passes are ignored.
 
+mod support;
+
 use std::env;
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use support::{Row, env_or, measure};
 
 use sim::net;
 use sim::net::{LinkConfig, NetConfig, UdpSocket};
@@ -208,43 +212,6 @@ fn w5_tiny_sims(sims: u64) -> u64 {
     sims
 }
 
-/// The measured runs of one workload.
-struct Row {
-    name: String,
-    unit: &'static str,
-    /// Work per run (round trips, virtual seconds, runs); identical across runs.
-    count: u64,
-    /// Wall time of each measured run, sorted.
-    walls: Vec<Duration>,
-}
-
-/// Runs `workload` once to warm up, then `runs` times, timing each.
-fn measure(
-    name: String,
-    unit: &'static str,
-    runs: usize,
-    mut workload: impl FnMut() -> u64,
-) -> Row {
-    eprint!("{name}: warm-up");
-    let count = black_box(workload());
-    let mut walls = Vec::with_capacity(runs);
-    for run in 1..=runs {
-        eprint!(" {run}");
-        let start = Instant::now();
-        let n = black_box(workload());
-        walls.push(start.elapsed());
-        assert_eq!(n, count, "{name}: runs of one seed must do the same work");
-    }
-    eprintln!();
-    walls.sort();
-    Row {
-        name,
-        unit,
-        count,
-        walls,
-    }
-}
-
 fn print_table(rows: &[Row]) {
     println!();
     println!(
@@ -270,18 +237,5 @@ fn print_table(rows: &[Row]) {
                 row.unit
             ),
         );
-    }
-}
-
-/// Reads a setting from the environment, or `default` when it is unset.
-///
-/// # Panics
-/// When it is set but does not parse.
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    match env::var(name) {
-        Ok(value) => value
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={value:?} is not a valid value")),
-        Err(_) => default,
     }
 }

@@ -28,9 +28,13 @@
 //!
 //! Libtest flags that `cargo bench` passes (such as `--bench`) are ignored.
 
+mod support;
+
 use std::env;
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use support::{Row, env_or, measure};
 
 /// The seed of every run: runs are identical, so only wall time varies.
 const SEED: u64 = 42;
@@ -168,43 +172,6 @@ fn expected_elapsed(tasks: u64, iters: u64) -> Duration {
     Duration::from_millis(longest)
 }
 
-/// The measured runs of one workload.
-struct Row {
-    name: String,
-    unit: &'static str,
-    /// Events (polls or firings) per run; identical across runs.
-    count: u64,
-    /// Wall time of each measured run, sorted.
-    walls: Vec<Duration>,
-}
-
-/// Runs `workload` once to warm up, then `runs` times, timing each.
-fn measure(
-    name: String,
-    unit: &'static str,
-    runs: usize,
-    mut workload: impl FnMut() -> u64,
-) -> Row {
-    eprint!("{name}: warm-up");
-    let count = black_box(workload());
-    let mut walls = Vec::with_capacity(runs);
-    for run in 1..=runs {
-        eprint!(" {run}");
-        let start = Instant::now();
-        let n = black_box(workload());
-        walls.push(start.elapsed());
-        assert_eq!(n, count, "{name}: runs of one seed must do the same work");
-    }
-    eprintln!();
-    walls.sort();
-    Row {
-        name,
-        unit,
-        count,
-        walls,
-    }
-}
-
 fn print_table(rows: &[Row]) {
     println!();
     println!(
@@ -229,18 +196,5 @@ fn print_table(rows: &[Row]) {
             format!("{:.2} [{:.2}, {:.2}]", rate(median), rate(max), rate(min)),
             median.as_nanos() as f64 / row.count as f64,
         );
-    }
-}
-
-/// Reads a setting from the environment, or `default` when it is unset.
-///
-/// # Panics
-/// When it is set but does not parse.
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    match env::var(name) {
-        Ok(value) => value
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={value:?} is not a valid value")),
-        Err(_) => default,
     }
 }
