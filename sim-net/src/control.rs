@@ -364,7 +364,7 @@ pub fn stats(from: impl Into<NodeRef>, to: impl Into<NodeRef>) -> LinkStats {
             settle_node(world, handle, to);
             world
                 .links
-                .get(&(from, to))
+                .get(from, to)
                 .map(|l| l.stats)
                 .unwrap_or_default()
         },

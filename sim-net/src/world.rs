@@ -47,7 +47,7 @@ pub(crate) struct World {
     /// Indexed by `NodeId`; filled as nodes are first seen.
     nodes: Vec<Option<NodeNet>>,
     ips: BTreeMap<IpAddr, NodeId>,
-    pub(crate) links: BTreeMap<(NodeId, NodeId), LinkState>,
+    pub(crate) links: Links,
     pub(crate) isolated: BTreeSet<NodeId>,
     /// Orders packets with equal delivery times by send order.
     seq: u64,
@@ -259,26 +259,26 @@ impl World {
     /// The configuration of the link `from → to`.
     pub(crate) fn link_config(&self, from: NodeId, to: NodeId) -> LinkConfig {
         self.links
-            .get(&(from, to))
+            .get(from, to)
             .and_then(|l| l.config)
             .unwrap_or(self.config.link_config())
     }
 
     pub(crate) fn link_mut(&mut self, from: NodeId, to: NodeId) -> &mut LinkState {
-        self.links.entry((from, to)).or_default()
+        self.links.entry(from, to)
     }
 
     /// True when packets from `from` cannot reach `to` (a partition or an
     /// isolated node). A node always reaches itself.
     pub(crate) fn is_cut(&self, from: NodeId, to: NodeId) -> bool {
         from != to
-            && (self.links.get(&(from, to)).is_some_and(|l| l.partitioned)
+            && (self.links.get(from, to).is_some_and(|l| l.partitioned)
                 || self.isolated.contains(&from)
                 || self.isolated.contains(&to))
     }
 
     pub(crate) fn is_held(&self, from: NodeId, to: NodeId) -> bool {
-        self.links.get(&(from, to)).is_some_and(|l| l.held)
+        self.links.get(from, to).is_some_and(|l| l.held)
     }
 
     /// Checks that `ip` may be bound on `node`.
@@ -416,5 +416,43 @@ impl std::fmt::Debug for Owner {
         f.debug_struct("Owner")
             .field("node", &self.node.id())
             .finish()
+    }
+}
+
+/// The state of every link that has one, by `(from, to)`: a dense table
+/// indexed by node ids (small and dense), because every datagram looks its
+/// link up several times. Iteration is in `(from, to)` order.
+#[derive(Debug, Default)]
+pub(crate) struct Links {
+    rows: Vec<Vec<Option<LinkState>>>,
+}
+
+impl Links {
+    pub(crate) fn get(&self, from: NodeId, to: NodeId) -> Option<&LinkState> {
+        self.rows
+            .get(from.as_u32() as usize)?
+            .get(to.as_u32() as usize)?
+            .as_ref()
+    }
+
+    /// The link's state, created with the defaults on first use.
+    pub(crate) fn entry(&mut self, from: NodeId, to: NodeId) -> &mut LinkState {
+        let (from, to) = (from.as_u32() as usize, to.as_u32() as usize);
+        if self.rows.len() <= from {
+            self.rows.resize_with(from + 1, Vec::new);
+        }
+        let row = &mut self.rows[from];
+        if row.len() <= to {
+            row.resize_with(to + 1, || None);
+        }
+        row[to].get_or_insert_with(LinkState::default)
+    }
+
+    pub(crate) fn values(&self) -> impl Iterator<Item = &LinkState> {
+        self.rows.iter().flatten().flatten()
+    }
+
+    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut LinkState> {
+        self.rows.iter_mut().flatten().flatten()
     }
 }
