@@ -149,7 +149,7 @@ impl Slot {
 
 /// How long a simulation with nothing left to do waits for a wake from
 /// another thread before reporting a deadlock (see `Remote::wait_for_wake`).
-const DEADLOCK_GRACE: Duration = Duration::from_millis(20);
+const DEADLOCK_GRACE: Duration = Duration::from_millis(100);
 
 /// What the loop should do next.
 pub(crate) enum Next {

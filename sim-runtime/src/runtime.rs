@@ -123,7 +123,7 @@ impl Builder {
         self
     }
 
-    /// Whether a deadlock first waits up to 20 ms of wall time for a wake
+    /// Whether a deadlock first waits up to 100 ms of wall time for a wake
     /// from another OS thread (to report it as a foreign wake instead).
     pub(crate) fn deadlock_grace(mut self, wait: bool) -> Self {
         self.config.deadlock_grace = wait;
