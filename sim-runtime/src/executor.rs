@@ -153,8 +153,16 @@ const DEADLOCK_GRACE: Duration = Duration::from_millis(100);
 
 /// What the loop should do next.
 pub(crate) enum Next {
-    Poll(usize),
+    Poll(Started),
     Idle,
+}
+
+/// A task taken off the ready queue to be polled, with its waker and future
+/// (`None` for a `block_on` future, which the runtime polls itself).
+pub(crate) struct Started {
+    pub(crate) key: usize,
+    pub(crate) waker: Waker,
+    pub(crate) future: Option<BoxFuture>,
 }
 
 /// How a task's poll ended.
@@ -549,8 +557,7 @@ impl Handle {
             i
         };
         let Ready { key, .. } = st.ready.swap_remove(i);
-        st.tasks[key].queued = false;
-        Ok(Next::Poll(key))
+        Ok(Next::Poll(self.start(&mut st, key)))
     }
 
     fn deliver_remote(&self, wakes: Vec<crate::waker::RemoteWake>) {
@@ -572,16 +579,18 @@ impl Handle {
         }
     }
 
-    /// Starts polling task `key`: counts the step and hands out its waker and
-    /// future (`None` for a `block_on` future).
-    pub(crate) fn begin_poll(&self, key: usize) -> (Waker, Option<BoxFuture>) {
-        let mut st = self.shared.state.borrow_mut();
+    /// Starts polling task `key`, just taken off the ready queue: counts the
+    /// step and hands out its waker and future (`None` for a `block_on`
+    /// future). Done under the borrow that picked the task, so a poll costs
+    /// one borrow and one slot lookup to start.
+    fn start(&self, st: &mut State, key: usize) -> Started {
         st.steps += 1;
         let now = self.now_nanos();
         let State {
             tasks, trace, last, ..
-        } = &mut *st;
+        } = st;
         let slot = &mut tasks[key];
+        slot.queued = false;
         slot.polls += 1;
         trace.record(now, EventKind::Polled { task: slot.id }, slot.name.as_ref());
         *last = Some((key, slot.id));
@@ -590,13 +599,16 @@ impl Handle {
         }
         self.shared.wait.set(None);
         self.shared.running.set(Some(key));
-        let waker = mem::replace(&mut slot.waker, Waker::noop().clone());
-        (waker, slot.future.take())
+        Started {
+            key,
+            waker: mem::replace(&mut slot.waker, Waker::noop().clone()),
+            future: slot.future.take(),
+        }
     }
 
     /// Polls a spawned task once.
-    pub(crate) fn poll_task(&self, key: usize) {
-        let (waker, future) = self.begin_poll(key);
+    pub(crate) fn poll_task(&self, started: Started) {
+        let Started { key, waker, future } = started;
         let mut future = future.expect("a spawned task has a future when it is polled");
         let mut cx = Context::from_waker(&waker);
         let outcome = match panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)))
@@ -608,7 +620,7 @@ impl Handle {
         self.end_poll(key, waker, Some(future), outcome);
     }
 
-    /// Finishes a poll begun with [`begin_poll`](Self::begin_poll).
+    /// Finishes a poll begun by [`next`](Self::next).
     pub(crate) fn end_poll(
         &self,
         key: usize,

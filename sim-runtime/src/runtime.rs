@@ -298,8 +298,8 @@ impl Runtime {
                         break Err(kind);
                     }
                 }
-                Ok(Next::Poll(key)) if key == main => {
-                    let (waker, _) = handle.begin_poll(main);
+                Ok(Next::Poll(started)) if started.key == main => {
+                    let waker = started.waker;
                     let mut cx = Context::from_waker(&waker);
                     match panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))) {
                         Ok(Poll::Ready(output)) => break Ok(output),
@@ -311,7 +311,7 @@ impl Runtime {
                         }
                     }
                 }
-                Ok(Next::Poll(key)) => handle.poll_task(key),
+                Ok(Next::Poll(started)) => handle.poll_task(started),
             }
         };
         // A failed run keeps the main future's slot in the report.

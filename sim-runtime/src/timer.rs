@@ -119,7 +119,9 @@ impl<T> TimerQueue<T> {
 
     /// The earliest armed deadline.
     pub(crate) fn next_deadline(&self) -> Option<u64> {
-        self.deadlines.first_key_value().map(|(deadline, _)| *deadline)
+        self.deadlines
+            .first_key_value()
+            .map(|(deadline, _)| *deadline)
     }
 
     /// Expires the earliest entry whose deadline is at or before `now`.
