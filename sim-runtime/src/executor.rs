@@ -442,7 +442,52 @@ impl Handle {
             }
         };
         if let Some(slot) = removed {
-            cancel(slot);
+            self.cancel(slot);
+        }
+    }
+
+    /// Completes a removed task's join handle with "cancelled", after
+    /// dropping its future (so the handle sees the task's resources
+    /// released). A panic in the future's destructor fails the run.
+    fn cancel(&self, mut slot: Slot) {
+        let future = slot.future.take();
+        self.drop_future(&slot, future);
+        if let Some(completion) = slot.completion.take() {
+            completion.fail(JoinError::cancelled(slot.id));
+        }
+    }
+
+    /// Drops the future of the removed task `slot`; a panic in its
+    /// destructor is recorded as the run's failure (unless one is already).
+    fn drop_future(&self, slot: &Slot, future: Option<BoxFuture>) {
+        let Err(payload) = panic::catch_unwind(AssertUnwindSafe(move || drop(future))) else {
+            return;
+        };
+        let site = crate::failure::take_panic_site();
+        let mut st = self.shared.state.borrow_mut();
+        let info = slot.info(&st.nodes);
+        st.failure.get_or_insert(FailureKind::Panic {
+            task: Box::new(info),
+            message: format!(
+                "{} (while its future was dropped)",
+                crate::failure::panic_message(&*payload)
+            ),
+            location: site.location,
+            backtrace: site.backtrace,
+        });
+    }
+
+    /// Takes the failure recorded since the last step, if any.
+    pub(crate) fn take_failure(&self) -> Option<FailureKind> {
+        self.shared.state.borrow_mut().failure.take()
+    }
+
+    /// Ends the last poll of a `block_on` future (it returned `Ready`).
+    pub(crate) fn end_main_poll(&self) {
+        self.shared.wait.set(None);
+        self.shared.running.set(None);
+        if let Some(watch) = &self.shared.config.watch {
+            watch.poll_ended();
         }
     }
 
@@ -643,15 +688,16 @@ impl Handle {
                 slot.future = future;
             }
             PollOutcome::Pending => {
-                let slot = self.remove_task(&mut st, key, EventKind::Cancelled { task });
+                let mut slot = self.remove_task(&mut st, key, EventKind::Cancelled { task });
                 drop(st);
-                drop(future);
-                cancel(slot);
+                slot.future = future;
+                self.cancel(slot);
             }
             PollOutcome::Ready => {
                 let slot = self.remove_task(&mut st, key, EventKind::Completed { task });
                 drop(st);
-                drop((slot, future, waker));
+                drop(waker);
+                self.drop_future(&slot, future);
             }
             PollOutcome::Panicked(payload) => {
                 let info = st.tasks[key].info(&st.nodes);
@@ -790,13 +836,14 @@ impl Handle {
                 .collect::<Vec<_>>()
         };
         slots.into_iter().for_each(shut_down);
-        let wakers = self.shared.state.borrow_mut().timers.drain();
-        drop(wakers);
         // Layers' state and listeners may hold handles to the simulation:
-        // dropping them breaks every `Rc` cycle through it.
+        // dropping them breaks every `Rc` cycle through it. They go before
+        // the timers, since they may own sleeps that remove their entries.
         let extensions = mem::take(&mut *self.shared.extensions.borrow_mut());
         let listeners = mem::take(&mut *self.shared.listeners.borrow_mut());
         drop((extensions, listeners));
+        let wakers = self.shared.state.borrow_mut().timers.drain();
+        drop(wakers);
         self.shared.state.borrow_mut().phase = Phase::Closed;
         self.shared.remote.close();
     }
@@ -935,7 +982,7 @@ impl Handle {
             );
             slots
         };
-        slots.into_iter().for_each(cancel);
+        slots.into_iter().for_each(|slot| self.cancel(slot));
         self.notify(NodeEvent::Killed(node));
     }
 
@@ -1205,18 +1252,9 @@ impl Handle {
     }
 }
 
-/// Completes a removed task's join handle with "cancelled", after dropping
-/// its future (so the handle sees the task's resources released).
-fn cancel(slot: Slot) {
-    finish_cancelled(slot, JoinError::cancelled);
-}
-
-/// Like `cancel`, for a task dropped because its simulation ended.
+/// Completes the join handle of a task dropped because its simulation
+/// ended, after dropping its future. A panic then has no run to fail.
 fn shut_down(slot: Slot) {
-    finish_cancelled(slot, JoinError::shut_down);
-}
-
-fn finish_cancelled(slot: Slot, error: fn(TaskId) -> JoinError) {
     let Slot {
         id,
         future,
@@ -1225,7 +1263,7 @@ fn finish_cancelled(slot: Slot, error: fn(TaskId) -> JoinError) {
     } = slot;
     drop_quietly(future);
     if let Some(completion) = completion {
-        completion.fail(error(id));
+        completion.fail(JoinError::shut_down(id));
     }
 }
 

@@ -302,7 +302,16 @@ impl Runtime {
                     let waker = started.waker;
                     let mut cx = Context::from_waker(&waker);
                     match panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))) {
-                        Ok(Poll::Ready(output)) => break Ok(output),
+                        Ok(Poll::Ready(output)) => {
+                            handle.end_main_poll();
+                            // A failure recorded during this last poll (a
+                            // tape that no longer fits, a task's destructor
+                            // panicking) must not be lost.
+                            match handle.take_failure() {
+                                Some(kind) => break Err(kind),
+                                None => break Ok(output),
+                            }
+                        }
                         Ok(Poll::Pending) => {
                             handle.end_poll(main, waker, None, PollOutcome::Pending)
                         }

@@ -91,8 +91,9 @@ pub(super) struct Harness<'a, F> {
     pub(super) warned: Cell<bool>,
     /// Where the test called the harness: the body's "spawn" location.
     pub(super) caller: &'static Location<'static>,
-    /// PCT's estimate of a run's length: the longest run seen so far.
-    pub(super) pct_k: Cell<u64>,
+    /// PCT's estimate of a run's length (`k`), measured once: the steps of
+    /// a random run of the test's base seed.
+    pub(super) pct_k: Cell<Option<u64>>,
     /// The watchdog's view of this test's runs, unless it is off.
     pub(super) watch: Option<std::sync::Arc<Watch>>,
 }
@@ -114,6 +115,24 @@ where
             .explore
             .or(self.test.explore)
             .unwrap_or_default()
+    }
+
+    /// PCT's `k`: the length of a random run of the test's first seed,
+    /// measured on first use, so it is the same whatever seeds run.
+    fn pct_k(&self) -> u64 {
+        if let Some(k) = self.pct_k.get() {
+            return k;
+        }
+        let base = match self.settings.seed_base {
+            Some(SeedBase::Fixed(base)) => base,
+            _ => self.test.derived_base(),
+        };
+        let k = self
+            .run_once(base, &Spec::Random, false, false)
+            .steps
+            .max(1);
+        self.pct_k.set(Some(k));
+        k
     }
 
     fn depth(&self) -> u32 {
@@ -234,16 +253,20 @@ where
         let plan = self.plan();
         let mut progress = Progress::new(self.test.id(), plan.len(), "seeds");
         let mut summary = Summary::default();
-        for (i, (seed, origin)) in plan.into_iter().enumerate() {
-            let spec = match (strategy, i % 4) {
+        for (seed, origin) in plan {
+            // What a seed runs depends on the seed alone (and the test), not
+            // on where it stands in the plan: the portfolio's strategy comes
+            // from the seed, PCT's run-length estimate from one calibration
+            // run of the test.
+            let spec = match (strategy, seed % 4) {
                 (Strategy::Random, _) | (Strategy::Portfolio, 0) => Spec::Random,
                 (Strategy::Portfolio, d) => Spec::Pct {
                     depth: d as u32,
-                    k: self.pct_k.get(),
+                    k: self.pct_k(),
                 },
                 _ => Spec::Pct {
                     depth: self.depth(),
-                    k: self.pct_k.get(),
+                    k: self.pct_k(),
                 },
             };
             // Wall time is only reported, never fed to a simulation.
@@ -252,7 +275,6 @@ where
             if let Some(path) = &self.settings.report {
                 self.append_record(path, seed, &run, wall.elapsed());
             }
-            self.pct_k.set(self.pct_k.get().max(run.steps));
             if run.failure.is_some() {
                 progress.finish(&summary, 1);
                 return Err(self.report(seed, origin, spec, run, &summary));

@@ -511,7 +511,7 @@ where
         body: &body,
         caller: std::panic::Location::caller(),
         warned: Cell::new(false),
-        pct_k: Cell::new(64),
+        pct_k: Cell::new(None),
         watch: settings
             .watchdog
             .unwrap_or(Some(DEFAULT_WATCHDOG))
