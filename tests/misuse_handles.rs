@@ -106,3 +106,25 @@ fn an_empty_latency_range_is_rejected_where_it_is_set() {
 fn a_loss_rate_outside_0_to_1_is_rejected_where_it_is_set() {
     let _ = sim::net::LinkConfig::new().loss(1.5);
 }
+
+#[test]
+fn a_node_handle_from_another_simulation_is_rejected_by_the_network() {
+    let mut a = sim::Runtime::new(1);
+    let other = a.block_on(async {
+        sim::node::Builder::new("a1").build();
+        sim::node::Builder::new("a2").build()
+    });
+    let failure = sim::Runtime::new(2)
+        .try_block_on(async move {
+            sim::node::Builder::new("b1").build();
+            sim::node::Builder::new("b2").build();
+            sim::net::partition(&other, "client");
+        })
+        .unwrap_err();
+    assert!(
+        failure.to_string().contains(
+            "sim::net::partition: the node handle of node#2 belongs to another simulation"
+        ),
+        "{failure}"
+    );
+}

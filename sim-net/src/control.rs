@@ -38,18 +38,20 @@ pub struct NodeRef(Repr);
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Repr {
     Id(NodeId),
+    /// A node of the simulation with this id (a handle's).
+    Handle(NodeId, u64),
     Name(String),
 }
 
 impl From<&NodeHandle> for NodeRef {
     fn from(node: &NodeHandle) -> Self {
-        NodeRef(Repr::Id(node.id()))
+        NodeRef(Repr::Handle(node.id(), node.sim_id()))
     }
 }
 
 impl From<NodeHandle> for NodeRef {
     fn from(node: NodeHandle) -> Self {
-        NodeRef(Repr::Id(node.id()))
+        NodeRef::from(&node)
     }
 }
 
@@ -85,6 +87,18 @@ impl NodeRef {
             Repr::Id(id) => sim_runtime::Handle::current()
                 .node(*id)
                 .unwrap_or_else(|| panic!("{what}: {id} is not a node of this simulation")),
+            Repr::Handle(id, sim) => {
+                let current = sim_runtime::Handle::current();
+                if current.sim_id() != *sim {
+                    panic!(
+                        "{what}: the node handle of {id} belongs to another simulation than the one \
+                         running here; node handles are bound to the simulation that built them"
+                    );
+                }
+                current
+                    .node(*id)
+                    .unwrap_or_else(|| panic!("{what}: {id} is not a node of this simulation"))
+            }
             Repr::Name(name) => sim_runtime::node::lookup(name).unwrap_or_else(|| {
                 let known: Vec<String> = sim_runtime::node::all()
                     .iter()

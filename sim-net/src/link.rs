@@ -2,8 +2,10 @@
 //! (latency, loss, duplication), its faults (partition, hold) and its
 //! counters.
 //!
-//! Every packet's fate is drawn when it is sent, from the seed's network
-//! stream through [`Handle::draw`] and [`Handle::chance`]: first whether it
+//! Every packet's fate is drawn when it is sent, through [`Handle::draw`]
+//! and [`Handle::chance`] (under the random strategy, latency from the
+//! seed's network stream, loss and duplication from its faults stream):
+//! first whether it
 //! is lost ([`Decision::Loss`]), then whether it is duplicated
 //! ([`Decision::Duplicate`]), then each copy's latency
 //! ([`Decision::Latency`]). A draw whose outcome is certain (a rate of 0 or 1,

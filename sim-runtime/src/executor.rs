@@ -80,7 +80,8 @@ pub(crate) struct Shared {
 
 struct State {
     tasks: Slab<Slot>,
-    /// Exactly the live tasks whose `queued` flag is set.
+    /// Exactly the live tasks whose `queued` flag is set, except those of
+    /// paused nodes, which wait in their node's `held` list.
     ready: Vec<Ready>,
     timers: TimerQueue<Option<Waker>>,
     steps: u64,
@@ -330,11 +331,11 @@ impl Handle {
 
     // ----- tasks -----
 
-    /// Adds a task. `future` is `None` for a `block_on` future, which the
-    /// runtime polls itself.
-    /// Adds a task on `node` (by default the running task's node). A task
-    /// spawned on a node that is down, or while the simulation shuts down,
-    /// is handed back to be cancelled.
+    /// Adds a task on `node` (`None`: the running task's node, or the
+    /// default node between runs). `future` is `None` for a `block_on`
+    /// future, which the runtime polls itself. A task spawned on a node that
+    /// is down, or while the simulation shuts down, is handed back to be
+    /// cancelled, with whether it was the shutdown.
     pub(crate) fn insert_task(
         &self,
         future: Option<BoxFuture>,
@@ -342,19 +343,19 @@ impl Handle {
         name: Option<Rc<str>>,
         node: Option<NodeId>,
         spawned_at: &'static Location<'static>,
-    ) -> Result<(usize, TaskId), Option<BoxFuture>> {
+    ) -> Result<(usize, TaskId), (Option<BoxFuture>, bool)> {
         let node = node.unwrap_or_else(|| self.current_node());
         let mut st = self.shared.state.borrow_mut();
         match st.phase {
             Phase::Open => {}
-            Phase::Closing => return Err(future),
+            Phase::Closing => return Err((future, true)),
             Phase::Closed => {
                 drop(st);
                 panic!("{}", error::ended("sim::spawn"))
             }
         }
         let paused = match st.nodes[node.0 as usize].state {
-            NodeState::Down => return Err(future),
+            NodeState::Down => return Err((future, false)),
             NodeState::Paused => true,
             NodeState::Running => false,
         };
@@ -1208,8 +1209,13 @@ impl Handle {
     // ----- timers -----
 
     pub(crate) fn timer_insert(&self, deadline: u64, waker: &Waker) -> TimerKey {
-        let mut st = self.shared.state.borrow_mut();
-        st.timers.insert(deadline, Some(waker.clone()))
+        // Cloned before the borrow: a waker's clone may run foreign code.
+        let waker = waker.clone();
+        self.shared
+            .state
+            .borrow_mut()
+            .timers
+            .insert(deadline, Some(waker))
     }
 
     /// Re-arms a timer entry, refreshing its waker only if it changed.
@@ -1218,12 +1224,25 @@ impl Handle {
         if !st.timers.is_armed(key) || st.timers.deadline(key) != deadline {
             st.timers.reset(key, deadline);
         }
-        let slot = st.timers.get_mut(key);
-        if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
-            let old = slot.replace(waker.clone());
-            drop(st);
-            drop(old);
+        if st
+            .timers
+            .get_mut(key)
+            .as_ref()
+            .is_some_and(|w| w.will_wake(waker))
+        {
+            return;
         }
+        drop(st);
+        // Cloned outside the borrow: a waker's clone may run foreign code.
+        let waker = waker.clone();
+        let old = self
+            .shared
+            .state
+            .borrow_mut()
+            .timers
+            .get_mut(key)
+            .replace(waker);
+        drop(old);
     }
 
     pub(crate) fn timer_reset(&self, key: TimerKey, deadline: u64) {

@@ -195,6 +195,11 @@ impl NodeHandle {
         self.id
     }
 
+    /// The simulation the node belongs to (see [`Handle::sim_id`]).
+    pub fn sim_id(&self) -> u64 {
+        self.handle.sim_id()
+    }
+
     /// The node's name.
     pub fn name(&self) -> String {
         self.handle.node_name(self.id).to_string()

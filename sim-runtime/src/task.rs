@@ -271,11 +271,17 @@ where
             id,
             spawned_at: location,
         },
-        Err(future) => {
+        Err((future, shutting_down)) => {
             // The node is down, or the simulation is shutting down (spawned
-            // from a destructor): the task is cancelled before it starts.
+            // from a destructor): the task is cancelled before it starts. It
+            // never gets an id: its handle reports task#0.
             drop(future);
-            cell.fail(JoinError::cancelled(TaskId(0)));
+            let error = if shutting_down {
+                JoinError::shut_down
+            } else {
+                JoinError::cancelled
+            };
+            cell.fail(error(TaskId(0)));
             JoinHandle {
                 cell,
                 handle: handle.clone(),
@@ -382,7 +388,8 @@ impl<T> JoinHandle<T> {
         !matches!(*self.cell.state.borrow(), JoinState::Running(_))
     }
 
-    /// The task's id.
+    /// The task's id; `task#0` for a task that was never created (spawned
+    /// on a node that is down, or while its simulation shut down).
     pub fn id(&self) -> TaskId {
         self.id
     }

@@ -246,8 +246,15 @@ impl Trace {
         self.fingerprint = kind.fold(mix(self.fingerprint, nanos));
         // Scheduling decisions are hashed and kept in the full trace, but not
         // shown among recent events, where the task polled next says the same
-        // thing: it halves the ring writes on the poll path.
-        if !matches!(kind, EventKind::Decision { .. }) {
+        // thing: it halves the ring writes on the poll path. Other decisions
+        // (a loss, a latency, a `buggify!`) are shown: they explain failures.
+        if !matches!(
+            kind,
+            EventKind::Decision {
+                what: Decision::Schedule,
+                ..
+            }
+        ) {
             let entry = (event, name.cloned());
             if self.recent.len() < RECENT {
                 self.recent.push(entry);
