@@ -829,10 +829,8 @@ impl Handle {
         let slots = {
             let mut st = self.shared.state.borrow_mut();
             st.phase = Phase::Closing;
-            let mut keys: Vec<(TaskId, usize)> =
-                st.tasks.iter().map(|(key, slot)| (slot.id, key)).collect();
-            keys.sort_unstable();
-            keys.into_iter()
+            in_spawn_order(&st, |_| true)
+                .into_iter()
                 .map(|(task, key)| self.remove_task(&mut st, key, EventKind::Cancelled { task }))
                 .collect::<Vec<_>>()
         };
@@ -955,13 +953,7 @@ impl Handle {
             }
             st.nodes[node.0 as usize].state = NodeState::Down;
             st.nodes[node.0 as usize].held.clear();
-            let mut keys: Vec<(TaskId, usize)> = st
-                .tasks
-                .iter()
-                .filter(|(_, slot)| slot.node == node)
-                .map(|(key, slot)| (slot.id, key))
-                .collect();
-            keys.sort_unstable();
+            let keys = in_spawn_order(&st, |slot| slot.node == node);
             let mut slots = Vec::with_capacity(keys.len());
             for (task, key) in keys {
                 if st.tasks[key].future.is_none() {
@@ -1269,6 +1261,19 @@ impl Handle {
     pub(crate) fn timer_count(&self) -> usize {
         self.shared.state.borrow().timers.len()
     }
+}
+
+/// The tasks matching `pred`, as (id, slot key), in spawn order: the order
+/// in which a shutdown or a node's crash drops them.
+fn in_spawn_order(st: &State, pred: impl Fn(&Slot) -> bool) -> Vec<(TaskId, usize)> {
+    let mut keys: Vec<(TaskId, usize)> = st
+        .tasks
+        .iter()
+        .filter(|(_, slot)| pred(slot))
+        .map(|(key, slot)| (slot.id, key))
+        .collect();
+    keys.sort_unstable();
+    keys
 }
 
 /// Completes the join handle of a task dropped because its simulation
