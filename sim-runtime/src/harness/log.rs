@@ -42,21 +42,22 @@ pub(crate) fn capture(filter: &str, echo: bool) -> (DefaultGuard, Lines) {
     (guard, lines)
 }
 
-/// `tracing` caches, per call site and process-wide, whether anyone listens
-/// (tokio-rs/tracing#3611): a site reached on a thread with no subscriber
-/// (another test's, or a thread the code under test started) can be cached
-/// as "never", and a capture on the simulation's thread would then miss it.
-/// A global subscriber that answers "sometimes" and records nothing keeps
-/// every site asking the current thread's subscriber. Installed once; if
-/// the process already has a global subscriber, that one answers instead.
+/// `tracing` caches, per call site and process-wide, whether anyone listens.
+/// While exactly one dispatcher is alive (a capture, with no global
+/// subscriber), `tracing` computes that answer from the default subscriber
+/// of whichever thread first reaches the call site (tokio-rs/tracing#3611):
+/// a site first reached on another thread (a test's own `std::thread`) is
+/// cached as "never", and the capture on the simulation's thread misses it.
+/// A second dispatcher kept alive for the whole process, interested in
+/// everything and never set as anyone's default, makes `tracing` ask every
+/// live dispatcher instead. It is not the global default, so a test binary
+/// can still install its own.
 fn install_listener() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let _ = tracing::subscriber::set_global_default(Sometimes);
-    });
+    static KEEPALIVE: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+    KEEPALIVE.get_or_init(|| tracing::Dispatch::new(Sometimes));
 }
 
-/// The global subscriber of [`install_listener`]: interested, never enabled.
+/// The dispatcher kept alive by [`install_listener`]: interested, never enabled.
 struct Sometimes;
 
 impl Subscriber for Sometimes {
