@@ -24,7 +24,7 @@ use slab::Slab;
 
 use crate::context;
 use crate::error::{self, NoSimulation};
-use crate::explore::tape::Entry;
+use crate::explore::tape::{Entry, alternative};
 use crate::failure::{Failure, FailureKind, Report};
 use crate::node::{NodeEvent, NodeHandle, NodeId, NodeSlot, NodeState, default_ip};
 use crate::policy::{Decider, Ready, TapeError};
@@ -580,14 +580,7 @@ impl Handle {
             // costs a scan, made only when a tape is kept.
             let preempted = last.is_some_and(|(_, task)| ready[i].task != task);
             let alternative = match (&st.tape, last) {
-                (Some(_), Some((_, task))) => {
-                    let c = st.ready.iter().position(|r| r.task == task).unwrap_or(i);
-                    match c {
-                        c if c == i => 0,
-                        c if i < c => i + 1,
-                        _ => i,
-                    }
-                }
+                (Some(_), Some((_, task))) => alternative(&st.ready, Some(task), i),
                 _ => i,
             };
             if preempted {

@@ -205,6 +205,16 @@ pub(crate) fn schedule_order(ready: &[Ready], last: Option<TaskId>) -> Vec<usize
         .collect()
 }
 
+/// The alternative index (in [`schedule_order`]) of `ready[chosen]`: the
+/// inverse of that order, which is what the tape records.
+pub(crate) fn alternative(ready: &[Ready], last: Option<TaskId>, chosen: usize) -> usize {
+    match last.and_then(|t| ready.iter().position(|r| r.task == t)) {
+        Some(current) if current == chosen => 0,
+        Some(current) if chosen < current => chosen + 1,
+        _ => chosen,
+    }
+}
+
 /// Replays a tape. Strict: a decision that does not fit (another kind, a
 /// value out of range, the tape ending early or not used up) is an error.
 /// Lenient (for shrinking): what does not fit takes the default choice.
@@ -305,6 +315,21 @@ mod tests {
                     value: 1,
                 },
             ],
+        }
+    }
+
+    #[test]
+    fn alternative_inverts_the_schedule_order() {
+        let ready: Vec<Ready> = (1..=4)
+            .map(|t| Ready {
+                key: t as usize,
+                task: TaskId(t),
+            })
+            .collect();
+        for last in [None, Some(TaskId(1)), Some(TaskId(3)), Some(TaskId(9))] {
+            for (k, &i) in schedule_order(&ready, last).iter().enumerate() {
+                assert_eq!(alternative(&ready, last, i), k, "{last:?}");
+            }
         }
     }
 
