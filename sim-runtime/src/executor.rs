@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use slab::Slab;
 
+use crate::bound::{self, Store};
 use crate::context;
 use crate::error::{self, NoSimulation};
 use crate::explore::tape::{Entry, alternative};
@@ -68,6 +69,9 @@ pub(crate) struct Shared {
     wait: Cell<Option<WaitPoint>>,
     /// The slot of the task being polled, if any.
     running: Cell<Option<usize>>,
+    /// What the running poll may still complete before it must yield (see
+    /// [`Handle::poll_proceed`]).
+    budget: Cell<u32>,
     state: RefCell<State>,
     pub(crate) rng: RefCell<SimRng>,
     remote: Arc<Remote>,
@@ -76,6 +80,8 @@ pub(crate) struct Shared {
     extensions: RefCell<Vec<(TypeId, Rc<dyn Any>)>>,
     /// Called after node events, in registration order.
     listeners: RefCell<Vec<Listener>>,
+    /// Values behind `Send` keys (`sim::Bound`).
+    bound: Store,
 }
 
 struct State {
@@ -152,6 +158,12 @@ impl Slot {
 /// another thread before reporting a deadlock (see `Remote::wait_for_wake`).
 const DEADLOCK_GRACE: Duration = Duration::from_millis(100);
 
+/// How many leaf futures may complete in one poll before the task is made
+/// to yield: tokio's figure, so a loop over ready operations (a zero sleep,
+/// a full channel) behaves as it does under tokio instead of spinning inside
+/// one poll forever.
+const BUDGET: u32 = 128;
+
 /// What the loop should do next.
 pub(crate) enum Next {
     Poll(Started),
@@ -194,6 +206,7 @@ impl Handle {
             nodes: vec![NodeSlot::new("client".into(), default_ip(0), None)],
         };
         let rng = SimRng::new(config.seed);
+        bound::set_live(id, true);
         Handle {
             shared: Rc::new(Shared {
                 id,
@@ -201,11 +214,13 @@ impl Handle {
                 now: Cell::new(0),
                 wait: Cell::new(None),
                 running: Cell::new(None),
+                budget: Cell::new(BUDGET),
                 state: RefCell::new(state),
                 rng: RefCell::new(rng),
                 remote: Remote::new(id),
                 extensions: RefCell::new(Vec::new()),
                 listeners: RefCell::new(Vec::new()),
+                bound: Store::default(),
             }),
         }
     }
@@ -264,28 +279,40 @@ impl Handle {
         self.shared.id
     }
 
+    /// The thread the simulation was created on, the only one it runs on.
+    pub(crate) fn owner_thread(&self) -> std::thread::ThreadId {
+        self.shared.remote.owner()
+    }
+
+    pub(crate) fn bound_store(&self) -> &Store {
+        &self.shared.bound
+    }
+
     pub(crate) fn now_nanos(&self) -> u64 {
         self.shared.now.get()
+    }
+
+    /// Spends one unit of the running poll's cooperative budget.
+    ///
+    /// A leaf future (a timer, a join handle, a socket, a channel) calls this
+    /// when it is about to return `Ready`: while budget is left it gets
+    /// `Ready(())`; once 128 completions were spent in this poll, the task is
+    /// woken and `Pending` is returned, so the task yields and a loop over
+    /// always-ready operations cannot starve the others or spin forever.
+    #[inline]
+    pub fn poll_proceed(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let left = self.shared.budget.get();
+        if left == 0 {
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        self.shared.budget.set(left - 1);
+        Poll::Ready(())
     }
 
     /// True once the simulation has ended (its `Runtime` was dropped).
     pub fn is_closed(&self) -> bool {
         self.shared.state.borrow().phase == Phase::Closed
-    }
-
-    /// Panics with a clear message unless this handle's simulation is the
-    /// one running on this thread. `what` names the object being used.
-    #[track_caller]
-    pub(crate) fn assert_current(&self, what: &str) {
-        match context::with_current(|h| h.sim_key()) {
-            Some(id) if id == self.shared.id => {}
-            Some(_) => panic!("{}", error::foreign(what, self.seed())),
-            None if self.is_closed() => panic!("{}", error::ended(what)),
-            None => panic!(
-                "{what} was used outside a simulation: use it from code run by `block_on` \
-                 or a `#[sim::test]` function"
-            ),
-        }
     }
 
     /// Panics with a clear message if this simulation has ended, or if
@@ -638,6 +665,7 @@ impl Handle {
         }
         self.shared.wait.set(None);
         self.shared.running.set(Some(key));
+        self.shared.budget.set(BUDGET);
         Started {
             key,
             waker: mem::replace(&mut slot.waker, Waker::noop().clone()),
@@ -834,10 +862,21 @@ impl Handle {
         let extensions = mem::take(&mut *self.shared.extensions.borrow_mut());
         let listeners = mem::take(&mut *self.shared.listeners.borrow_mut());
         drop((extensions, listeners));
+        // Values behind `Send` keys kept outside the simulation (a socket
+        // returned from `block_on`) go now, while the context is entered.
+        // Dropping one may drop keys stored in another, so repeat.
+        loop {
+            let values = self.shared.bound.drain();
+            if values.is_empty() {
+                break;
+            }
+            drop(values);
+        }
         let wakers = self.shared.state.borrow_mut().timers.drain();
         drop(wakers);
         self.shared.state.borrow_mut().phase = Phase::Closed;
         self.shared.remote.close();
+        bound::set_live(self.shared.id, false);
     }
 
     // ----- nodes -----

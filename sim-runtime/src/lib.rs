@@ -13,6 +13,7 @@
 //! - [`harness`]: the driver behind `#[sim::test]`: seeds, replay, reports.
 #![forbid(unsafe_code)]
 
+mod bound;
 mod context;
 mod error;
 mod executor;
@@ -30,6 +31,7 @@ mod trace;
 mod waker;
 mod watchdog;
 
+pub use bound::{Bound, BoundError};
 pub use error::{ConfigError, NoSimulation};
 pub use executor::Handle;
 pub use failure::{Failure, FailureKind};

@@ -15,6 +15,7 @@ use std::task::{Context, Poll, Waker};
 
 use pin_project::pin_project;
 
+use crate::bound::{Bound, Misuse};
 use crate::context;
 use crate::error::NoSimulation;
 use crate::executor::Handle;
@@ -265,8 +266,7 @@ where
     });
     match handle.insert_task(Some(future), Some(cell.clone()), name, node, location) {
         Ok((key, id)) => JoinHandle {
-            cell,
-            handle: handle.clone(),
+            cell: Bound::from_rc(handle, cell),
             key,
             id,
             spawned_at: location,
@@ -283,8 +283,7 @@ where
             };
             cell.fail(error(TaskId(0)));
             JoinHandle {
-                cell,
-                handle: handle.clone(),
+                cell: Bound::from_rc(handle, cell),
                 key: usize::MAX,
                 id: TaskId(0),
                 spawned_at: location,
@@ -354,15 +353,18 @@ impl<T> Completion for JoinCell<T> {
 ///
 /// Awaiting it gives `Ok(output)`, or a [`JoinError`] if the task panicked
 /// or was aborted. Dropping it detaches the task, which keeps running.
+///
+/// It is `Send + Sync` (as tokio's is for `Send` outputs), so that libraries
+/// which store join handles accept it; it must still be used on its
+/// simulation's thread, and says so clearly anywhere else.
 pub struct JoinHandle<T> {
-    cell: Rc<JoinCell<T>>,
-    handle: Handle,
+    cell: Bound<JoinCell<T>>,
     key: usize,
     id: TaskId,
     spawned_at: &'static Location<'static>,
 }
 
-impl<T> JoinHandle<T> {
+impl<T: 'static> JoinHandle<T> {
     /// Aborts the task: its future is dropped now (or, if the task is aborting
     /// itself, as soon as its current poll returns). Awaiting the handle then
     /// gives a [`JoinError`] for which `is_cancelled()` is true. Aborting a
@@ -377,49 +379,88 @@ impl<T> JoinHandle<T> {
     ///     assert!(forever.await.unwrap_err().is_cancelled());
     /// });
     /// ```
+    ///
+    /// # Panics
+    /// On another thread, or while another simulation runs.
     pub fn abort(&self) {
-        if !self.is_finished() {
-            self.handle.abort(self.key, self.id);
+        match self.cell.sim().handle() {
+            Ok(handle) => {
+                if !self.is_finished() {
+                    handle.abort(self.key, self.id);
+                }
+            }
+            // Its simulation ended: every task was cancelled with it.
+            Err(Misuse::Ended) => {}
+            Err(misuse) => panic!("{}", misuse.describe(&self.what())),
         }
     }
 
     /// True once the task has completed, panicked or been aborted.
+    ///
+    /// # Panics
+    /// On another thread, or while another simulation runs.
     pub fn is_finished(&self) -> bool {
-        !matches!(*self.cell.state.borrow(), JoinState::Running(_))
+        match self.cell() {
+            Ok(cell) => !matches!(*cell.state.borrow(), JoinState::Running(_)),
+            Err(Misuse::Ended) => true,
+            Err(misuse) => panic!("{}", misuse.describe(&self.what())),
+        }
     }
 
+    fn cell(&self) -> Result<Rc<JoinCell<T>>, Misuse> {
+        self.cell.try_get_value()
+    }
+}
+
+impl<T> JoinHandle<T> {
     /// The task's id; `task#0` for a task that was never created (spawned
     /// on a node that is down, or while its simulation shut down).
     pub fn id(&self) -> TaskId {
         self.id
     }
+
+    fn what(&self) -> String {
+        format!("the JoinHandle of {}", self.id)
+    }
 }
 
-impl<T> Future for JoinHandle<T> {
+impl<T: 'static> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let mut state = this.cell.state.borrow_mut();
+        let cell = match this.cell() {
+            Ok(cell) => cell,
+            // Every task of an ended simulation was cancelled with it.
+            Err(Misuse::Ended) => return Poll::Ready(Err(JoinError::shut_down(this.id))),
+            Err(misuse) => panic!("{}", misuse.describe(&this.what())),
+        };
+        let mut state = cell.state.borrow_mut();
         match &mut *state {
             JoinState::Running(waker) => {
-                // A running task can only finish in its own simulation.
-                this.handle
-                    .assert_current(&format!("the JoinHandle of {}", this.id));
                 match waker {
                     Some(w) if w.will_wake(cx.waker()) => {}
                     _ => *waker = Some(cx.waker().clone()),
                 }
-                this.handle.set_wait(WaitPoint {
-                    what: Wait::Join { task: this.id },
-                    at: Some(this.spawned_at),
+                // `cell` was reached, so this is the running simulation.
+                context::with_current(|h| {
+                    h.set_wait(WaitPoint {
+                        what: Wait::Join { task: this.id },
+                        at: Some(this.spawned_at),
+                    })
                 });
                 Poll::Pending
             }
-            JoinState::Done(_) => match std::mem::replace(&mut *state, JoinState::Taken) {
-                JoinState::Done(result) => Poll::Ready(result),
-                _ => unreachable!(),
-            },
+            JoinState::Done(_) => {
+                let proceed = context::with_current(|h| h.poll_proceed(cx));
+                if proceed == Some(Poll::Pending) {
+                    return Poll::Pending;
+                }
+                match std::mem::replace(&mut *state, JoinState::Taken) {
+                    JoinState::Done(result) => Poll::Ready(result),
+                    _ => unreachable!(),
+                }
+            }
             JoinState::Taken => panic!(
                 "the JoinHandle of {} was polled after it completed",
                 this.id
@@ -428,19 +469,17 @@ impl<T> Future for JoinHandle<T> {
     }
 }
 
-impl<T> fmt::Debug for JoinHandle<T> {
+impl<T: 'static> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let finished = self.cell().ok().and_then(|cell| {
+            cell.state
+                .try_borrow()
+                .map(|s| !matches!(*s, JoinState::Running(_)))
+                .ok()
+        });
         f.debug_struct("JoinHandle")
             .field("id", &self.id)
-            .field(
-                "finished",
-                &self
-                    .cell
-                    .state
-                    .try_borrow()
-                    .map(|s| !matches!(*s, JoinState::Running(_)))
-                    .ok(),
-            )
+            .field("finished", &finished)
             .finish()
     }
 }

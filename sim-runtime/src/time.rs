@@ -32,6 +32,7 @@ use std::time::Duration;
 
 use pin_project::pin_project;
 
+use crate::bound::SimRef;
 use crate::context;
 use crate::error::NoSimulation;
 use crate::executor::Handle;
@@ -203,19 +204,22 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 ///
 /// It holds one entry in the simulation's timer queue from its first poll
 /// until it completes or is dropped; [`reset`](Sleep::reset) moves that entry
-/// in place.
+/// in place. It is `Send + Sync` so that libraries which demand it accept
+/// it, but it must be used on its simulation's thread (see [`sim::Bound`](crate::Bound)).
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
-    handle: Handle,
+    sim: SimRef,
     deadline: u64,
     entry: Option<TimerKey>,
     created_at: &'static Location<'static>,
 }
 
+const SLEEP: &str = "a `sim::time::Sleep`";
+
 impl Sleep {
     fn new(handle: Handle, deadline: Instant, created_at: &'static Location<'static>) -> Sleep {
         Sleep {
-            handle,
+            sim: SimRef::of(&handle),
             deadline: deadline.nanos,
             entry: None,
             created_at,
@@ -228,17 +232,28 @@ impl Sleep {
     }
 
     /// True once virtual time has reached the deadline.
+    ///
+    /// # Panics
+    /// Outside the sleep's simulation.
     pub fn is_elapsed(&self) -> bool {
-        self.handle.now_nanos() >= self.deadline
+        self.now_nanos() >= self.deadline
+    }
+
+    fn now_nanos(&self) -> u64 {
+        self.sim.with(&SLEEP, Handle::now_nanos)
     }
 
     /// Moves the deadline, whether or not the sleep has completed.
+    ///
+    /// # Panics
+    /// Outside the sleep's simulation, once the sleep was polled.
     pub fn reset(&mut self, deadline: Instant) {
         self.deadline = deadline.nanos;
         if let Some(key) = self.entry {
             // In place: the entry keeps its waker, so a task awaiting this
             // sleep is woken at the new deadline even if another task reset it.
-            self.handle.timer_reset(key, self.deadline);
+            self.sim
+                .with(&SLEEP, |h| h.timer_reset(key, deadline.nanos));
         }
     }
 }
@@ -248,33 +263,41 @@ impl Future for Sleep {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
-        if this.handle.now_nanos() >= this.deadline {
-            if let Some(key) = this.entry.take() {
-                this.handle.timer_remove(key);
-            }
-            return Poll::Ready(());
-        }
         // A sleep from another simulation (or one that ended) would wait on a
-        // clock that never moves: say so instead.
-        this.handle.assert_current("a `sim::time::Sleep`");
-        match this.entry {
-            Some(key) => this.handle.timer_update(key, this.deadline, cx.waker()),
-            None => this.entry = Some(this.handle.timer_insert(this.deadline, cx.waker())),
-        }
-        this.handle.set_wait(WaitPoint {
-            what: Wait::Sleep {
-                until: this.deadline,
-            },
-            at: Some(this.created_at),
-        });
-        Poll::Pending
+        // clock that never moves: `with` says so instead.
+        this.sim.with(&SLEEP, |h| {
+            if h.now_nanos() >= this.deadline {
+                // Ready, unless this poll has used up its budget: then the
+                // task yields and finds the sleep ready when polled again.
+                if h.poll_proceed(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                if let Some(key) = this.entry.take() {
+                    h.timer_remove(key);
+                }
+                return Poll::Ready(());
+            }
+            match this.entry {
+                Some(key) => h.timer_update(key, this.deadline, cx.waker()),
+                None => this.entry = Some(h.timer_insert(this.deadline, cx.waker())),
+            }
+            h.set_wait(WaitPoint {
+                what: Wait::Sleep {
+                    until: this.deadline,
+                },
+                at: Some(this.created_at),
+            });
+            Poll::Pending
+        })
     }
 }
 
 impl Drop for Sleep {
     fn drop(&mut self) {
         if let Some(key) = self.entry.take() {
-            self.handle.timer_remove(key);
+            // Outside its simulation there is nothing to remove from: the
+            // queue went with it, or is dropped with it.
+            let _ = self.sim.try_with(|h| h.timer_remove(key));
         }
     }
 }
@@ -462,7 +485,7 @@ impl Interval {
             return Poll::Pending;
         }
         let due = self.delay.deadline;
-        let now = self.delay.handle.now_nanos();
+        let now = self.delay.now_nanos();
         let next = self.missed_tick_behavior.next(due, now, self.period);
         self.delay.reset(Instant::from_nanos(next));
         Poll::Ready(Instant::from_nanos(due))
@@ -470,7 +493,7 @@ impl Interval {
 
     /// Restarts the schedule: the next tick is one period from now.
     pub fn reset(&mut self) {
-        let now = self.delay.handle.now_nanos();
+        let now = self.delay.now_nanos();
         self.delay
             .reset(Instant::from_nanos(now.saturating_add(self.period)));
     }

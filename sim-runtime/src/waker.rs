@@ -67,6 +67,10 @@ impl Remote {
         })
     }
 
+    pub(crate) fn owner(&self) -> ThreadId {
+        self.owner
+    }
+
     /// Takes every remote wake, in arrival order.
     #[inline]
     pub(crate) fn drain(&self) -> Option<Vec<RemoteWake>> {

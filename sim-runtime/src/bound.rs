@@ -1,0 +1,426 @@
+//! Values bound to one simulation, reached through `Send + Sync` handles.
+//!
+//! A simulation lives on one thread and its state is `Rc`/`RefCell`, which
+//! is what keeps it fast and deterministic. But most of the async ecosystem
+//! (hyper's client pool, tonic, axum, anything stored in an `Arc`) demands
+//! `Send` from the sockets, timers and join handles it holds. The answer
+//! here is the one wakers already use: the object that travels holds only
+//! plain ids, and the state stays in the simulation. Using the object looks
+//! the simulation up through the thread-local context and checks that it is
+//! the one the object belongs to, so a value moved to another thread (or
+//! kept past its simulation) is reported clearly instead of misbehaving,
+//! and no `unsafe` is needed anywhere.
+//!
+//! - [`SimRef`] names a simulation: its id, seed and thread.
+//! - [`Bound<T>`] is a `Send + Sync` key to a `T` stored in the simulation.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::fmt;
+use std::marker::PhantomData;
+use std::rc::Rc;
+use std::thread::{self, ThreadId};
+
+use slab::Slab;
+
+use crate::context;
+use crate::error;
+use crate::executor::Handle;
+use crate::waker::SimId;
+
+thread_local! {
+    /// The simulations alive on this thread (created, not yet ended), so a
+    /// misuse report can tell "ended" from "used between runs".
+    static LIVE: RefCell<Vec<SimId>> = const { RefCell::new(Vec::new()) };
+}
+
+pub(crate) fn set_live(id: SimId, live: bool) {
+    // `try_with`: a runtime dropped during thread teardown has nothing to update.
+    let _ = LIVE.try_with(|l| {
+        let mut l = l.borrow_mut();
+        l.retain(|&x| x != id);
+        if live {
+            l.push(id);
+        }
+    });
+}
+
+fn is_live(id: SimId) -> bool {
+    LIVE.try_with(|l| l.borrow().contains(&id)).unwrap_or(false)
+}
+
+/// A `Copy`, `Send + Sync` name for one simulation: what a value that may
+/// travel between threads keeps instead of a [`Handle`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SimRef {
+    id: SimId,
+    seed: u64,
+    thread: ThreadId,
+}
+
+impl SimRef {
+    pub(crate) fn of(handle: &Handle) -> SimRef {
+        SimRef {
+            id: handle.sim_key(),
+            seed: handle.seed(),
+            thread: handle.owner_thread(),
+        }
+    }
+
+    /// Runs `f` with this simulation if it is the one running on this
+    /// thread, and reports the misuse otherwise (`what` names the object).
+    ///
+    /// `f` must not run user code: the context stays borrowed during it.
+    #[inline]
+    pub(crate) fn with<R>(self, what: &dyn fmt::Display, f: impl FnOnce(&Handle) -> R) -> R {
+        match self.try_with(f) {
+            Ok(r) => r,
+            Err(err) => panic!("{}", err.describe(what)),
+        }
+    }
+
+    /// Like [`with`](SimRef::with), returning the misuse as an error.
+    #[inline]
+    pub(crate) fn try_with<R>(self, f: impl FnOnce(&Handle) -> R) -> Result<R, Misuse> {
+        match context::with_current(|h| (h.sim_key() == self.id).then(|| f(h))) {
+            Some(Some(r)) => Ok(r),
+            _ => Err(self.misuse()),
+        }
+    }
+
+    /// This simulation's handle, if it is the one running on this thread.
+    pub(crate) fn handle(self) -> Result<Handle, Misuse> {
+        self.try_with(Handle::clone)
+    }
+
+    /// Why this simulation is not the one running here.
+    fn misuse(self) -> Misuse {
+        if thread::current().id() != self.thread {
+            return Misuse::OtherThread;
+        }
+        match context::with_current(Handle::sim_key) {
+            Some(_) => Misuse::Foreign { seed: self.seed },
+            None if is_live(self.id) => Misuse::Outside,
+            None => Misuse::Ended,
+        }
+    }
+}
+
+/// Why a simulation's object cannot be used here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Misuse {
+    /// On another thread than its simulation's.
+    OtherThread,
+    /// While another simulation runs on this thread.
+    Foreign { seed: u64 },
+    /// On its thread, but while its simulation is not running (between
+    /// `block_on` calls, or outside any).
+    Outside,
+    /// After its simulation ended.
+    Ended,
+}
+
+impl Misuse {
+    pub(crate) fn describe(self, what: &dyn fmt::Display) -> String {
+        match self {
+            Misuse::OtherThread => format!(
+                "{what} was used on another thread than the one its simulation runs on. \
+                 A simulation runs on one thread: values may be `Send` so that libraries \
+                 accept them, but they must stay on the simulation's thread. Keep the work \
+                 inside the simulation (`sim::spawn`, or `spawn_blocking` in the tokio layer) \
+                 instead of `std::thread::spawn`"
+            ),
+            Misuse::Foreign { seed } => error::foreign(&what.to_string(), seed),
+            Misuse::Outside => format!(
+                "{what} was used outside its simulation: use it from code run by `block_on` \
+                 or a `#[sim::test]` function"
+            ),
+            Misuse::Ended => error::ended(&what.to_string()),
+        }
+    }
+}
+
+/// The values stored for [`Bound`] keys, in the simulation's state.
+#[derive(Default)]
+pub(crate) struct Store {
+    entries: RefCell<Slab<(u64, Rc<dyn Any>)>>,
+    /// Tells a reused slab slot from the entry a key was given for.
+    serial: std::cell::Cell<u64>,
+}
+
+impl Store {
+    fn insert(&self, value: Rc<dyn Any>) -> (usize, u64) {
+        let serial = self.serial.get() + 1;
+        self.serial.set(serial);
+        let key = self.entries.borrow_mut().insert((serial, value));
+        (key, serial)
+    }
+
+    fn get(&self, key: usize, serial: u64) -> Option<Rc<dyn Any>> {
+        match self.entries.borrow().get(key) {
+            Some((s, value)) if *s == serial => Some(value.clone()),
+            _ => None,
+        }
+    }
+
+    fn remove(&self, key: usize, serial: u64) -> Option<Rc<dyn Any>> {
+        let mut entries = self.entries.borrow_mut();
+        match entries.get(key) {
+            Some((s, _)) if *s == serial => Some(entries.remove(key).1),
+            _ => None,
+        }
+    }
+
+    /// Takes every value, in insertion order (dropped by the caller, outside
+    /// the borrow, since a value's destructor may drop other keys).
+    pub(crate) fn drain(&self) -> Vec<Rc<dyn Any>> {
+        let mut entries = std::mem::take(&mut *self.entries.borrow_mut())
+            .into_iter()
+            .map(|(_, entry)| entry)
+            .collect::<Vec<_>>();
+        entries.sort_by_key(|(serial, _)| *serial);
+        entries.into_iter().map(|(_, value)| value).collect()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.entries.borrow().len()
+    }
+}
+
+/// A `T` kept in a simulation, reached through a `Send + Sync` key.
+///
+/// This is how a layer built on the runtime (the network's sockets, the
+/// tokio layer's handles) gives out values that the ecosystem may require to
+/// be `Send`, while their state stays single-threaded: [`get`](Bound::get)
+/// returns the value only on the simulation's own thread while it runs, and
+/// says clearly what is wrong anywhere else. Dropping the key inside the
+/// simulation drops the value (when its last `Rc` goes); a key dropped
+/// elsewhere leaves the value to be dropped when the simulation ends.
+///
+/// ```
+/// use std::cell::Cell;
+/// use sim::Bound;
+///
+/// fn assert_send_sync<T: Send + Sync>(_: &T) {}
+///
+/// let mut rt = sim::Runtime::new(1);
+/// rt.block_on(async {
+///     let counter = Bound::new(Cell::new(0)); // `Cell` is not `Sync`...
+///     assert_send_sync(&counter); // ...but its key is.
+///     let moved = counter.clone();
+///     sim::spawn(async move { moved.get().set(7) }).await.unwrap();
+///     assert_eq!(counter.get().get(), 7);
+/// });
+/// ```
+///
+/// On another thread, or after the simulation ended, `get` panics with the
+/// reason:
+///
+/// ```should_panic
+/// let mut rt = sim::Runtime::new(1);
+/// let value = rt.block_on(async { sim::Bound::new(5) });
+/// drop(rt);
+/// value.get(); // panics: its simulation has ended
+/// ```
+pub struct Bound<T> {
+    sim: SimRef,
+    key: usize,
+    serial: u64,
+    // `fn() -> T`: the key is `Send + Sync` whatever `T` is, because the
+    // value itself never leaves its simulation's thread.
+    _value: PhantomData<fn() -> T>,
+}
+
+impl<T: 'static> Bound<T> {
+    /// Stores `value` in the simulation running on this thread.
+    ///
+    /// # Panics
+    /// Outside a simulation, at the caller's line.
+    #[track_caller]
+    pub fn new(value: T) -> Bound<T> {
+        Bound::new_in(&context::current("sim::Bound::new"), value)
+    }
+
+    /// Stores `value` in the simulation of `handle`.
+    pub fn new_in(handle: &Handle, value: T) -> Bound<T> {
+        Bound::from_rc(handle, Rc::new(value))
+    }
+
+    pub(crate) fn from_rc(handle: &Handle, value: Rc<T>) -> Bound<T> {
+        let (key, serial) = handle.bound_store().insert(value);
+        Bound {
+            sim: SimRef::of(handle),
+            key,
+            serial,
+            _value: PhantomData,
+        }
+    }
+
+    /// The value.
+    ///
+    /// # Panics
+    /// When called on another thread than the simulation's, while another
+    /// simulation runs, or after the simulation ended, with a message naming
+    /// the reason and what to do.
+    #[track_caller]
+    pub fn get(&self) -> Rc<T> {
+        match self.try_get() {
+            Ok(value) => value,
+            Err(err) => panic!("{err}"),
+        }
+    }
+
+    /// The value, or why it cannot be reached from here.
+    pub fn try_get(&self) -> Result<Rc<T>, BoundError> {
+        self.try_get_value().map_err(|misuse| BoundError {
+            message: misuse.describe(&format_args!("a `sim::Bound<{}>`", short_name::<T>())),
+        })
+    }
+
+    /// The value, or the misuse that keeps it out of reach.
+    pub(crate) fn try_get_value(&self) -> Result<Rc<T>, Misuse> {
+        let value = self
+            .sim
+            .try_with(|h| h.bound_store().get(self.key, self.serial))?
+            // Dropped with its simulation's state: as good as ended.
+            .ok_or(Misuse::Ended)?;
+        Ok(value
+            .downcast::<T>()
+            .unwrap_or_else(|_| unreachable!("a key is only given for its own type")))
+    }
+
+    pub(crate) fn sim(&self) -> SimRef {
+        self.sim
+    }
+
+    /// True if this key's simulation is the one running on this thread.
+    pub fn is_here(&self) -> bool {
+        self.sim.try_with(|_| ()).is_ok()
+    }
+}
+
+impl<T: 'static> Clone for Bound<T> {
+    /// Another key to the same value.
+    ///
+    /// # Panics
+    /// Where [`get`](Bound::get) panics.
+    #[track_caller]
+    fn clone(&self) -> Self {
+        let value = self.get();
+        let handle = self
+            .sim
+            .handle()
+            .unwrap_or_else(|_| unreachable!("`get` succeeded"));
+        Bound::from_rc(&handle, value)
+    }
+}
+
+impl<T> Drop for Bound<T> {
+    fn drop(&mut self) {
+        // Outside the simulation nothing can be reached: the value is
+        // dropped with the simulation's state instead.
+        let removed = self
+            .sim
+            .try_with(|h| h.bound_store().remove(self.key, self.serial));
+        // Dropped after the store's borrow ended: it may drop other keys.
+        drop(removed);
+    }
+}
+
+impl<T> fmt::Debug for Bound<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Bound")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+fn short_name<T>() -> &'static str {
+    let name = std::any::type_name::<T>();
+    name.rsplit("::").next().unwrap_or(name)
+}
+
+/// Why a [`Bound`] value cannot be reached: another thread, another
+/// simulation, or one that ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BoundError {
+    message: String,
+}
+
+impl fmt::Display for BoundError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for BoundError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn keys_are_send_and_sync_whatever_they_hold() {
+        assert_send_sync::<Bound<Rc<RefCell<u8>>>>();
+        assert_send_sync::<SimRef>();
+    }
+
+    #[test]
+    fn dropping_a_key_in_its_simulation_drops_the_value() {
+        let mut rt = crate::Runtime::new(1);
+        let handle = rt.handle();
+        rt.block_on(async {
+            let a = Bound::new(1u8);
+            let b = a.clone();
+            assert_eq!(Handle::current().bound_store().len(), 2);
+            drop(a);
+            assert_eq!(*b.get(), 1);
+            drop(b);
+            assert_eq!(Handle::current().bound_store().len(), 0);
+        });
+        assert_eq!(handle.bound_store().len(), 0);
+    }
+
+    #[test]
+    fn another_thread_is_told_to_stay_on_the_simulation_thread() {
+        let mut rt = crate::Runtime::new(1);
+        let value = rt.block_on(async { Bound::new(3u8) });
+        let err = std::thread::spawn(move || value.try_get().map(|_| ()).unwrap_err())
+            .join()
+            .unwrap();
+        assert!(err.to_string().contains("another thread"), "{err}");
+    }
+
+    #[test]
+    fn misuse_between_runs_and_after_the_end_say_which() {
+        let mut rt = crate::Runtime::new(1);
+        let value = rt.block_on(async { Bound::new(3u8) });
+        let between = value.try_get().unwrap_err().to_string();
+        assert!(between.contains("outside its simulation"), "{between}");
+        let mut other = crate::Runtime::new(2);
+        let foreign = other.block_on(async { value.try_get().unwrap_err().to_string() });
+        assert!(foreign.contains("another simulation"), "{foreign}");
+        drop(rt);
+        let ended = value.try_get().unwrap_err().to_string();
+        assert!(ended.contains("has ended"), "{ended}");
+    }
+
+    #[test]
+    fn a_reused_slot_is_not_mistaken_for_a_dropped_key() {
+        let mut rt = crate::Runtime::new(1);
+        rt.block_on(async {
+            let store = Handle::current();
+            let store = store.bound_store();
+            let (key, serial) = store.insert(Rc::new(1u8));
+            assert!(store.remove(key, serial).is_some());
+            let (key2, serial2) = store.insert(Rc::new(2u8));
+            assert_eq!(key, key2);
+            assert!(store.remove(key, serial).is_none());
+            assert!(store.get(key2, serial2).is_some());
+            store.remove(key2, serial2);
+        });
+    }
+}
