@@ -20,7 +20,7 @@ pub(crate) fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     let calls = syn::parse2::<RawArgs>(args).and_then(|raw| args::apply(&raw));
     let function = function(item);
     match (calls, function) {
-        (Ok(calls), Ok(function)) => emit(function, &calls),
+        (Ok(calls), Ok(function)) => emit(function, &calls, &quote!(::sim)),
         (Err(mut first), Err(second)) => {
             first.combine(second);
             first.into_compile_error()
@@ -30,7 +30,7 @@ pub(crate) fn test(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// Parses the item and checks that it is a function the harness can call.
-fn function(item: TokenStream) -> syn::Result<ItemFn> {
+pub(crate) fn function(item: TokenStream) -> syn::Result<ItemFn> {
     let function = match syn::parse2::<ItemFn>(item.clone()) {
         Ok(function) => function,
         // Another kind of item: say what the attribute goes on, where `fn`
@@ -93,8 +93,9 @@ fn test_attribute(attr: &Attribute) -> Option<String> {
 }
 
 /// The test: the user's function, unchanged but for its visibility and
-/// attributes, inside an ordinary `#[test]` that runs it under the harness.
-fn emit(function: ItemFn, calls: &[TokenStream]) -> TokenStream {
+/// attributes, inside an ordinary `#[test]` that runs it under the harness
+/// (`root` is the path of the crate with the `harness` module: `::sim`).
+pub(crate) fn emit(function: ItemFn, calls: &[TokenStream], root: &TokenStream) -> TokenStream {
     let ItemFn {
         attrs,
         vis,
@@ -111,7 +112,7 @@ fn emit(function: ItemFn, calls: &[TokenStream]) -> TokenStream {
         ReturnType::Type(_, ty) => ty.span(),
     };
     let test = quote! {
-        ::sim::harness::Test::new(
+        #root::harness::Test::new(
             #test_name,
             ::core::module_path!(),
             ::core::file!(),
@@ -120,7 +121,7 @@ fn emit(function: ItemFn, calls: &[TokenStream]) -> TokenStream {
         )
         #(#calls)*
     };
-    let run = quote_spanned!(span=> ::sim::harness::run(#test, #name));
+    let run = quote_spanned!(span=> #root::harness::run(#test, #name));
     quote! {
         #[::core::prelude::v1::test]
         #(#attrs)*

@@ -97,6 +97,8 @@ mod args;
 mod duration;
 mod error;
 mod expand;
+mod select;
+mod tokio;
 
 /// Turns an `async fn` into an ordinary `#[test]` that runs it under
 /// `sim::harness::run`, once per seed.
@@ -110,4 +112,38 @@ pub fn test(
     item: proc_macro::TokenStream,
 ) -> proc_macro::TokenStream {
     expand::test(args.into(), item.into()).into()
+}
+
+/// `#[tokio::test]` of the tokio layer built with `--cfg sim`: tokio's
+/// arguments, checked as tokio checks them, and the test run like
+/// `#[sim::test]` (many seeds, failures replayable from `SIM_SEED`).
+/// Re-exported as `sim_tokio::test`; not meant to be named directly.
+#[doc(hidden)]
+#[proc_macro_attribute]
+pub fn tokio_test(
+    args: proc_macro::TokenStream,
+    item: proc_macro::TokenStream,
+) -> proc_macro::TokenStream {
+    tokio::test(args.into(), item.into()).into()
+}
+
+/// `#[tokio::main]` of the tokio layer built with `--cfg sim`: `main` runs
+/// its body on one simulation (seed from `SIM_SEED`, 0 when unset).
+/// Re-exported as `sim_tokio::main`; not meant to be named directly.
+#[doc(hidden)]
+#[proc_macro_attribute]
+pub fn tokio_main(
+    args: proc_macro::TokenStream,
+    item: proc_macro::TokenStream,
+) -> proc_macro::TokenStream {
+    tokio::main(args.into(), item.into()).into()
+}
+
+/// The body of the tokio layer's `select!`, called by it as
+/// `select_inner!($crate; ...)`: tokio's syntax, with the branch polled
+/// first chosen by the simulation. Not meant to be named directly.
+#[doc(hidden)]
+#[proc_macro]
+pub fn select_inner(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    select::expand(input.into()).into()
 }

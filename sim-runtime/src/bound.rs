@@ -29,24 +29,35 @@ use crate::executor::Handle;
 use crate::waker::SimId;
 
 thread_local! {
-    /// The simulations alive on this thread (created, not yet ended), so a
-    /// misuse report can tell "ended" from "used between runs".
-    static LIVE: RefCell<Vec<SimId>> = const { RefCell::new(Vec::new()) };
+    /// The simulations alive on this thread (created, not yet ended): so a
+    /// misuse report can tell "ended" from "used between runs", and so a
+    /// runtime's handle can reach its simulation between `block_on` calls.
+    static LIVE: RefCell<Vec<Handle>> = const { RefCell::new(Vec::new()) };
 }
 
-pub(crate) fn set_live(id: SimId, live: bool) {
+/// Records that `handle`'s simulation started (`true`) or ended.
+pub(crate) fn set_live(handle: &Handle, live: bool) {
     // `try_with`: a runtime dropped during thread teardown has nothing to update.
-    let _ = LIVE.try_with(|l| {
+    let removed = LIVE.try_with(|l| {
         let mut l = l.borrow_mut();
-        l.retain(|&x| x != id);
+        let removed = l
+            .iter()
+            .position(|h| h.sim_key() == handle.sim_key())
+            .map(|i| l.remove(i));
         if live {
-            l.push(id);
+            l.push(handle.clone());
         }
+        removed
     });
+    // Dropped outside the borrow.
+    drop(removed);
 }
 
-fn is_live(id: SimId) -> bool {
-    LIVE.try_with(|l| l.borrow().contains(&id)).unwrap_or(false)
+/// The simulation `id` if it is alive on this thread.
+fn live(id: SimId) -> Option<Handle> {
+    LIVE.try_with(|l| l.borrow().iter().find(|h| h.sim_key() == id).cloned())
+        .ok()
+        .flatten()
 }
 
 /// A `Copy`, `Send + Sync` name for one simulation: what a value that may
@@ -93,6 +104,15 @@ impl SimRef {
         self.try_with(Handle::clone)
     }
 
+    /// This simulation's handle if it is alive on this thread, running or
+    /// not (between `block_on` calls), and no other simulation runs here.
+    pub(crate) fn handle_on_thread(self) -> Result<Handle, Misuse> {
+        match self.handle() {
+            Err(Misuse::Outside) => live(self.id).ok_or(Misuse::Ended),
+            other => other,
+        }
+    }
+
     /// Why this simulation is not the one running here.
     fn misuse(self) -> Misuse {
         if thread::current().id() != self.thread {
@@ -100,7 +120,7 @@ impl SimRef {
         }
         match context::with_current(Handle::sim_key) {
             Some(_) => Misuse::Foreign { seed: self.seed },
-            None if is_live(self.id) => Misuse::Outside,
+            None if live(self.id).is_some() => Misuse::Outside,
             None => Misuse::Ended,
         }
     }
@@ -290,8 +310,14 @@ impl<T: 'static> Bound<T> {
             .unwrap_or_else(|_| unreachable!("a key is only given for its own type")))
     }
 
-    pub(crate) fn sim(&self) -> SimRef {
-        self.sim
+    /// The simulation this key belongs to, when it is alive on this thread
+    /// (running, or between two `block_on` calls) and no other simulation
+    /// runs here: how a runtime handle kept by the tokio layer spawns onto
+    /// its simulation from outside `block_on`.
+    pub fn handle(&self) -> Result<Handle, BoundError> {
+        self.sim.handle_on_thread().map_err(|misuse| BoundError {
+            message: misuse.describe(&format_args!("a `sim::Bound<{}>`", short_name::<T>())),
+        })
     }
 
     /// True if this key's simulation is the one running on this thread.
@@ -313,6 +339,12 @@ impl<T: 'static> Clone for Bound<T> {
             .handle()
             .unwrap_or_else(|_| unreachable!("`get` succeeded"));
         Bound::from_rc(&handle, value)
+    }
+}
+
+impl<T> Bound<T> {
+    pub(crate) fn sim(&self) -> SimRef {
+        self.sim
     }
 }
 

@@ -206,8 +206,7 @@ impl Handle {
             nodes: vec![NodeSlot::new("client".into(), default_ip(0), None)],
         };
         let rng = SimRng::new(config.seed);
-        bound::set_live(id, true);
-        Handle {
+        let handle = Handle {
             shared: Rc::new(Shared {
                 id,
                 config,
@@ -222,7 +221,9 @@ impl Handle {
                 listeners: RefCell::new(Vec::new()),
                 bound: Store::default(),
             }),
-        }
+        };
+        bound::set_live(&handle, true);
+        handle
     }
 
     /// The handle of the simulation running on this thread.
@@ -263,6 +264,25 @@ impl Handle {
         F::Output: 'static,
     {
         crate::task::spawn_on(self, future, None, Location::caller())
+    }
+
+    /// Makes this simulation current on this thread until the guard drops,
+    /// so that `sim::spawn`, `sim::time::sleep` and friends work outside
+    /// `block_on` (what tokio's `Runtime::enter` does). Tasks spawned this
+    /// way run at the next `block_on`.
+    ///
+    /// ```
+    /// let mut rt = sim::Runtime::new(1);
+    /// let task = {
+    ///     let _inside = rt.handle().enter();
+    ///     sim::spawn(async { 5 })
+    /// };
+    /// assert_eq!(rt.block_on(task).unwrap(), 5);
+    /// ```
+    pub fn enter(&self) -> EnterGuard {
+        EnterGuard {
+            _guard: context::enter(self),
+        }
     }
 
     pub(crate) fn shared(&self) -> &Shared {
@@ -454,6 +474,12 @@ impl Handle {
 
     /// Aborts a task: drops its future now, or right after its current poll
     /// if it is the task running (a task aborting itself).
+    /// True while the task `task` is alive in slot `key`.
+    pub(crate) fn is_live_task(&self, key: usize, task: TaskId) -> bool {
+        let st = self.shared.state.borrow();
+        st.tasks.get(key).is_some_and(|slot| slot.id == task)
+    }
+
     pub(crate) fn abort(&self, key: usize, task: TaskId) {
         let removed = {
             let mut st = self.shared.state.borrow_mut();
@@ -531,6 +557,13 @@ impl Handle {
         }
         st.trace.record(self.now_nanos(), event, slot.name.as_ref());
         slot
+    }
+
+    /// The id of the task being polled (the `block_on` future has one too).
+    pub(crate) fn running_task(&self) -> Option<TaskId> {
+        let key = self.shared.running.get()?;
+        let st = self.shared.state.try_borrow().ok()?;
+        st.tasks.get(key).map(|slot| slot.id)
     }
 
     /// The node, id and name of the task being polled ("server task#3 `worker`").
@@ -876,7 +909,7 @@ impl Handle {
         drop(wakers);
         self.shared.state.borrow_mut().phase = Phase::Closed;
         self.shared.remote.close();
-        bound::set_live(self.shared.id, false);
+        bound::set_live(self, false);
     }
 
     // ----- nodes -----
@@ -1345,5 +1378,18 @@ impl std::fmt::Debug for Handle {
             Err(_) => d.field("state", &format_args!("<busy>")),
         };
         d.finish()
+    }
+}
+
+/// Returned by [`Handle::enter`]: the simulation stays current on this
+/// thread until it drops (and the one current before comes back).
+#[must_use = "the simulation stops being current when the guard drops"]
+pub struct EnterGuard {
+    _guard: context::EnterGuard,
+}
+
+impl std::fmt::Debug for EnterGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EnterGuard")
     }
 }

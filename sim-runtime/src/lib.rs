@@ -33,7 +33,7 @@ mod watchdog;
 
 pub use bound::{Bound, BoundError};
 pub use error::{ConfigError, NoSimulation};
-pub use executor::Handle;
+pub use executor::{EnterGuard, Handle};
 pub use failure::{Failure, FailureKind};
 pub use runtime::{Builder, Runtime};
 pub use task::spawn;

@@ -54,6 +54,7 @@ pub(crate) trait Decider: fmt::Debug {
 pub(crate) struct Draws {
     network: ChaCha8Rng,
     faults: ChaCha8Rng,
+    select: ChaCha8Rng,
 }
 
 impl Draws {
@@ -61,12 +62,14 @@ impl Draws {
         Draws {
             network: stream(seed, Stream::Network),
             faults: stream(seed, Stream::Faults),
+            select: stream(seed, Stream::Select),
         }
     }
 
     fn rng(&mut self, what: Decision) -> &mut ChaCha8Rng {
         match what {
             Decision::Latency => &mut self.network,
+            Decision::Select => &mut self.select,
             _ => &mut self.faults,
         }
     }

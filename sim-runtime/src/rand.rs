@@ -40,6 +40,9 @@ pub(crate) enum Stream {
     User = 1,
     Network = 2,
     Faults = 3,
+    /// `select!` branch orders (the tokio layer), apart so that adding a
+    /// `select!` does not move any other draw.
+    Select = 4,
 }
 
 /// The ChaCha stream `which` of `seed`.

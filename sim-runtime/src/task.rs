@@ -15,7 +15,7 @@ use std::task::{Context, Poll, Waker};
 
 use pin_project::pin_project;
 
-use crate::bound::{Bound, Misuse};
+use crate::bound::{Bound, Misuse, SimRef};
 use crate::context;
 use crate::error::NoSimulation;
 use crate::executor::Handle;
@@ -419,6 +419,28 @@ impl<T> JoinHandle<T> {
         self.id
     }
 
+    /// A handle that can abort the task but not await it; it may be cloned
+    /// and kept after the join handle is dropped.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async {
+    ///     let task = sim::spawn(sim::time::sleep(Duration::from_secs(60)));
+    ///     let abort = task.abort_handle();
+    ///     abort.abort();
+    ///     assert!(abort.is_finished());
+    ///     assert!(task.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
+    pub fn abort_handle(&self) -> AbortHandle {
+        AbortHandle {
+            sim: self.cell.sim(),
+            key: self.key,
+            id: self.id,
+        }
+    }
+
     fn what(&self) -> String {
         format!("the JoinHandle of {}", self.id)
     }
@@ -484,6 +506,88 @@ impl<T: 'static> fmt::Debug for JoinHandle<T> {
     }
 }
 
+/// Aborts a task without awaiting it; see [`JoinHandle::abort_handle`].
+///
+/// `Send + Sync` and cheap to clone; like the join handle, it must be used on
+/// its simulation's thread.
+#[derive(Clone, Debug)]
+pub struct AbortHandle {
+    sim: SimRef,
+    key: usize,
+    id: TaskId,
+}
+
+impl AbortHandle {
+    /// Aborts the task, as [`JoinHandle::abort`] does. Aborting a finished
+    /// task, or one of an ended simulation, does nothing.
+    ///
+    /// # Panics
+    /// On another thread, or while another simulation runs.
+    pub fn abort(&self) {
+        match self.sim.handle() {
+            Ok(handle) => {
+                if handle.is_live_task(self.key, self.id) {
+                    handle.abort(self.key, self.id);
+                }
+            }
+            Err(Misuse::Ended) => {}
+            Err(misuse) => panic!(
+                "{}",
+                misuse.describe(&format_args!("the AbortHandle of {}", self.id))
+            ),
+        }
+    }
+
+    /// True once the task has completed, panicked or been aborted.
+    ///
+    /// # Panics
+    /// On another thread, or while another simulation runs.
+    pub fn is_finished(&self) -> bool {
+        match self.sim.handle() {
+            Ok(handle) => !handle.is_live_task(self.key, self.id),
+            Err(Misuse::Ended) => true,
+            Err(misuse) => panic!(
+                "{}",
+                misuse.describe(&format_args!("the AbortHandle of {}", self.id))
+            ),
+        }
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+}
+
+/// The id of the task being polled, or `None` outside a simulation.
+///
+/// ```
+/// let mut rt = sim::Runtime::new(1);
+/// rt.block_on(async {
+///     let task = sim::spawn(async { sim::task::try_id() });
+///     let id = task.id();
+///     assert_eq!(task.await.unwrap(), Some(id));
+/// });
+/// assert_eq!(sim::task::try_id(), None);
+/// ```
+pub fn try_id() -> Option<TaskId> {
+    context::with_current(Handle::running_task).flatten()
+}
+
+/// The id of the task being polled.
+///
+/// # Panics
+/// Outside a task of a simulation, at the caller's line.
+#[track_caller]
+pub fn id() -> TaskId {
+    match try_id() {
+        Some(id) => id,
+        None => panic!(
+            "sim::task::id() was called outside a task: call it from code run by `block_on`, `sim::spawn` or a `#[sim::test]` function"
+        ),
+    }
+}
+
 /// Why awaiting a [`JoinHandle`] did not give the task's output.
 pub struct JoinError {
     task: TaskId,
@@ -531,6 +635,22 @@ impl JoinError {
     /// see [`Builder::fail_on_task_panic`](crate::Builder::fail_on_task_panic).)
     pub fn is_panic(&self) -> bool {
         matches!(self.repr, Repr::Panic(_))
+    }
+
+    /// The panic payload.
+    ///
+    /// # Panics
+    /// If the task did not panic (it was cancelled): check with
+    /// [`is_panic`](JoinError::is_panic) first, or use
+    /// [`try_into_panic`](JoinError::try_into_panic).
+    #[track_caller]
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        match self.try_into_panic() {
+            Ok(payload) => payload,
+            Err(err) => {
+                panic!("JoinError::into_panic called on an error that is not a panic: {err}")
+            }
+        }
     }
 
     /// The panic payload, if the task panicked.

@@ -40,6 +40,13 @@ use crate::task::{Wait, WaitPoint};
 use crate::timer::TimerKey;
 use crate::trace::FmtNanos;
 
+/// The `std::time::Instant` that virtual time 0 maps to. Read once per
+/// process; it only anchors conversions and never reaches a schedule.
+fn std_base() -> std::time::Instant {
+    static BASE: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    *BASE.get_or_init(std::time::Instant::now)
+}
+
 fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
@@ -70,6 +77,33 @@ impl Instant {
     /// The current virtual time, or an error outside a simulation.
     pub fn try_now() -> Result<Instant, NoSimulation> {
         Ok(context::try_current("sim::time::Instant::try_now")?.now())
+    }
+
+    /// The `std::time::Instant` standing for this virtual instant, for APIs
+    /// that take one (hyper's `Timer`): a fixed base chosen once per process
+    /// plus the virtual time. Only differences between such values mean
+    /// anything; never compare them with `std::time::Instant::now()`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async {
+    ///     let a = sim::time::Instant::now();
+    ///     sim::time::sleep(Duration::from_secs(3)).await;
+    ///     let b = sim::time::Instant::now();
+    ///     assert_eq!(b.into_std() - a.into_std(), Duration::from_secs(3));
+    ///     assert_eq!(sim::time::Instant::from_std(b.into_std()), b);
+    /// });
+    /// ```
+    pub fn into_std(self) -> std::time::Instant {
+        std_base() + Duration::from_nanos(self.nanos)
+    }
+
+    /// The virtual instant a `std::time::Instant` from
+    /// [`into_std`](Instant::into_std) stands for (one from before the base
+    /// gives the start of the simulation).
+    pub fn from_std(instant: std::time::Instant) -> Instant {
+        Instant::from_nanos(nanos(instant.saturating_duration_since(std_base())))
     }
 
     /// Time since the simulation started.

@@ -100,6 +100,9 @@ pub enum Decision {
     BuggifySite,
     /// Whether an enabled `buggify!` site fires at this visit.
     Buggify,
+    /// Which branch of a `select!` is polled first (the tokio layer's
+    /// unbiased `select!`).
+    Select,
 }
 
 impl Decision {
@@ -112,6 +115,7 @@ impl Decision {
             Decision::Duplicate => "duplicate",
             Decision::BuggifySite => "buggify-site",
             Decision::Buggify => "buggify",
+            Decision::Select => "select",
         }
     }
 }

@@ -39,6 +39,7 @@ fn code(what: Decision) -> u64 {
         Decision::Duplicate => 3,
         Decision::BuggifySite => 4,
         Decision::Buggify => 5,
+        Decision::Select => 6,
     }
 }
 
@@ -50,6 +51,7 @@ fn decision(code: u64) -> Option<Decision> {
         3 => Decision::Duplicate,
         4 => Decision::BuggifySite,
         5 => Decision::Buggify,
+        6 => Decision::Select,
         _ => return None,
     })
 }
