@@ -14,10 +14,7 @@ fn test(name: &'static str) -> Test {
 }
 
 fn settings(regressions: &Path) -> Settings {
-    Settings {
-        regressions: Some(Regressions::Dir(regressions.to_owned())),
-        ..Settings::default()
-    }
+    Settings::new().regressions(Regressions::Dir(regressions.to_owned()))
 }
 
 /// A lost update that happens on some seeds only.
@@ -88,10 +85,7 @@ fn the_report_names_seed_failure_log_and_replay() {
 
     // The replay runs the same seed the same way.
     let replay = harness::try_run(
-        test("lost_update").settings(Settings {
-            seed: Some(seed),
-            ..settings(dir.path())
-        }),
+        test("lost_update").settings(settings(dir.path()).seed(seed)),
         lost_update,
     )
     .unwrap_err();
@@ -130,10 +124,9 @@ fn the_report_names_seed_failure_log_and_replay() {
 fn a_log_filter_applies_to_the_failing_run() {
     let dir = tempfile::tempdir().unwrap();
     let failure = harness::try_run(
-        test("lost_update_debug").seeds(1000).settings(Settings {
-            log: Some("debug".into()),
-            ..settings(dir.path())
-        }),
+        test("lost_update_debug")
+            .seeds(1000)
+            .settings(settings(dir.path()).log("debug")),
         lost_update,
     )
     .unwrap_err();

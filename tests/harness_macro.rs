@@ -74,6 +74,26 @@ async fn ignored() {
     panic!("ignored tests do not run");
 }
 
+#[sim::test(task_panics = "join", seeds = 5)]
+async fn task_panics_can_go_to_the_join_handle() {
+    let error = sim::spawn(async { panic!("to the handle") })
+        .await
+        .unwrap_err();
+    assert!(error.is_panic());
+}
+
+#[sim::test(seed = 1)]
+#[should_panic(expected = "panicked: to the run")]
+async fn task_panics_fail_the_run_by_default() {
+    let _ = sim::spawn(async { panic!("to the run") }).await;
+}
+
+#[sim::test(seed = 1, task_panics = "fail")]
+#[should_panic(expected = "panicked: to the run")]
+async fn task_panics_fail_the_run_when_asked() {
+    let _ = sim::spawn(async { panic!("to the run") }).await;
+}
+
 /// Fails on some seeds. Run on purpose by `a_failing_test_reports_and_replays`
 /// in a child process, with the regression file in a temp directory.
 #[sim::test(seeds = 1000)]
@@ -148,8 +168,10 @@ fn a_failing_test_reports_and_replays() {
         "sim: test `harness_macro::flaky_lost_update` failed on seed ",
     );
     let fingerprint = value_after(&out, "fingerprint:  ");
+    // The test is `#[ignore]`d: the command runs it anyway.
     let replay = format!(
-        "replay:       SIM_SEED={seed} cargo test -p sim --test harness_macro -- flaky_lost_update --exact"
+        "replay:       SIM_SEED={seed} cargo test -p sim --test harness_macro -- flaky_lost_update \
+         --exact --include-ignored"
     );
     assert!(out.contains(&replay), "{out}");
     assert!(

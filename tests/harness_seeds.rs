@@ -45,32 +45,18 @@ fn plain_runs_are_repeatable_and_use_the_default_count() {
 fn counts_and_seeds_can_be_overridden() {
     let s = harness::try_run(test("n").seeds(7).settings(Settings::quiet()), racy).unwrap();
     assert_eq!(s.seeds_passed, 7);
-    let env = Settings {
-        seeds: Some(3),
-        ..Settings::quiet()
-    };
+    let env = Settings::quiet().seeds(3);
     let s = harness::try_run(test("n").seeds(7).settings(env), racy).unwrap();
     assert_eq!(s.seeds_passed, 3, "SIM_SEEDS wins over the attribute");
-    let env = Settings {
-        seed: Some(0x2a),
-        ..Settings::quiet()
-    };
+    let env = Settings::quiet().seed(0x2a);
     let s = harness::try_run(test("n").seeds(7).settings(env), racy).unwrap();
     assert_eq!(seeds_of(&s), [0x2a]);
     let s = harness::try_run(test("n").seed(5).settings(Settings::quiet()), racy).unwrap();
     assert_eq!(seeds_of(&s), [5]);
-    let env = Settings {
-        seed_base: Some(SeedBase::Fixed(1000)),
-        seeds: Some(4),
-        ..Settings::quiet()
-    };
+    let env = Settings::quiet().seed_base(SeedBase::Fixed(1000)).seeds(4);
     let s = harness::try_run(test("n").settings(env), racy).unwrap();
     assert_eq!(seeds_of(&s), [1000, 1001, 1002, 1003]);
-    let env = Settings {
-        seed_base: Some(SeedBase::Random),
-        seeds: Some(2),
-        ..Settings::quiet()
-    };
+    let env = Settings::quiet().seed_base(SeedBase::Random).seeds(2);
     assert_eq!(
         harness::try_run(test("n").settings(env), racy)
             .unwrap()
@@ -86,10 +72,7 @@ fn shards_cover_every_seed_exactly_once() {
     );
     let mut seen = Vec::new();
     for index in 0..4 {
-        let env = Settings {
-            shard: Some(Shard { index, count: 4 }),
-            ..Settings::quiet()
-        };
+        let env = Settings::quiet().shard(Shard::new(index, 4).unwrap());
         seen.extend(seeds_of(
             &harness::try_run(test("sharded").seeds(50).settings(env), racy).unwrap(),
         ));
@@ -105,10 +88,7 @@ fn shards_cover_every_seed_exactly_once() {
 fn the_json_report_has_one_line_per_seed() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("report.jsonl");
-    let env = Settings {
-        report: Some(path.clone()),
-        ..Settings::quiet()
-    };
+    let env = Settings::quiet().report(path.clone());
     let summary = harness::try_run(test("reported").seeds(5).settings(env), racy).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     let lines: Vec<serde_json::Value> = text

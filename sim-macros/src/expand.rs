@@ -9,6 +9,7 @@ use syn::{Attribute, ItemFn, ReturnType};
 
 use crate::args::{self, RawArgs};
 use crate::error::{self, Errors};
+use crate::features;
 
 /// Expands `#[sim::test(args)] item`, or returns the compile errors it has.
 ///
@@ -110,6 +111,22 @@ fn emit(function: ItemFn, calls: &[TokenStream]) -> TokenStream {
         ReturnType::Default => Span::call_site(),
         ReturnType::Type(_, ty) => ty.span(),
     };
+    // The replay command must run the test even when it is ignored, and
+    // build it with the features this build has.
+    let ignored = attrs
+        .iter()
+        .any(|attr| attr.path().is_ident("ignore"))
+        .then(|| quote!(.ignored(true)));
+    let features = features::declared().map(|(features, default)| {
+        let names = features.iter();
+        let checks = features.iter();
+        quote! {
+            .cargo_features(
+                &[#((#names, ::core::cfg!(feature = #checks))),*],
+                &[#(#default),*],
+            )
+        }
+    });
     let test = quote! {
         ::sim::harness::Test::new(
             #test_name,
@@ -119,6 +136,8 @@ fn emit(function: ItemFn, calls: &[TokenStream]) -> TokenStream {
             ::core::env!("CARGO_CRATE_NAME"),
         )
         #(#calls)*
+        #ignored
+        #features
     };
     let run = quote_spanned!(span=> ::sim::harness::run(#test, #name));
     quote! {
@@ -185,7 +204,8 @@ mod tests {
                         ::core::env!("CARGO_PKG_NAME"),
                         ::core::env!("CARGO_CRATE_NAME"),
                     )
-                    .seeds(1000),
+                    .seeds(1000)
+                    .ignored(true),
                     reply_arrives
                 )
             }

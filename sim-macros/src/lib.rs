@@ -97,6 +97,7 @@ mod args;
 mod duration;
 mod error;
 mod expand;
+mod features;
 
 /// Turns an `async fn` into an ordinary `#[test]` that runs it under
 /// `sim::harness::run`, once per seed.

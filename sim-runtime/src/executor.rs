@@ -137,12 +137,23 @@ struct Slot {
 
 impl Slot {
     fn info(&self, nodes: &[NodeSlot]) -> TaskInfo {
+        let node = &nodes[self.node.0 as usize];
+        // A task woken on a paused node waits for its node, not for what
+        // it waited on before (that has happened).
+        let waiting_on = if self.queued && node.state == NodeState::Paused {
+            Some(format!(
+                "node `{}` to resume (woken, and the wake is held while the node is paused)",
+                node.name
+            ))
+        } else {
+            self.wait.map(|w| w.to_string())
+        };
         TaskInfo {
             id: self.id,
             name: self.name.as_deref().map(str::to_owned),
-            node: nodes[self.node.0 as usize].name.to_string(),
+            node: node.name.to_string(),
             spawned_at: self.spawned_at,
-            waiting_on: self.wait.map(|w| w.to_string()),
+            waiting_on,
             polls: self.polls,
         }
     }
@@ -464,7 +475,7 @@ impl Handle {
         let Err(payload) = panic::catch_unwind(AssertUnwindSafe(move || drop(future))) else {
             return;
         };
-        let site = crate::failure::take_panic_site();
+        let site = crate::failure::take_panic_site(&*payload);
         let mut st = self.shared.state.borrow_mut();
         let info = slot.info(&st.nodes);
         st.failure.get_or_insert(FailureKind::Panic {
@@ -638,6 +649,7 @@ impl Handle {
         }
         self.shared.wait.set(None);
         self.shared.running.set(Some(key));
+        crate::failure::clear_panic_site();
         Started {
             key,
             waker: mem::replace(&mut slot.waker, Waker::noop().clone()),
@@ -696,7 +708,7 @@ impl Handle {
             PollOutcome::Panicked(payload) => {
                 let info = st.tasks[key].info(&st.nodes);
                 let slot = self.remove_task(&mut st, key, EventKind::Panicked { task });
-                let site = crate::failure::take_panic_site();
+                let site = crate::failure::take_panic_site(&*payload);
                 if self.shared.config.fail_on_task_panic || slot.completion.is_none() {
                     st.failure.get_or_insert(FailureKind::Panic {
                         task: Box::new(info),
@@ -731,7 +743,7 @@ impl Handle {
             {
                 return Ok(());
             }
-            return Err(FailureKind::Deadlock);
+            return Err(self.deadlock());
         };
         // A timer reset into the past is due now: the clock never goes back.
         let deadline = deadline.max(self.now_nanos());
@@ -751,6 +763,33 @@ impl Handle {
         drop(st);
         woken.drain(..).for_each(Waker::wake);
         Ok(())
+    }
+
+    /// The deadlock at hand: a plain one, or one where paused nodes hold
+    /// the tasks that could run.
+    fn deadlock(&self) -> FailureKind {
+        let st = self.shared.state.borrow();
+        let paused: Vec<&NodeSlot> = st
+            .nodes
+            .iter()
+            .filter(|node| node.state == NodeState::Paused)
+            .collect();
+        if paused.is_empty() {
+            return FailureKind::Deadlock;
+        }
+        let held = paused
+            .iter()
+            .flat_map(|node| &node.held)
+            .filter_map(|ready| st.tasks.get(ready.key))
+            .map(|slot| match &slot.name {
+                Some(name) => format!("{} `{name}`", slot.id),
+                None => slot.id.to_string(),
+            })
+            .collect();
+        FailureKind::PausedDeadlock {
+            nodes: paused.iter().map(|node| node.name.to_string()).collect(),
+            held,
+        }
     }
 
     /// Builds the report for a failure that ends the run.
@@ -894,7 +933,13 @@ impl Handle {
         let id = {
             let mut st = self.shared.state.borrow_mut();
             let n = st.nodes.len() as u32;
-            let ip = ip.unwrap_or_else(|| default_ip(n));
+            // A default address skips those other nodes took explicitly.
+            let ip = ip.unwrap_or_else(|| {
+                (n..)
+                    .map(default_ip)
+                    .find(|ip| st.nodes.iter().all(|node| node.ip != *ip))
+                    .unwrap_or_else(|| default_ip(n))
+            });
             if let Some(other) = st.nodes.iter().find(|node| *node.name == *name) {
                 return Err(format!(
                     "a node named `{}` already exists in this simulation: give each node its own name",

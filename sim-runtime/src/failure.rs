@@ -64,6 +64,17 @@ pub enum FailureKind {
     /// The future given to `block_on` is pending, no task is ready and no
     /// timer is set: nothing can ever happen again.
     Deadlock,
+    /// Like a deadlock, with nodes paused: their tasks are not polled and
+    /// their wakes are held until they resume, and nothing else can run
+    /// (no task elsewhere is ready and no timer is set), so nothing will
+    /// ever resume them.
+    PausedDeadlock {
+        /// The paused nodes, in creation order.
+        nodes: Vec<String>,
+        /// The tasks woken on them whose wakes are held, in wake order
+        /// (`task#1 `main``).
+        held: Vec<String>,
+    },
     /// The next timer lies beyond the virtual-time limit.
     TimeLimit {
         /// The configured limit.
@@ -121,6 +132,7 @@ impl FailureKind {
         match self {
             FailureKind::Panic { .. } => "panic",
             FailureKind::Deadlock => "deadlock",
+            FailureKind::PausedDeadlock { .. } => "paused-deadlock",
             FailureKind::TimeLimit { .. } => "time-limit",
             FailureKind::StepLimit { .. } => "step-limit",
             FailureKind::ForeignWake { .. } => "foreign-wake",
@@ -140,6 +152,27 @@ impl FailureKind {
             FailureKind::Deadlock => "deadlock: the main future is pending, no task is ready \
                                       and no timer is set, so nothing can ever happen again"
                 .to_owned(),
+            FailureKind::PausedDeadlock { nodes, held } => {
+                let names: Vec<String> = nodes.iter().map(|n| format!("`{n}`")).collect();
+                let (node_s, is, it) = if nodes.len() == 1 {
+                    ("node", "is", "it")
+                } else {
+                    ("nodes", "are", "them")
+                };
+                let held = match held.len() {
+                    0 => "no task was woken there yet".to_owned(),
+                    1 => format!("it holds the wake of {}", held[0]),
+                    _ => format!("they hold the wakes of {}", held.join(", ")),
+                };
+                format!(
+                    "deadlock while {node_s} {} {is} paused: a paused node's tasks are not polled \
+                     and their wakes (timers included) are held until it resumes, and {held}; \
+                     nothing else can run (no other task is ready, no timer is set), so nothing \
+                     will resume {it}. Resume {it} (`NodeHandle::resume`) from a task on a node \
+                     that runs; the test body runs on `client`, so pausing `client` stops it too",
+                    names.join(", ")
+                )
+            }
             FailureKind::TimeLimit { limit, next_timer } => format!(
                 "virtual-time limit of {} reached: the next timer is at {} \
                  (raise it with `Builder::max_time`)",
@@ -367,14 +400,25 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
 }
 
 /// Where and how a panic happened, recorded by the panic hook.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct PanicSite {
     pub(crate) location: Option<String>,
     pub(crate) backtrace: Option<String>,
+    /// The panic's message, which ties the site to its payload.
+    message: String,
 }
 
+/// How many caught panics are remembered for a later `resume_unwind` of
+/// their payload.
+const CAUGHT: usize = 16;
+
 thread_local! {
+    /// The site of the last panic of the current poll, set by the hook.
     static LAST_PANIC: RefCell<Option<PanicSite>> = const { RefCell::new(None) };
+    /// Payloads caught by the executor, by address, with their sites: a
+    /// payload handed to a `JoinHandle` and resumed elsewhere
+    /// (`resume_unwind`, which does not call the hook) keeps its site.
+    static CAUGHT_SITES: RefCell<Vec<(usize, PanicSite)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Installs, once per process, a panic hook that records where a panic
@@ -395,17 +439,67 @@ pub(crate) fn install_panic_hook() {
                 location: info.location().map(|l| l.to_string()),
                 backtrace: (backtrace.status() == std::backtrace::BacktraceStatus::Captured)
                     .then(|| backtrace.to_string()),
+                message: panic_message(info.payload()),
             };
             let _ = LAST_PANIC.try_with(|l| *l.borrow_mut() = Some(site));
         }));
     });
 }
 
-/// The site of the last panic on this thread inside a simulation.
-pub(crate) fn take_panic_site() -> PanicSite {
-    LAST_PANIC
+/// Forgets the site of an earlier poll's panic: called as a poll starts, so
+/// a panic a task caught itself is never reported for a later one.
+pub(crate) fn clear_panic_site() {
+    let _ = LAST_PANIC.try_with(|l| {
+        if l.borrow().is_some() {
+            l.borrow_mut().take();
+        }
+    });
+}
+
+/// The address identifying a payload while it lives (`None` for a
+/// zero-sized one, which has no address of its own).
+fn payload_key(payload: &(dyn Any + Send)) -> Option<usize> {
+    (std::mem::size_of_val(payload) > 0)
+        .then_some(payload as *const (dyn Any + Send) as *const () as usize)
+}
+
+/// The site of `payload`, just caught by the executor: the panic recorded
+/// in this poll if it is this payload's (same message), else the site it
+/// had when the executor caught it before (a payload resumed with
+/// `resume_unwind`, which does not call the hook), else unknown.
+pub(crate) fn take_panic_site(payload: &(dyn Any + Send)) -> PanicSite {
+    let message = panic_message(payload);
+    let key = payload_key(payload);
+    let recorded = LAST_PANIC
         .try_with(|l| l.borrow_mut().take())
         .ok()
         .flatten()
-        .unwrap_or_default()
+        .filter(|site| site.message == message);
+    let site = recorded.or_else(|| {
+        let key = key?;
+        CAUGHT_SITES
+            .try_with(|c| {
+                c.borrow()
+                    .iter()
+                    .rev()
+                    .find(|(k, site)| *k == key && site.message == message)
+                    .map(|(_, site)| site.clone())
+            })
+            .ok()
+            .flatten()
+    });
+    let site = site.unwrap_or(PanicSite {
+        message,
+        ..PanicSite::default()
+    });
+    if let Some(key) = key.filter(|_| site.location.is_some()) {
+        let _ = CAUGHT_SITES.try_with(|c| {
+            let mut caught = c.borrow_mut();
+            if caught.len() == CAUGHT {
+                caught.remove(0);
+            }
+            caught.push((key, site.clone()));
+        });
+    }
+    site
 }

@@ -13,7 +13,7 @@ use super::env::{SeedBase, Settings, Shard};
 use super::report::{self, Saved};
 use super::{
     DEFAULT_DEPTH, DEFAULT_MAX_SCHEDULES, DEFAULT_SEEDS, DEFAULT_SHRINK_RUNS, FailedRun, Leaks,
-    Summary, Test, TestFailure, TestOutput, log,
+    Summary, TaskPanics, Test, TestFailure, TestOutput, log,
 };
 use crate::explore::Strategy;
 use crate::explore::exhaustive::{Branch, Dfs, next_prefix};
@@ -142,6 +142,7 @@ where
             .unwrap_or(DEFAULT_DEPTH)
     }
 
+    #[track_caller]
     pub(super) fn run(&self) -> Result<Summary, TestFailure> {
         if let Some(text) = &self.settings.replay {
             return self.replay(text);
@@ -382,6 +383,7 @@ where
     }
 
     /// `SIM_REPLAY`: one run following the tape exactly.
+    #[track_caller]
     fn replay(&self, text: &str) -> Result<Summary, TestFailure> {
         let tape = match Tape::decode(text, &self.test.id()) {
             Ok(tape) => tape,
@@ -462,6 +464,7 @@ where
             .max_steps(self.test.max_steps)
             .record_trace(record_trace)
             .record_tape(record_tape)
+            .fail_on_task_panic(self.test.task_panics == TaskPanics::Fail)
             // A candidate of shrinking has no foreign thread to wait for.
             .deadlock_grace(!matches!(spec, Spec::Lenient(_)))
             .decider(decider);
