@@ -59,8 +59,9 @@ fn the_report_names_seed_failure_log_and_replay() {
     assert_eq!(failure.replay_command(), replay);
     for needle in [
         format!(
-            "sim: test `harness_failure::lost_update` failed on seed {seed:#x} (random), after {} passing seeds",
-            failure.seeds_passed()
+            "sim: test `harness_failure::lost_update` failed on seed {seed:#x} (random), after {} passing seed{}",
+            failure.seeds_passed(),
+            if failure.seeds_passed() == 1 { "" } else { "s" }
         ),
         "panicked: assertion `left == right` failed: an increment was lost".to_owned(),
         format!("seed:         {seed:#x}"),

@@ -307,3 +307,73 @@ fn pausing_the_client_node_is_reported_as_paused_with_its_held_tasks() {
     );
     assert!(!report.contains("waiting on sleep"), "{report}");
 }
+
+// ----- Reports a user reads -----
+
+#[test]
+fn a_misuse_is_reported_as_misuse_and_not_saved_as_a_regression() {
+    let dir = tempfile::tempdir().unwrap();
+    let failure = harness::try_run(
+        test("misuse").settings(
+            Settings::new().regressions(harness::Regressions::Dir(dir.path().to_owned())),
+        ),
+        || async {
+            // What tokio says when its API runs without a tokio runtime.
+            if sim::seed() != u64::MAX {
+                panic!(
+                    "there is no reactor running, must be called from the context of a Tokio 1.x runtime"
+                );
+            }
+        },
+    )
+    .unwrap_err();
+    assert!(failure.failure().kind().misuse().is_some());
+    assert!(failure.regression_file().is_none());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    let report = failure.to_string();
+    assert!(
+        report.contains("This is a misuse, not a bug of the schedule"),
+        "{report}"
+    );
+    assert!(!report.contains("regression:   seed saved"), "{report}");
+}
+
+#[test]
+fn report_events_read_as_events_with_node_names_and_say_why_numbers_skip() {
+    use sim::net::{LinkConfig, UdpSocket};
+    let mut rt = sim::Runtime::new(3);
+    let failure = rt
+        .try_block_on(async {
+            let server = sim::node::Builder::new("server").build();
+            let link =
+                LinkConfig::new().latency(Duration::from_millis(1)..=Duration::from_millis(5));
+            sim::net::set_link("client", "server", link);
+            let inbox = server.spawn(async {
+                let socket = UdpSocket::bind("0.0.0.0:9").await.unwrap();
+                let mut buf = [0; 8];
+                socket.recv_from(&mut buf).await.unwrap().0
+            });
+            for _ in 0..3 {
+                sim::spawn(sim::task::yield_now());
+            }
+            sim::task::yield_now().await;
+            let socket = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+            socket.send_to(b"ping", "server:9").await.unwrap();
+            assert_eq!(inbox.await.unwrap(), 4);
+            panic!("after the ping");
+        })
+        .unwrap_err();
+    let report = failure.to_string();
+    assert!(
+        report.contains("udp send 4 bytes `client` -> `server`"),
+        "{report}"
+    );
+    assert!(report.contains("latency: minimum + "), "{report}");
+    assert!(!report.contains("net.udp.send ("), "{report}");
+    assert!(!report.contains("decision latency"), "{report}");
+    assert!(
+        report.contains("(event numbers skip the scheduling decisions"),
+        "{report}"
+    );
+    assert!(!report.contains(" 1 steps"), "{report}");
+}

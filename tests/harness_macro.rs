@@ -209,6 +209,25 @@ fn a_failing_test_reports_and_replays() {
 }
 
 #[test]
+fn sim_log_of_many_seeds_has_a_header_line_per_seed() {
+    let (_, out) = run_flaky(&[
+        ("SIM_LOG", "info"),
+        ("SIM_SEEDS", "3"),
+        ("SIM_SEED_BASE", "0"),
+        ("SIM_REGRESSIONS", "off"),
+    ]);
+    let headers = out
+        .lines()
+        .filter(|l| l.starts_with("sim: harness_macro::flaky_lost_update seed 0x"))
+        .count();
+    assert!(headers >= 1, "{out}");
+    assert!(
+        out.contains("sim: harness_macro::flaky_lost_update seed 0x0 (random) log, SIM_LOG=info:"),
+        "{out}"
+    );
+}
+
+#[test]
 fn malformed_environment_variables_fail_the_test_at_once() {
     for (var, value, expected) in [
         (
@@ -231,5 +250,10 @@ fn malformed_environment_variables_fail_the_test_at_once() {
         let message = format!("sim: invalid environment variable {var}={value:?}: expected ");
         assert!(out.contains(&message), "{var}: {out}");
         assert!(out.contains(expected), "{var}: {out}");
+        // At the test's line, not inside sim.
+        assert!(
+            out.contains("panicked at tests/harness_macro.rs:"),
+            "{var}: {out}"
+        );
     }
 }

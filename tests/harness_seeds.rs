@@ -98,7 +98,7 @@ fn the_json_report_has_one_line_per_seed() {
     assert_eq!(lines.len(), 5);
     for (line, (seed, fingerprint)) in lines.iter().zip(&summary.fingerprints) {
         assert_eq!(line["test"], "harness_seeds::reported");
-        assert_eq!(line["seed"], *seed);
+        assert_eq!(line["seed"], format!("{seed:#x}"));
         assert_eq!(line["outcome"], "pass");
         assert_eq!(line["failure"], serde_json::Value::Null);
         assert_eq!(line["fingerprint"], format!("{fingerprint:#018x}"));
@@ -106,4 +106,60 @@ fn the_json_report_has_one_line_per_seed() {
         assert!(line["virtual_time_ns"].is_u64());
         assert!(line["wall_ms"].is_f64());
     }
+}
+
+/// Fails on some seeds, after some steps; shrinking has work to do.
+async fn lost_update() {
+    let counter = std::rc::Rc::new(std::cell::Cell::new(0));
+    let hs: Vec<_> = (0..3)
+        .map(|_| {
+            let counter = counter.clone();
+            sim::spawn(async move {
+                for _ in 0..3 {
+                    sim::task::yield_now().await;
+                }
+                let read = counter.get();
+                sim::task::yield_now().await;
+                counter.set(read + 1);
+            })
+        })
+        .collect();
+    for h in hs {
+        h.await.unwrap();
+    }
+    assert_eq!(counter.get(), 3, "an increment was lost");
+}
+
+#[test]
+fn sim_report_writes_hex_seeds_and_describes_the_reported_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.jsonl");
+    let env = Settings::quiet()
+        .report(path.clone())
+        .seed_base(SeedBase::Fixed(u64::MAX - 2));
+    let failure = harness::try_run(
+        test("reported_failure")
+            .seeds(100)
+            .explore(harness::Strategy::Pct)
+            .settings(env),
+        lost_update,
+    )
+    .unwrap_err();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    // A seed above 2^53 survives a JSON reader.
+    assert_eq!(last["seed"], format!("{:#x}", failure.seed()));
+    assert_eq!(last["outcome"], "fail");
+    assert_eq!(last["failure"], "panic");
+    // The numbers of the run the report prints, shrunk or not.
+    assert_eq!(
+        last["fingerprint"],
+        format!("{:#018x}", failure.fingerprint())
+    );
+    assert_eq!(last["steps"], failure.failure().steps());
+    assert_eq!(
+        last["virtual_time_ns"],
+        failure.failure().elapsed().as_nanos() as u64
+    );
+    assert_eq!(last["replay"], failure.replay_command());
 }

@@ -154,10 +154,16 @@ pub struct Size {
 
 impl std::fmt::Display for Size {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let count = |n: u64, word: &str| match n {
+            1 => format!("1 {word}"),
+            n => format!("{n} {word}s"),
+        };
         write!(
             f,
-            "{} steps, {} preemptions, {} faults",
-            self.steps, self.preemptions, self.faults
+            "{}, {}, {}",
+            count(self.steps, "step"),
+            count(self.preemptions, "preemption"),
+            count(self.faults, "fault")
         )
     }
 }

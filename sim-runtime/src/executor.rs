@@ -406,6 +406,7 @@ impl Handle {
             EventKind::Spawned { task: id },
             tasks[key].name.as_ref(),
         );
+        trace.note_spawn(id, spawned_at);
         if let Some(watch) = &self.shared.config.watch {
             let slot = &tasks[key];
             watch.task_added(id.0, slot.spawned_at, slot.name.as_deref(), slot.node.0);
@@ -796,12 +797,18 @@ impl Handle {
     pub(crate) fn failure(&self, kind: FailureKind) -> Failure {
         let pending = self.tasks();
         let st = self.shared.state.borrow();
+        let node = |id: u64| match st.nodes.get(id as usize) {
+            Some(node) => format!("`{}`", node.name),
+            None => format!("node#{id}"),
+        };
+        let (recent, recent_skips) = st.trace.render_recent(&node);
         Failure::from(Report {
             kind,
             seed: self.seed(),
             time: self.elapsed(),
             steps: st.steps,
-            recent: st.trace.render_recent(),
+            recent,
+            recent_skips,
             pending,
             replay: None,
             buggified: st.buggified.iter().map(|l| l.to_string()).collect(),
@@ -837,6 +844,11 @@ impl Handle {
 
     pub(crate) fn events(&self) -> u64 {
         self.shared.state.borrow().trace.len()
+    }
+
+    /// Where each task was spawned, when the full trace is kept.
+    pub(crate) fn spawn_sites(&self) -> Vec<(TaskId, &'static Location<'static>)> {
+        self.shared.state.borrow().trace.spawns()
     }
 
     pub(crate) fn trace(&self) -> Option<Vec<crate::trace::Event>> {

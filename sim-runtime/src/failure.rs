@@ -39,6 +39,8 @@ pub(crate) struct Report {
     pub(crate) time: Duration,
     pub(crate) steps: u64,
     pub(crate) recent: Vec<String>,
+    /// Whether the recent events' numbers skip (decisions left out).
+    pub(crate) recent_skips: bool,
     pub(crate) pending: Vec<TaskInfo>,
     /// How to replay the run; `None`: with `sim::Runtime::new(seed)`.
     pub(crate) replay: Option<String>,
@@ -122,6 +124,9 @@ pub enum FailureKind {
         second: Option<Box<Event>>,
         /// How each run ended: "passed", or its failure's summary.
         outcomes: Box<[String; 2]>,
+        /// The tasks those events name, each with where it was spawned
+        /// (`task#3 spawned at src/lib.rs:10:5`).
+        tasks: Vec<String>,
     },
 }
 
@@ -200,14 +205,16 @@ impl FailureKind {
                 first,
                 second,
                 outcomes,
+                tasks,
             } => {
                 let show = |e: &Option<Box<Event>>| match e {
                     Some(e) => e.to_string(),
                     None => "(the run had ended)".to_owned(),
                 };
+                let tasks: String = tasks.iter().map(|t| format!("\n    {t}")).collect();
                 format!(
                     "nondeterminism: the same seed ran two different ways, first at event #{index}:\n    \
-                     first run:  {}\n    second run: {}\n    \
+                     first run:  {}\n    second run: {}{tasks}\n    \
                      first run ended:  {}\n    second run ended: {}\n  \
                      Something outside the simulation reached the schedule: state in a `static` \
                      kept from an earlier run, `std::time`, OS randomness, or `HashMap` iteration order",
@@ -282,6 +289,7 @@ impl Failure {
             time,
             steps,
             recent: Vec::new(),
+            recent_skips: false,
             pending: Vec::new(),
             replay: None,
             buggified: Vec::new(),
@@ -320,9 +328,9 @@ impl Failure {
         writeln!(f, "  seed:         {:#x}", self.inner.seed)?;
         writeln!(
             f,
-            "  virtual time: {} after {} steps",
+            "  virtual time: {} after {}",
             FmtNanos(self.inner.time.as_nanos() as u64),
-            self.inner.steps
+            count(self.inner.steps, "step")
         )?;
         if let Some(task) = self.task() {
             writeln!(
@@ -358,7 +366,17 @@ impl Failure {
             }
         }
         if !self.inner.recent.is_empty() {
-            writeln!(f, "  last {} events:", self.inner.recent.len())?;
+            let skips = if self.inner.recent_skips {
+                " (event numbers skip the scheduling decisions, which are left out: the task \
+                 polled next shows each)"
+            } else {
+                ""
+            };
+            writeln!(
+                f,
+                "  last {}{skips}:",
+                count(self.inner.recent.len() as u64, "event")
+            )?;
             for event in &self.inner.recent {
                 writeln!(f, "    {event}")?;
             }
@@ -387,6 +405,70 @@ impl Failure {
 }
 
 impl std::error::Error for Failure {}
+
+/// `n` and the word, plural unless `n` is 1: "1 step", "2 steps".
+pub(crate) fn count(n: impl Into<u64>, word: &str) -> String {
+    let n = n.into();
+    let plural = match word {
+        "was" => "were",
+        _ if word.ends_with('s') => return format!("{n} {word}"),
+        _ => "",
+    };
+    match (n, plural) {
+        (1, _) => format!("{n} {word}"),
+        (_, "") => format!("{n} {word}s"),
+        (_, plural) => format!("{n} {plural}"),
+    }
+}
+
+/// Panic messages that say the code misused a runtime, each with what it
+/// means: such a failure is the same on every seed, not a bug of the
+/// schedule.
+const MISUSE: &[(&str, &str)] = &[
+    (
+        "there is no reactor running",
+        "a tokio API was called inside the simulation, where no tokio runtime runs: use sim's \
+         equivalent (`sim::spawn`, `sim::time`, `sim::net`), or the tokio compatibility layer",
+    ),
+    (
+        "must be called from the context of a Tokio",
+        "a tokio API was called inside the simulation, where no tokio runtime runs: use sim's \
+         equivalent (`sim::spawn`, `sim::time`, `sim::net`), or the tokio compatibility layer",
+    ),
+    (
+        "was called outside a simulation",
+        "a sim API was called where no simulation runs (a `std::thread`, or code outside \
+         `block_on`)",
+    ),
+    (
+        "belongs to another simulation",
+        "an object of another simulation was used here (a `static` or thread-local that \
+         outlives a run is the usual cause)",
+    ),
+    (
+        "its simulation has ended",
+        "an object was used after its simulation ended",
+    ),
+    (
+        "`block_on` was called inside a running simulation",
+        "`block_on` was nested inside a simulation",
+    ),
+];
+
+impl FailureKind {
+    /// When the failure is a misuse of a runtime (a tokio call without a
+    /// tokio runtime, a sim call outside a simulation) rather than a bug
+    /// that depends on the schedule: what was misused.
+    pub fn misuse(&self) -> Option<&'static str> {
+        let FailureKind::Panic { message, .. } = self else {
+            return None;
+        };
+        MISUSE
+            .iter()
+            .find(|(needle, _)| message.contains(needle))
+            .map(|(_, what)| *what)
+    }
+}
 
 /// The text of a panic payload.
 pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {

@@ -457,6 +457,8 @@ struct FailedRun {
     log_filter: String,
     rerun_note: Option<String>,
     regression_saved: Option<PathBuf>,
+    /// What was misused, when the failure is a misuse (not saved as a regression).
+    misuse: Option<&'static str>,
 }
 
 impl TestFailure {
@@ -524,13 +526,17 @@ impl fmt::Display for TestFailure {
             )?,
             None if self.inner.strategy == "exhaustive" => writeln!(
                 f,
-                "sim: test `{}` failed in the exhaustive search, after {} passing schedules",
-                self.inner.test, self.inner.seeds_passed
+                "sim: test `{}` failed in the exhaustive search, after {}",
+                self.inner.test,
+                crate::failure::count(self.inner.seeds_passed, "passing schedule")
             )?,
             None => writeln!(
                 f,
-                "sim: test `{}` failed on seed {:#x} ({}), after {} passing seeds",
-                self.inner.test, self.inner.seed, self.inner.strategy, self.inner.seeds_passed
+                "sim: test `{}` failed on seed {:#x} ({}), after {}",
+                self.inner.test,
+                self.inner.seed,
+                self.inner.strategy,
+                crate::failure::count(self.inner.seeds_passed, "passing seed")
             )?,
         }
         self.inner.failure.fmt_body(f)?;
@@ -567,6 +573,13 @@ impl fmt::Display for TestFailure {
         }
         if let Some(note) = &self.inner.rerun_note {
             writeln!(f, "  note: {note}")?;
+        }
+        if let Some(what) = self.inner.misuse {
+            writeln!(
+                f,
+                "  misuse:       {what}. This is a misuse, not a bug of the schedule: it fails the \
+                 same way on every seed, so the seed is not saved as a regression"
+            )?;
         }
         if let Some(path) = &self.inner.regression_saved {
             writeln!(

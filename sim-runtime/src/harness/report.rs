@@ -164,13 +164,17 @@ pub(crate) fn save_regression(
 #[derive(Debug, Serialize)]
 pub(crate) struct Record<'a> {
     pub(crate) test: &'a str,
-    pub(crate) seed: u64,
+    /// `0x..`: a JSON number loses a `u64`'s precision above 2^53.
+    pub(crate) seed: String,
     pub(crate) outcome: &'a str,
     pub(crate) failure: Option<&'a str>,
     pub(crate) fingerprint: String,
     pub(crate) virtual_time_ns: u64,
     pub(crate) steps: u64,
     pub(crate) wall_ms: f64,
+    /// The replay command, for a failing seed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) replay: Option<String>,
 }
 
 /// Appends one JSON line; a single `write` of the whole line, so lines from
