@@ -16,10 +16,8 @@ use std::time::{Duration, Instant};
 use sim::harness::{self, Regressions, Settings, Strategy, Test};
 
 fn test(name: &'static str) -> Test {
-    Test::new(name, module_path!(), file!(), "sim", "explore").settings(Settings {
-        regressions: Some(Regressions::Off),
-        ..Settings::default()
-    })
+    Test::new(name, module_path!(), file!(), "sim", "explore")
+        .settings(Settings::new().regressions(Regressions::Off))
 }
 
 /// 3 tasks × `yields` yields, joined.

@@ -80,10 +80,11 @@ fn exhaustive_search_tries_sites_both_ways() {
     .unwrap_err();
     assert!(failure.to_string().contains("two requests in a row failed"));
     let replay = harness::try_run(
-        test("flaky_exhaustive").settings(Settings {
-            replay: failure.replay_string().map(str::to_owned),
-            regressions: Some(Regressions::Off),
-            ..Settings::default()
+        test("flaky_exhaustive").settings({
+            let mut settings = Settings::new();
+            settings.replay = failure.replay_string().map(str::to_owned);
+            settings.regressions = Some(Regressions::Off);
+            settings
         }),
         flaky_client,
     )

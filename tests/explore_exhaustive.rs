@@ -105,10 +105,7 @@ fn shards_split_the_search() {
     let mut union = BTreeSet::new();
     let mut total = 0;
     for index in 0..3 {
-        let settings = Settings {
-            shard: Some(Shard { index, count: 3 }),
-            ..Settings::quiet()
-        };
+        let settings = Settings::quiet().shard(Shard::new(index, 3).unwrap());
         let (summary, logs) = workers(test("sharded").settings(settings), 3, 2);
         assert!(summary.complete);
         total += summary.schedules;

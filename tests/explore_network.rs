@@ -45,10 +45,11 @@ fn exhaustive_search_finds_the_reordering() {
     assert!(report.contains("`commit` overtook `set`"), "{report}");
     // Replays exactly from its string.
     let replay = harness::try_run(
-        test("reorder").settings(Settings {
-            replay: failure.replay_string().map(str::to_owned),
-            regressions: Some(Regressions::Off),
-            ..Settings::default()
+        test("reorder").settings({
+            let mut settings = Settings::new();
+            settings.replay = failure.replay_string().map(str::to_owned);
+            settings.regressions = Some(Regressions::Off);
+            settings
         }),
         || ordered_updates(true),
     )

@@ -38,10 +38,7 @@ async fn lost_update() {
 fn replays(name: &'static str, failure: &TestFailure) {
     let tape = failure.replay_string().expect("a replay string").to_owned();
     let replay = harness::try_run(
-        test(name).settings(Settings {
-            replay: Some(tape.clone()),
-            ..Settings::quiet()
-        }),
+        test(name).settings(Settings::quiet().replay(tape.clone())),
         lost_update,
     )
     .unwrap_err();
@@ -109,10 +106,9 @@ fn shrinking_keeps_the_failure_and_never_lengthens_the_tape() {
     replays("shrunk", &failure);
     // Shrinking can be turned off.
     let unshrunk = harness::try_run(
-        test("shrunk").seeds(500).settings(Settings {
-            shrink: Some(0),
-            ..Settings::quiet()
-        }),
+        test("shrunk")
+            .seeds(500)
+            .settings(Settings::quiet().shrink(0)),
         lost_update,
     )
     .unwrap_err();
@@ -127,10 +123,7 @@ fn malformed_replay_strings_are_clear_errors() {
     let run = |replay: String| {
         std::panic::catch_unwind(|| {
             let _ = harness::try_run(
-                test("strings").settings(Settings {
-                    replay: Some(replay),
-                    ..Settings::quiet()
-                }),
+                test("strings").settings(Settings::quiet().replay(replay)),
                 lost_update,
             );
         })
@@ -150,10 +143,7 @@ fn malformed_replay_strings_are_clear_errors() {
     assert!(garbage.contains("not `sim1`"), "{garbage}");
     let other = std::panic::catch_unwind(|| {
         let _ = harness::try_run(
-            test("another_test").settings(Settings {
-                replay: Some(good.clone()),
-                ..Settings::quiet()
-            }),
+            test("another_test").settings(Settings::quiet().replay(good.clone())),
             lost_update,
         );
     })
@@ -172,10 +162,7 @@ fn a_tape_that_no_longer_fits_the_code_is_reported_not_run_blindly() {
     let tape = failure.replay_string().unwrap().to_owned();
     // The "code changed": a different program under the same test name.
     let changed = harness::try_run(
-        test("misfit").settings(Settings {
-            replay: Some(tape),
-            ..Settings::quiet()
-        }),
+        test("misfit").settings(Settings::quiet().replay(tape)),
         || async {
             sim::time::sleep(Duration::from_secs(1)).await;
         },

@@ -32,6 +32,12 @@ fn expect_divergence(failure: harness::TestFailure) {
         "{report}"
     );
     assert!(report.contains("first run:  ["), "{report}");
+    // The tasks the diverging events name come with their spawn sites.
+    for event in [first, second].into_iter().flatten() {
+        if let Some(task) = event.kind.task() {
+            assert!(report.contains(&format!("{task} spawned at ")), "{report}");
+        }
+    }
     assert!(report.contains("second run: ["), "{report}");
     assert!(
         failure.replay_command().starts_with(&format!(

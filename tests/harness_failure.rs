@@ -14,10 +14,7 @@ fn test(name: &'static str) -> Test {
 }
 
 fn settings(regressions: &Path) -> Settings {
-    Settings {
-        regressions: Some(Regressions::Dir(regressions.to_owned())),
-        ..Settings::default()
-    }
+    Settings::new().regressions(Regressions::Dir(regressions.to_owned()))
 }
 
 /// A lost update that happens on some seeds only.
@@ -62,8 +59,9 @@ fn the_report_names_seed_failure_log_and_replay() {
     assert_eq!(failure.replay_command(), replay);
     for needle in [
         format!(
-            "sim: test `harness_failure::lost_update` failed on seed {seed:#x} (random), after {} passing seeds",
-            failure.seeds_passed()
+            "sim: test `harness_failure::lost_update` failed on seed {seed:#x} (random), after {} passing seed{}",
+            failure.seeds_passed(),
+            if failure.seeds_passed() == 1 { "" } else { "s" }
         ),
         "panicked: assertion `left == right` failed: an increment was lost".to_owned(),
         format!("seed:         {seed:#x}"),
@@ -88,10 +86,7 @@ fn the_report_names_seed_failure_log_and_replay() {
 
     // The replay runs the same seed the same way.
     let replay = harness::try_run(
-        test("lost_update").settings(Settings {
-            seed: Some(seed),
-            ..settings(dir.path())
-        }),
+        test("lost_update").settings(settings(dir.path()).seed(seed)),
         lost_update,
     )
     .unwrap_err();
@@ -130,10 +125,9 @@ fn the_report_names_seed_failure_log_and_replay() {
 fn a_log_filter_applies_to_the_failing_run() {
     let dir = tempfile::tempdir().unwrap();
     let failure = harness::try_run(
-        test("lost_update_debug").seeds(1000).settings(Settings {
-            log: Some("debug".into()),
-            ..settings(dir.path())
-        }),
+        test("lost_update_debug")
+            .seeds(1000)
+            .settings(settings(dir.path()).log("debug")),
         lost_update,
     )
     .unwrap_err();

@@ -74,6 +74,26 @@ async fn ignored() {
     panic!("ignored tests do not run");
 }
 
+#[sim::test(task_panics = "join", seeds = 5)]
+async fn task_panics_can_go_to_the_join_handle() {
+    let error = sim::spawn(async { panic!("to the handle") })
+        .await
+        .unwrap_err();
+    assert!(error.is_panic());
+}
+
+#[sim::test(seed = 1)]
+#[should_panic(expected = "panicked: to the run")]
+async fn task_panics_fail_the_run_by_default() {
+    let _ = sim::spawn(async { panic!("to the run") }).await;
+}
+
+#[sim::test(seed = 1, task_panics = "fail")]
+#[should_panic(expected = "panicked: to the run")]
+async fn task_panics_fail_the_run_when_asked() {
+    let _ = sim::spawn(async { panic!("to the run") }).await;
+}
+
 /// Fails on some seeds. Run on purpose by `a_failing_test_reports_and_replays`
 /// in a child process, with the regression file in a temp directory.
 #[sim::test(seeds = 1000)]
@@ -148,8 +168,10 @@ fn a_failing_test_reports_and_replays() {
         "sim: test `harness_macro::flaky_lost_update` failed on seed ",
     );
     let fingerprint = value_after(&out, "fingerprint:  ");
+    // The test is `#[ignore]`d: the command runs it anyway.
     let replay = format!(
-        "replay:       SIM_SEED={seed} cargo test -p sim --test harness_macro -- flaky_lost_update --exact"
+        "replay:       SIM_SEED={seed} cargo test -p sim --test harness_macro -- flaky_lost_update \
+         --exact --include-ignored"
     );
     assert!(out.contains(&replay), "{out}");
     assert!(
@@ -187,6 +209,25 @@ fn a_failing_test_reports_and_replays() {
 }
 
 #[test]
+fn sim_log_of_many_seeds_has_a_header_line_per_seed() {
+    let (_, out) = run_flaky(&[
+        ("SIM_LOG", "info"),
+        ("SIM_SEEDS", "3"),
+        ("SIM_SEED_BASE", "0"),
+        ("SIM_REGRESSIONS", "off"),
+    ]);
+    let headers = out
+        .lines()
+        .filter(|l| l.starts_with("sim: harness_macro::flaky_lost_update seed 0x"))
+        .count();
+    assert!(headers >= 1, "{out}");
+    assert!(
+        out.contains("sim: harness_macro::flaky_lost_update seed 0x0 (random) log, SIM_LOG=info:"),
+        "{out}"
+    );
+}
+
+#[test]
 fn malformed_environment_variables_fail_the_test_at_once() {
     for (var, value, expected) in [
         (
@@ -209,5 +250,10 @@ fn malformed_environment_variables_fail_the_test_at_once() {
         let message = format!("sim: invalid environment variable {var}={value:?}: expected ");
         assert!(out.contains(&message), "{var}: {out}");
         assert!(out.contains(expected), "{var}: {out}");
+        // At the test's line, not inside sim.
+        assert!(
+            out.contains("panicked at tests/harness_macro.rs:"),
+            "{var}: {out}"
+        );
     }
 }

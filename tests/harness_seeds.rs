@@ -45,32 +45,18 @@ fn plain_runs_are_repeatable_and_use_the_default_count() {
 fn counts_and_seeds_can_be_overridden() {
     let s = harness::try_run(test("n").seeds(7).settings(Settings::quiet()), racy).unwrap();
     assert_eq!(s.seeds_passed, 7);
-    let env = Settings {
-        seeds: Some(3),
-        ..Settings::quiet()
-    };
+    let env = Settings::quiet().seeds(3);
     let s = harness::try_run(test("n").seeds(7).settings(env), racy).unwrap();
     assert_eq!(s.seeds_passed, 3, "SIM_SEEDS wins over the attribute");
-    let env = Settings {
-        seed: Some(0x2a),
-        ..Settings::quiet()
-    };
+    let env = Settings::quiet().seed(0x2a);
     let s = harness::try_run(test("n").seeds(7).settings(env), racy).unwrap();
     assert_eq!(seeds_of(&s), [0x2a]);
     let s = harness::try_run(test("n").seed(5).settings(Settings::quiet()), racy).unwrap();
     assert_eq!(seeds_of(&s), [5]);
-    let env = Settings {
-        seed_base: Some(SeedBase::Fixed(1000)),
-        seeds: Some(4),
-        ..Settings::quiet()
-    };
+    let env = Settings::quiet().seed_base(SeedBase::Fixed(1000)).seeds(4);
     let s = harness::try_run(test("n").settings(env), racy).unwrap();
     assert_eq!(seeds_of(&s), [1000, 1001, 1002, 1003]);
-    let env = Settings {
-        seed_base: Some(SeedBase::Random),
-        seeds: Some(2),
-        ..Settings::quiet()
-    };
+    let env = Settings::quiet().seed_base(SeedBase::Random).seeds(2);
     assert_eq!(
         harness::try_run(test("n").settings(env), racy)
             .unwrap()
@@ -86,10 +72,7 @@ fn shards_cover_every_seed_exactly_once() {
     );
     let mut seen = Vec::new();
     for index in 0..4 {
-        let env = Settings {
-            shard: Some(Shard { index, count: 4 }),
-            ..Settings::quiet()
-        };
+        let env = Settings::quiet().shard(Shard::new(index, 4).unwrap());
         seen.extend(seeds_of(
             &harness::try_run(test("sharded").seeds(50).settings(env), racy).unwrap(),
         ));
@@ -105,10 +88,7 @@ fn shards_cover_every_seed_exactly_once() {
 fn the_json_report_has_one_line_per_seed() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("report.jsonl");
-    let env = Settings {
-        report: Some(path.clone()),
-        ..Settings::quiet()
-    };
+    let env = Settings::quiet().report(path.clone());
     let summary = harness::try_run(test("reported").seeds(5).settings(env), racy).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     let lines: Vec<serde_json::Value> = text
@@ -118,7 +98,7 @@ fn the_json_report_has_one_line_per_seed() {
     assert_eq!(lines.len(), 5);
     for (line, (seed, fingerprint)) in lines.iter().zip(&summary.fingerprints) {
         assert_eq!(line["test"], "harness_seeds::reported");
-        assert_eq!(line["seed"], *seed);
+        assert_eq!(line["seed"], format!("{seed:#x}"));
         assert_eq!(line["outcome"], "pass");
         assert_eq!(line["failure"], serde_json::Value::Null);
         assert_eq!(line["fingerprint"], format!("{fingerprint:#018x}"));
@@ -126,4 +106,60 @@ fn the_json_report_has_one_line_per_seed() {
         assert!(line["virtual_time_ns"].is_u64());
         assert!(line["wall_ms"].is_f64());
     }
+}
+
+/// Fails on some seeds, after some steps; shrinking has work to do.
+async fn lost_update() {
+    let counter = std::rc::Rc::new(std::cell::Cell::new(0));
+    let hs: Vec<_> = (0..3)
+        .map(|_| {
+            let counter = counter.clone();
+            sim::spawn(async move {
+                for _ in 0..3 {
+                    sim::task::yield_now().await;
+                }
+                let read = counter.get();
+                sim::task::yield_now().await;
+                counter.set(read + 1);
+            })
+        })
+        .collect();
+    for h in hs {
+        h.await.unwrap();
+    }
+    assert_eq!(counter.get(), 3, "an increment was lost");
+}
+
+#[test]
+fn sim_report_writes_hex_seeds_and_describes_the_reported_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.jsonl");
+    let env = Settings::quiet()
+        .report(path.clone())
+        .seed_base(SeedBase::Fixed(u64::MAX - 2));
+    let failure = harness::try_run(
+        test("reported_failure")
+            .seeds(100)
+            .explore(harness::Strategy::Pct)
+            .settings(env),
+        lost_update,
+    )
+    .unwrap_err();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    // A seed above 2^53 survives a JSON reader.
+    assert_eq!(last["seed"], format!("{:#x}", failure.seed()));
+    assert_eq!(last["outcome"], "fail");
+    assert_eq!(last["failure"], "panic");
+    // The numbers of the run the report prints, shrunk or not.
+    assert_eq!(
+        last["fingerprint"],
+        format!("{:#018x}", failure.fingerprint())
+    );
+    assert_eq!(last["steps"], failure.failure().steps());
+    assert_eq!(
+        last["virtual_time_ns"],
+        failure.failure().elapsed().as_nanos() as u64
+    );
+    assert_eq!(last["replay"], failure.replay_command());
 }

@@ -87,9 +87,11 @@ fn invalid_harness_settings_are_rejected_before_running() {
         let message = panic_message(|| {
             let _ = harness::try_run(test, || async {});
         });
-        assert_eq!(
-            message,
-            format!("sim::harness::Test: {what} must be greater than zero (it is 0)")
+        assert!(
+            message.starts_with(&format!(
+                "sim: invalid setting `{what}`: {what} must be greater than zero (it is 0), like `."
+            )),
+            "{message}"
         );
     }
 }

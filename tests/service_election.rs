@@ -37,10 +37,11 @@ fn test(name: &'static str) -> Test {
 /// shrinking budget in runs, so that shrinking never meets its wall-time cap
 /// and a replay shrinks to the same run.
 fn with(name: &'static str, settings: Settings) -> Test {
-    harness::test_named!(name).settings(Settings {
-        regressions: Some(Regressions::Off),
-        shrink: settings.shrink.or(Some(SHRINK_RUNS)),
-        ..settings
+    harness::test_named!(name).settings({
+        let mut settings = settings;
+        settings.regressions = Some(Regressions::Off);
+        settings.shrink = settings.shrink.or(Some(SHRINK_RUNS));
+        settings
     })
 }
 
@@ -108,10 +109,7 @@ fn random_seeds_find_the_planted_bug_and_the_seed_replays_it() {
     // The seed alone reproduces the same failure, shrunk the same way.
     let by_seed = buggy(with(
         "random_seeds_find_the_planted_bug",
-        Settings {
-            seed: Some(failure.seed()),
-            ..Settings::default()
-        },
+        Settings::new().seed(failure.seed()),
     ))
     .expect_err("the seed fails again");
     assert_eq!(by_seed.fingerprint(), failure.fingerprint());
@@ -124,10 +122,7 @@ fn random_seeds_find_the_planted_bug_and_the_seed_replays_it() {
     let tape = failure.replay_string().expect("a replay string").to_owned();
     let by_tape = buggy(with(
         "random_seeds_find_the_planted_bug",
-        Settings {
-            replay: Some(tape),
-            ..Settings::default()
-        },
+        Settings::new().replay(tape),
     ))
     .expect_err("the tape fails again");
     assert_eq!(by_tape.fingerprint(), failure.fingerprint());
@@ -141,14 +136,8 @@ fn pct_and_portfolio_find_the_planted_bug_and_their_tapes_replay_it() {
     ] {
         let failure = find_bug(name, strategy);
         let tape = failure.replay_string().expect("a replay string").to_owned();
-        let replay = buggy(with(
-            name,
-            Settings {
-                replay: Some(tape),
-                ..Settings::default()
-            },
-        ))
-        .expect_err("the tape fails again");
+        let replay =
+            buggy(with(name, Settings::new().replay(tape))).expect_err("the tape fails again");
         assert_eq!(replay.fingerprint(), failure.fingerprint(), "{name}");
     }
 }

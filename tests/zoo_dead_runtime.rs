@@ -11,8 +11,6 @@ use std::cell::RefCell;
 use std::pin::Pin;
 use std::time::Duration;
 
-use sim::harness::Settings;
-
 use dead_runtime::ENTRY;
 
 /// The buggy variant. Under plain `cargo test`, explores its budget and
@@ -48,10 +46,7 @@ fn buggy_without_check() {
         report.contains("the socket's simulation has ended"),
         "{report}"
     );
-    let alone = Settings {
-        seed: Some(found.failure.seed()),
-        ..entry::quiet()
-    };
+    let alone = entry::quiet().seed(found.failure.seed());
     let replay = ENTRY.run(&dead_runtime::SYMPTOM, alone, dead_runtime::buggy);
     assert!(replay.is_ok(), "the seed alone passes");
 }

@@ -9,8 +9,6 @@ pub mod shared_state;
 #[path = "../examples/zoo/wire.rs"]
 pub mod wire;
 
-use sim::harness::Settings;
-
 use shared_state::ENTRY;
 
 /// The buggy variant. Under plain `cargo test`, explores its budget and
@@ -43,10 +41,7 @@ fn buggy_without_check() {
     assert_eq!(found.at, 2);
     let report = found.failure.to_string();
     assert!(report.contains("401 unknown session"), "{report}");
-    let alone = Settings {
-        seed: Some(found.failure.seed()),
-        ..entry::quiet()
-    };
+    let alone = entry::quiet().seed(found.failure.seed());
     let replay = ENTRY.run(&shared_state::SYMPTOM, alone, shared_state::buggy);
     assert!(replay.is_ok(), "the seed alone passes");
 }

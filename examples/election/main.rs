@@ -32,11 +32,8 @@ const BUDGET: u64 = 1_000;
 fn explore(settings: Settings) -> Result<harness::Summary, TestFailure> {
     let test = Test::new("planted_bug", module_path!(), file!(), "sim", "election")
         .seeds(BUDGET)
-        .settings(Settings {
-            regressions: Some(Regressions::Off), // an example leaves no files behind
-            shrink: Some(0),
-            ..settings
-        });
+        // An example leaves no files behind.
+        .settings(settings.regressions(Regressions::Off).shrink(0));
     harness::try_run(test, || async {
         scenario::run(Scenario::BUGGY).await;
     })
@@ -118,10 +115,7 @@ fn hunt() {
 
 /// Runs one seed of the buggy variant and prints its failure.
 fn replay(seed: u64) {
-    let settings = Settings {
-        seed: Some(seed),
-        ..Settings::default()
-    };
+    let settings = Settings::new().seed(seed);
     match explore(settings) {
         Ok(_) => println!("seed {seed:#x} passes: it is not a failing seed of this code"),
         Err(failure) => {

@@ -154,10 +154,16 @@ pub struct Size {
 
 impl std::fmt::Display for Size {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let count = |n: u64, word: &str| match n {
+            1 => format!("1 {word}"),
+            n => format!("{n} {word}s"),
+        };
         write!(
             f,
-            "{} steps, {} preemptions, {} faults",
-            self.steps, self.preemptions, self.faults
+            "{}, {}, {}",
+            count(self.steps, "step"),
+            count(self.preemptions, "preemption"),
+            count(self.faults, "fault")
         )
     }
 }
@@ -195,10 +201,7 @@ impl Shrunk {
 /// Settings that leave nothing behind: no regression file is written or
 /// read, and the `SIM_*` environment is not consulted.
 pub fn quiet() -> Settings {
-    Settings {
-        regressions: Some(Regressions::Off),
-        ..Settings::default()
-    }
+    Settings::new().regressions(Regressions::Off)
 }
 
 /// The settings of a replay asked for in the environment (`SIM_SEED` or
@@ -361,18 +364,12 @@ impl Entry {
             );
         };
         if variant.explore == Strategy::Random {
-            let by_seed = Settings {
-                seed: Some(failure.seed()),
-                ..quiet()
-            };
+            let by_seed = quiet().seed(failure.seed());
             same(self.run(variant, by_seed, body.clone()), "seed");
         }
         match failure.replay_string() {
             Some(tape) => {
-                let by_tape = Settings {
-                    replay: Some(tape.to_owned()),
-                    ..quiet()
-                };
+                let by_tape = quiet().replay(tape.to_owned());
                 same(self.run(variant, by_tape, body.clone()), "replay string");
 
                 let shrunk = found.shrunk.expect("a failure with a tape is shrunk");
@@ -381,10 +378,7 @@ impl Entry {
                     shrunk.after.preemptions <= shrunk.before.preemptions,
                     "{shrunk:?}"
                 );
-                let unshrunk = Settings {
-                    shrink: Some(0),
-                    ..quiet()
-                };
+                let unshrunk = quiet().shrink(0);
                 let original = self
                     .run(variant, unshrunk, body)
                     .expect_err("the same exploration without shrinking fails too");

@@ -37,7 +37,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use entry::{Entry, Found, Variant, quiet};
-use sim::harness::{Settings, Strategy, Summary, TestFailure};
+use sim::harness::{Strategy, Summary, TestFailure};
 
 /// The walk's options, from the command line.
 #[derive(Debug, Default)]
@@ -113,14 +113,8 @@ impl Zoo {
         // Replay it the cheapest exact way: the replay string, or the seed
         // with the determinism check.
         let settings = match failure.replay_string() {
-            Some(tape) => Settings {
-                replay: Some(tape.to_owned()),
-                ..quiet()
-            },
-            None => Settings {
-                seed: Some(failure.seed()),
-                ..quiet()
-            },
+            Some(tape) => quiet().replay(tape.to_owned()),
+            None => quiet().seed(failure.seed()),
         };
         let how = match failure.replay_string() {
             Some(_) => "from its replay string",
@@ -300,10 +294,7 @@ impl Zoo {
             kind.name(),
             summary.lines().next().unwrap_or_default()
         );
-        let alone = Settings {
-            seed: Some(failure.seed()),
-            ..quiet()
-        };
+        let alone = quiet().seed(failure.seed());
         match entry.run(variant, alone, body) {
             Ok(_) => println!(
                 "          but seed {:#x} alone passes: the failure is in the thread's history,\n          \

@@ -31,6 +31,19 @@ pub(crate) struct Spec {
     pub(crate) example: &'static str,
     /// Arguments this one cannot be used with, each with the reason.
     pub(crate) excludes: &'static [(&'static str, &'static str)],
+    /// The argument and value without which this one does nothing, with
+    /// what this one is for: `depth` needs `explore = "pct"`.
+    pub(crate) needs: Option<Needs>,
+}
+
+/// An argument that only means something with another argument's value.
+pub(crate) struct Needs {
+    /// The other argument.
+    pub(crate) arg: &'static str,
+    /// Its value that makes this argument mean something.
+    pub(crate) value: &'static str,
+    /// What the argument is, completing "`name` is ...".
+    pub(crate) what: &'static str,
 }
 
 /// The kind of value an argument takes.
@@ -69,6 +82,7 @@ pub(crate) const ARGS: &[Spec] = &[
         method: "seeds",
         example: "seeds = 1000",
         excludes: &[("seed", ONE_SEED_OR_MANY)],
+        needs: None,
     },
     Spec {
         name: "seed",
@@ -76,6 +90,7 @@ pub(crate) const ARGS: &[Spec] = &[
         method: "seed",
         example: "seed = 0x2a",
         excludes: &[("seeds", ONE_SEED_OR_MANY)],
+        needs: None,
     },
     Spec {
         name: "max_time",
@@ -83,6 +98,7 @@ pub(crate) const ARGS: &[Spec] = &[
         method: "max_time",
         example: "max_time = \"10m\"",
         excludes: &[],
+        needs: None,
     },
     Spec {
         name: "max_steps",
@@ -90,6 +106,7 @@ pub(crate) const ARGS: &[Spec] = &[
         method: "max_steps",
         example: "max_steps = 1_000_000",
         excludes: &[],
+        needs: None,
     },
     Spec {
         name: "check_determinism",
@@ -99,6 +116,7 @@ pub(crate) const ARGS: &[Spec] = &[
         method: "check_determinism",
         example: "check_determinism",
         excludes: &[],
+        needs: None,
     },
     Spec {
         name: "leaks",
@@ -109,6 +127,7 @@ pub(crate) const ARGS: &[Spec] = &[
         method: "leaks",
         example: "leaks = \"deny\"",
         excludes: &[],
+        needs: None,
     },
     Spec {
         name: "explore",
@@ -124,6 +143,7 @@ pub(crate) const ARGS: &[Spec] = &[
         method: "explore",
         example: "explore = \"exhaustive\"",
         excludes: &[],
+        needs: None,
     },
     Spec {
         name: "depth",
@@ -131,6 +151,11 @@ pub(crate) const ARGS: &[Spec] = &[
         method: "depth",
         example: "depth = 3",
         excludes: &[],
+        needs: Some(Needs {
+            arg: "explore",
+            value: "pct",
+            what: "PCT's depth",
+        }),
     },
     Spec {
         name: "max_schedules",
@@ -138,6 +163,11 @@ pub(crate) const ARGS: &[Spec] = &[
         method: "max_schedules",
         example: "max_schedules = 100_000",
         excludes: &[],
+        needs: Some(Needs {
+            arg: "explore",
+            value: "exhaustive",
+            what: "the exhaustive search's budget",
+        }),
     },
     Spec {
         name: "preemption_bound",
@@ -145,6 +175,22 @@ pub(crate) const ARGS: &[Spec] = &[
         method: "preemption_bound",
         example: "preemption_bound = 2",
         excludes: &[],
+        needs: Some(Needs {
+            arg: "explore",
+            value: "exhaustive",
+            what: "the exhaustive search's preemption bound",
+        }),
+    },
+    Spec {
+        name: "task_panics",
+        kind: Kind::Choice {
+            enum_name: "TaskPanics",
+            options: &[("fail", "Fail"), ("join", "Join")],
+        },
+        method: "task_panics",
+        example: "task_panics = \"join\"",
+        excludes: &[],
+        needs: None,
     },
 ];
 
@@ -205,6 +251,8 @@ pub(crate) fn apply(raw: &RawArgs) -> syn::Result<Vec<TokenStream>> {
     let mut errors = Errors::default();
     let mut given: Vec<usize> = Vec::new();
     let mut calls: Vec<(usize, TokenStream)> = Vec::new();
+    // The string value of each argument given one, by table index.
+    let mut strings: Vec<(usize, String)> = Vec::new();
     for arg in &raw.args {
         let name = arg.name.to_string();
         let Some(index) = ARGS.iter().position(|spec| spec.name == name) else {
@@ -226,12 +274,41 @@ pub(crate) fn apply(raw: &RawArgs) -> syn::Result<Vec<TokenStream>> {
             }
         }
         given.push(index);
+        if let RawValue::Assign(_, expr) = &arg.value {
+            if let Some(Lit::Str(text)) = literal(expr) {
+                strings.push((index, text.value()));
+            }
+        }
         match value(spec, arg) {
             Ok(value) => {
                 let method = Ident::new(spec.method, Span::call_site());
                 calls.push((index, quote!(.#method(#value))));
             }
             Err(error) => errors.push(error),
+        }
+    }
+    // Arguments that the chosen strategy ignores would do nothing.
+    for arg in &raw.args {
+        let name = arg.name.to_string();
+        let Some(Needs {
+            arg: other,
+            value: needed,
+            what,
+        }) = ARGS
+            .iter()
+            .find(|spec| spec.name == name)
+            .and_then(|spec| spec.needs.as_ref())
+        else {
+            continue;
+        };
+        let other_index = ARGS.iter().position(|spec| spec.name == *other);
+        let chosen = strings
+            .iter()
+            .find(|(index, _)| Some(*index) == other_index)
+            .map(|(_, value)| value.as_str());
+        if chosen != Some(*needed) {
+            let message = error::needs(&name, what, other, needed, chosen);
+            errors.push(syn::Error::new(arg.name.span(), message));
         }
     }
     errors.finish()?;
@@ -388,7 +465,8 @@ mod tests {
     }
 
     const ACCEPTED: &str = "`#[sim::test]` accepts `seeds`, `seed`, `max_time`, `max_steps`, \
-        `check_determinism`, `leaks`, `explore`, `depth`, `max_schedules` and `preemption_bound`";
+        `check_determinism`, `leaks`, `explore`, `depth`, `max_schedules`, `preemption_bound` and \
+        `task_panics`";
 
     #[test]
     fn no_arguments_no_calls() {
@@ -495,8 +573,49 @@ mod tests {
             "explore expects \"random\", \"pct\", \"exhaustive\" or \"portfolio\", found \"dfs\""
         );
         assert_eq!(
-            error("depth = 0"),
+            error("explore = \"pct\", depth = 0"),
             "depth must be greater than zero, like `depth = 3`; leave it out for the default"
+        );
+    }
+
+    #[test]
+    fn arguments_the_strategy_ignores_are_errors() {
+        assert_eq!(
+            error("depth = 2"),
+            "depth is PCT's depth and does nothing without `explore = \"pct\"`; \
+             add `explore = \"pct\"`, or remove depth"
+        );
+        assert_eq!(
+            error("explore = \"portfolio\", depth = 2"),
+            "depth is PCT's depth and does nothing with `explore = \"portfolio\"`; \
+             write `explore = \"pct\"`, or remove depth"
+        );
+        assert_eq!(
+            error("max_schedules = 10"),
+            "max_schedules is the exhaustive search's budget and does nothing without \
+             `explore = \"exhaustive\"`; add `explore = \"exhaustive\"`, or remove max_schedules"
+        );
+        assert_eq!(
+            errors("explore = \"pct\", preemption_bound = 1, max_schedules = 5"),
+            [
+                "preemption_bound is the exhaustive search's preemption bound and does nothing \
+                 with `explore = \"pct\"`; write `explore = \"exhaustive\"`, or remove \
+                 preemption_bound",
+                "max_schedules is the exhaustive search's budget and does nothing with \
+                 `explore = \"pct\"`; write `explore = \"exhaustive\"`, or remove max_schedules"
+            ]
+        );
+    }
+
+    #[test]
+    fn task_panics_is_fail_or_join() {
+        assert_eq!(
+            calls("task_panics = \"join\""),
+            quote!(.task_panics(::sim::harness::TaskPanics::Join)).to_string()
+        );
+        assert_eq!(
+            error("task_panics = \"ignore\""),
+            "task_panics expects \"fail\" or \"join\", found \"ignore\""
         );
     }
 

@@ -78,6 +78,28 @@ pub(crate) fn excluded(spec: &Spec, other: &str, why: &str) -> String {
     )
 }
 
+/// An argument that does nothing without another argument's value:
+/// `name` is `what`, and needs `other = "needed"`; `chosen` is the value
+/// given to `other`, if any.
+pub(crate) fn needs(
+    name: &str,
+    what: &str,
+    other: &str,
+    needed: &str,
+    chosen: Option<&str>,
+) -> String {
+    match chosen {
+        None => format!(
+            "{name} is {what} and does nothing without `{other} = {needed:?}`; \
+             add `{other} = {needed:?}`, or remove {name}"
+        ),
+        Some(chosen) => format!(
+            "{name} is {what} and does nothing with `{other} = {chosen:?}`; \
+             write `{other} = {needed:?}`, or remove {name}"
+        ),
+    }
+}
+
 /// An argument that needs a value, written bare.
 pub(crate) fn needs_value(spec: &Spec) -> String {
     format!("{} needs a value, like `{}`", spec.name, spec.example)

@@ -9,6 +9,7 @@ use syn::{Attribute, ItemFn, ReturnType};
 
 use crate::args::{self, RawArgs};
 use crate::error::{self, Errors};
+use crate::features;
 
 /// Expands `#[sim::test(args)] item`, or returns the compile errors it has.
 ///
@@ -111,6 +112,22 @@ pub(crate) fn emit(function: ItemFn, calls: &[TokenStream], root: &TokenStream) 
         ReturnType::Default => Span::call_site(),
         ReturnType::Type(_, ty) => ty.span(),
     };
+    // The replay command must run the test even when it is ignored, and
+    // build it with the features this build has.
+    let ignored = attrs
+        .iter()
+        .any(|attr| attr.path().is_ident("ignore"))
+        .then(|| quote!(.ignored(true)));
+    let features = features::declared().map(|(features, default)| {
+        let names = features.iter();
+        let checks = features.iter();
+        quote! {
+            .cargo_features(
+                &[#((#names, ::core::cfg!(feature = #checks))),*],
+                &[#(#default),*],
+            )
+        }
+    });
     let test = quote! {
         #root::harness::Test::new(
             #test_name,
@@ -120,6 +137,8 @@ pub(crate) fn emit(function: ItemFn, calls: &[TokenStream], root: &TokenStream) 
             ::core::env!("CARGO_CRATE_NAME"),
         )
         #(#calls)*
+        #ignored
+        #features
     };
     let run = quote_spanned!(span=> #root::harness::run(#test, #name));
     quote! {
@@ -186,7 +205,8 @@ mod tests {
                         ::core::env!("CARGO_PKG_NAME"),
                         ::core::env!("CARGO_CRATE_NAME"),
                     )
-                    .seeds(1000),
+                    .seeds(1000)
+                    .ignored(true),
                     reply_arrives
                 )
             }

@@ -97,6 +97,7 @@ mod args;
 mod duration;
 mod error;
 mod expand;
+mod features;
 mod select;
 mod tokio;
 

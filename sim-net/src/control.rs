@@ -81,31 +81,37 @@ impl From<&String> for NodeRef {
 
 impl NodeRef {
     /// The node's id, registering it with the network.
+    ///
+    /// Every panic here is at the caller's line: `#[track_caller]` does not
+    /// reach into closures, so the lookups are plain `match`es.
     #[track_caller]
     fn resolve(&self, world: &mut World, what: &str) -> NodeId {
+        let current = sim_runtime::Handle::current();
         let node = match &self.0 {
-            Repr::Id(id) => sim_runtime::Handle::current()
-                .node(*id)
-                .unwrap_or_else(|| panic!("{what}: {id} is not a node of this simulation")),
+            Repr::Id(id) => current.node(*id).ok_or(*id),
             Repr::Handle(id, sim) => {
-                let current = sim_runtime::Handle::current();
                 if current.sim_id() != *sim {
                     panic!(
                         "{what}: the node handle of {id} belongs to another simulation than the one \
                          running here; node handles are bound to the simulation that built them"
                     );
                 }
-                current
-                    .node(*id)
-                    .unwrap_or_else(|| panic!("{what}: {id} is not a node of this simulation"))
+                current.node(*id).ok_or(*id)
             }
-            Repr::Name(name) => sim_runtime::node::lookup(name).unwrap_or_else(|| {
-                let known: Vec<String> = sim_runtime::node::all()
-                    .iter()
-                    .map(|n| format!("`{}`", n.name()))
-                    .collect();
-                panic!("{what}: {}", error::no_such_node(name, &known))
-            }),
+            Repr::Name(name) => match sim_runtime::node::lookup(name) {
+                Some(node) => Ok(node),
+                None => {
+                    let known: Vec<String> = sim_runtime::node::all()
+                        .iter()
+                        .map(|n| format!("`{}`", n.name()))
+                        .collect();
+                    panic!("{what}: {}", error::no_such_node(name, &known))
+                }
+            },
+        };
+        let node = match node {
+            Ok(node) => node,
+            Err(id) => panic!("{what}: {id} is not a node of this simulation"),
         };
         world.node_mut(&node);
         node.id()

@@ -143,12 +143,23 @@ struct Slot {
 
 impl Slot {
     fn info(&self, nodes: &[NodeSlot]) -> TaskInfo {
+        let node = &nodes[self.node.0 as usize];
+        // A task woken on a paused node waits for its node, not for what
+        // it waited on before (that has happened).
+        let waiting_on = if self.queued && node.state == NodeState::Paused {
+            Some(format!(
+                "node `{}` to resume (woken, and the wake is held while the node is paused)",
+                node.name
+            ))
+        } else {
+            self.wait.map(|w| w.to_string())
+        };
         TaskInfo {
             id: self.id,
             name: self.name.as_deref().map(str::to_owned),
-            node: nodes[self.node.0 as usize].name.to_string(),
+            node: node.name.to_string(),
             spawned_at: self.spawned_at,
-            waiting_on: self.wait.map(|w| w.to_string()),
+            waiting_on,
             polls: self.polls,
         }
     }
@@ -442,6 +453,7 @@ impl Handle {
             EventKind::Spawned { task: id },
             tasks[key].name.as_ref(),
         );
+        trace.note_spawn(id, spawned_at);
         if let Some(watch) = &self.shared.config.watch {
             let slot = &tasks[key];
             watch.task_added(id.0, slot.spawned_at, slot.name.as_deref(), slot.node.0);
@@ -517,7 +529,7 @@ impl Handle {
         let Err(payload) = panic::catch_unwind(AssertUnwindSafe(move || drop(future))) else {
             return;
         };
-        let site = crate::failure::take_panic_site();
+        let site = crate::failure::take_panic_site(&*payload);
         let mut st = self.shared.state.borrow_mut();
         let info = slot.info(&st.nodes);
         st.failure.get_or_insert(FailureKind::Panic {
@@ -699,6 +711,7 @@ impl Handle {
         self.shared.wait.set(None);
         self.shared.running.set(Some(key));
         self.shared.budget.set(BUDGET);
+        crate::failure::clear_panic_site();
         Started {
             key,
             waker: mem::replace(&mut slot.waker, Waker::noop().clone()),
@@ -757,7 +770,7 @@ impl Handle {
             PollOutcome::Panicked(payload) => {
                 let info = st.tasks[key].info(&st.nodes);
                 let slot = self.remove_task(&mut st, key, EventKind::Panicked { task });
-                let site = crate::failure::take_panic_site();
+                let site = crate::failure::take_panic_site(&*payload);
                 if self.shared.config.fail_on_task_panic || slot.completion.is_none() {
                     st.failure.get_or_insert(FailureKind::Panic {
                         task: Box::new(info),
@@ -792,7 +805,7 @@ impl Handle {
             {
                 return Ok(());
             }
-            return Err(FailureKind::Deadlock);
+            return Err(self.deadlock());
         };
         // A timer reset into the past is due now: the clock never goes back.
         let deadline = deadline.max(self.now_nanos());
@@ -814,16 +827,49 @@ impl Handle {
         Ok(())
     }
 
+    /// The deadlock at hand: a plain one, or one where paused nodes hold
+    /// the tasks that could run.
+    fn deadlock(&self) -> FailureKind {
+        let st = self.shared.state.borrow();
+        let paused: Vec<&NodeSlot> = st
+            .nodes
+            .iter()
+            .filter(|node| node.state == NodeState::Paused)
+            .collect();
+        if paused.is_empty() {
+            return FailureKind::Deadlock;
+        }
+        let held = paused
+            .iter()
+            .flat_map(|node| &node.held)
+            .filter_map(|ready| st.tasks.get(ready.key))
+            .map(|slot| match &slot.name {
+                Some(name) => format!("{} `{name}`", slot.id),
+                None => slot.id.to_string(),
+            })
+            .collect();
+        FailureKind::PausedDeadlock {
+            nodes: paused.iter().map(|node| node.name.to_string()).collect(),
+            held,
+        }
+    }
+
     /// Builds the report for a failure that ends the run.
     pub(crate) fn failure(&self, kind: FailureKind) -> Failure {
         let pending = self.tasks();
         let st = self.shared.state.borrow();
+        let node = |id: u64| match st.nodes.get(id as usize) {
+            Some(node) => format!("`{}`", node.name),
+            None => format!("node#{id}"),
+        };
+        let (recent, recent_skips) = st.trace.render_recent(&node);
         Failure::from(Report {
             kind,
             seed: self.seed(),
             time: self.elapsed(),
             steps: st.steps,
-            recent: st.trace.render_recent(),
+            recent,
+            recent_skips,
             pending,
             replay: None,
             buggified: st.buggified.iter().map(|l| l.to_string()).collect(),
@@ -859,6 +905,11 @@ impl Handle {
 
     pub(crate) fn events(&self) -> u64 {
         self.shared.state.borrow().trace.len()
+    }
+
+    /// Where each task was spawned, when the full trace is kept.
+    pub(crate) fn spawn_sites(&self) -> Vec<(TaskId, &'static Location<'static>)> {
+        self.shared.state.borrow().trace.spawns()
     }
 
     pub(crate) fn trace(&self) -> Option<Vec<crate::trace::Event>> {
@@ -966,7 +1017,13 @@ impl Handle {
         let id = {
             let mut st = self.shared.state.borrow_mut();
             let n = st.nodes.len() as u32;
-            let ip = ip.unwrap_or_else(|| default_ip(n));
+            // A default address skips those other nodes took explicitly.
+            let ip = ip.unwrap_or_else(|| {
+                (n..)
+                    .map(default_ip)
+                    .find(|ip| st.nodes.iter().all(|node| node.ip != *ip))
+                    .unwrap_or_else(|| default_ip(n))
+            });
             if let Some(other) = st.nodes.iter().find(|node| *node.name == *name) {
                 return Err(format!(
                     "a node named `{}` already exists in this simulation: give each node its own name",

@@ -39,6 +39,8 @@ pub(crate) struct Report {
     pub(crate) time: Duration,
     pub(crate) steps: u64,
     pub(crate) recent: Vec<String>,
+    /// Whether the recent events' numbers skip (decisions left out).
+    pub(crate) recent_skips: bool,
     pub(crate) pending: Vec<TaskInfo>,
     /// How to replay the run; `None`: with `sim::Runtime::new(seed)`.
     pub(crate) replay: Option<String>,
@@ -64,6 +66,17 @@ pub enum FailureKind {
     /// The future given to `block_on` is pending, no task is ready and no
     /// timer is set: nothing can ever happen again.
     Deadlock,
+    /// Like a deadlock, with nodes paused: their tasks are not polled and
+    /// their wakes are held until they resume, and nothing else can run
+    /// (no task elsewhere is ready and no timer is set), so nothing will
+    /// ever resume them.
+    PausedDeadlock {
+        /// The paused nodes, in creation order.
+        nodes: Vec<String>,
+        /// The tasks woken on them whose wakes are held, in wake order
+        /// (`task#1 `main``).
+        held: Vec<String>,
+    },
     /// The next timer lies beyond the virtual-time limit.
     TimeLimit {
         /// The configured limit.
@@ -111,6 +124,9 @@ pub enum FailureKind {
         second: Option<Box<Event>>,
         /// How each run ended: "passed", or its failure's summary.
         outcomes: Box<[String; 2]>,
+        /// The tasks those events name, each with where it was spawned
+        /// (`task#3 spawned at src/lib.rs:10:5`).
+        tasks: Vec<String>,
     },
 }
 
@@ -121,6 +137,7 @@ impl FailureKind {
         match self {
             FailureKind::Panic { .. } => "panic",
             FailureKind::Deadlock => "deadlock",
+            FailureKind::PausedDeadlock { .. } => "paused-deadlock",
             FailureKind::TimeLimit { .. } => "time-limit",
             FailureKind::StepLimit { .. } => "step-limit",
             FailureKind::ForeignWake { .. } => "foreign-wake",
@@ -140,6 +157,27 @@ impl FailureKind {
             FailureKind::Deadlock => "deadlock: the main future is pending, no task is ready \
                                       and no timer is set, so nothing can ever happen again"
                 .to_owned(),
+            FailureKind::PausedDeadlock { nodes, held } => {
+                let names: Vec<String> = nodes.iter().map(|n| format!("`{n}`")).collect();
+                let (node_s, is, it) = if nodes.len() == 1 {
+                    ("node", "is", "it")
+                } else {
+                    ("nodes", "are", "them")
+                };
+                let held = match held.len() {
+                    0 => "no task was woken there yet".to_owned(),
+                    1 => format!("it holds the wake of {}", held[0]),
+                    _ => format!("they hold the wakes of {}", held.join(", ")),
+                };
+                format!(
+                    "deadlock while {node_s} {} {is} paused: a paused node's tasks are not polled \
+                     and their wakes (timers included) are held until it resumes, and {held}; \
+                     nothing else can run (no other task is ready, no timer is set), so nothing \
+                     will resume {it}. Resume {it} (`NodeHandle::resume`) from a task on a node \
+                     that runs; the test body runs on `client`, so pausing `client` stops it too",
+                    names.join(", ")
+                )
+            }
             FailureKind::TimeLimit { limit, next_timer } => format!(
                 "virtual-time limit of {} reached: the next timer is at {} \
                  (raise it with `Builder::max_time`)",
@@ -167,14 +205,16 @@ impl FailureKind {
                 first,
                 second,
                 outcomes,
+                tasks,
             } => {
                 let show = |e: &Option<Box<Event>>| match e {
                     Some(e) => e.to_string(),
                     None => "(the run had ended)".to_owned(),
                 };
+                let tasks: String = tasks.iter().map(|t| format!("\n    {t}")).collect();
                 format!(
                     "nondeterminism: the same seed ran two different ways, first at event #{index}:\n    \
-                     first run:  {}\n    second run: {}\n    \
+                     first run:  {}\n    second run: {}{tasks}\n    \
                      first run ended:  {}\n    second run ended: {}\n  \
                      Something outside the simulation reached the schedule: state in a `static` \
                      kept from an earlier run, `std::time`, OS randomness, or `HashMap` iteration order",
@@ -249,6 +289,7 @@ impl Failure {
             time,
             steps,
             recent: Vec::new(),
+            recent_skips: false,
             pending: Vec::new(),
             replay: None,
             buggified: Vec::new(),
@@ -287,9 +328,9 @@ impl Failure {
         writeln!(f, "  seed:         {:#x}", self.inner.seed)?;
         writeln!(
             f,
-            "  virtual time: {} after {} steps",
+            "  virtual time: {} after {}",
             FmtNanos(self.inner.time.as_nanos() as u64),
-            self.inner.steps
+            count(self.inner.steps, "step")
         )?;
         if let Some(task) = self.task() {
             writeln!(
@@ -325,7 +366,17 @@ impl Failure {
             }
         }
         if !self.inner.recent.is_empty() {
-            writeln!(f, "  last {} events:", self.inner.recent.len())?;
+            let skips = if self.inner.recent_skips {
+                " (event numbers skip the scheduling decisions, which are left out: the task \
+                 polled next shows each)"
+            } else {
+                ""
+            };
+            writeln!(
+                f,
+                "  last {}{skips}:",
+                count(self.inner.recent.len() as u64, "event")
+            )?;
             for event in &self.inner.recent {
                 writeln!(f, "    {event}")?;
             }
@@ -355,6 +406,70 @@ impl Failure {
 
 impl std::error::Error for Failure {}
 
+/// `n` and the word, plural unless `n` is 1: "1 step", "2 steps".
+pub(crate) fn count(n: impl Into<u64>, word: &str) -> String {
+    let n = n.into();
+    let plural = match word {
+        "was" => "were",
+        _ if word.ends_with('s') => return format!("{n} {word}"),
+        _ => "",
+    };
+    match (n, plural) {
+        (1, _) => format!("{n} {word}"),
+        (_, "") => format!("{n} {word}s"),
+        (_, plural) => format!("{n} {plural}"),
+    }
+}
+
+/// Panic messages that say the code misused a runtime, each with what it
+/// means: such a failure is the same on every seed, not a bug of the
+/// schedule.
+const MISUSE: &[(&str, &str)] = &[
+    (
+        "there is no reactor running",
+        "a tokio API was called inside the simulation, where no tokio runtime runs: use sim's \
+         equivalent (`sim::spawn`, `sim::time`, `sim::net`), or the tokio compatibility layer",
+    ),
+    (
+        "must be called from the context of a Tokio",
+        "a tokio API was called inside the simulation, where no tokio runtime runs: use sim's \
+         equivalent (`sim::spawn`, `sim::time`, `sim::net`), or the tokio compatibility layer",
+    ),
+    (
+        "was called outside a simulation",
+        "a sim API was called where no simulation runs (a `std::thread`, or code outside \
+         `block_on`)",
+    ),
+    (
+        "belongs to another simulation",
+        "an object of another simulation was used here (a `static` or thread-local that \
+         outlives a run is the usual cause)",
+    ),
+    (
+        "its simulation has ended",
+        "an object was used after its simulation ended",
+    ),
+    (
+        "`block_on` was called inside a running simulation",
+        "`block_on` was nested inside a simulation",
+    ),
+];
+
+impl FailureKind {
+    /// When the failure is a misuse of a runtime (a tokio call without a
+    /// tokio runtime, a sim call outside a simulation) rather than a bug
+    /// that depends on the schedule: what was misused.
+    pub fn misuse(&self) -> Option<&'static str> {
+        let FailureKind::Panic { message, .. } = self else {
+            return None;
+        };
+        MISUSE
+            .iter()
+            .find(|(needle, _)| message.contains(needle))
+            .map(|(_, what)| *what)
+    }
+}
+
 /// The text of a panic payload.
 pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
@@ -367,14 +482,25 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
 }
 
 /// Where and how a panic happened, recorded by the panic hook.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct PanicSite {
     pub(crate) location: Option<String>,
     pub(crate) backtrace: Option<String>,
+    /// The panic's message, which ties the site to its payload.
+    message: String,
 }
 
+/// How many caught panics are remembered for a later `resume_unwind` of
+/// their payload.
+const CAUGHT: usize = 16;
+
 thread_local! {
+    /// The site of the last panic of the current poll, set by the hook.
     static LAST_PANIC: RefCell<Option<PanicSite>> = const { RefCell::new(None) };
+    /// Payloads caught by the executor, by address, with their sites: a
+    /// payload handed to a `JoinHandle` and resumed elsewhere
+    /// (`resume_unwind`, which does not call the hook) keeps its site.
+    static CAUGHT_SITES: RefCell<Vec<(usize, PanicSite)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Installs, once per process, a panic hook that records where a panic
@@ -395,17 +521,67 @@ pub(crate) fn install_panic_hook() {
                 location: info.location().map(|l| l.to_string()),
                 backtrace: (backtrace.status() == std::backtrace::BacktraceStatus::Captured)
                     .then(|| backtrace.to_string()),
+                message: panic_message(info.payload()),
             };
             let _ = LAST_PANIC.try_with(|l| *l.borrow_mut() = Some(site));
         }));
     });
 }
 
-/// The site of the last panic on this thread inside a simulation.
-pub(crate) fn take_panic_site() -> PanicSite {
-    LAST_PANIC
+/// Forgets the site of an earlier poll's panic: called as a poll starts, so
+/// a panic a task caught itself is never reported for a later one.
+pub(crate) fn clear_panic_site() {
+    let _ = LAST_PANIC.try_with(|l| {
+        if l.borrow().is_some() {
+            l.borrow_mut().take();
+        }
+    });
+}
+
+/// The address identifying a payload while it lives (`None` for a
+/// zero-sized one, which has no address of its own).
+fn payload_key(payload: &(dyn Any + Send)) -> Option<usize> {
+    (std::mem::size_of_val(payload) > 0)
+        .then_some(payload as *const (dyn Any + Send) as *const () as usize)
+}
+
+/// The site of `payload`, just caught by the executor: the panic recorded
+/// in this poll if it is this payload's (same message), else the site it
+/// had when the executor caught it before (a payload resumed with
+/// `resume_unwind`, which does not call the hook), else unknown.
+pub(crate) fn take_panic_site(payload: &(dyn Any + Send)) -> PanicSite {
+    let message = panic_message(payload);
+    let key = payload_key(payload);
+    let recorded = LAST_PANIC
         .try_with(|l| l.borrow_mut().take())
         .ok()
         .flatten()
-        .unwrap_or_default()
+        .filter(|site| site.message == message);
+    let site = recorded.or_else(|| {
+        let key = key?;
+        CAUGHT_SITES
+            .try_with(|c| {
+                c.borrow()
+                    .iter()
+                    .rev()
+                    .find(|(k, site)| *k == key && site.message == message)
+                    .map(|(_, site)| site.clone())
+            })
+            .ok()
+            .flatten()
+    });
+    let site = site.unwrap_or(PanicSite {
+        message,
+        ..PanicSite::default()
+    });
+    if let Some(key) = key.filter(|_| site.location.is_some()) {
+        let _ = CAUGHT_SITES.try_with(|c| {
+            let mut caught = c.borrow_mut();
+            if caught.len() == CAUGHT {
+                caught.remove(0);
+            }
+            caught.push((key, site.clone()));
+        });
+    }
+    site
 }

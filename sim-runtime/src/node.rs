@@ -112,7 +112,9 @@ impl NodeSlot {
 }
 
 /// The address given to the `n`th node without an explicit one:
-/// `10.99.x.y`, a range users rarely pick by hand.
+/// `10.99.x.y`, a range users rarely pick by hand. When another node took
+/// that address explicitly, the node gets the next free one instead
+/// (see `Handle::add_node`).
 pub(crate) fn default_ip(n: u32) -> IpAddr {
     let n = n + 1;
     IpAddr::V4(Ipv4Addr::new(10, 99, (n >> 8) as u8, n as u8))
@@ -219,13 +221,15 @@ impl NodeHandle {
     /// cancelled at once (its handle gives a cancelled `JoinError`).
     ///
     /// # Panics
-    /// If the node's simulation has ended.
+    /// If the node's simulation has ended, or another simulation runs on
+    /// this thread, at the caller's line.
     #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
         F::Output: 'static,
     {
+        self.handle.assert_not_foreign(NODE);
         crate::task::spawn_on_node(
             &self.handle,
             future,
@@ -255,8 +259,12 @@ impl NodeHandle {
 
     /// Kills the node (if it is up), then starts it again: its `init` is
     /// spawned anew, with its ports free.
+    ///
+    /// # Panics
+    /// Like [`kill`](Self::kill), whether the node is up or down.
     #[track_caller]
     pub fn restart(&self) {
+        self.handle.assert_not_foreign(NODE);
         if self.state() != NodeState::Down {
             self.kill();
         }

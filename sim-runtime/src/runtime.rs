@@ -388,6 +388,11 @@ impl Runtime {
         self.handle.failure(kind)
     }
 
+    /// Where each task was spawned, when the full trace is kept.
+    pub(crate) fn spawn_sites(&self) -> Vec<(crate::task::TaskId, &'static Location<'static>)> {
+        self.handle.spawn_sites()
+    }
+
     /// The decisions of the run, when kept.
     pub(crate) fn tape(&self) -> Option<Vec<crate::explore::tape::Entry>> {
         self.handle.tape()

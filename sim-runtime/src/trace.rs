@@ -174,9 +174,115 @@ impl fmt::Display for EventKind {
                 what,
                 domain,
                 choice,
-            } => write!(f, "decision {}: {choice} of 0..{domain}", what.name()),
-            EventKind::Custom { what, a, b } => write!(f, "{what} ({a}, {b})"),
+            } => describe_decision(f, *what, *domain, *choice),
+            EventKind::Custom { what, a, b } => {
+                let node = |id: u64| format!("node#{id}");
+                match describe_custom(what, *a, *b, &node) {
+                    Some(text) => f.write_str(&text),
+                    None => write!(f, "{what} ({a}, {b})"),
+                }
+            }
         }
+    }
+}
+
+/// A decision as it reads in a report: what was decided, in its units.
+fn describe_decision(
+    f: &mut fmt::Formatter<'_>,
+    what: Decision,
+    domain: u64,
+    choice: u64,
+) -> fmt::Result {
+    let yes = choice != 0;
+    match what {
+        Decision::Schedule => write!(f, "schedule: ready task {} of {domain} chosen", choice + 1),
+        // A latency is drawn as nanoseconds above the link's minimum.
+        Decision::Latency => write!(
+            f,
+            "latency: minimum + {} (the link's range spans {})",
+            FmtDuration(choice),
+            FmtDuration(domain.saturating_sub(1))
+        ),
+        Decision::Loss => f.write_str(if yes { "loss: lost" } else { "loss: delivered" }),
+        Decision::Duplicate => f.write_str(if yes {
+            "duplicate: duplicated"
+        } else {
+            "duplicate: not duplicated"
+        }),
+        Decision::BuggifySite => f.write_str(if yes {
+            "buggify! site enabled for this run"
+        } else {
+            "buggify! site disabled for this run"
+        }),
+        Decision::Buggify => f.write_str(if yes {
+            "buggify! fires"
+        } else {
+            "buggify! does not fire"
+        }),
+        Decision::Select => write!(
+            f,
+            "select!: enabled branch {} of {domain} polled first",
+            choice + 1
+        ),
+    }
+}
+
+/// The events sim's own layers record (`node.*` by the runtime, `net.*` by
+/// the network), as they read in a report; `node` names a node by id.
+/// `None` for events of other layers, shown as `what (a, b)`.
+pub(crate) fn describe_custom(
+    what: &str,
+    a: u64,
+    b: u64,
+    node: &dyn Fn(u64) -> String,
+) -> Option<String> {
+    // The network packs a link, `from -> to`, into one word.
+    let link = |word: u64| format!("{} -> {}", node(word >> 32), node(word & 0xffff_ffff));
+    let bytes = |n: u64| match n {
+        1 => "1 byte".to_owned(),
+        n => format!("{n} bytes"),
+    };
+    Some(match what {
+        "node.kill" => format!("node {} killed", node(a)),
+        "node.restart" => format!("node {} restarted", node(a)),
+        "net.udp.send" => format!("udp send {} {}", bytes(b), link(a)),
+        "net.tcp.send" => format!("tcp send {} {}", bytes(b), link(a)),
+        "net.tcp.syn" => format!("tcp connect {}", link(a)),
+        "net.partition" if b == 2 => {
+            format!("partition {} (both ways)", link(a).replace(" -> ", " <-> "))
+        }
+        "net.partition" => format!("partition {} (one way)", link(a)),
+        "net.heal" => format!("heal {}", link(a).replace(" -> ", " <-> ")),
+        "net.heal_all" => "heal all partitions".to_owned(),
+        "net.isolate" if b == 1 => format!("isolate {}", node(a)),
+        "net.isolate" => format!("rejoin {}", node(a)),
+        "net.hold" if b == 1 => format!("hold messages {}", link(a)),
+        "net.hold" => format!("release messages {}", link(a)),
+        _ => return None,
+    })
+}
+
+/// Formats nanoseconds in the largest unit that keeps them readable:
+/// `3.507715ms`, `20ms`, `1.5s`, `750ns`.
+pub(crate) struct FmtDuration(pub(crate) u64);
+
+impl fmt::Display for FmtDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0;
+        let (unit, scale) = match n {
+            0..1_000 => return write!(f, "{n}ns"),
+            1_000..1_000_000 => ("us", 1_000),
+            1_000_000..1_000_000_000 => ("ms", 1_000_000),
+            _ => ("s", 1_000_000_000),
+        };
+        let whole = n / scale;
+        let frac = n % scale;
+        if frac == 0 {
+            return write!(f, "{whole}{unit}");
+        }
+        let digits = scale.ilog10() as usize;
+        let frac = format!("{frac:0digits$}");
+        write!(f, "{whole}.{}{unit}", frac.trim_end_matches('0'))
     }
 }
 
@@ -225,6 +331,9 @@ pub(crate) struct Trace {
     recent: Vec<(Event, Option<Rc<str>>)>,
     ring_next: usize,
     full: Option<Vec<Event>>,
+    /// Where each task was spawned, kept with the full trace, so a report
+    /// comparing two traces can say where the tasks it names come from.
+    spawns: Option<Vec<(TaskId, &'static std::panic::Location<'static>)>>,
 }
 
 impl Trace {
@@ -235,6 +344,7 @@ impl Trace {
             recent: Vec::with_capacity(RECENT),
             ring_next: 0,
             full: record_all.then(Vec::new),
+            spawns: record_all.then(Vec::new),
         }
     }
 
@@ -272,6 +382,18 @@ impl Trace {
         }
     }
 
+    /// Notes where a task was spawned (kept with the full trace only).
+    pub(crate) fn note_spawn(&mut self, task: TaskId, at: &'static std::panic::Location<'static>) {
+        if let Some(spawns) = &mut self.spawns {
+            spawns.push((task, at));
+        }
+    }
+
+    /// Where each task was spawned, when the full trace is kept.
+    pub(crate) fn spawns(&self) -> Vec<(TaskId, &'static std::panic::Location<'static>)> {
+        self.spawns.clone().unwrap_or_default()
+    }
+
     pub(crate) fn fingerprint(&self) -> u64 {
         self.fingerprint
     }
@@ -284,20 +406,33 @@ impl Trace {
         self.full.as_deref()
     }
 
-    /// The recent events rendered for a report, with task names.
-    pub(crate) fn render_recent(&self) -> Vec<String> {
+    /// The recent events rendered for a report, with task and node names
+    /// (`node` names a node by id), and whether their numbers skip
+    /// (scheduling decisions are left out of the ring).
+    pub(crate) fn render_recent(&self, node: &dyn Fn(u64) -> String) -> (Vec<String>, bool) {
         // Once full, the oldest entry is the one `ring_next` overwrites next.
         let (newer, older) = self
             .recent
             .split_at(self.ring_next % self.recent.len().max(1));
-        older
-            .iter()
-            .chain(newer)
-            .map(|(event, name)| match name {
-                Some(name) => format!("{event} `{name}`"),
-                None => event.to_string(),
+        let events: Vec<&(Event, Option<Rc<str>>)> = older.iter().chain(newer).collect();
+        let skips = events.windows(2).any(|w| w[1].0.index != w[0].0.index + 1);
+        let lines = events
+            .into_iter()
+            .map(|(event, name)| {
+                let custom = match event.kind {
+                    EventKind::Custom { what, a, b } => describe_custom(what, a, b, node),
+                    _ => None,
+                };
+                match (custom, name) {
+                    (Some(text), _) => {
+                        format!("[{}] #{} {text}", FmtNanos(event.nanos), event.index)
+                    }
+                    (None, Some(name)) => format!("{event} `{name}`"),
+                    (None, None) => event.to_string(),
+                }
             })
-            .collect()
+            .collect();
+        (lines, skips)
     }
 }
 
@@ -348,13 +483,67 @@ mod tests {
         }
         assert_eq!(trace.len(), 100);
         assert_eq!(trace.full().unwrap().len(), 100);
-        let recent = trace.render_recent();
+        let (recent, skips) = trace.render_recent(&|id| format!("node#{id}"));
+        assert!(!skips);
         assert_eq!(recent.len(), RECENT);
         assert_eq!(recent.first().unwrap(), "[0.000000076s] #76 timer fired");
         assert_eq!(recent.last().unwrap(), "[0.000000099s] #99 timer fired");
         let mut short = Trace::new(false);
         short.record(1, EventKind::ClockAdvanced, None);
-        assert_eq!(short.render_recent(), ["[0.000000001s] #0 clock advanced"]);
+        assert_eq!(
+            short.render_recent(&|id| format!("node#{id}")).0,
+            ["[0.000000001s] #0 clock advanced"]
+        );
+    }
+
+    #[test]
+    fn events_read_as_events() {
+        let node = |id: u64| ["client", "server"][id as usize].to_owned();
+        assert_eq!(
+            describe_custom("net.tcp.send", 1 << 32, 10, &node).unwrap(),
+            "tcp send 10 bytes server -> client"
+        );
+        assert_eq!(
+            describe_custom("net.partition", 1, 2, &node).unwrap(),
+            "partition client <-> server (both ways)"
+        );
+        assert_eq!(
+            describe_custom("node.kill", 1, 0, &node).unwrap(),
+            "node server killed"
+        );
+        assert_eq!(describe_custom("disk.write", 1, 0, &node), None);
+        let latency = EventKind::Decision {
+            what: Decision::Latency,
+            domain: 4_000_001,
+            choice: 3_507_715,
+        };
+        assert_eq!(
+            latency.to_string(),
+            "latency: minimum + 3.507715ms (the link's range spans 4ms)"
+        );
+        let loss = EventKind::Decision {
+            what: Decision::Loss,
+            domain: 2,
+            choice: 1,
+        };
+        assert_eq!(loss.to_string(), "loss: lost");
+        assert_eq!(FmtDuration(750).to_string(), "750ns");
+        assert_eq!(FmtDuration(1_500_000_000).to_string(), "1.5s");
+        assert_eq!(FmtDuration(20_000_000).to_string(), "20ms");
+    }
+
+    #[test]
+    fn skipped_numbers_are_noticed() {
+        let mut trace = Trace::new(false);
+        trace.record(0, EventKind::Polled { task: TaskId(1) }, None);
+        let schedule = EventKind::Decision {
+            what: Decision::Schedule,
+            domain: 2,
+            choice: 0,
+        };
+        trace.record(0, schedule, None);
+        trace.record(0, EventKind::Polled { task: TaskId(2) }, None);
+        assert!(trace.render_recent(&|id| id.to_string()).1);
     }
 
     #[test]

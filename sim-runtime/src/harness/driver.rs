@@ -13,14 +13,14 @@ use super::env::{SeedBase, Settings, Shard};
 use super::report::{self, Saved};
 use super::{
     DEFAULT_DEPTH, DEFAULT_MAX_SCHEDULES, DEFAULT_SEEDS, DEFAULT_SHRINK_RUNS, FailedRun, Leaks,
-    Summary, Test, TestFailure, TestOutput, log,
+    Summary, TaskPanics, Test, TestFailure, TestOutput, log,
 };
 use crate::explore::Strategy;
 use crate::explore::exhaustive::{Branch, Dfs, next_prefix};
 use crate::explore::pct::Pct;
 use crate::explore::shrink::{self, Attempt};
 use crate::explore::tape::{Entry, Replay, Tape, trim};
-use crate::failure::{Failure, FailureKind};
+use crate::failure::{Failure, FailureKind, count};
 use crate::policy::{Decider, Random};
 use crate::runtime::{Builder, Runtime};
 use crate::trace::Event;
@@ -79,6 +79,8 @@ struct Run {
     steps: u64,
     preemptions: u64,
     trace: Option<Vec<Event>>,
+    /// Where each task was spawned, kept with the full trace.
+    spawns: Vec<(crate::task::TaskId, &'static Location<'static>)>,
     tape: Option<Vec<Entry>>,
     branches: Vec<Branch>,
 }
@@ -142,6 +144,7 @@ where
             .unwrap_or(DEFAULT_DEPTH)
     }
 
+    #[track_caller]
     pub(super) fn run(&self) -> Result<Summary, TestFailure> {
         if let Some(text) = &self.settings.replay {
             return self.replay(text);
@@ -272,12 +275,25 @@ where
             // Wall time is only reported, never fed to a simulation.
             let wall = std::time::Instant::now();
             let run = self.run_seed(seed, &spec);
-            if let Some(path) = &self.settings.report {
-                self.append_record(path, seed, &run, wall.elapsed());
-            }
             if run.failure.is_some() {
                 progress.finish(&summary, 1);
-                return Err(self.report(seed, origin, spec, run, &summary));
+                let failed = self.report(seed, origin, spec, run, &summary);
+                // The line describes the run the report shows (shrunk).
+                if let Some(path) = &self.settings.report {
+                    let shown = failed.failure();
+                    let outcome = (
+                        Some(shown),
+                        failed.fingerprint(),
+                        shown.elapsed(),
+                        shown.steps(),
+                    );
+                    self.append_record(path, seed, outcome, wall.elapsed());
+                }
+                return Err(failed);
+            }
+            if let Some(path) = &self.settings.report {
+                let outcome = (None, run.fingerprint, run.elapsed, run.steps);
+                self.append_record(path, seed, outcome, wall.elapsed());
             }
             summary.seeds_passed += 1;
             summary.virtual_time += run.elapsed;
@@ -374,14 +390,15 @@ where
         };
         let _ = writeln!(
             std::io::stderr(),
-            "sim: {}: exhaustive search {how}: {} schedules{bound}{shard}",
+            "sim: {}: exhaustive search {how}: {}{bound}{shard}",
             self.test.id(),
-            summary.schedules
+            count(summary.schedules, "schedule")
         );
         Ok(summary)
     }
 
     /// `SIM_REPLAY`: one run following the tape exactly.
+    #[track_caller]
     fn replay(&self, text: &str) -> Result<Summary, TestFailure> {
         let tape = match Tape::decode(text, &self.test.id()) {
             Ok(tape) => tape,
@@ -403,11 +420,15 @@ where
     /// Runs one seed (twice when checking determinism).
     fn run_seed(&self, seed: u64, spec: &Spec) -> Run {
         if !self.check_determinism() {
-            let echo = self
-                .settings
-                .log
-                .as_deref()
-                .map(|filter| log::capture(filter, true));
+            let echo = self.settings.log.as_deref().map(|filter| {
+                // Each run's lines under a header, so many seeds' logs read apart.
+                println!(
+                    "sim: {} seed {seed:#x} ({}) log, SIM_LOG={filter}:",
+                    self.test.id(),
+                    spec.name()
+                );
+                log::capture(filter, true)
+            });
             let run = self.run_once(seed, spec, false, false);
             drop(echo);
             return run;
@@ -427,11 +448,41 @@ where
             second.trace.unwrap_or_default(),
         );
         let index = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+        // Where the tasks the two events name were spawned, in each run.
+        let mut tasks = Vec::new();
+        for (run, events, spawns) in [("first", &a, &first.spawns), ("second", &b, &second.spawns)]
+        {
+            let Some(task) = events.get(index).and_then(|e| e.kind.task()) else {
+                continue;
+            };
+            let site = spawns.iter().find(|(t, _)| *t == task).map(|(_, at)| at);
+            let line = match site {
+                Some(at) => format!("{task} spawned at {at}"),
+                None => format!("{task}: spawn site unknown"),
+            };
+            let line = format!("{line} ({run} run)");
+            if !tasks
+                .iter()
+                .any(|t: &String| t.starts_with(&format!("{task} ")))
+            {
+                tasks.push(line);
+            } else if let Some(seen) = tasks
+                .iter_mut()
+                .find(|t| t.starts_with(&format!("{task} ")))
+            {
+                if seen.split(" (").next() == line.split(" (").next() {
+                    *seen = seen.replace(" (first run)", " (both runs)");
+                } else {
+                    tasks.push(line);
+                }
+            }
+        }
         let kind = FailureKind::Nondeterminism {
             index: index as u64,
             first: a.get(index).copied().map(Box::new),
             second: b.get(index).copied().map(Box::new),
             outcomes: Box::new([outcomes.0, outcomes.1]),
+            tasks,
         };
         Run {
             failure: Some(Failure::detached(kind, seed, first.elapsed, first.steps)),
@@ -462,6 +513,7 @@ where
             .max_steps(self.test.max_steps)
             .record_trace(record_trace)
             .record_tape(record_tape)
+            .fail_on_task_panic(self.test.task_panics == TaskPanics::Fail)
             // A candidate of shrinking has no foreign thread to wait for.
             .deadlock_grace(!matches!(spec, Spec::Lenient(_)))
             .decider(decider);
@@ -486,6 +538,7 @@ where
             steps: rt.steps(),
             preemptions: rt.preemptions(),
             trace: rt.trace(),
+            spawns: rt.spawn_sites(),
             tape: rt.tape(),
             branches: branches.map(|b| b.borrow().clone()).unwrap_or_default(),
         }
@@ -514,10 +567,10 @@ where
                 // Straight to stderr: a warning libtest's capture would hide is no warning.
                 let mut text = format!(
                     "sim: {} (seed {:#x}; later seeds are not reported): \
-                     {} tasks still alive when the test returned:\n",
+                     {} still alive when the test returned:\n",
                     self.test.id(),
                     rt.seed(),
-                    leaked.len()
+                    count(leaked.len() as u64, "task")
                 );
                 for task in leaked {
                     text.push_str(&format!("    {task}\n"));
@@ -669,13 +722,14 @@ where
         let shrink_line = shrunk.as_ref().map(|s| {
             let (steps, preemptions, faults) = s.original;
             format!(
-                "{steps} steps, {preemptions} preemptions, {faults} faults -> {} steps, {} preemptions, \
-                 {} faults ({} shrinking run{})",
-                shown.steps,
-                shown.preemptions,
-                shrink::size(&s.tape).0,
-                s.runs,
-                if s.runs == 1 { "" } else { "s" }
+                "{}, {}, {} -> {}, {}, {} ({})",
+                count(steps, "step"),
+                count(preemptions, "preemption"),
+                count(faults as u64, "fault"),
+                count(shown.steps, "step"),
+                count(shown.preemptions, "preemption"),
+                count(shrink::size(&s.tape).0 as u64, "fault"),
+                count(s.runs as u64, "shrinking run"),
             )
         });
         let tape_line = if by_seed { tape_command.clone() } else { None };
@@ -688,7 +742,10 @@ where
 
         // Seeds and tapes given explicitly are known already.
         let regressions = report::regression_file(self.test, self.settings);
+        // A misuse fails every seed alike: there is no seed worth keeping.
+        let misuse = failure.kind().misuse();
         let to_save = match origin {
+            _ if misuse.is_some() => None,
             Origin::Range if by_seed => Some(Saved::Seed(seed)),
             Origin::Range | Origin::Search => tape_string.clone().map(Saved::Tape),
             _ => None,
@@ -715,6 +772,7 @@ where
                 log_filter,
                 rerun_note,
                 regression_saved,
+                misuse,
                 tape: tape_string,
                 tape_line,
                 shrink_line,
@@ -722,21 +780,27 @@ where
         }
     }
 
-    fn append_record(&self, path: &Path, seed: u64, run: &Run, wall: Duration) {
+    /// Appends the `SIM_REPORT` line of a seed: `(failure, fingerprint,
+    /// virtual time, steps)` of the run the test reports.
+    fn append_record(
+        &self,
+        path: &Path,
+        seed: u64,
+        (failure, fingerprint, elapsed, steps): (Option<&Failure>, u64, Duration, u64),
+        wall: Duration,
+    ) {
         let id = self.test.id();
         let record = report::Record {
             test: &id,
-            seed,
-            outcome: if run.failure.is_some() {
-                "fail"
-            } else {
-                "pass"
-            },
-            failure: run.failure.as_ref().map(|f| f.kind().name()),
-            fingerprint: format!("{:#018x}", run.fingerprint),
-            virtual_time_ns: u64::try_from(run.elapsed.as_nanos()).unwrap_or(u64::MAX),
-            steps: run.steps,
+            // Hex strings: JSON numbers above 2^53 lose precision in most readers.
+            seed: format!("{seed:#x}"),
+            outcome: if failure.is_some() { "fail" } else { "pass" },
+            failure: failure.map(|f| f.kind().name()),
+            fingerprint: format!("{fingerprint:#018x}"),
+            virtual_time_ns: u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX),
+            steps,
             wall_ms: wall.as_secs_f64() * 1000.0,
+            replay: failure.map(Failure::replay),
         };
         if let Err(e) = report::append_record(path, &record) {
             panic!("sim: cannot append to SIM_REPORT={}: {e}", path.display());
@@ -799,10 +863,12 @@ impl Progress {
         }
         let _ = writeln!(
             std::io::stderr(),
-            "sim: {}: {} {} passed, {failures} failed in {:.1}s of wall time, {:.3}s of virtual time simulated",
+            "sim: {}: {} passed, {failures} failed in {:.1}s of wall time, {:.3}s of virtual time simulated",
             self.test,
-            summary.seeds_passed.max(summary.schedules),
-            self.unit,
+            count(
+                summary.seeds_passed.max(summary.schedules),
+                self.unit.trim_end_matches('s')
+            ),
             wall.as_secs_f64(),
             summary.virtual_time.as_secs_f64()
         );

@@ -13,7 +13,20 @@ use crate::explore::Strategy;
 
 /// Settings read from the environment (or given directly, in tests of the
 /// harness itself). Each field overrides the attribute's value.
+///
+/// Built with [`Settings::from_env`], [`Settings::new`] or
+/// [`Settings::quiet`] and the methods named after the fields; the fields
+/// can be read (and assigned), and [`try_run`](super::try_run) checks them
+/// all with [`Settings::validate`] before running anything.
+///
+/// ```
+/// use sim::harness::{Settings, Shard};
+/// let settings = Settings::quiet().seeds(10).shard(Shard::new(1, 2).unwrap());
+/// assert_eq!(settings.seeds, Some(10));
+/// assert!(settings.validate().is_ok());
+/// ```
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct Settings {
     /// `SIM_SEED`: run exactly this seed.
     pub seed: Option<u64>,
@@ -58,7 +71,15 @@ pub enum SeedBase {
 }
 
 /// One shard of a run: seed indices `i`, `i + n`, `i + 2n`, ...
+///
+/// ```
+/// use sim::harness::Shard;
+/// let shard = Shard::new(1, 4).unwrap();
+/// assert!(shard.contains(5));
+/// assert!(Shard::new(4, 4).is_err());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Shard {
     /// This shard, `0..count`.
     pub index: u64,
@@ -67,11 +88,71 @@ pub struct Shard {
 }
 
 impl Shard {
+    /// The whole run, as one shard.
+    pub const ALL: Shard = Shard { index: 0, count: 1 };
+
+    /// Shard `index` of `count`; `index` must be below `count`.
+    pub fn new(index: u64, count: u64) -> Result<Shard, InvalidSetting> {
+        let shard = Shard { index, count };
+        shard.check()?;
+        Ok(shard)
+    }
+
+    fn check(&self) -> Result<(), InvalidSetting> {
+        if self.index < self.count {
+            return Ok(());
+        }
+        Err(InvalidSetting::new(
+            "shard",
+            format!(
+                "shard {}/{} does not exist: a run has shards 0 to n-1 of n (n at least 1), \
+                 like 0/4, 1/4, 2/4 and 3/4",
+                self.index, self.count
+            ),
+        ))
+    }
+
     /// True if seed number `i` of the run belongs to this shard.
     pub fn contains(&self, i: u64) -> bool {
-        i % self.count == self.index
+        self.count > 0 && i % self.count == self.index
     }
 }
+
+/// A setting of a test (a [`Settings`] field or a [`Test`](super::Test)
+/// argument) that cannot work, or does nothing. [`try_run`](super::try_run)
+/// and [`run`](super::run) refuse to run with one, panicking with this
+/// message at the caller's line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidSetting {
+    setting: &'static str,
+    message: String,
+}
+
+impl InvalidSetting {
+    pub(crate) fn new(setting: &'static str, message: String) -> InvalidSetting {
+        InvalidSetting { setting, message }
+    }
+
+    /// The setting at fault (`seeds`, `shard`, `depth`, ...).
+    pub fn setting(&self) -> &str {
+        self.setting
+    }
+}
+
+impl fmt::Display for InvalidSetting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "sim: invalid setting `{}`: {}",
+            self.setting, self.message
+        )
+    }
+}
+
+impl std::error::Error for InvalidSetting {}
+
+/// The depths PCT accepts.
+pub(crate) const DEPTHS: std::ops::RangeInclusive<u32> = 1..=64;
 
 /// The regression file setting.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -149,7 +230,8 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     (
         "SIM_WATCHDOG",
-        "`off`, or the seconds one poll may run before the process is aborted (10)",
+        "`off`, or the seconds one poll may run before the process is aborted: a positive \
+         number such as 10 or 0.5, at most about 1.8e19",
     ),
 ];
 
@@ -161,7 +243,111 @@ fn expected(var: &str) -> String {
         .unwrap_or_default()
 }
 
+/// A setter for each field of [`Settings`], taking the value the field
+/// holds (`into`: anything that converts into it, such as a `&str`).
+macro_rules! setters {
+    ($($(#[$doc:meta])* $field:ident: $(#[$into:ident])? $ty:ty;)*) => {
+        $(
+            $(#[$doc])*
+            #[must_use]
+            pub fn $field(mut self, value: setters!(@arg $($into)? $ty)) -> Settings {
+                self.$field = Some(value.into());
+                self
+            }
+        )*
+    };
+    (@arg into $ty:ty) => { impl Into<$ty> };
+    (@arg $ty:ty) => { $ty };
+}
+
 impl Settings {
+    /// No setting: every field `None`, so the test's own arguments and the
+    /// defaults apply (regression files are on). The environment is not read.
+    pub fn new() -> Settings {
+        Settings::default()
+    }
+
+    setters! {
+        /// Runs exactly this seed (`SIM_SEED`).
+        seed: u64;
+        /// Runs this many seeds (`SIM_SEEDS`), at least 1.
+        seeds: u64;
+        /// Starts the seeds here (`SIM_SEED_BASE`).
+        seed_base: SeedBase;
+        /// Runs every seed twice and compares them (`SIM_CHECK_DETERMINISM`).
+        check_determinism: bool;
+        /// Runs only this shard's seeds (`SIM_SHARD`).
+        shard: Shard;
+        /// Logs with this `tracing` filter (`SIM_LOG`).
+        log: #[into] String;
+        /// Appends JSON lines to this file (`SIM_REPORT`).
+        report: #[into] PathBuf;
+        /// Saves and replays failing runs here (`SIM_REGRESSIONS`).
+        regressions: Regressions;
+        /// Explores with this strategy (`SIM_EXPLORE`).
+        explore: Strategy;
+        /// PCT's depth (`SIM_DEPTH`), 1 to 64.
+        depth: u32;
+        /// The exhaustive search's budget (`SIM_MAX_SCHEDULES`), at least 1.
+        max_schedules: u64;
+        /// The exhaustive search's preemption bound (`SIM_PREEMPTION_BOUND`).
+        preemption_bound: u64;
+        /// Replays this replay string (`SIM_REPLAY`).
+        replay: #[into] String;
+        /// How many runs shrinking may make, 0 for none (`SIM_SHRINK`).
+        shrink: usize;
+        /// The watchdog's threshold, `None` for off (`SIM_WATCHDOG`).
+        watchdog: Option<std::time::Duration>;
+    }
+
+    /// Checks every field: what [`try_run`](super::try_run) does before
+    /// running anything. The environment parser checks the same rules.
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        let positive = |setting: &'static str, value: Option<u64>, example: &str| {
+            if value == Some(0) {
+                return Err(InvalidSetting::new(
+                    setting,
+                    format!(
+                        "{setting} is 0, which would run nothing; give at least 1, like {example}, \
+                         or leave it unset for the default"
+                    ),
+                ));
+            }
+            Ok(())
+        };
+        positive("seeds", self.seeds, "1000")?;
+        positive("max_schedules", self.max_schedules, "100_000")?;
+        if let Some(shard) = &self.shard {
+            shard.check()?;
+        }
+        if let Some(depth) = self.depth.filter(|d| !DEPTHS.contains(d)) {
+            return Err(InvalidSetting::new(
+                "depth",
+                format!("PCT's depth is {depth}; give a depth from 1 to 64 (the default is 3)"),
+            ));
+        }
+        if let Some(Some(threshold)) = self.watchdog.filter(|w| w.is_some_and(|d| d.is_zero())) {
+            return Err(InvalidSetting::new(
+                "watchdog",
+                format!(
+                    "the watchdog's threshold is {threshold:?}, so every poll would abort the \
+                     process; give a positive duration, or `None` to turn it off"
+                ),
+            ));
+        }
+        if let Some(filter) = &self.log {
+            if let Err(e) = EnvFilter::builder().parse(filter) {
+                return Err(InvalidSetting::new(
+                    "log",
+                    format!(
+                        "{filter:?} is not a `tracing` filter ({e}); write one like `info` or `my_crate=debug`"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Settings that ignore the environment and neither save nor replay a
     /// regression file: for tests of tests, which must not write into the
     /// repository or depend on what the shell exported.
@@ -225,8 +411,10 @@ impl Settings {
             settings.explore = Some(v.parse().map_err(|_| err("SIM_EXPLORE", &v))?);
         }
         if let Some(v) = get("SIM_DEPTH") {
-            let depth = parse_u64(&v).filter(|d| (1..=64).contains(d));
-            settings.depth = Some(depth.ok_or_else(|| err("SIM_DEPTH", &v))? as u32);
+            let depth = parse_u64(&v)
+                .and_then(|d| u32::try_from(d).ok())
+                .filter(|d| DEPTHS.contains(d));
+            settings.depth = Some(depth.ok_or_else(|| err("SIM_DEPTH", &v))?);
         }
         if let Some(v) = get("SIM_MAX_SCHEDULES") {
             let n = parse_u64(&v).filter(|&n| n > 0);
@@ -242,19 +430,15 @@ impl Settings {
         if let Some(v) = get("SIM_SHRINK") {
             settings.shrink = Some(match v.trim() {
                 "off" => 0,
-                n => parse_u64(n).ok_or_else(|| err("SIM_SHRINK", &v))? as usize,
+                n => parse_u64(n)
+                    .and_then(|n| usize::try_from(n).ok())
+                    .ok_or_else(|| err("SIM_SHRINK", &v))?,
             });
         }
         if let Some(v) = get("SIM_WATCHDOG") {
             settings.watchdog = Some(match v.trim() {
                 "off" => None,
-                n => Some(
-                    n.parse::<f64>()
-                        .ok()
-                        .filter(|s| s.is_finite() && *s > 0.0)
-                        .map(std::time::Duration::from_secs_f64)
-                        .ok_or_else(|| err("SIM_WATCHDOG", &v))?,
-                ),
+                n => Some(parse_seconds(n).ok_or_else(|| err("SIM_WATCHDOG", &v))?),
             });
         }
         if let Some(v) = get("SIM_REGRESSIONS") {
@@ -279,8 +463,17 @@ pub(crate) fn parse_u64(s: &str) -> Option<u64> {
 
 fn parse_shard(s: &str) -> Option<Shard> {
     let (i, n) = s.trim().split_once('/')?;
-    let (index, count) = (i.trim().parse().ok()?, n.trim().parse().ok()?);
-    (index < count).then_some(Shard { index, count })
+    Shard::new(i.trim().parse().ok()?, n.trim().parse().ok()?).ok()
+}
+
+/// A positive number of seconds (`10`, `0.5`, `1e3`) that a `Duration`
+/// holds: not zero once rounded to nanoseconds, not beyond `Duration::MAX`,
+/// never NaN or infinite.
+fn parse_seconds(s: &str) -> Option<std::time::Duration> {
+    let seconds = s.trim().parse::<f64>().ok()?;
+    std::time::Duration::try_from_secs_f64(seconds)
+        .ok()
+        .filter(|d| !d.is_zero())
 }
 
 #[cfg(test)]
@@ -363,6 +556,7 @@ mod tests {
             ("SIM_SHRINK", "some", "`off`, or the number of runs"),
             ("SIM_WATCHDOG", "0", "`off`, or the seconds"),
             ("SIM_WATCHDOG", "soon", "`off`, or the seconds"),
+            ("SIM_DEPTH", "4294967297", "from 1 to 64"),
         ];
         for (var, value, needle) in cases {
             let err = parse(&[(var, value)]).unwrap_err();
@@ -376,6 +570,49 @@ mod tests {
             );
             assert!(msg.contains(needle), "{msg}");
         }
+    }
+
+    #[test]
+    fn sim_watchdog_out_of_range_is_an_error_not_a_panic() {
+        // `Duration::from_secs_f64` panics on these; each is an error here.
+        for value in ["1e20", "1e300", "inf", "NaN", "-1", "1e-12", "0.0000000001"] {
+            let err = parse(&[("SIM_WATCHDOG", value)]).unwrap_err();
+            assert_eq!(err.var, "SIM_WATCHDOG", "{value}");
+            assert!(err.to_string().contains("a positive number"), "{err}");
+        }
+        let s = parse(&[("SIM_WATCHDOG", "0.5")]).unwrap();
+        assert_eq!(
+            s.watchdog,
+            Some(Some(std::time::Duration::from_millis(500)))
+        );
+        let s = parse(&[("SIM_WATCHDOG", "1e10")]).unwrap();
+        assert_eq!(
+            s.watchdog,
+            Some(Some(std::time::Duration::from_secs(10_000_000_000)))
+        );
+        assert_eq!(
+            parse(&[("SIM_WATCHDOG", "off")]).unwrap().watchdog,
+            Some(None)
+        );
+    }
+
+    #[test]
+    fn sim_shrink_beyond_usize_is_an_error() {
+        if usize::BITS < 64 {
+            assert!(parse(&[("SIM_SHRINK", "0xffffffffffffffff")]).is_err());
+        }
+        assert_eq!(parse(&[("SIM_SHRINK", "7")]).unwrap().shrink, Some(7));
+    }
+
+    #[test]
+    fn parsed_settings_pass_validation() {
+        let s = parse(&[
+            ("SIM_SHARD", "3/4"),
+            ("SIM_DEPTH", "64"),
+            ("SIM_SEEDS", "1"),
+        ])
+        .unwrap();
+        assert!(s.validate().is_ok());
     }
 
     #[test]

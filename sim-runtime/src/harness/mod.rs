@@ -47,7 +47,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use crate::explore::Strategy;
-pub use env::{EnvError, Regressions, SeedBase, Settings, Shard, VARIABLES};
+pub use env::{EnvError, InvalidSetting, Regressions, SeedBase, Settings, Shard, VARIABLES};
 
 use crate::failure::Failure;
 use crate::runtime::Builder;
@@ -84,6 +84,19 @@ pub enum Leaks {
     Deny,
 }
 
+/// What a panic in a spawned task does to the run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TaskPanics {
+    /// Fails the run, like a panic of the test body (the default).
+    #[default]
+    Fail,
+    /// Goes to the task's `JoinHandle`, whose `.await` gives a `JoinError`
+    /// for which `is_panic()` is true; the run goes on. A task nobody
+    /// joins (its handle dropped) still fails the run: its panic would be
+    /// lost otherwise.
+    Join,
+}
+
 /// A test: its identity (for seeds, replay commands and regression files)
 /// and its settings. Built by `#[sim::test]`; usable directly.
 ///
@@ -116,6 +129,10 @@ pub struct Test {
     depth: Option<u32>,
     max_schedules: Option<u64>,
     preemption_bound: Option<u64>,
+    task_panics: TaskPanics,
+    ignored: bool,
+    features: Option<&'static [(&'static str, bool)]>,
+    default_features: &'static [&'static str],
     settings: Option<Settings>,
 }
 
@@ -145,6 +162,10 @@ impl Test {
             depth: None,
             max_schedules: None,
             preemption_bound: None,
+            task_panics: TaskPanics::Fail,
+            ignored: false,
+            features: None,
+            default_features: &[],
             settings: None,
         }
     }
@@ -209,6 +230,115 @@ impl Test {
     pub fn preemption_bound(mut self, n: u64) -> Test {
         self.preemption_bound = Some(n);
         self
+    }
+
+    /// What a panic in a spawned task does: fail the run (the default), or
+    /// go to its `JoinHandle`.
+    pub fn task_panics(mut self, task_panics: TaskPanics) -> Test {
+        self.task_panics = task_panics;
+        self
+    }
+
+    /// Marks the test `#[ignore]`d, so the replay command runs it
+    /// (`--include-ignored`). `#[sim::test]` passes it.
+    pub fn ignored(mut self, ignored: bool) -> Test {
+        self.ignored = ignored;
+        self
+    }
+
+    /// The package's features with whether the test binary was built with
+    /// each, and the ones `default` enables, so the replay command builds
+    /// the same binary (`--features`, `--no-default-features`).
+    /// `#[sim::test]` passes them, reading the package's `Cargo.toml` and
+    /// asking `cfg!(feature = ..)` for each.
+    pub fn cargo_features(
+        mut self,
+        features: &'static [(&'static str, bool)],
+        default: &'static [&'static str],
+    ) -> Test {
+        self.features = Some(features);
+        self.default_features = default;
+        self
+    }
+
+    /// Checks the test's arguments: counts and limits above zero, and no
+    /// argument that the chosen strategy ignores (`depth` is PCT's,
+    /// `max_schedules` and `preemption_bound` the exhaustive search's).
+    /// [`try_run`] checks this before running anything.
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        for (what, value, example) in [
+            ("seeds", self.seeds, "seeds(1000)"),
+            (
+                "max_schedules",
+                self.max_schedules,
+                "max_schedules(100_000)",
+            ),
+            ("depth", self.depth.map(u64::from), "depth(3)"),
+            ("max_steps", Some(self.max_steps), "max_steps(1_000_000)"),
+        ] {
+            if value == Some(0) {
+                return Err(InvalidSetting::new(
+                    what,
+                    format!("{what} must be greater than zero (it is 0), like `.{example}`"),
+                ));
+            }
+        }
+        if self.max_time.is_zero() {
+            return Err(InvalidSetting::new(
+                "max_time",
+                "max_time must be greater than zero (it is 0), like \
+                 `.max_time(Duration::from_secs(600))`"
+                    .to_owned(),
+            ));
+        }
+        if let Some(depth) = self.depth.filter(|d| !env::DEPTHS.contains(d)) {
+            return Err(InvalidSetting::new(
+                "depth",
+                format!("PCT's depth is {depth}; give a depth from 1 to 64 (the default is 3)"),
+            ));
+        }
+        if let (Some(seed), Some(seeds)) = (self.seed, self.seeds) {
+            return Err(InvalidSetting::new(
+                "seeds",
+                format!(
+                    "seed({seed:#x}) runs exactly that seed, so seeds({seeds}) would do nothing; \
+                     keep one"
+                ),
+            ));
+        }
+        let strategy = self.explore.unwrap_or_default();
+        if self.depth.is_some() && strategy != Strategy::Pct {
+            return Err(InvalidSetting::new(
+                "depth",
+                format!(
+                    "depth is PCT's, and this test explores with `{}`{}, which ignores it: \
+                     add `.explore(Strategy::Pct)` or remove `.depth(..)`",
+                    strategy.name(),
+                    if strategy == Strategy::Portfolio {
+                        " (its PCT runs use depths 1 to 3)"
+                    } else {
+                        ""
+                    }
+                ),
+            ));
+        }
+        for (what, given) in [
+            ("max_schedules", self.max_schedules.is_some()),
+            ("preemption_bound", self.preemption_bound.is_some()),
+        ] {
+            if given && strategy != Strategy::Exhaustive {
+                return Err(InvalidSetting::new(
+                    what,
+                    format!(
+                        "{what} bounds the exhaustive search, and this test explores with `{}`, \
+                         which ignores it: add `.explore(Strategy::Exhaustive)` or remove \
+                         `.{what}(..)`",
+                        strategy.name()
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Uses these settings instead of reading the `SIM_*` environment.
@@ -327,6 +457,8 @@ struct FailedRun {
     log_filter: String,
     rerun_note: Option<String>,
     regression_saved: Option<PathBuf>,
+    /// What was misused, when the failure is a misuse (not saved as a regression).
+    misuse: Option<&'static str>,
 }
 
 impl TestFailure {
@@ -394,13 +526,17 @@ impl fmt::Display for TestFailure {
             )?,
             None if self.inner.strategy == "exhaustive" => writeln!(
                 f,
-                "sim: test `{}` failed in the exhaustive search, after {} passing schedules",
-                self.inner.test, self.inner.seeds_passed
+                "sim: test `{}` failed in the exhaustive search, after {}",
+                self.inner.test,
+                crate::failure::count(self.inner.seeds_passed, "passing schedule")
             )?,
             None => writeln!(
                 f,
-                "sim: test `{}` failed on seed {:#x} ({}), after {} passing seeds",
-                self.inner.test, self.inner.seed, self.inner.strategy, self.inner.seeds_passed
+                "sim: test `{}` failed on seed {:#x} ({}), after {}",
+                self.inner.test,
+                self.inner.seed,
+                self.inner.strategy,
+                crate::failure::count(self.inner.seeds_passed, "passing seed")
             )?,
         }
         self.inner.failure.fmt_body(f)?;
@@ -437,6 +573,13 @@ impl fmt::Display for TestFailure {
         }
         if let Some(note) = &self.inner.rerun_note {
             writeln!(f, "  note: {note}")?;
+        }
+        if let Some(what) = self.inner.misuse {
+            writeln!(
+                f,
+                "  misuse:       {what}. This is a misuse, not a bug of the schedule: it fails the \
+                 same way on every seed, so the seed is not saved as a regression"
+            )?;
         }
         if let Some(path) = &self.inner.regression_saved {
             writeln!(
@@ -478,7 +621,9 @@ where
 /// Like [`run`], but returns the report instead of panicking.
 ///
 /// # Panics
-/// When a `SIM_*` variable is malformed.
+/// At the caller's line, before running anything: when a `SIM_*` variable
+/// is malformed, and when the test or its settings are invalid (see
+/// [`Test::validate`] and [`Settings::validate`]).
 #[track_caller]
 pub fn try_run<F, Fut>(test: Test, body: F) -> Result<Summary, TestFailure>
 where
@@ -486,25 +631,19 @@ where
     Fut: Future,
     Fut::Output: TestOutput,
 {
-    for (what, value) in [
-        ("seeds", test.seeds),
-        ("max_schedules", test.max_schedules),
-        ("depth", test.depth.map(u64::from)),
-        ("max_steps", Some(test.max_steps)),
-    ] {
-        assert!(
-            value != Some(0),
-            "sim::harness::Test: {what} must be greater than zero (it is 0)"
-        );
+    if let Err(e) = test.validate() {
+        panic!("{e} (test `{}`)", test.id());
     }
-    assert!(
-        !test.max_time.is_zero(),
-        "sim::harness::Test: max_time must be greater than zero (it is 0)"
-    );
     let settings = match test.settings.clone() {
         Some(settings) => settings,
-        None => Settings::from_env().unwrap_or_else(|e| panic!("{e}")),
+        None => match Settings::from_env() {
+            Ok(settings) => settings,
+            Err(e) => panic!("{e}"),
+        },
     };
+    if let Err(e) = settings.validate() {
+        panic!("{e} (test `{}`)", test.id());
+    }
     driver::Harness {
         test: &test,
         settings: &settings,

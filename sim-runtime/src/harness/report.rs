@@ -10,14 +10,50 @@ use serde::Serialize;
 use super::Test;
 use super::env::{Regressions, Settings, parse_u64};
 
-/// The `cargo test` command that runs exactly `test`.
+/// The `cargo test` command that runs exactly `test`: in the same package
+/// and target, built with the same features, and run even when it is
+/// `#[ignore]`d (else the command would run nothing and pass).
 pub(crate) fn cargo_command(test: &Test) -> String {
     format!(
-        "cargo test -p {} {} -- {} --exact",
+        "cargo test -p {}{} {} -- {} --exact{}",
         test.package,
+        feature_flags(test.features, test.default_features),
         target_selector(test.file, test.crate_name),
-        test.path()
+        test.path(),
+        if test.ignored {
+            " --include-ignored"
+        } else {
+            ""
+        }
     )
+}
+
+/// The `cargo` flags that build the features the test binary was built
+/// with: ` --no-default-features` when `default` is declared but was off,
+/// and ` --features a,b` for the enabled features `default` does not
+/// already bring. Nothing when the features are unknown.
+fn feature_flags(features: Option<&[(&str, bool)]>, default: &[&str]) -> String {
+    let Some(features) = features else {
+        return String::new();
+    };
+    let default_on = features
+        .iter()
+        .find(|(name, _)| *name == "default")
+        .map(|&(_, on)| on);
+    let mut flags = String::new();
+    if default_on == Some(false) {
+        flags.push_str(" --no-default-features");
+    }
+    let brought = |name: &str| default_on == Some(true) && default.contains(&name);
+    let extra: Vec<&str> = features
+        .iter()
+        .filter(|&&(name, on)| on && name != "default" && !brought(name))
+        .map(|&(name, _)| name)
+        .collect();
+    if !extra.is_empty() {
+        flags.push_str(&format!(" --features {}", extra.join(",")));
+    }
+    flags
 }
 
 /// The `cargo test` target flag for a test defined in `file`: `--test`,
@@ -128,13 +164,17 @@ pub(crate) fn save_regression(
 #[derive(Debug, Serialize)]
 pub(crate) struct Record<'a> {
     pub(crate) test: &'a str,
-    pub(crate) seed: u64,
+    /// `0x..`: a JSON number loses a `u64`'s precision above 2^53.
+    pub(crate) seed: String,
     pub(crate) outcome: &'a str,
     pub(crate) failure: Option<&'a str>,
     pub(crate) fingerprint: String,
     pub(crate) virtual_time_ns: u64,
     pub(crate) steps: u64,
     pub(crate) wall_ms: f64,
+    /// The replay command, for a failing seed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) replay: Option<String>,
 }
 
 /// Appends one JSON line; a single `write` of the whole line, so lines from
@@ -184,5 +224,30 @@ mod tests {
         assert_eq!(target_selector("src/lib.rs", "my_lib"), "--lib");
         assert_eq!(target_selector("sim-net/src/tcp.rs", "sim_net"), "--lib");
         assert_eq!(target_selector("src/tests/helpers.rs", "x"), "--lib");
+    }
+
+    #[test]
+    fn feature_flags_rebuild_the_same_binary() {
+        assert_eq!(feature_flags(None, &[]), "");
+        assert_eq!(feature_flags(Some(&[]), &[]), "");
+        // Only what `default` does not bring.
+        let on = [
+            ("default", true),
+            ("tokio", true),
+            ("serde", true),
+            ("x", false),
+        ];
+        assert_eq!(feature_flags(Some(&on), &["serde"]), " --features tokio");
+        // `default` declared but off.
+        let off = [("default", false), ("tokio", true)];
+        assert_eq!(
+            feature_flags(Some(&off), &["tokio"]),
+            " --no-default-features --features tokio"
+        );
+        // No `default` at all.
+        assert_eq!(
+            feature_flags(Some(&[("a", true), ("b", true), ("c", false)]), &[]),
+            " --features a,b"
+        );
     }
 }
