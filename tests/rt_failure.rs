@@ -165,11 +165,22 @@ fn the_step_limit_ends_a_busy_loop_that_yields() {
 fn a_wake_from_another_os_thread_fails_the_run() {
     let failure = sim::Runtime::new(1)
         .try_block_on(async {
-            let (tx, rx) = futures::channel::oneshot::channel::<u32>();
+            let (tx, mut rx) = futures::channel::oneshot::channel::<u32>();
             // A real thread completing a channel: the simulation cannot know
             // when this happens, so it must not pretend the run is repeatable.
-            let thread = std::thread::spawn(move || tx.send(1).unwrap());
-            let out = rx.await;
+            // The thread sends only once the receiver waits, so that the
+            // completion is a wake (not a value ready at the first poll).
+            let (go, waiting) = std::sync::mpsc::channel::<()>();
+            let thread = std::thread::spawn(move || {
+                waiting.recv().unwrap();
+                tx.send(1).unwrap()
+            });
+            let out = std::future::poll_fn(|cx| {
+                let poll = std::pin::Pin::new(&mut rx).poll(cx);
+                let _ = go.send(());
+                poll
+            })
+            .await;
             thread.join().unwrap();
             out
         })
