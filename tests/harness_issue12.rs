@@ -377,3 +377,33 @@ fn report_events_read_as_events_with_node_names_and_say_why_numbers_skip() {
     );
     assert!(!report.contains(" 1 steps"), "{report}");
 }
+
+// ----- #11: the replay command runs what failed -----
+
+#[test]
+fn the_replay_command_keeps_the_features_and_runs_an_ignored_test() {
+    let failure = harness::try_run(
+        test("gated")
+            .ignored(true)
+            .cargo_features(
+                &[
+                    ("default", true),
+                    ("serde", true),
+                    ("tokio", true),
+                    ("slow", false),
+                ],
+                &["serde"],
+            )
+            .settings(Settings::quiet()),
+        always_fails,
+    )
+    .unwrap_err();
+    assert_eq!(
+        failure.replay_command(),
+        format!(
+            "SIM_SEED={:#x} cargo test -p sim --features tokio --test harness_issue12 -- gated \
+             --exact --include-ignored",
+            failure.seed()
+        )
+    );
+}

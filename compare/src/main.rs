@@ -489,7 +489,8 @@ fn w5_turmoil(sims: u64) -> u64 {
 // benches/explore.rs.
 
 fn explore_test(name: &'static str) -> Test {
-    Test::new(name, module_path!(), file!(), "sim-compare", "main").settings(Settings::new().regressions(Regressions::Off))
+    Test::new(name, module_path!(), file!(), "sim-compare", "main")
+        .settings(Settings::new().regressions(Regressions::Off))
 }
 
 /// 3 tasks × `n` yields, joined.

@@ -21,9 +21,10 @@
 //! | `check_determinism` | bare flag | Run every seed twice and fail if the two runs' fingerprints differ. |
 //! | `leaks = "deny"` | `"allow"`, `"warn"` or `"deny"` | What to do about tasks still alive when the test returns: nothing, print a warning, or fail the run. |
 //! | `explore = "pct"` | `"random"` (default), `"pct"`, `"exhaustive"` or `"portfolio"` | How runs are explored: seeded random scheduling, PCT, every schedule depth first, or random and PCT in turn. |
-//! | `depth = 3` | an integer greater than zero | PCT's depth: how many specific orderings a bug may need (default 3). |
-//! | `max_schedules = 100_000` | an integer greater than zero | The exhaustive search's budget of schedules (default 100,000). |
-//! | `preemption_bound = 2` | an integer | Bounds the exhaustive search to schedules with at most this many preemptions, fewest first. |
+//! | `depth = 3` | an integer greater than zero | PCT's depth: how many specific orderings a bug may need (default 3). Only with `explore = "pct"` (a compile error otherwise). |
+//! | `max_schedules = 100_000` | an integer greater than zero | The exhaustive search's budget of schedules (default 100,000). Only with `explore = "exhaustive"` (a compile error otherwise). |
+//! | `preemption_bound = 2` | an integer | Bounds the exhaustive search to schedules with at most this many preemptions, fewest first. Only with `explore = "exhaustive"` (a compile error otherwise). |
+//! | `task_panics = "join"` | `"fail"` (default) or `"join"` | What a panic in a spawned task does: fail the run, or go to its `JoinHandle` (`.await` gives a `JoinError` with `is_panic()`; as with tokio, the panic of a task whose handle was dropped is lost). |
 //!
 //! A duration string is one or more `<integer><unit>` parts, added up, with
 //! the units `ns`, `us`, `ms`, `s`, `m`, `h` and `d`: `"250ms"`, `"2s"`,
@@ -74,13 +75,22 @@
 //! call to `run` carries the span of the return type, so a return type the
 //! harness does not accept is reported on it.
 //!
+//! Two more calls serve the replay command a failure prints: `.ignored(true)`
+//! when the function has `#[ignore]` (the command adds `--include-ignored`),
+//! and, when the package's `Cargo.toml` declares features,
+//! `.cargo_features(&[("name", ::core::cfg!(feature = "name")), ..], &[..])`:
+//! each declared feature with whether this build enabled it, and those
+//! `default` enables, so the command builds the same test binary.
+//!
 //! # Errors
 //!
 //! Every mistake found is reported in one compilation, each at the token it
 //! is about: an unknown argument (with the accepted ones, and a suggestion
 //! when the name is close to one), a value of the wrong kind, negative, zero
 //! where it must be greater than zero, too large for a `u64`, a malformed
-//! duration or `leaks` value, an argument given twice, `seed` with `seeds`, a
+//! duration or `leaks` value, an argument given twice, `seed` with `seeds`,
+//! an argument the strategy ignores (`depth` without `explore = "pct"`,
+//! `max_schedules` or `preemption_bound` without `explore = "exhaustive"`), a
 //! value given to `check_determinism`, and a function that is not `async`,
 //! takes parameters, is generic, `unsafe` or `extern`, or already has a
 //! `#[test]` attribute. `tests/ui/` in the `sim` package pins each message.
@@ -88,8 +98,8 @@
 //! # Adding an argument
 //!
 //! The arguments are a table (`ARGS` in `args.rs`): name, kind of value,
-//! the `Test` method it calls, an example for messages, and the arguments it
-//! excludes. A new argument is a new row, and a new kind of value when none
+//! the `Test` method it calls, an example for messages, the arguments it
+//! excludes, and the argument value it needs to mean something. A new argument is a new row, and a new kind of value when none
 //! fits; the parser, the errors and the list of accepted names follow.
 #![forbid(unsafe_code)]
 

@@ -21,8 +21,8 @@
 //! | `SIM_SEED_BASE=<n>` or `random` | start at another base (nightly exploration); `random` prints the base it chose |
 //! | `SIM_CHECK_DETERMINISM=1` | run every seed twice and compare fingerprints |
 //! | `SIM_SHARD=<i>/<n>` | run only seeds whose index is `i` modulo `n` (CI matrices) |
-//! | `SIM_LOG=<filter>` | log filter (`tracing` directives); logs of every run are printed (captured by libtest), and the failing run's log uses it (default `info`) |
-//! | `SIM_REPORT=<path>` | append one JSON line per seed: test, seed, outcome, failure kind, fingerprint, virtual time, steps, wall time |
+//! | `SIM_LOG=<filter>` | log filter (`tracing` directives); logs of every run are printed (captured by libtest), each under a header line naming its seed, and the failing run's log uses it (default `info`) |
+//! | `SIM_REPORT=<path>` | append one JSON line per seed: test, seed and fingerprint as hex strings, outcome, failure kind, virtual time, steps, wall time, the replay command of a failure; a failing seed's numbers are those of the run the report shows (shrunk) |
 //! | `SIM_REGRESSIONS=on\|off\|<dir>` | where failing seeds and tapes are saved (default `sim-regressions/` in the package) |
 //! | `SIM_EXPLORE=<strategy>` | `random`, `pct`, `exhaustive` or `portfolio` (see [`crate::explore`]) |
 //! | `SIM_DEPTH=<n>` | PCT's depth (default [`DEFAULT_DEPTH`]) |
@@ -34,6 +34,10 @@
 //!
 //! A malformed value fails the test at once with a message naming the
 //! variable, the value and the accepted forms. An empty value counts as unset.
+//!
+//! Settings given directly ([`Test::settings`]) are checked by the same
+//! rules: [`try_run`] validates the test and its settings before running
+//! anything, and panics at the caller's line with an [`InvalidSetting`].
 
 mod driver;
 mod env;
@@ -91,9 +95,9 @@ pub enum TaskPanics {
     #[default]
     Fail,
     /// Goes to the task's `JoinHandle`, whose `.await` gives a `JoinError`
-    /// for which `is_panic()` is true; the run goes on. A task nobody
-    /// joins (its handle dropped) still fails the run: its panic would be
-    /// lost otherwise.
+    /// for which `is_panic()` is true; the run goes on. As with tokio, the
+    /// panic of a task whose handle was dropped is lost. A panic of the test
+    /// body always fails the run.
     Join,
 }
 
