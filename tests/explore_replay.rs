@@ -13,13 +13,15 @@ fn test(name: &'static str) -> Test {
 }
 
 /// A lost update: needs task B to read between A's read and A's write.
+/// B yields twice more than A first: since every yield switches tasks,
+/// the bug needs a preemption whichever task starts.
 async fn lost_update() {
     let counter = Rc::new(Cell::new(0));
     let hs: Vec<_> = (0..2)
-        .map(|_| {
+        .map(|i| {
             let c = counter.clone();
             sim::spawn(async move {
-                for _ in 0..3 {
+                for _ in 0..3 + 2 * i {
                     sim::task::yield_now().await;
                 }
                 let read = c.get();

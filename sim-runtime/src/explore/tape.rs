@@ -18,8 +18,7 @@ use std::fmt;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::policy::{Decider, Ready, TapeError};
-use crate::task::TaskId;
+use crate::policy::{Decider, Last, Ready, TapeError};
 use crate::trace::Decision;
 
 /// One decision: what it was about and the value taken.
@@ -194,24 +193,46 @@ pub(crate) fn trim(mut entries: Vec<Entry>) -> Vec<Entry> {
     entries
 }
 
-/// The preferred order of scheduling alternatives: the task that ran last
-/// first (no preemption), then the others in ready order. Alternative `k`
-/// is `ready[order(ready, last)[k]]`.
-pub(crate) fn schedule_order(ready: &[Ready], last: Option<TaskId>) -> Vec<usize> {
-    let current = last.and_then(|t| ready.iter().position(|r| r.task == t));
-    current
-        .into_iter()
-        .chain((0..ready.len()).filter(|&i| Some(i) != current))
-        .collect()
+/// The preferred order of scheduling alternatives, simplest first: the task
+/// polled last (no preemption), then the others in ready order. After a
+/// yield it is the other way round: the others first, in ready order, and
+/// the task that yielded last, so that by default a yield lets another task
+/// run. Alternative `k` is `ready[schedule_order(ready, last)[k]]`.
+pub(crate) fn schedule_order(ready: &[Ready], last: Option<Last>) -> Vec<usize> {
+    let current = last.and_then(|l| ready.iter().position(|r| r.task == l.task));
+    let others = (0..ready.len()).filter(|&i| Some(i) != current);
+    match last {
+        Some(l) if l.yielded => others.chain(current).collect(),
+        _ => current.into_iter().chain(others).collect(),
+    }
 }
 
 /// The alternative index (in [`schedule_order`]) of `ready[chosen]`: the
 /// inverse of that order, which is what the tape records.
-pub(crate) fn alternative(ready: &[Ready], last: Option<TaskId>, chosen: usize) -> usize {
-    match last.and_then(|t| ready.iter().position(|r| r.task == t)) {
-        Some(current) if current == chosen => 0,
-        Some(current) if chosen < current => chosen + 1,
-        _ => chosen,
+pub(crate) fn alternative(ready: &[Ready], last: Option<Last>, chosen: usize) -> usize {
+    let Some((l, current)) =
+        last.and_then(|l| Some((l, ready.iter().position(|r| r.task == l.task)?)))
+    else {
+        return chosen;
+    };
+    // The rank of `chosen` among the tasks other than `current`.
+    let rank = chosen - usize::from(chosen > current);
+    match (l.yielded, chosen == current) {
+        (false, true) => 0,
+        (false, false) => rank + 1,
+        (true, true) => ready.len() - 1,
+        (true, false) => rank,
+    }
+}
+
+/// Whether running `ready[chosen]` after `last` is a preemption: switching
+/// away from a task that could go on, or running a task that just yielded
+/// again while another one is ready (the one way a yield does not switch).
+pub(crate) fn preempts(ready: &[Ready], last: Option<Last>, chosen: usize) -> bool {
+    match last {
+        Some(l) if l.yielded => ready[chosen].task == l.task,
+        Some(l) => ready[chosen].task != l.task,
+        None => false,
     }
 }
 
@@ -267,7 +288,7 @@ impl Replay {
 }
 
 impl Decider for Replay {
-    fn schedule(&mut self, ready: &[Ready], last: Option<TaskId>) -> Result<usize, TapeError> {
+    fn schedule(&mut self, ready: &[Ready], last: Option<Last>) -> Result<usize, TapeError> {
         let k = self.take(Decision::Schedule, ready.len() as u64)?;
         Ok(schedule_order(ready, last)[k as usize])
     }
@@ -296,6 +317,7 @@ impl Decider for Replay {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::task::TaskId;
 
     fn tape() -> Tape {
         Tape {
@@ -326,11 +348,49 @@ mod tests {
                 task: TaskId(t),
             })
             .collect();
-        for last in [None, Some(TaskId(1)), Some(TaskId(3)), Some(TaskId(9))] {
-            for (k, &i) in schedule_order(&ready, last).iter().enumerate() {
+        let lasts = [1, 3, 4].into_iter().flat_map(|t| {
+            [false, true].map(|yielded| {
+                Some(Last {
+                    task: TaskId(t),
+                    yielded,
+                })
+            })
+        });
+        for last in lasts.chain([None]) {
+            let order = schedule_order(&ready, last);
+            assert_eq!(order.len(), ready.len());
+            for (k, &i) in order.iter().enumerate() {
                 assert_eq!(alternative(&ready, last, i), k, "{last:?}");
             }
         }
+    }
+
+    #[test]
+    fn after_a_yield_alternative_0_is_another_task_and_costs_no_preemption() {
+        let ready: Vec<Ready> = (1..=3)
+            .map(|t| Ready {
+                key: t as usize,
+                task: TaskId(t),
+            })
+            .collect();
+        let yielded = Some(Last {
+            task: TaskId(1),
+            yielded: true,
+        });
+        assert_eq!(schedule_order(&ready, yielded), [1, 2, 0]);
+        assert!(!preempts(&ready, yielded, 1));
+        assert!(!preempts(&ready, yielded, 2));
+        assert!(
+            preempts(&ready, yielded, 0),
+            "running it again is the deviation"
+        );
+        let blocked_then_woken = Some(Last {
+            task: TaskId(1),
+            yielded: false,
+        });
+        assert_eq!(schedule_order(&ready, blocked_then_woken), [0, 1, 2]);
+        assert!(preempts(&ready, blocked_then_woken, 2));
+        assert!(!preempts(&ready, None, 2));
     }
 
     #[test]

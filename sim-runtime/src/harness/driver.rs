@@ -77,6 +77,8 @@ struct Run {
     fingerprint: u64,
     elapsed: Duration,
     steps: u64,
+    /// Scheduling points: steps that chose among two or more ready tasks.
+    choices: u64,
     preemptions: u64,
     trace: Option<Vec<Event>>,
     tape: Option<Vec<Entry>>,
@@ -91,8 +93,8 @@ pub(super) struct Harness<'a, F> {
     pub(super) warned: Cell<bool>,
     /// Where the test called the harness: the body's "spawn" location.
     pub(super) caller: &'static Location<'static>,
-    /// PCT's estimate of a run's length (`k`), measured once: the steps of
-    /// a random run of the test's base seed.
+    /// PCT's estimate of a run's length (`k`), measured once: the scheduling
+    /// points of a random run of the test's base seed.
     pub(super) pct_k: Cell<Option<u64>>,
     /// The watchdog's view of this test's runs, unless it is off.
     pub(super) watch: Option<std::sync::Arc<Watch>>,
@@ -117,8 +119,10 @@ where
             .unwrap_or_default()
     }
 
-    /// PCT's `k`: the length of a random run of the test's first seed,
-    /// measured on first use, so it is the same whatever seeds run.
+    /// PCT's `k`: the scheduling points (choices among two or more ready
+    /// tasks, the unit PCT counts its change points in) of a random run of
+    /// the test's first seed, measured on first use, so it is the same
+    /// whatever seeds run.
     fn pct_k(&self) -> u64 {
         if let Some(k) = self.pct_k.get() {
             return k;
@@ -129,7 +133,7 @@ where
         };
         let k = self
             .run_once(base, &Spec::Random, false, false)
-            .steps
+            .choices
             .max(1);
         self.pct_k.set(Some(k));
         k
@@ -484,6 +488,7 @@ where
             fingerprint: rt.fingerprint(),
             elapsed: rt.elapsed(),
             steps: rt.steps(),
+            choices: rt.choices(),
             preemptions: rt.preemptions(),
             trace: rt.trace(),
             tape: rt.tape(),
