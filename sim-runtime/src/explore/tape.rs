@@ -6,12 +6,15 @@
 //! or foreign string is rejected with a clear error before anything runs:
 //!
 //! ```text
-//! sim1.<seed hex>.<test hash hex>.<decisions, base64url>.<checksum hex>
+//! sim2.<seed hex>.<test hash hex>.<decisions, base64url>.<checksum hex>
 //! ```
 //!
-//! Each decision is one varint of `value << 3 | kind` before base64.
-//! Trailing default decisions (value 0: no preemption, no fault, the
-//! smallest delay) are left out: a replay takes the default past the end.
+//! Each decision is one varint of the 67-bit number `value << 3 | kind`
+//! before base64, so every `u64` value survives (`sim1` strings kept only
+//! its low 61 bits, and named schedules by the order before yields
+//! switched tasks: they are refused with their seed). Trailing default
+//! decisions (value 0: no preemption, no fault, the smallest delay) are
+//! left out: a replay takes the default past the end.
 
 use std::fmt;
 
@@ -28,7 +31,10 @@ pub(crate) struct Entry {
     pub(crate) value: u64,
 }
 
-const VERSION: &str = "sim1";
+const VERSION: &str = "sim2";
+
+/// The earlier format: its strings are refused with a note.
+const VERSION_1: &str = "sim1";
 
 fn code(what: Decision) -> u64 {
     match what {
@@ -100,7 +106,7 @@ impl Tape {
     pub(crate) fn encode(&self) -> String {
         let mut bytes = Vec::with_capacity(self.entries.len() * 2);
         for entry in &self.entries {
-            let mut v = (entry.value << 3) | code(entry.what);
+            let mut v = (u128::from(entry.value) << 3) | u128::from(code(entry.what));
             loop {
                 let byte = (v & 0x7f) as u8;
                 v >>= 7;
@@ -125,6 +131,18 @@ impl Tape {
     pub(crate) fn decode(text: &str, test_id: &str) -> Result<Tape, ReplayError> {
         let text = text.trim();
         let parts: Vec<&str> = text.split('.').collect();
+        if parts.first() == Some(&VERSION_1) {
+            let seed = parts
+                .get(1)
+                .and_then(|s| u64::from_str_radix(s, 16).ok())
+                .map(|seed| format!(" (its seed is {seed:#x})"))
+                .unwrap_or_default();
+            return Err(invalid(format!(
+                "it is a `{VERSION_1}` string{seed}, made by an earlier version of sim whose \
+                 schedule decisions meant other runs and whose large values were cut: run the \
+                 test again for a `{VERSION}` string"
+            )));
+        }
         if parts.first() != Some(&VERSION) {
             let found = parts.first().copied().unwrap_or_default();
             return Err(invalid(format!(
@@ -156,20 +174,20 @@ impl Tape {
             .decode(payload)
             .map_err(|e| invalid(format!("its decisions are not valid base64url ({e})")))?;
         let mut entries = Vec::new();
-        let (mut v, mut shift) = (0u64, 0u32);
+        let (mut v, mut shift) = (0u128, 0u32);
         for byte in bytes {
+            // A value and its kind fit in 67 bits: 10 bytes of 7.
             if shift > 63 {
                 return Err(invalid("a decision is too large"));
             }
-            v |= u64::from(byte & 0x7f) << shift;
+            v |= u128::from(byte & 0x7f) << shift;
             shift += 7;
             if byte & 0x80 == 0 {
-                let what = decision(v & 7)
+                let what = decision((v & 7) as u64)
                     .ok_or_else(|| invalid("it holds an unknown kind of decision"))?;
-                entries.push(Entry {
-                    what,
-                    value: v >> 3,
-                });
+                let value =
+                    u64::try_from(v >> 3).map_err(|_| invalid("a decision is too large"))?;
+                entries.push(Entry { what, value });
                 v = 0;
                 shift = 0;
             }
@@ -396,8 +414,45 @@ mod tests {
     #[test]
     fn round_trips() {
         let text = tape().encode();
-        assert!(text.starts_with("sim1.2a."), "{text}");
+        assert!(text.starts_with("sim2.2a."), "{text}");
         assert_eq!(Tape::decode(&text, "t::a").unwrap(), tape());
+    }
+
+    #[test]
+    fn round_trips_every_u64_value() {
+        let values = [
+            0,
+            1,
+            127,
+            128,
+            (1 << 61) - 1,
+            1 << 61,
+            1 << 62,
+            1 << 63,
+            u64::MAX,
+        ];
+        let kinds = [Decision::Schedule, Decision::Latency, Decision::Buggify];
+        let entries: Vec<Entry> = kinds
+            .iter()
+            .flat_map(|&what| values.map(|value| Entry { what, value }))
+            .collect();
+        let tape = Tape {
+            seed: u64::MAX,
+            test: Tape::tag("t::a"),
+            entries,
+        };
+        assert_eq!(Tape::decode(&tape.encode(), "t::a").unwrap(), tape);
+    }
+
+    #[test]
+    fn an_old_string_is_refused_with_its_seed() {
+        let old = "sim1.2a.0000abcd.AA.00000000";
+        let err = Tape::decode(old, "t::a").unwrap_err().to_string();
+        assert!(err.contains("`sim1` string (its seed is 0x2a)"), "{err}");
+        assert!(
+            err.contains("run the test again for a `sim2` string"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -406,8 +461,8 @@ mod tests {
         let err = |s: &str| Tape::decode(s, "t::a").unwrap_err().to_string();
         assert!(err(&text[..text.len() - 3]).contains("checksum does not match"));
         assert!(err(&text[..20]).contains("looks truncated"));
-        assert!(err(&text.replace("sim1", "sim0")).contains("another version of sim"));
-        assert!(err("hello").contains("not `sim1`"));
+        assert!(err(&text.replace("sim2", "sim0")).contains("another version of sim"));
+        assert!(err("hello").contains("not `sim2`"));
         let other = Tape::decode(&text, "t::b").unwrap_err().to_string();
         assert!(
             other.contains("recorded for another test, not `t::b`"),

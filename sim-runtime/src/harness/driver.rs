@@ -636,20 +636,9 @@ where
             });
         }
 
-        let (guard, lines) = log::capture(&log_filter, false);
-        let shown = match &shrunk {
-            Some(s) => self.run_once(seed, &Spec::Replay(s.tape.clone()), false, false),
-            None => self.run_once(seed, &spec, false, false),
-        };
-        drop(guard);
-        let log = std::mem::take(&mut *lines.lock().unwrap_or_else(|e| e.into_inner()));
-        let (mut failure, fingerprint) = match shown.failure {
-            Some(failure) if !nondeterministic => (failure, shown.fingerprint),
-            _ => (original, run.fingerprint),
-        };
-
-        // How to replay it: by seed for the random strategy, by tape otherwise.
-        let tape_string = shrunk.as_ref().map(|s| {
+        // The replay string, and the tape it decodes to: the run shown is
+        // that tape's, so the string printed is the string checked.
+        let mut tape_string = shrunk.as_ref().map(|s| {
             Tape {
                 seed,
                 test: Tape::tag(&self.test.id()),
@@ -657,6 +646,46 @@ where
             }
             .encode()
         });
+        let decoded = tape_string
+            .as_deref()
+            .map(|text| Tape::decode(text, &self.test.id()));
+        let (guard, lines) = log::capture(&log_filter, false);
+        let shown = match &decoded {
+            Some(Ok(tape)) => {
+                self.run_once(seed, &Spec::Replay(tape.entries.clone()), false, false)
+            }
+            _ => self.run_once(seed, &spec, false, false),
+        };
+        drop(guard);
+        let log = std::mem::take(&mut *lines.lock().unwrap_or_else(|e| e.into_inner()));
+        if let Some(text) = tape_string.take_if(|_| {
+            !matches!(decoded, Some(Ok(_)))
+                || shown.failure.as_ref().map(Self::failure_key).as_ref() != Some(&key)
+        }) {
+            let what = match (&decoded, &shown.failure) {
+                (Some(Err(e)), _) => format!("does not decode ({e})"),
+                (_, None) => "passed".to_owned(),
+                (_, Some(f)) => format!("failed otherwise ({})", Self::failure_key(f)),
+            };
+            let note = format!(
+                "the replay string {text} {what} when replayed, so it is not given as the way \
+                 to replay: replay by seed instead; either the test is not deterministic \
+                 (SIM_CHECK_DETERMINISM=1 finds where) or sim has a bug (please report it)"
+            );
+            rerun_note = Some(match rerun_note {
+                Some(earlier) => format!("{earlier}; {note}"),
+                None => note,
+            });
+        }
+        let (mut failure, fingerprint) = match shown.failure {
+            // The shown run stands unless it was a replay string's that did not reproduce.
+            Some(failure) if !nondeterministic && (decoded.is_none() || tape_string.is_some()) => {
+                (failure, shown.fingerprint)
+            }
+            _ => (original, run.fingerprint),
+        };
+
+        // How to replay it: by seed for the random strategy, by tape otherwise.
         let check = if self.check_determinism() || nondeterministic {
             "SIM_CHECK_DETERMINISM=1 "
         } else {
