@@ -126,3 +126,58 @@ fn shards_split_the_search() {
     assert_eq!(total, 4875);
     assert_eq!(union.len(), 1680);
 }
+
+/// A lost update that needs a preemption: the search's first schedule passes.
+async fn lost_update() {
+    let counter = Rc::new(std::cell::Cell::new(0));
+    let hs: Vec<_> = (0..2)
+        .map(|i| {
+            let c = counter.clone();
+            sim::spawn(async move {
+                for _ in 0..3 + 2 * i {
+                    sim::task::yield_now().await;
+                }
+                let read = c.get();
+                sim::task::yield_now().await;
+                c.set(read + 1);
+            })
+        })
+        .collect();
+    for h in hs {
+        h.await.unwrap();
+    }
+    assert_eq!(counter.get(), 2, "an increment was lost");
+}
+
+#[test]
+fn exhaustive_search_replays_its_saved_regression_tapes_first() {
+    // Issue #12, defect 5: with a failing tape on file, one schedule passed.
+    let dir = std::env::temp_dir().join(format!("sim-saved-tapes-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let settings = Settings {
+        regressions: Some(sim::harness::Regressions::Dir(dir.clone())),
+        ..Settings::quiet()
+    };
+    let found = harness::try_run(test("saved").settings(settings.clone()), lost_update)
+        .expect_err("the search finds the lost update");
+    let file = found.regression_file().expect("the tape was saved").clone();
+    assert!(std::fs::read_to_string(&file).unwrap().contains("sim2."));
+    // The first schedule alone passes...
+    harness::try_run(test("saved").max_schedules(1), lost_update).unwrap();
+    // ...but the saved tape runs before it, and fails.
+    let again = harness::try_run(
+        test("saved").max_schedules(1).settings(settings),
+        lost_update,
+    )
+    .expect_err("the saved tape is replayed");
+    let report = again.to_string();
+    assert!(
+        report.contains(&format!(
+            "saved in {} from an earlier failure",
+            file.display()
+        )),
+        "{report}"
+    );
+    assert_eq!(again.fingerprint(), found.fingerprint(), "{found}\n{again}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

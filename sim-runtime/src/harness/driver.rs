@@ -219,8 +219,17 @@ where
         };
         for saved in report::load_regressions(&path) {
             let Saved::Tape(text) = saved else { continue };
-            let Ok(tape) = Tape::decode(&text, &self.test.id()) else {
-                continue;
+            let tape = match Tape::decode(&text, &self.test.id()) {
+                Ok(tape) => tape,
+                Err(e) => {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "sim: {}: a saved tape in {} cannot be replayed; skipped: {e}",
+                        self.test.id(),
+                        path.display()
+                    );
+                    continue;
+                }
             };
             let run = self.run_once(tape.seed, &Spec::Replay(tape.entries.clone()), false, false);
             match &run.failure {
@@ -292,13 +301,14 @@ where
         Ok(summary)
     }
 
-    /// Depth-first search over every tape, within the bounds.
+    /// Depth-first search over every tape, within the bounds, after the
+    /// tapes saved in the regression file.
     fn exhaustive(&self) -> Result<Summary, TestFailure> {
-        let seed = self
-            .settings
-            .seed
-            .or(self.test.seed)
-            .unwrap_or_else(|| self.base());
+        let explicit = self.settings.seed.or(self.test.seed);
+        if explicit.is_none() {
+            self.saved_tapes()?;
+        }
+        let seed = explicit.unwrap_or_else(|| self.base());
         let max = self
             .settings
             .max_schedules
