@@ -83,14 +83,19 @@ fn max_schedules_cuts_the_search() {
 fn a_preemption_bound_explores_the_simplest_schedules_first() {
     let (zero, logs0) = workers(test("bound0").preemption_bound(0), 3, 2);
     assert!(zero.complete);
-    // Without preemption every worker runs to completion once started.
-    assert!(
-        logs0
-            .borrow()
-            .iter()
-            .all(|log| log.chunks(3).all(|c| c.iter().all(|&t| t == c[0])))
-    );
-    assert_eq!(logs0.borrow().len(), 6);
+    // Without preemption a yield always switches: until a worker finishes
+    // (and wakes the main task, which may run in between), no worker is
+    // polled twice in a row.
+    let switches_at_every_yield = |log: &Vec<u8>| {
+        let first_done = (0..log.len())
+            .find(|&i| log[..=i].iter().filter(|&&t| t == log[i]).count() == 3)
+            .unwrap_or(log.len());
+        (1..=first_done).all(|i| log[i] != log[i - 1])
+    };
+    for log in logs0.borrow().iter() {
+        assert!(switches_at_every_yield(log), "{log:?}");
+    }
+    assert_eq!(logs0.borrow().len(), LOGS_WITHOUT_PREEMPTION);
     let (one, logs1) = workers(test("bound1").preemption_bound(1), 3, 2);
     assert!(one.complete);
     assert!(logs1.borrow().is_superset(&logs0.borrow()));
@@ -99,6 +104,10 @@ fn a_preemption_bound_explores_the_simplest_schedules_first() {
     assert_eq!(logs_all.borrow().len(), 1680);
     assert!(all.schedules >= 1680);
 }
+
+/// The interleavings of three workers of two yields in which every yield
+/// switches to another worker with polls left.
+const LOGS_WITHOUT_PREEMPTION: usize = 252;
 
 #[test]
 fn shards_split_the_search() {
@@ -113,4 +122,59 @@ fn shards_split_the_search() {
     }
     assert_eq!(total, 4875);
     assert_eq!(union.len(), 1680);
+}
+
+/// A lost update that needs a preemption: the search's first schedule passes.
+async fn lost_update() {
+    let counter = Rc::new(std::cell::Cell::new(0));
+    let hs: Vec<_> = (0..2)
+        .map(|i| {
+            let c = counter.clone();
+            sim::spawn(async move {
+                for _ in 0..3 + 2 * i {
+                    sim::task::yield_now().await;
+                }
+                let read = c.get();
+                sim::task::yield_now().await;
+                c.set(read + 1);
+            })
+        })
+        .collect();
+    for h in hs {
+        h.await.unwrap();
+    }
+    assert_eq!(counter.get(), 2, "an increment was lost");
+}
+
+#[test]
+fn exhaustive_search_replays_its_saved_regression_tapes_first() {
+    // Issue #12, defect 5: with a failing tape on file, one schedule passed.
+    let dir = std::env::temp_dir().join(format!("sim-saved-tapes-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let settings = Settings {
+        regressions: Some(sim::harness::Regressions::Dir(dir.clone())),
+        ..Settings::quiet()
+    };
+    let found = harness::try_run(test("saved").settings(settings.clone()), lost_update)
+        .expect_err("the search finds the lost update");
+    let file = found.regression_file().expect("the tape was saved").clone();
+    assert!(std::fs::read_to_string(&file).unwrap().contains("sim2."));
+    // The first schedule alone passes...
+    harness::try_run(test("saved").max_schedules(1), lost_update).unwrap();
+    // ...but the saved tape runs before it, and fails.
+    let again = harness::try_run(
+        test("saved").max_schedules(1).settings(settings),
+        lost_update,
+    )
+    .expect_err("the saved tape is replayed");
+    let report = again.to_string();
+    assert!(
+        report.contains(&format!(
+            "saved in {} from an earlier failure",
+            file.display()
+        )),
+        "{report}"
+    );
+    assert_eq!(again.fingerprint(), found.fingerprint(), "{found}\n{again}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

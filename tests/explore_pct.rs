@@ -15,6 +15,15 @@ fn test(name: &'static str) -> Test {
 }
 
 async fn torn_write() {
+    behind_a_prefix(0).await
+}
+
+/// The torn write after `prefix` yields of the main task alone: a
+/// sequential prefix, where no step is a choice.
+async fn behind_a_prefix(prefix: usize) {
+    for _ in 0..prefix {
+        sim::task::yield_now().await;
+    }
     let (x, y) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
     let (ax, ay) = (x.clone(), y.clone());
     let a = sim::spawn(async move {
@@ -85,4 +94,43 @@ fn the_bug_is_real_and_rare_enough_to_need_a_search() {
     )
     .unwrap();
     assert!(summary.complete);
+}
+
+/// How many of `seeds` seeds PCT with depth 2 finds the torn write behind
+/// `prefix` solo steps with (issue #12, defect 3).
+fn pct_hits(prefix: usize, seeds: std::ops::Range<u64>) -> usize {
+    seeds
+        .filter(|&seed| {
+            let settings = Settings {
+                shrink: Some(0),
+                ..Settings::quiet()
+            };
+            harness::try_run(
+                test("prefix")
+                    .explore(Strategy::Pct)
+                    .depth(2)
+                    .seed(seed)
+                    .settings(settings),
+                move || behind_a_prefix(prefix),
+            )
+            .is_err()
+        })
+        .count()
+}
+
+#[test]
+fn pct_is_not_blinded_by_a_sequential_prefix() {
+    // PCT counted its change points in scheduling points but measured `k`
+    // in polls: 2,000 solo steps put every change point past the bug.
+    let seeds = 0..400;
+    let without = pct_hits(0, seeds.clone());
+    let behind = pct_hits(2_000, seeds);
+    eprintln!(
+        "pct depth 2 on 400 seeds: {without} hits without a prefix, {behind} behind 2,000 steps"
+    );
+    assert!(without >= 20, "{without} of 400");
+    assert!(
+        behind >= without,
+        "{behind} behind the prefix, {without} without"
+    );
 }

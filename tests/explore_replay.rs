@@ -13,13 +13,15 @@ fn test(name: &'static str) -> Test {
 }
 
 /// A lost update: needs task B to read between A's read and A's write.
+/// B yields twice more than A first: since every yield switches tasks,
+/// the bug needs a preemption whichever task starts.
 async fn lost_update() {
     let counter = Rc::new(Cell::new(0));
     let hs: Vec<_> = (0..2)
-        .map(|_| {
+        .map(|i| {
             let c = counter.clone();
             sim::spawn(async move {
-                for _ in 0..3 {
+                for _ in 0..3 + 2 * i {
                     sim::task::yield_now().await;
                 }
                 let read = c.get();
@@ -69,7 +71,7 @@ fn every_strategy_finds_the_bug_and_its_string_replays_it() {
             (Strategy::Random, _) | (Strategy::Portfolio, "random") => {
                 assert!(command.starts_with("SIM_SEED=0x"), "{command}")
             }
-            _ => assert!(command.starts_with("SIM_REPLAY=sim1."), "{command}"),
+            _ => assert!(command.starts_with("SIM_REPLAY=sim2."), "{command}"),
         }
         assert!(command.ends_with(&format!(
             "cargo test -p sim --test explore_replay -- {name} --exact"
@@ -134,13 +136,13 @@ fn malformed_replay_strings_are_clear_errors() {
         truncated.contains("invalid SIM_REPLAY string: its checksum does not match"),
         "{truncated}"
     );
-    let version = run(good.replacen("sim1", "sim9", 1)).unwrap_err();
+    let version = run(good.replacen("sim2", "sim9", 1)).unwrap_err();
     assert!(
         version.contains("made by another version of sim"),
         "{version}"
     );
     let garbage = run("0x2a".into()).unwrap_err();
-    assert!(garbage.contains("not `sim1`"), "{garbage}");
+    assert!(garbage.contains("not `sim2`"), "{garbage}");
     let other = std::panic::catch_unwind(|| {
         let _ = harness::try_run(
             test("another_test").settings(Settings::quiet().replay(good.clone())),
@@ -178,5 +180,76 @@ fn a_tape_that_no_longer_fits_the_code_is_reported_not_run_blindly() {
             .to_string()
             .contains("the replayed tape does not fit this run"),
         "{changed}"
+    );
+}
+
+/// Fails when a drawn value has any of its top three bits set.
+async fn large_draw() {
+    let value = sim::Handle::current().draw(sim::Decision::Latency, u64::MAX);
+    assert!(value < 1 << 61, "drew {value:#x}");
+}
+
+#[test]
+fn every_printed_replay_string_round_trips_values_of_2_pow_61_and_more() {
+    // Issue #12, defect 4: `value << 3 | kind` lost a value's top bits, and
+    // the printed string replayed as a pass.
+    for (name, strategy) in [
+        ("large_exhaustive", Strategy::Exhaustive),
+        ("large_pct", Strategy::Pct),
+    ] {
+        let failure =
+            harness::try_run(test(name).explore(strategy).seeds(50), large_draw).expect_err(name);
+        let tape = failure.replay_string().expect("a replay string").to_owned();
+        assert!(
+            failure
+                .replay_command()
+                .starts_with(&format!("SIM_REPLAY={tape} ")),
+            "{failure}"
+        );
+        let replay = harness::try_run(
+            test(name).settings(Settings {
+                replay: Some(tape.clone()),
+                ..Settings::quiet()
+            }),
+            large_draw,
+        )
+        .expect_err("the printed string replays the failure");
+        assert_eq!(replay.fingerprint(), failure.fingerprint(), "{replay}");
+        assert_eq!(replay.replay_string(), Some(tape.as_str()));
+        assert!(replay.to_string().contains("drew 0x"), "{replay}");
+    }
+}
+
+#[test]
+fn a_replay_string_that_does_not_reproduce_is_not_printed_as_the_way_to_replay() {
+    // The body fails on its first three runs only (PCT's calibration, the
+    // failing run and its recording), so the replay string's check passes.
+    let runs = Rc::new(Cell::new(0));
+    let failure = harness::try_run(
+        test("flaky_string")
+            .explore(Strategy::Pct)
+            .seed(1)
+            .settings(Settings {
+                shrink: Some(0),
+                ..Settings::quiet()
+            }),
+        move || {
+            let runs = runs.clone();
+            async move {
+                runs.set(runs.get() + 1);
+                assert!(runs.get() > 3, "an early run");
+            }
+        },
+    )
+    .unwrap_err();
+    let report = failure.to_string();
+    assert!(
+        report.contains("passed when replayed, so it is not given as the way to replay"),
+        "{report}"
+    );
+    assert!(failure.replay_string().is_none(), "{report}");
+    assert!(
+        failure.replay_command().starts_with("SIM_SEED=0x1 "),
+        "{report}"
     );
 }

@@ -25,10 +25,10 @@ use slab::Slab;
 use crate::bound::{self, Store};
 use crate::context;
 use crate::error::{self, NoSimulation};
-use crate::explore::tape::{Entry, alternative};
+use crate::explore::tape::{Entry, alternative, preempts};
 use crate::failure::{Failure, FailureKind, Report};
 use crate::node::{NodeEvent, NodeHandle, NodeId, NodeSlot, NodeState, default_ip};
-use crate::policy::{Decider, Ready, TapeError};
+use crate::policy::{Decider, Last, Ready, TapeError};
 use crate::rand::SimRng;
 use crate::runtime::Config;
 use crate::task::{Completion, JoinError, TaskId, TaskInfo, WaitPoint};
@@ -97,6 +97,10 @@ struct State {
     /// The task polled at the previous step (a choice of another one while
     /// it is still ready is a preemption).
     last: Option<(usize, TaskId)>,
+    /// The task polled last woke itself during that poll: it yielded.
+    last_yielded: bool,
+    /// Scheduling points: steps that chose among two or more ready tasks.
+    choices: u64,
     /// Every decision of the run, when kept (exploration, shrinking).
     tape: Option<Vec<Entry>>,
     preemptions: u64,
@@ -208,6 +212,8 @@ impl Handle {
             trace: Trace::new(config.record_trace),
             decider,
             last: None,
+            last_yielded: false,
+            choices: 0,
             tape: config.record_tape.then(Vec::new),
             preemptions: 0,
             buggify_sites: Vec::new(),
@@ -625,19 +631,26 @@ impl Handle {
         let i = if n == 1 {
             0
         } else {
+            st.choices += 1;
             let State {
                 decider,
                 ready,
                 last,
+                last_yielded,
                 tasks,
                 ..
             } = &mut *st;
-            let last = last.filter(|&(key, task)| {
-                tasks
-                    .get(key)
-                    .is_some_and(|slot| slot.id == task && slot.queued)
-            });
-            let i = match decider.schedule(ready, last.map(|(_, task)| task)) {
+            let last = last
+                .filter(|&(key, task)| {
+                    tasks
+                        .get(key)
+                        .is_some_and(|slot| slot.id == task && slot.queued)
+                })
+                .map(|(_, task)| Last {
+                    task,
+                    yielded: *last_yielded,
+                });
+            let i = match decider.schedule(ready, last) {
                 Ok(i) if i < n => i,
                 Ok(i) => {
                     return Err(FailureKind::TapeMismatch {
@@ -647,12 +660,13 @@ impl Handle {
                 Err(TapeError(message)) => return Err(FailureKind::TapeMismatch { message }),
             };
             // Choosing another task while the one polled last could go on is
-            // a preemption. On the tape, alternative 0 is that task, then the
-            // others in ready order (see `explore::tape`); finding its place
-            // costs a scan, made only when a tape is kept.
-            let preempted = last.is_some_and(|(_, task)| ready[i].task != task);
+            // a preemption; after a yield, running the yielding task again is.
+            // On the tape, alternative 0 is the choice that preempts nothing
+            // (see `explore::tape`); finding a choice's place costs a scan,
+            // made only when a tape is kept.
+            let preempted = preempts(ready, last, i);
             let alternative = match (&st.tape, last) {
-                (Some(_), Some((_, task))) => alternative(&st.ready, Some(task), i),
+                (Some(_), Some(_)) => alternative(&st.ready, last, i),
                 _ => i,
             };
             if preempted {
@@ -747,6 +761,8 @@ impl Handle {
             watch.poll_ended();
         }
         let mut st = self.shared.state.borrow_mut();
+        // Ready again at the end of its own poll: it woke itself (a yield).
+        st.last_yielded = matches!(outcome, PollOutcome::Pending) && st.tasks[key].queued;
         let slot = &mut st.tasks[key];
         let task = slot.id;
         match outcome {
@@ -883,6 +899,12 @@ impl Handle {
 
     pub(crate) fn preemptions(&self) -> u64 {
         self.shared.state.borrow().preemptions
+    }
+
+    /// Scheduling points so far: steps that chose among two or more ready
+    /// tasks (the unit PCT counts in).
+    pub(crate) fn choices(&self) -> u64 {
+        self.shared.state.borrow().choices
     }
 
     /// Tells the strategy the run ended; a replayed tape must be used up.

@@ -21,6 +21,16 @@ pub(crate) struct Ready {
     pub(crate) task: TaskId,
 }
 
+/// The task polled at the previous step, when it is ready again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Last {
+    pub(crate) task: TaskId,
+    /// It woke itself during that poll (`yield_now`, or any future that
+    /// wakes its own waker and returns `Pending`): it asked to let others
+    /// run, so switching away from it is no preemption.
+    pub(crate) yielded: bool,
+}
+
 /// A decision that cannot be made: the replayed tape does not fit the run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct TapeError(pub(crate) String);
@@ -28,10 +38,10 @@ pub(crate) struct TapeError(pub(crate) String);
 /// Makes the choices of a run.
 pub(crate) trait Decider: fmt::Debug {
     /// Which task runs next: an index into `ready` (`ready.len() >= 2`).
-    /// `last` is the task polled at the previous step, if any. The order of
-    /// `ready` is deterministic: tasks in the order they became ready, with
-    /// the last one moved into the slot of each task taken out.
-    fn schedule(&mut self, ready: &[Ready], last: Option<TaskId>) -> Result<usize, TapeError>;
+    /// `last` is the task polled at the previous step, if it is ready again.
+    /// The order of `ready` is deterministic: tasks in the order they became
+    /// ready, with the last one moved into the slot of each task taken out.
+    fn schedule(&mut self, ready: &[Ready], last: Option<Last>) -> Result<usize, TapeError>;
 
     /// A value in `0..domain` (`domain >= 2`).
     fn choose(&mut self, what: Decision, domain: u64) -> Result<u64, TapeError>;
@@ -102,7 +112,7 @@ impl Random {
 
 impl Decider for Random {
     #[inline]
-    fn schedule(&mut self, ready: &[Ready], _last: Option<TaskId>) -> Result<usize, TapeError> {
+    fn schedule(&mut self, ready: &[Ready], _last: Option<Last>) -> Result<usize, TapeError> {
         Ok(below(&mut self.schedule, ready.len() as u64) as usize)
     }
 

@@ -404,6 +404,11 @@ impl Runtime {
         self.handle.preemptions()
     }
 
+    /// Scheduling points so far: steps that chose among two or more ready tasks.
+    pub(crate) fn choices(&self) -> u64 {
+        self.handle.choices()
+    }
+
     /// Tells the strategy the run ended (a replayed tape must be used up).
     pub(crate) fn finish_decisions(&self) -> Result<(), String> {
         self.handle.finish_decisions()

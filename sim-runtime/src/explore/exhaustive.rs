@@ -10,7 +10,11 @@
 //! Alternatives, in order (the first is always the simplest):
 //! - scheduling: the task polled last, when it is still ready (no
 //!   preemption), then the other ready tasks in ready order; under a
-//!   preemption bound that is reached, only the first;
+//!   preemption bound that is reached, only the first. After a yield the
+//!   other ready tasks come first and the task that yielded last: a yield
+//!   is a switch point that costs no preemption, and running the yielding
+//!   task again while another is ready is the preemption (so a spin-wait
+//!   on another task's progress terminates at every bound);
 //! - a message's latency: the minimum and the maximum of its range;
 //! - other choices among at most 4 values: all of them; larger ones: the
 //!   smallest and the largest;
@@ -20,11 +24,10 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use crate::policy::{Decider, Ready, TapeError};
-use crate::task::TaskId;
+use crate::policy::{Decider, Last, Ready, TapeError};
 use crate::trace::Decision;
 
-use super::tape::schedule_order;
+use super::tape::{preempts, schedule_order};
 
 /// A branching decision of a run: the alternative taken, out of `count`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,18 +78,30 @@ fn options(what: Decision, domain: u64) -> Vec<u64> {
 }
 
 impl Decider for Dfs {
-    fn schedule(&mut self, ready: &[Ready], last: Option<TaskId>) -> Result<usize, TapeError> {
+    fn schedule(&mut self, ready: &[Ready], last: Option<Last>) -> Result<usize, TapeError> {
         let order = schedule_order(ready, last);
-        let can_continue = last.is_some_and(|t| ready.iter().any(|r| r.task == t));
-        let count = match self.bound {
-            Some(bound) if can_continue && self.preemptions >= bound => 1,
-            _ => order.len() as u64,
+        // With the bound reached, only the alternatives that preempt nothing:
+        // the task polled last, or after a yield every other task.
+        let count = match (self.bound, last) {
+            (Some(bound), Some(last)) if self.preemptions >= bound => {
+                if last.yielded {
+                    order.len() - 1
+                } else {
+                    1
+                }
+            }
+            _ => order.len(),
         };
-        let taken = if count > 1 { self.branch(count) } else { 0 };
-        if can_continue && taken > 0 {
+        let taken = if count > 1 {
+            self.branch(count as u64) as usize
+        } else {
+            0
+        };
+        let chosen = order[taken];
+        if preempts(ready, last, chosen) {
             self.preemptions += 1;
         }
-        Ok(order[taken as usize])
+        Ok(chosen)
     }
 
     fn choose(&mut self, what: Decision, domain: u64) -> Result<u64, TapeError> {

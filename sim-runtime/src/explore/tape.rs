@@ -6,20 +6,22 @@
 //! or foreign string is rejected with a clear error before anything runs:
 //!
 //! ```text
-//! sim1.<seed hex>.<test hash hex>.<decisions, base64url>.<checksum hex>
+//! sim2.<seed hex>.<test hash hex>.<decisions, base64url>.<checksum hex>
 //! ```
 //!
-//! Each decision is one varint of `value << 3 | kind` before base64.
-//! Trailing default decisions (value 0: no preemption, no fault, the
-//! smallest delay) are left out: a replay takes the default past the end.
+//! Each decision is one varint of the 67-bit number `value << 3 | kind`
+//! before base64, so every `u64` value survives (`sim1` strings kept only
+//! its low 61 bits, and named schedules by the order before yields
+//! switched tasks: they are refused with their seed). Trailing default
+//! decisions (value 0: no preemption, no fault, the smallest delay) are
+//! left out: a replay takes the default past the end.
 
 use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::policy::{Decider, Ready, TapeError};
-use crate::task::TaskId;
+use crate::policy::{Decider, Last, Ready, TapeError};
 use crate::trace::Decision;
 
 /// One decision: what it was about and the value taken.
@@ -29,7 +31,10 @@ pub(crate) struct Entry {
     pub(crate) value: u64,
 }
 
-const VERSION: &str = "sim1";
+const VERSION: &str = "sim2";
+
+/// The earlier format: its strings are refused with a note.
+const VERSION_1: &str = "sim1";
 
 fn code(what: Decision) -> u64 {
     match what {
@@ -103,7 +108,7 @@ impl Tape {
     pub(crate) fn encode(&self) -> String {
         let mut bytes = Vec::with_capacity(self.entries.len() * 2);
         for entry in &self.entries {
-            let mut v = (entry.value << 3) | code(entry.what);
+            let mut v = (u128::from(entry.value) << 3) | u128::from(code(entry.what));
             loop {
                 let byte = (v & 0x7f) as u8;
                 v >>= 7;
@@ -128,6 +133,18 @@ impl Tape {
     pub(crate) fn decode(text: &str, test_id: &str) -> Result<Tape, ReplayError> {
         let text = text.trim();
         let parts: Vec<&str> = text.split('.').collect();
+        if parts.first() == Some(&VERSION_1) {
+            let seed = parts
+                .get(1)
+                .and_then(|s| u64::from_str_radix(s, 16).ok())
+                .map(|seed| format!(" (its seed is {seed:#x})"))
+                .unwrap_or_default();
+            return Err(invalid(format!(
+                "it is a `{VERSION_1}` string{seed}, made by an earlier version of sim whose \
+                 schedule decisions meant other runs and whose large values were cut: run the \
+                 test again for a `{VERSION}` string"
+            )));
+        }
         if parts.first() != Some(&VERSION) {
             let found = parts.first().copied().unwrap_or_default();
             return Err(invalid(format!(
@@ -159,20 +176,20 @@ impl Tape {
             .decode(payload)
             .map_err(|e| invalid(format!("its decisions are not valid base64url ({e})")))?;
         let mut entries = Vec::new();
-        let (mut v, mut shift) = (0u64, 0u32);
+        let (mut v, mut shift) = (0u128, 0u32);
         for byte in bytes {
+            // A value and its kind fit in 67 bits: 10 bytes of 7.
             if shift > 63 {
                 return Err(invalid("a decision is too large"));
             }
-            v |= u64::from(byte & 0x7f) << shift;
+            v |= u128::from(byte & 0x7f) << shift;
             shift += 7;
             if byte & 0x80 == 0 {
-                let what = decision(v & 7)
+                let what = decision((v & 7) as u64)
                     .ok_or_else(|| invalid("it holds an unknown kind of decision"))?;
-                entries.push(Entry {
-                    what,
-                    value: v >> 3,
-                });
+                let value =
+                    u64::try_from(v >> 3).map_err(|_| invalid("a decision is too large"))?;
+                entries.push(Entry { what, value });
                 v = 0;
                 shift = 0;
             }
@@ -196,24 +213,46 @@ pub(crate) fn trim(mut entries: Vec<Entry>) -> Vec<Entry> {
     entries
 }
 
-/// The preferred order of scheduling alternatives: the task that ran last
-/// first (no preemption), then the others in ready order. Alternative `k`
-/// is `ready[order(ready, last)[k]]`.
-pub(crate) fn schedule_order(ready: &[Ready], last: Option<TaskId>) -> Vec<usize> {
-    let current = last.and_then(|t| ready.iter().position(|r| r.task == t));
-    current
-        .into_iter()
-        .chain((0..ready.len()).filter(|&i| Some(i) != current))
-        .collect()
+/// The preferred order of scheduling alternatives, simplest first: the task
+/// polled last (no preemption), then the others in ready order. After a
+/// yield it is the other way round: the others first, in ready order, and
+/// the task that yielded last, so that by default a yield lets another task
+/// run. Alternative `k` is `ready[schedule_order(ready, last)[k]]`.
+pub(crate) fn schedule_order(ready: &[Ready], last: Option<Last>) -> Vec<usize> {
+    let current = last.and_then(|l| ready.iter().position(|r| r.task == l.task));
+    let others = (0..ready.len()).filter(|&i| Some(i) != current);
+    match last {
+        Some(l) if l.yielded => others.chain(current).collect(),
+        _ => current.into_iter().chain(others).collect(),
+    }
 }
 
 /// The alternative index (in [`schedule_order`]) of `ready[chosen]`: the
 /// inverse of that order, which is what the tape records.
-pub(crate) fn alternative(ready: &[Ready], last: Option<TaskId>, chosen: usize) -> usize {
-    match last.and_then(|t| ready.iter().position(|r| r.task == t)) {
-        Some(current) if current == chosen => 0,
-        Some(current) if chosen < current => chosen + 1,
-        _ => chosen,
+pub(crate) fn alternative(ready: &[Ready], last: Option<Last>, chosen: usize) -> usize {
+    let Some((l, current)) =
+        last.and_then(|l| Some((l, ready.iter().position(|r| r.task == l.task)?)))
+    else {
+        return chosen;
+    };
+    // The rank of `chosen` among the tasks other than `current`.
+    let rank = chosen - usize::from(chosen > current);
+    match (l.yielded, chosen == current) {
+        (false, true) => 0,
+        (false, false) => rank + 1,
+        (true, true) => ready.len() - 1,
+        (true, false) => rank,
+    }
+}
+
+/// Whether running `ready[chosen]` after `last` is a preemption: switching
+/// away from a task that could go on, or running a task that just yielded
+/// again while another one is ready (the one way a yield does not switch).
+pub(crate) fn preempts(ready: &[Ready], last: Option<Last>, chosen: usize) -> bool {
+    match last {
+        Some(l) if l.yielded => ready[chosen].task == l.task,
+        Some(l) => ready[chosen].task != l.task,
+        None => false,
     }
 }
 
@@ -269,7 +308,7 @@ impl Replay {
 }
 
 impl Decider for Replay {
-    fn schedule(&mut self, ready: &[Ready], last: Option<TaskId>) -> Result<usize, TapeError> {
+    fn schedule(&mut self, ready: &[Ready], last: Option<Last>) -> Result<usize, TapeError> {
         let k = self.take(Decision::Schedule, ready.len() as u64)?;
         Ok(schedule_order(ready, last)[k as usize])
     }
@@ -298,6 +337,7 @@ impl Decider for Replay {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::task::TaskId;
 
     fn tape() -> Tape {
         Tape {
@@ -328,18 +368,93 @@ mod tests {
                 task: TaskId(t),
             })
             .collect();
-        for last in [None, Some(TaskId(1)), Some(TaskId(3)), Some(TaskId(9))] {
-            for (k, &i) in schedule_order(&ready, last).iter().enumerate() {
+        let lasts = [1, 3, 4].into_iter().flat_map(|t| {
+            [false, true].map(|yielded| {
+                Some(Last {
+                    task: TaskId(t),
+                    yielded,
+                })
+            })
+        });
+        for last in lasts.chain([None]) {
+            let order = schedule_order(&ready, last);
+            assert_eq!(order.len(), ready.len());
+            for (k, &i) in order.iter().enumerate() {
                 assert_eq!(alternative(&ready, last, i), k, "{last:?}");
             }
         }
     }
 
     #[test]
+    fn after_a_yield_alternative_0_is_another_task_and_costs_no_preemption() {
+        let ready: Vec<Ready> = (1..=3)
+            .map(|t| Ready {
+                key: t as usize,
+                task: TaskId(t),
+            })
+            .collect();
+        let yielded = Some(Last {
+            task: TaskId(1),
+            yielded: true,
+        });
+        assert_eq!(schedule_order(&ready, yielded), [1, 2, 0]);
+        assert!(!preempts(&ready, yielded, 1));
+        assert!(!preempts(&ready, yielded, 2));
+        assert!(
+            preempts(&ready, yielded, 0),
+            "running it again is the deviation"
+        );
+        let blocked_then_woken = Some(Last {
+            task: TaskId(1),
+            yielded: false,
+        });
+        assert_eq!(schedule_order(&ready, blocked_then_woken), [0, 1, 2]);
+        assert!(preempts(&ready, blocked_then_woken, 2));
+        assert!(!preempts(&ready, None, 2));
+    }
+
+    #[test]
     fn round_trips() {
         let text = tape().encode();
-        assert!(text.starts_with("sim1.2a."), "{text}");
+        assert!(text.starts_with("sim2.2a."), "{text}");
         assert_eq!(Tape::decode(&text, "t::a").unwrap(), tape());
+    }
+
+    #[test]
+    fn round_trips_every_u64_value() {
+        let values = [
+            0,
+            1,
+            127,
+            128,
+            (1 << 61) - 1,
+            1 << 61,
+            1 << 62,
+            1 << 63,
+            u64::MAX,
+        ];
+        let kinds = [Decision::Schedule, Decision::Latency, Decision::Buggify];
+        let entries: Vec<Entry> = kinds
+            .iter()
+            .flat_map(|&what| values.map(|value| Entry { what, value }))
+            .collect();
+        let tape = Tape {
+            seed: u64::MAX,
+            test: Tape::tag("t::a"),
+            entries,
+        };
+        assert_eq!(Tape::decode(&tape.encode(), "t::a").unwrap(), tape);
+    }
+
+    #[test]
+    fn an_old_string_is_refused_with_its_seed() {
+        let old = "sim1.2a.0000abcd.AA.00000000";
+        let err = Tape::decode(old, "t::a").unwrap_err().to_string();
+        assert!(err.contains("`sim1` string (its seed is 0x2a)"), "{err}");
+        assert!(
+            err.contains("run the test again for a `sim2` string"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -348,8 +463,8 @@ mod tests {
         let err = |s: &str| Tape::decode(s, "t::a").unwrap_err().to_string();
         assert!(err(&text[..text.len() - 3]).contains("checksum does not match"));
         assert!(err(&text[..20]).contains("looks truncated"));
-        assert!(err(&text.replace("sim1", "sim0")).contains("another version of sim"));
-        assert!(err("hello").contains("not `sim1`"));
+        assert!(err(&text.replace("sim2", "sim0")).contains("another version of sim"));
+        assert!(err("hello").contains("not `sim2`"));
         let other = Tape::decode(&text, "t::b").unwrap_err().to_string();
         assert!(
             other.contains("recorded for another test, not `t::b`"),

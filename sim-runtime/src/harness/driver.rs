@@ -77,6 +77,8 @@ struct Run {
     fingerprint: u64,
     elapsed: Duration,
     steps: u64,
+    /// Scheduling points: steps that chose among two or more ready tasks.
+    choices: u64,
     preemptions: u64,
     trace: Option<Vec<Event>>,
     /// Where each task was spawned, kept with the full trace.
@@ -93,8 +95,8 @@ pub(super) struct Harness<'a, F> {
     pub(super) warned: Cell<bool>,
     /// Where the test called the harness: the body's "spawn" location.
     pub(super) caller: &'static Location<'static>,
-    /// PCT's estimate of a run's length (`k`), measured once: the steps of
-    /// a random run of the test's base seed.
+    /// PCT's estimate of a run's length (`k`), measured once: the scheduling
+    /// points of a random run of the test's base seed.
     pub(super) pct_k: Cell<Option<u64>>,
     /// The watchdog's view of this test's runs, unless it is off.
     pub(super) watch: Option<std::sync::Arc<Watch>>,
@@ -119,8 +121,10 @@ where
             .unwrap_or_default()
     }
 
-    /// PCT's `k`: the length of a random run of the test's first seed,
-    /// measured on first use, so it is the same whatever seeds run.
+    /// PCT's `k`: the scheduling points (choices among two or more ready
+    /// tasks, the unit PCT counts its change points in) of a random run of
+    /// the test's first seed, measured on first use, so it is the same
+    /// whatever seeds run.
     fn pct_k(&self) -> u64 {
         if let Some(k) = self.pct_k.get() {
             return k;
@@ -131,7 +135,7 @@ where
         };
         let k = self
             .run_once(base, &Spec::Random, false, false)
-            .steps
+            .choices
             .max(1);
         self.pct_k.set(Some(k));
         k
@@ -218,8 +222,17 @@ where
         };
         for saved in report::load_regressions(&path) {
             let Saved::Tape(text) = saved else { continue };
-            let Ok(tape) = Tape::decode(&text, &self.test.id()) else {
-                continue;
+            let tape = match Tape::decode(&text, &self.test.id()) {
+                Ok(tape) => tape,
+                Err(e) => {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "sim: {}: a saved tape in {} cannot be replayed; skipped: {e}",
+                        self.test.id(),
+                        path.display()
+                    );
+                    continue;
+                }
             };
             let run = self.run_once(tape.seed, &Spec::Replay(tape.entries.clone()), false, false);
             match &run.failure {
@@ -304,13 +317,14 @@ where
         Ok(summary)
     }
 
-    /// Depth-first search over every tape, within the bounds.
+    /// Depth-first search over every tape, within the bounds, after the
+    /// tapes saved in the regression file.
     fn exhaustive(&self) -> Result<Summary, TestFailure> {
-        let seed = self
-            .settings
-            .seed
-            .or(self.test.seed)
-            .unwrap_or_else(|| self.base());
+        let explicit = self.settings.seed.or(self.test.seed);
+        if explicit.is_none() {
+            self.saved_tapes()?;
+        }
+        let seed = explicit.unwrap_or_else(|| self.base());
         let max = self
             .settings
             .max_schedules
@@ -536,6 +550,7 @@ where
             fingerprint: rt.fingerprint(),
             elapsed: rt.elapsed(),
             steps: rt.steps(),
+            choices: rt.choices(),
             preemptions: rt.preemptions(),
             trace: rt.trace(),
             spawns: rt.spawn_sites(),
@@ -684,20 +699,9 @@ where
             });
         }
 
-        let (guard, lines) = log::capture(&log_filter, false);
-        let shown = match &shrunk {
-            Some(s) => self.run_once(seed, &Spec::Replay(s.tape.clone()), false, false),
-            None => self.run_once(seed, &spec, false, false),
-        };
-        drop(guard);
-        let log = std::mem::take(&mut *lines.lock().unwrap_or_else(|e| e.into_inner()));
-        let (mut failure, fingerprint) = match shown.failure {
-            Some(failure) if !nondeterministic => (failure, shown.fingerprint),
-            _ => (original, run.fingerprint),
-        };
-
-        // How to replay it: by seed for the random strategy, by tape otherwise.
-        let tape_string = shrunk.as_ref().map(|s| {
+        // The replay string, and the tape it decodes to: the run shown is
+        // that tape's, so the string printed is the string checked.
+        let mut tape_string = shrunk.as_ref().map(|s| {
             Tape {
                 seed,
                 test: Tape::tag(&self.test.id()),
@@ -705,6 +709,46 @@ where
             }
             .encode()
         });
+        let decoded = tape_string
+            .as_deref()
+            .map(|text| Tape::decode(text, &self.test.id()));
+        let (guard, lines) = log::capture(&log_filter, false);
+        let shown = match &decoded {
+            Some(Ok(tape)) => {
+                self.run_once(seed, &Spec::Replay(tape.entries.clone()), false, false)
+            }
+            _ => self.run_once(seed, &spec, false, false),
+        };
+        drop(guard);
+        let log = std::mem::take(&mut *lines.lock().unwrap_or_else(|e| e.into_inner()));
+        if let Some(text) = tape_string.take_if(|_| {
+            !matches!(decoded, Some(Ok(_)))
+                || shown.failure.as_ref().map(Self::failure_key).as_ref() != Some(&key)
+        }) {
+            let what = match (&decoded, &shown.failure) {
+                (Some(Err(e)), _) => format!("does not decode ({e})"),
+                (_, None) => "passed".to_owned(),
+                (_, Some(f)) => format!("failed otherwise ({})", Self::failure_key(f)),
+            };
+            let note = format!(
+                "the replay string {text} {what} when replayed, so it is not given as the way \
+                 to replay: replay by seed instead; either the test is not deterministic \
+                 (SIM_CHECK_DETERMINISM=1 finds where) or sim has a bug (please report it)"
+            );
+            rerun_note = Some(match rerun_note {
+                Some(earlier) => format!("{earlier}; {note}"),
+                None => note,
+            });
+        }
+        let (mut failure, fingerprint) = match shown.failure {
+            // The shown run stands unless it was a replay string's that did not reproduce.
+            Some(failure) if !nondeterministic && (decoded.is_none() || tape_string.is_some()) => {
+                (failure, shown.fingerprint)
+            }
+            _ => (original, run.fingerprint),
+        };
+
+        // How to replay it: by seed for the random strategy, by tape otherwise.
         let check = if self.check_determinism() || nondeterministic {
             "SIM_CHECK_DETERMINISM=1 "
         } else {

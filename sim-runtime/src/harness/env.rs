@@ -222,7 +222,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     (
         "SIM_REPLAY",
-        "a replay string from a failure report (`sim1.…`)",
+        "a replay string from a failure report (`sim2.…`)",
     ),
     (
         "SIM_SHRINK",
