@@ -151,10 +151,8 @@ fn exhaustive_search_replays_its_saved_regression_tapes_first() {
     // Issue #12, defect 5: with a failing tape on file, one schedule passed.
     let dir = std::env::temp_dir().join(format!("sim-saved-tapes-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let settings = Settings {
-        regressions: Some(sim::harness::Regressions::Dir(dir.clone())),
-        ..Settings::quiet()
-    };
+    let mut settings = Settings::quiet();
+    settings.regressions = Some(sim::harness::Regressions::Dir(dir.clone()));
     let found = harness::try_run(test("saved").settings(settings.clone()), lost_update)
         .expect_err("the search finds the lost update");
     let file = found.regression_file().expect("the tape was saved").clone();

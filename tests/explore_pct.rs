@@ -101,10 +101,8 @@ fn the_bug_is_real_and_rare_enough_to_need_a_search() {
 fn pct_hits(prefix: usize, seeds: std::ops::Range<u64>) -> usize {
     seeds
         .filter(|&seed| {
-            let settings = Settings {
-                shrink: Some(0),
-                ..Settings::quiet()
-            };
+            let mut settings = Settings::quiet();
+            settings.shrink = Some(0);
             harness::try_run(
                 test("prefix")
                     .explore(Strategy::Pct)

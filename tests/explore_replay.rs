@@ -207,9 +207,10 @@ fn every_printed_replay_string_round_trips_values_of_2_pow_61_and_more() {
             "{failure}"
         );
         let replay = harness::try_run(
-            test(name).settings(Settings {
-                replay: Some(tape.clone()),
-                ..Settings::quiet()
+            test(name).settings({
+                let mut settings = Settings::quiet();
+                settings.replay = Some(tape.clone());
+                settings
             }),
             large_draw,
         )
@@ -229,9 +230,10 @@ fn a_replay_string_that_does_not_reproduce_is_not_printed_as_the_way_to_replay()
         test("flaky_string")
             .explore(Strategy::Pct)
             .seed(1)
-            .settings(Settings {
-                shrink: Some(0),
-                ..Settings::quiet()
+            .settings({
+                let mut settings = Settings::quiet();
+                settings.shrink = Some(0);
+                settings
             }),
         move || {
             let runs = runs.clone();
