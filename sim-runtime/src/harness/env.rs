@@ -225,7 +225,7 @@ impl Settings {
             settings.explore = Some(v.parse().map_err(|_| err("SIM_EXPLORE", &v))?);
         }
         if let Some(v) = get("SIM_DEPTH") {
-            let depth = parse_u64(&v).filter(|d| (1..=64).contains(d));
+            let depth = parse_u64(&v).filter(|d| (1..=u64::from(super::MAX_DEPTH)).contains(d));
             settings.depth = Some(depth.ok_or_else(|| err("SIM_DEPTH", &v))? as u32);
         }
         if let Some(v) = get("SIM_MAX_SCHEDULES") {

@@ -58,6 +58,10 @@ pub const DEFAULT_SEEDS: u64 = 100;
 /// PCT's depth when neither `depth = N` nor `SIM_DEPTH` says.
 pub const DEFAULT_DEPTH: u32 = 3;
 
+/// The largest PCT depth `depth = N`, [`Test::depth`] and `SIM_DEPTH`
+/// accept: a bug needing more orderings is beyond what PCT can find.
+pub const MAX_DEPTH: u32 = 64;
+
 /// The exhaustive search's budget when neither `max_schedules = N` nor
 /// `SIM_MAX_SCHEDULES` says.
 pub const DEFAULT_MAX_SCHEDULES: u64 = 100_000;
@@ -193,6 +197,7 @@ impl Test {
     }
 
     /// PCT's depth: the number of orderings a bug may need (default 3).
+    /// From 1 to [`MAX_DEPTH`], as `SIM_DEPTH`; [`run`] rejects others.
     pub fn depth(mut self, depth: u32) -> Test {
         self.depth = Some(depth);
         self
@@ -501,6 +506,12 @@ where
         !test.max_time.is_zero(),
         "sim::harness::Test: max_time must be greater than zero (it is 0)"
     );
+    if let Some(depth) = test.depth.filter(|&d| d > MAX_DEPTH) {
+        panic!(
+            "sim::harness::Test: depth must be at most {MAX_DEPTH}, like SIM_DEPTH (it is {depth}): \
+             PCT's depth is how many orderings a bug may need; leave it out for the default {DEFAULT_DEPTH}"
+        );
+    }
     let settings = match test.settings.clone() {
         Some(settings) => settings,
         None => Settings::from_env().unwrap_or_else(|e| panic!("{e}")),
