@@ -132,3 +132,36 @@ fn pct_is_not_blinded_by_a_sequential_prefix() {
         "{behind} behind the prefix, {without} without"
     );
 }
+
+#[test]
+fn test_depth_is_bounded_like_sim_depth() {
+    // Issue #12, defect 7: `Test::depth` took any depth, and PCT's change
+    // points cost time quadratic in it (1.47 s per seed at 100,000).
+    for depth in [harness::MAX_DEPTH + 1, 100_000] {
+        let panic = std::panic::catch_unwind(|| {
+            let _ = harness::try_run(test("deep").depth(depth), || async {});
+        })
+        .unwrap_err();
+        let message = panic.downcast::<String>().map(|s| *s).unwrap_or_default();
+        assert_eq!(
+            message,
+            format!(
+                "sim: invalid setting `depth`: PCT's depth is {depth}; give a depth from 1 to 64 \
+                 (the default is 3) (test `explore_pct::deep`)"
+            )
+        );
+    }
+    let deepest = test("deepest")
+        .explore(Strategy::Pct)
+        .depth(harness::MAX_DEPTH)
+        .seeds(20);
+    harness::try_run(deepest, || async {
+        let hs: Vec<_> = (0..4)
+            .map(|_| sim::spawn(async { sim::task::yield_now().await }))
+            .collect();
+        for h in hs {
+            h.await.unwrap();
+        }
+    })
+    .unwrap();
+}

@@ -50,6 +50,11 @@ pub(crate) struct Needs {
 pub(crate) enum Kind {
     /// An integer literal greater than zero, fitting in a `u64`: `seeds = 1000`.
     Count,
+    /// An integer literal from 1 to `max`: `depth = 3`.
+    CountUpTo {
+        /// The largest value accepted.
+        max: u64,
+    },
     /// Any integer literal fitting in a `u64`, hex included: `seed = 0x2a`.
     U64,
     /// A duration string greater than zero, passed as a `Duration`:
@@ -147,7 +152,8 @@ pub(crate) const ARGS: &[Spec] = &[
     },
     Spec {
         name: "depth",
-        kind: Kind::Count,
+        // As `sim::harness::MAX_DEPTH` and `SIM_DEPTH`.
+        kind: Kind::CountUpTo { max: 64 },
         method: "depth",
         example: "depth = 3",
         excludes: &[],
@@ -337,6 +343,16 @@ fn value(spec: &Spec, arg: &RawArg) -> syn::Result<TokenStream> {
             let (n, span) = integer(spec, expr, "an integer literal greater than zero")?;
             if n == 0 {
                 return Err(syn::Error::new(span, error::zero(spec)));
+            }
+            Ok(spanned(Literal::u64_unsuffixed(n), span))
+        }
+        (Kind::CountUpTo { max }, RawValue::Assign(_, expr)) => {
+            let (n, span) = integer(spec, expr, "an integer literal greater than zero")?;
+            if n == 0 {
+                return Err(syn::Error::new(span, error::zero(spec)));
+            }
+            if n > *max {
+                return Err(syn::Error::new(span, error::above_max(spec, *max)));
             }
             Ok(spanned(Literal::u64_unsuffixed(n), span))
         }
@@ -575,6 +591,11 @@ mod tests {
         assert_eq!(
             error("explore = \"pct\", depth = 0"),
             "depth must be greater than zero, like `depth = 3`; leave it out for the default"
+        );
+        assert_eq!(calls("depth = 64"), quote!(.depth(64)).to_string());
+        assert_eq!(
+            error("depth = 65"),
+            "depth must be at most 64, like `depth = 3`; leave it out for the default"
         );
     }
 

@@ -129,6 +129,14 @@ pub(crate) fn zero(spec: &Spec) -> String {
     )
 }
 
+/// A number above the largest the argument accepts.
+pub(crate) fn above_max(spec: &Spec, max: u64) -> String {
+    format!(
+        "{} must be at most {max}, like `{}`; leave it out for the default",
+        spec.name, spec.example
+    )
+}
+
 /// A negative number; `what` is the kind of integer expected.
 pub(crate) fn negative(spec: &Spec, what: &str) -> String {
     format!(

@@ -21,7 +21,7 @@
 //! | `check_determinism` | bare flag | Run every seed twice and fail if the two runs' fingerprints differ. |
 //! | `leaks = "deny"` | `"allow"`, `"warn"` or `"deny"` | What to do about tasks still alive when the test returns: nothing, print a warning, or fail the run. |
 //! | `explore = "pct"` | `"random"` (default), `"pct"`, `"exhaustive"` or `"portfolio"` | How runs are explored: seeded random scheduling, PCT, every schedule depth first, or random and PCT in turn. |
-//! | `depth = 3` | an integer greater than zero | PCT's depth: how many specific orderings a bug may need (default 3). Only with `explore = "pct"` (a compile error otherwise). |
+//! | `depth = 3` | an integer from 1 to 64 | PCT's depth: how many specific orderings a bug may need (default 3). Only with `explore = "pct"` (a compile error otherwise). |
 //! | `max_schedules = 100_000` | an integer greater than zero | The exhaustive search's budget of schedules (default 100,000). Only with `explore = "exhaustive"` (a compile error otherwise). |
 //! | `preemption_bound = 2` | an integer | Bounds the exhaustive search to schedules with at most this many preemptions, fewest first. Only with `explore = "exhaustive"` (a compile error otherwise). |
 //! | `task_panics = "join"` | `"fail"` (default) or `"join"` | What a panic in a spawned task does: fail the run, or go to its `JoinHandle` (`.await` gives a `JoinError` with `is_panic()`; as with tokio, the panic of a task whose handle was dropped is lost). |

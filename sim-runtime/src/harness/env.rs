@@ -152,7 +152,7 @@ impl fmt::Display for InvalidSetting {
 impl std::error::Error for InvalidSetting {}
 
 /// The depths PCT accepts.
-pub(crate) const DEPTHS: std::ops::RangeInclusive<u32> = 1..=64;
+pub(crate) const DEPTHS: std::ops::RangeInclusive<u32> = 1..=super::MAX_DEPTH;
 
 /// The regression file setting.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -411,10 +411,8 @@ impl Settings {
             settings.explore = Some(v.parse().map_err(|_| err("SIM_EXPLORE", &v))?);
         }
         if let Some(v) = get("SIM_DEPTH") {
-            let depth = parse_u64(&v)
-                .and_then(|d| u32::try_from(d).ok())
-                .filter(|d| DEPTHS.contains(d));
-            settings.depth = Some(depth.ok_or_else(|| err("SIM_DEPTH", &v))?);
+            let depth = parse_u64(&v).filter(|d| (1..=u64::from(super::MAX_DEPTH)).contains(d));
+            settings.depth = Some(depth.ok_or_else(|| err("SIM_DEPTH", &v))? as u32);
         }
         if let Some(v) = get("SIM_MAX_SCHEDULES") {
             let n = parse_u64(&v).filter(|&n| n > 0);

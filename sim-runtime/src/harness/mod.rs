@@ -62,6 +62,10 @@ pub const DEFAULT_SEEDS: u64 = 100;
 /// PCT's depth when neither `depth = N` nor `SIM_DEPTH` says.
 pub const DEFAULT_DEPTH: u32 = 3;
 
+/// The largest PCT depth `depth = N`, [`Test::depth`] and `SIM_DEPTH`
+/// accept: a bug needing more orderings is beyond what PCT can find.
+pub const MAX_DEPTH: u32 = 64;
+
 /// The exhaustive search's budget when neither `max_schedules = N` nor
 /// `SIM_MAX_SCHEDULES` says.
 pub const DEFAULT_MAX_SCHEDULES: u64 = 100_000;
@@ -218,6 +222,7 @@ impl Test {
     }
 
     /// PCT's depth: the number of orderings a bug may need (default 3).
+    /// From 1 to [`MAX_DEPTH`], as `SIM_DEPTH`; [`run`] rejects others.
     pub fn depth(mut self, depth: u32) -> Test {
         self.depth = Some(depth);
         self
