@@ -30,9 +30,9 @@
 pub use sim_net as net;
 
 pub use sim_runtime::{
-    Bound, BoundError, Builder, ConfigError, Decision, EnterGuard, Event, EventKind, Failure,
-    FailureKind, Handle, NoSimulation, Runtime, buggify, explore, harness, node, rand, seed, spawn,
-    task, time,
+    Bound, BoundError, BoundErrorKind, Builder, ConfigError, Decision, EnterGuard, Event,
+    EventKind, Failure, FailureKind, Handle, NoSimulation, Runtime, buggify, explore, harness,
+    node, rand, seed, spawn, task, time,
 };
 
 /// Runs an `async fn` as a test, once per seed, each run on a fresh

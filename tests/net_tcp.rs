@@ -176,7 +176,7 @@ async fn shutdown_write_ends_the_stream_after_the_last_byte() {
     let mut client = TcpStream::connect("server:8080").await.unwrap();
     let (mut accepted, _) = listener.accept().await.unwrap();
     client.write_all(b"last words").await.unwrap();
-    client.shutdown(Shutdown::Write).unwrap();
+    client.shutdown_std(Shutdown::Write).unwrap();
     let err = client.write_all(b"more").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::BrokenPipe);
     let mut got = Vec::new();

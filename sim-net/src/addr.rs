@@ -12,7 +12,8 @@ use sim_runtime::Handle;
 
 use crate::error;
 
-/// Something that names one socket address in the simulation: a
+/// Something that names one socket address in the simulation (also
+/// exported as [`ToSocketAddrs`](crate::ToSocketAddrs), tokio's name): a
 /// `SocketAddr`, an `(ip, port)` pair, or a string `"ip:port"`,
 /// `"[ipv6]:port"` or `"node-name:port"`.
 ///
@@ -151,4 +152,22 @@ pub fn lookup(host: &str) -> io::Result<IpAddr> {
             Err(error::no_such_node(host, &known))
         }
     }
+}
+
+/// Resolves `host` (`"server:8080"`, `("server", 8080)`, a `SocketAddr`,
+/// ...) to its addresses, with tokio's signature. A node has one address,
+/// so the iterator yields one; an unknown name is `NotFound`.
+///
+/// ```
+/// let mut rt = sim::Runtime::new(1);
+/// rt.block_on(async {
+///     let db = sim::node::Builder::new("db").build();
+///     let mut addrs = sim_net::lookup_host("db:5432").await.unwrap();
+///     assert_eq!(addrs.next(), Some(std::net::SocketAddr::new(db.ip(), 5432)));
+///     assert_eq!(addrs.next(), None);
+///     assert!(sim_net::lookup_host("nowhere:1").await.is_err());
+/// });
+/// ```
+pub async fn lookup_host<T: ToSimAddr>(host: T) -> io::Result<impl Iterator<Item = SocketAddr>> {
+    host.to_sim_addr().map(std::iter::once)
 }

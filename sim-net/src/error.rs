@@ -7,12 +7,36 @@
 use std::io::{Error, ErrorKind};
 use std::net::{IpAddr, SocketAddr};
 
+use sim_runtime::BoundErrorKind;
+
 /// A socket function called where no simulation runs.
 pub(crate) fn no_simulation(what: &str) -> Error {
     Error::other(format!(
         "`{what}` was called outside a simulation: there is no sim runtime on this thread. \
          Call it from code run by `sim::Runtime::block_on` or a `#[sim::test]` function \
          (a thread spawned with `std::thread::spawn` is outside the simulation too)"
+    ))
+}
+
+/// A socket used where its simulation is not running: another thread,
+/// another simulation, between runs, or after its simulation ended.
+pub(crate) fn misuse(what: &str, err: &sim_runtime::BoundError) -> Error {
+    match err.kind() {
+        BoundErrorKind::OtherThread => other_thread(what),
+        BoundErrorKind::OtherSimulation { ended: true, .. } | BoundErrorKind::Ended => ended(what),
+        BoundErrorKind::OtherSimulation { seed, .. } => foreign(what, seed),
+        BoundErrorKind::Outside => no_simulation(what),
+        _ => Error::other(format!("{what}: {err}")),
+    }
+}
+
+/// A socket moved to another thread and used there.
+pub(crate) fn other_thread(what: &str) -> Error {
+    Error::other(format!(
+        "{what}: the socket was used on another thread than the one its simulation runs on. \
+         Sockets are `Send` so that libraries accept them, but a simulation runs on one thread \
+         and its sockets must stay there: keep the work inside the simulation (`sim::spawn`) \
+         instead of `std::thread::spawn`"
     ))
 }
 
@@ -162,6 +186,9 @@ pub(crate) enum Reset {
     /// The peer dropped the connection before it was established (a
     /// listener dropped with connections queued, or a cancelled connect).
     Aborted(String),
+    /// The peer closed its stream with a linger time of zero (an abortive
+    /// close: a reset instead of the end of stream).
+    Abortive(String),
 }
 
 impl Reset {
@@ -179,7 +206,48 @@ impl Reset {
             Reset::Aborted(node) => {
                 format!("connection reset: node `{node}` dropped the connection before using it")
             }
+            Reset::Abortive(node) => format!(
+                "connection reset: node `{node}` closed the connection with a linger time of \
+                 zero (`set_zero_linger`), which resets it instead of ending the stream"
+            ),
         };
         Error::new(ErrorKind::ConnectionReset, message)
     }
+}
+
+pub(crate) fn would_block(what: &str) -> Error {
+    Error::new(
+        ErrorKind::WouldBlock,
+        format!("{what}: not ready; wait with `readable()` / `writable()` and try again"),
+    )
+}
+
+pub(crate) fn invalid_ttl(ttl: u32) -> Error {
+    Error::new(
+        ErrorKind::InvalidInput,
+        format!("invalid TTL {ttl}: a time to live is 1..=255"),
+    )
+}
+
+pub(crate) fn wrong_family(socket_v6: bool, addr: SocketAddr) -> Error {
+    let (socket, other) = if socket_v6 {
+        ("IPv6", "IPv4")
+    } else {
+        ("IPv4", "IPv6")
+    };
+    Error::new(
+        ErrorKind::InvalidInput,
+        format!(
+            "{addr} is an {other} address, but the socket is an {socket} socket: \
+             create it with `TcpSocket::new_{}()`",
+            if socket_v6 { "v4" } else { "v6" }
+        ),
+    )
+}
+
+pub(crate) fn already_bound(local: SocketAddr) -> Error {
+    Error::new(
+        ErrorKind::InvalidInput,
+        format!("the socket is already bound to {local}: a socket is bound once"),
+    )
 }

@@ -64,9 +64,14 @@
 //!   an order of arrivals.
 //! - **Counters.** [`stats`] per link and [`total_stats`]: sent, delivered,
 //!   dropped, duplicated, and receive-buffer overflows.
+//! - **Threads.** Sockets are `Send + Sync`, as tokio's are, so libraries
+//!   that demand it (hyper's client pool, tonic, axum) accept them. They are
+//!   keys to state that stays in the simulation (`sim::Bound`): used on
+//!   another thread, in another simulation or after theirs ended, they
+//!   return an error (or panic, where a method returns no `Result`) that
+//!   says so.
 //! - **Errors** are `std::io::Error`s with the standard kinds and messages in
-//!   simulation terms ("node `server` is not listening on port 8080"). A
-//!   socket used outside its simulation gets an error, not a panic.
+//!   simulation terms ("node `server` is not listening on port 8080").
 //!
 //! # Cost
 //!
@@ -86,7 +91,7 @@
 //! | `control` | what tests call: faults, link settings, counters |
 //! | `alarm`, `waiters` | how a waiting receiver is woken |
 //! | `udp` | [`UdpSocket`] |
-//! | `tcp` | [`TcpListener`], [`TcpStream`], the connection state |
+//! | `tcp` | [`TcpListener`], [`TcpStream`], [`TcpSocket`], the halves of a split stream ([`tcp`]), the connection state |
 //! | `error` | the error messages |
 #![forbid(unsafe_code)]
 
@@ -96,17 +101,22 @@ mod config;
 mod control;
 mod error;
 mod link;
-mod tcp;
+pub mod tcp;
 mod udp;
 mod waiters;
 mod world;
 
-pub use addr::{ToSimAddr, lookup};
+/// tokio's name for [`ToSimAddr`], so that code generic over addresses
+/// (`fn f<A: ToSocketAddrs>(a: A)`) compiles unchanged.
+pub use addr::ToSimAddr as ToSocketAddrs;
+pub use addr::{ToSimAddr, lookup, lookup_host};
 pub use config::NetConfig;
 pub use control::{
     NodeRef, config, configure, heal, heal_all, hold, isolate, link, partition, partition_oneway,
     rejoin, release, set_link, stats, total_stats,
 };
 pub use link::{DEFAULT_LATENCY, LinkConfig, LinkStats};
-pub use tcp::{TcpListener, TcpStream};
+pub use tcp::listener::TcpListener;
+pub use tcp::socket::TcpSocket;
+pub use tcp::stream::TcpStream;
 pub use udp::{MAX_DATAGRAM, UdpSocket};

@@ -8,23 +8,23 @@
 //! socket's receive buffer, or is dropped (and counted) if the buffer is
 //! full.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
 use std::rc::{Rc, Weak};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use sim_runtime::node::NodeId;
-use sim_runtime::{Decision, Handle};
+use sim_runtime::{Bound, Decision, Handle};
 
 use crate::addr::ToSimAddr;
 use crate::alarm::{Alarm, now_nanos};
 use crate::error;
 use crate::waiters::{WaiterKey, Waiters};
-use crate::world::{Owner, Proto, World};
+use crate::world::{DEFAULT_TTL, Owner, Proto, World, check_ttl, resolve};
 
 /// The largest UDP payload (over IPv4): 65,535 − 8 (UDP header) − 20 (IP
 /// header) bytes. Larger datagrams are rejected with `InvalidInput`.
@@ -270,6 +270,12 @@ fn transmit(
 /// Dropping the socket frees its port at once; datagrams still on their way
 /// to it are dropped (and counted).
 ///
+/// The socket is `Send + Sync`, so it can be shared in an `Arc` and held by
+/// libraries that demand it, but it must be used on its simulation's
+/// thread: its state stays in the simulation, and a use anywhere else (another
+/// thread, another simulation, after the simulation ended) is an error that
+/// says so.
+///
 /// ```
 /// use std::time::Duration;
 /// use sim_net::UdpSocket;
@@ -296,8 +302,140 @@ fn transmit(
 /// });
 /// ```
 pub struct UdpSocket {
+    socket: Bound<Udp>,
+}
+
+/// A UDP socket's side in the simulation: what its key leads to.
+pub(crate) struct Udp {
     owner: Owner,
     state: Rc<RefCell<UdpState>>,
+    /// The waiter slot of the `poll_*` receive methods.
+    poll_key: Cell<WaiterKey>,
+    ttl: Cell<u32>,
+    broadcast: Cell<bool>,
+}
+
+/// What a receive does with the first datagram due.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Take {
+    /// Takes it out of the receive buffer.
+    Recv,
+    /// Copies it, leaving it for the next receive.
+    Peek,
+}
+
+impl Udp {
+    /// Sends one datagram to `target`; never waits.
+    fn send(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
+        if buf.len() > MAX_DATAGRAM {
+            return Err(error::too_large(buf.len()));
+        }
+        if target.port() == 0 || target.ip().is_unspecified() {
+            return Err(error::unspecified_destination(target));
+        }
+        let handle = &self.owner.handle;
+        let now = now_nanos(handle);
+        let mut world = self.owner.net.world.borrow_mut();
+        let (src, port) = {
+            let st = self.state.borrow();
+            if let Some(node) = &st.closed {
+                return Err(error::closed_by_kill(node));
+            }
+            (st.node, st.local.port())
+        };
+        let dst = world.route(src, target.ip())?;
+        let from = SocketAddr::new(world.node(src).expect("registered").ip, port);
+        transmit(&mut world, handle, now, src, from, dst, target.port(), buf);
+        Ok(buf.len())
+    }
+
+    /// The connected peer.
+    fn peer(&self) -> io::Result<SocketAddr> {
+        self.state
+            .borrow()
+            .peer
+            .ok_or_else(error::not_connected_udp)
+    }
+
+    /// The first datagram due, received or peeked at (copied into `buf`,
+    /// truncated to it), with its sender; `None` when nothing is due. The
+    /// future holding `key` stops waiting when it gets an answer.
+    fn first_due(
+        &self,
+        take: Take,
+        buf: &mut [u8],
+        key: &mut WaiterKey,
+    ) -> io::Result<Option<(usize, SocketAddr)>> {
+        let handle = &self.owner.handle;
+        let now = now_nanos(handle);
+        let mut world = self.owner.net.world.borrow_mut();
+        let mut st = self.state.borrow_mut();
+        if let Some(node) = &st.closed {
+            let err = error::closed_by_kill(node);
+            st.waiters.remove(key);
+            return Err(err);
+        }
+        st.settle(&mut world, now);
+        drop(world);
+        let Some(datagram) = st.arrived.front() else {
+            return Ok(None);
+        };
+        let n = datagram.data.len().min(buf.len());
+        buf[..n].copy_from_slice(&datagram.data[..n]);
+        let from = datagram.from;
+        if take == Take::Recv {
+            let datagram = st.arrived.pop_front().expect("looked at above");
+            st.arrived_bytes -= datagram.data.len();
+        }
+        st.waiters.remove(key);
+        if !st.waiters.is_empty() {
+            st.rearm(handle, now);
+        }
+        Ok(Some((n, from)))
+    }
+
+    /// Polls for the first datagram due, waiting under `key` for one.
+    fn poll_take(
+        &self,
+        cx: &mut Context<'_>,
+        take: Take,
+        buf: &mut [u8],
+        key: &mut WaiterKey,
+    ) -> Poll<io::Result<(usize, SocketAddr)>> {
+        match self.first_due(take, buf, key) {
+            Ok(Some(got)) => Poll::Ready(Ok(got)),
+            Err(err) => Poll::Ready(Err(err)),
+            Ok(None) => {
+                let handle = &self.owner.handle;
+                let mut st = self.state.borrow_mut();
+                st.waiters.register(key, cx.waker());
+                st.rearm(handle, now_nanos(handle));
+                handle.note_wait("a UDP receive (no datagram due yet)", None);
+                Poll::Pending
+            }
+        }
+    }
+
+    /// [`poll_take`](Self::poll_take) for the `poll_*` methods: they share
+    /// the socket's own waiter slot, so only the last task to poll is woken
+    /// (as with tokio).
+    fn poll_take_shared(
+        &self,
+        cx: &mut Context<'_>,
+        take: Take,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, SocketAddr)>> {
+        let mut key = self.poll_key.take();
+        let poll = self.poll_take(cx, take, buf, &mut key);
+        self.poll_key.set(key);
+        poll
+    }
+
+    /// The first datagram due, or `WouldBlock`.
+    fn try_take(&self, take: Take, buf: &mut [u8], what: &str) -> io::Result<(usize, SocketAddr)> {
+        self.first_due(take, buf, &mut None)?
+            .ok_or_else(|| error::would_block(what))
+    }
 }
 
 impl UdpSocket {
@@ -335,7 +473,23 @@ impl UdpSocket {
                 .insert(port, Rc::downgrade(&state));
             state
         };
-        Ok(UdpSocket { owner, state })
+        let handle = owner.handle.clone();
+        let udp = Udp {
+            owner,
+            state,
+            poll_key: Cell::new(None),
+            ttl: Cell::new(DEFAULT_TTL),
+            broadcast: Cell::new(false),
+        };
+        Ok(UdpSocket {
+            socket: Bound::new_in(&handle, udp),
+        })
+    }
+
+    /// The socket's state in the simulation, or why it cannot be reached.
+    #[inline]
+    fn udp(&self, what: &str) -> io::Result<Rc<Udp>> {
+        resolve(&self.socket, what)
     }
 
     /// Sends a datagram to `target` (`"server:9000"`, a `SocketAddr`, ...),
@@ -347,58 +501,93 @@ impl UdpSocket {
     /// where nothing is bound, is silently dropped (and counted), as on a
     /// real network.
     pub async fn send_to<A: ToSimAddr>(&self, buf: &[u8], target: A) -> io::Result<usize> {
-        const WHAT: &str = "sim::net::UdpSocket::send_to";
-        self.owner.check(WHAT)?;
-        let target = target.to_sim_addr()?;
-        self.send_inner(buf, target)
+        let udp = self.udp("sim::net::UdpSocket::send_to")?;
+        udp.send(buf, target.to_sim_addr()?)
+    }
+
+    /// Sends a datagram to `target` now: [`send_to`](Self::send_to) without
+    /// the `async` (sending never waits, so this never fails with
+    /// `WouldBlock`).
+    ///
+    /// ```
+    /// use sim_net::UdpSocket;
+    ///
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async {
+    ///     let a = UdpSocket::bind("0.0.0.0:7000").await.unwrap();
+    ///     let b = UdpSocket::bind("0.0.0.0:7001").await.unwrap();
+    ///     let mut buf = [0; 16];
+    ///     // Nothing has arrived yet: `WouldBlock`, as with a real socket.
+    ///     let nothing = b.try_recv_from(&mut buf).unwrap_err();
+    ///     assert_eq!(nothing.kind(), std::io::ErrorKind::WouldBlock);
+    ///     a.try_send_to(b"hi", "127.0.0.1:7001".parse().unwrap()).unwrap();
+    ///     b.readable().await.unwrap(); // the datagram is due
+    ///     let (n, from) = b.try_recv_from(&mut buf).unwrap();
+    ///     assert_eq!((&buf[..n], from.port()), (&b"hi"[..], 7000));
+    /// });
+    /// ```
+    pub fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
+        self.udp("sim::net::UdpSocket::try_send_to")?
+            .send(buf, target)
+    }
+
+    /// Sends a datagram to `target` as a poll function (it is always ready:
+    /// sending never waits).
+    pub fn poll_send_to(
+        &self,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+        target: SocketAddr,
+    ) -> Poll<io::Result<usize>> {
+        Poll::Ready(self.try_send_to(buf, target))
     }
 
     /// Sends a datagram to the connected peer.
     ///
     /// `NotConnected` if [`connect`](Self::connect) was not called.
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        const WHAT: &str = "sim::net::UdpSocket::send";
-        self.owner.check(WHAT)?;
-        let peer = self
-            .state
-            .borrow()
-            .peer
-            .ok_or_else(error::not_connected_udp)?;
-        self.send_inner(buf, peer)
+        self.try_send_as(buf, "sim::net::UdpSocket::send")
     }
 
-    fn send_inner(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
-        if buf.len() > MAX_DATAGRAM {
-            return Err(error::too_large(buf.len()));
-        }
-        if target.port() == 0 || target.ip().is_unspecified() {
-            return Err(error::unspecified_destination(target));
-        }
-        let handle = &self.owner.handle;
-        let now = now_nanos(handle);
-        let mut world = self.owner.net.world.borrow_mut();
-        let (src, port) = {
-            let st = self.state.borrow();
-            if let Some(node) = &st.closed {
-                return Err(error::closed_by_kill(node));
-            }
-            (st.node, st.local.port())
-        };
-        let dst = world.route(src, target.ip())?;
-        let from = SocketAddr::new(world.node(src).expect("registered").ip, port);
-        transmit(&mut world, handle, now, src, from, dst, target.port(), buf);
-        Ok(buf.len())
+    /// [`send`](Self::send) now (sending never waits).
+    pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.try_send_as(buf, "sim::net::UdpSocket::try_send")
+    }
+
+    /// [`send`](Self::send) as a poll function (always ready).
+    pub fn poll_send(&self, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Poll::Ready(self.try_send_as(buf, "sim::net::UdpSocket::poll_send"))
+    }
+
+    fn try_send_as(&self, buf: &[u8], what: &str) -> io::Result<usize> {
+        let udp = self.udp(what)?;
+        let peer = udp.peer()?;
+        udp.send(buf, peer)
+    }
+
+    /// Waits until the socket can send: at once, since sending never waits.
+    pub async fn writable(&self) -> io::Result<()> {
+        self.udp("sim::net::UdpSocket::writable").map(drop)
+    }
+
+    /// [`writable`](Self::writable) as a poll function (always ready).
+    pub fn poll_send_ready(&self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.udp("sim::net::UdpSocket::poll_send_ready").map(drop))
     }
 
     /// Receives a datagram, returning its length and sender. A datagram
     /// longer than `buf` is truncated (the rest is discarded), as with real
     /// sockets.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        let mut waiting = Waiting {
-            socket: self,
-            key: None,
-        };
-        poll_fn(|cx| waiting.poll_recv(cx, buf, "sim::net::UdpSocket::recv_from")).await
+        let mut waiting = Waiting::new(self);
+        poll_fn(|cx| waiting.poll(cx, Take::Recv, buf, "sim::net::UdpSocket::recv_from")).await
+    }
+
+    /// Receives a datagram if one is due, or fails with `WouldBlock`; see
+    /// [`try_send_to`](Self::try_send_to) for an example.
+    pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        const WHAT: &str = "sim::net::UdpSocket::try_recv_from";
+        self.udp(WHAT)?.try_take(Take::Recv, buf, WHAT)
     }
 
     /// Receives a datagram from the connected peer (datagrams from anyone
@@ -407,30 +596,149 @@ impl UdpSocket {
     /// `NotConnected` if [`connect`](Self::connect) was not called.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         const WHAT: &str = "sim::net::UdpSocket::recv";
-        self.owner.check(WHAT)?;
-        if self.state.borrow().peer.is_none() {
-            return Err(error::not_connected_udp());
-        }
-        let mut waiting = Waiting {
-            socket: self,
-            key: None,
-        };
-        let (n, _) = poll_fn(|cx| waiting.poll_recv(cx, buf, WHAT)).await?;
+        self.udp(WHAT)?.peer()?;
+        let mut waiting = Waiting::new(self);
+        let (n, _) = poll_fn(|cx| waiting.poll(cx, Take::Recv, buf, WHAT)).await?;
         Ok(n)
+    }
+
+    /// [`recv`](Self::recv) if a datagram is due, or `WouldBlock`.
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        const WHAT: &str = "sim::net::UdpSocket::try_recv";
+        let udp = self.udp(WHAT)?;
+        udp.peer()?;
+        Ok(udp.try_take(Take::Recv, buf, WHAT)?.0)
+    }
+
+    /// Receives a datagram like [`recv_from`](Self::recv_from) but leaves it
+    /// in the receive buffer: the next receive gets it again.
+    ///
+    /// ```
+    /// use sim_net::UdpSocket;
+    ///
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async {
+    ///     let a = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    ///     let b = UdpSocket::bind("0.0.0.0:7000").await.unwrap();
+    ///     a.send_to(b"once", "127.0.0.1:7000").await.unwrap();
+    ///     let mut buf = [0; 16];
+    ///     let (n, from) = b.peek_from(&mut buf).await.unwrap();
+    ///     assert_eq!(b.peek_sender().await.unwrap(), from);
+    ///     assert_eq!(b.recv_from(&mut buf).await.unwrap(), (n, from));
+    ///     assert!(b.try_recv_from(&mut buf).is_err(), "received once");
+    /// });
+    /// ```
+    pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        let mut waiting = Waiting::new(self);
+        poll_fn(|cx| waiting.poll(cx, Take::Peek, buf, "sim::net::UdpSocket::peek_from")).await
+    }
+
+    /// [`peek_from`](Self::peek_from) if a datagram is due, or `WouldBlock`.
+    pub fn try_peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        const WHAT: &str = "sim::net::UdpSocket::try_peek_from";
+        self.udp(WHAT)?.try_take(Take::Peek, buf, WHAT)
+    }
+
+    /// Waits for a datagram and returns its sender, leaving it in the
+    /// receive buffer.
+    pub async fn peek_sender(&self) -> io::Result<SocketAddr> {
+        let mut waiting = Waiting::new(self);
+        let what = "sim::net::UdpSocket::peek_sender";
+        let (_, from) = poll_fn(|cx| waiting.poll(cx, Take::Peek, &mut [], what)).await?;
+        Ok(from)
+    }
+
+    /// Waits until a datagram can be received (or the socket was closed by
+    /// a kill, which the next receive reports); pairs with
+    /// [`try_recv_from`](Self::try_recv_from).
+    pub async fn readable(&self) -> io::Result<()> {
+        let mut waiting = Waiting::new(self);
+        let what = "sim::net::UdpSocket::readable";
+        match poll_fn(|cx| waiting.poll(cx, Take::Peek, &mut [], what)).await {
+            Err(err) if err.kind() == io::ErrorKind::NotConnected => Ok(()),
+            other => other.map(drop),
+        }
+    }
+
+    /// [`readable`](Self::readable) as a poll function. Only the last task
+    /// to poll it (or another `poll_*` receive) is woken.
+    pub fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let udp = match self.udp("sim::net::UdpSocket::poll_recv_ready") {
+            Ok(udp) => udp,
+            Err(err) => return Poll::Ready(Err(err)),
+        };
+        match ready!(udp.poll_take_shared(cx, Take::Peek, &mut [])) {
+            Err(err) if err.kind() == io::ErrorKind::NotConnected => Poll::Ready(Ok(())),
+            other => Poll::Ready(other.map(drop)),
+        }
+    }
+
+    /// Receives a datagram into `buf` as a poll function, returning its
+    /// sender. Only the last task to poll it (or another `poll_*` receive)
+    /// is woken.
+    #[cfg(feature = "tokio")]
+    pub fn poll_recv_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<SocketAddr>> {
+        self.poll_into(cx, Take::Recv, buf, "sim::net::UdpSocket::poll_recv_from")
+    }
+
+    /// [`poll_recv_from`](Self::poll_recv_from), leaving the datagram in
+    /// the receive buffer.
+    #[cfg(feature = "tokio")]
+    pub fn poll_peek_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<SocketAddr>> {
+        self.poll_into(cx, Take::Peek, buf, "sim::net::UdpSocket::poll_peek_from")
+    }
+
+    /// Receives a datagram from the connected peer as a poll function.
+    /// `NotConnected` if [`connect`](Self::connect) was not called.
+    #[cfg(feature = "tokio")]
+    pub fn poll_recv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        const WHAT: &str = "sim::net::UdpSocket::poll_recv";
+        if let Err(err) = self.udp(WHAT).and_then(|udp| udp.peer()) {
+            return Poll::Ready(Err(err));
+        }
+        self.poll_into(cx, Take::Recv, buf, WHAT).map_ok(drop)
+    }
+
+    #[cfg(feature = "tokio")]
+    fn poll_into(
+        &self,
+        cx: &mut Context<'_>,
+        take: Take,
+        buf: &mut tokio::io::ReadBuf<'_>,
+        what: &str,
+    ) -> Poll<io::Result<SocketAddr>> {
+        let udp = match self.udp(what) {
+            Ok(udp) => udp,
+            Err(err) => return Poll::Ready(Err(err)),
+        };
+        let (n, from) = ready!(udp.poll_take_shared(cx, take, buf.initialize_unfilled()))?;
+        buf.advance(n);
+        Poll::Ready(Ok(from))
     }
 
     /// Sets the default destination of [`send`](Self::send) and keeps only
     /// datagrams from it. Connecting UDP sends nothing, so it succeeds even
     /// if nobody listens there.
     pub async fn connect<A: ToSimAddr>(&self, addr: A) -> io::Result<()> {
-        const WHAT: &str = "sim::net::UdpSocket::connect";
-        self.owner.check(WHAT)?;
+        let udp = self.udp("sim::net::UdpSocket::connect")?;
         let addr = addr.to_sim_addr()?;
         if addr.port() == 0 || addr.ip().is_unspecified() {
             return Err(error::unspecified_destination(addr));
         }
-        let mut world = self.owner.net.world.borrow_mut();
-        let mut st = self.state.borrow_mut();
+        let mut world = udp.owner.net.world.borrow_mut();
+        let mut st = udp.state.borrow_mut();
         let dst = world.route(st.node, addr.ip())?;
         let ip = world.node(dst).expect("routed nodes are registered").ip;
         st.peer = Some(SocketAddr::new(ip, addr.port()));
@@ -439,18 +747,61 @@ impl UdpSocket {
 
     /// The address the socket is bound to (with the port chosen for port 0).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.owner.check("sim::net::UdpSocket::local_addr")?;
-        Ok(self.state.borrow().local)
+        Ok(self
+            .udp("sim::net::UdpSocket::local_addr")?
+            .state
+            .borrow()
+            .local)
     }
 
     /// The connected peer; `NotConnected` if [`connect`](Self::connect) was
     /// not called.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.owner.check("sim::net::UdpSocket::peer_addr")?;
-        self.state
-            .borrow()
-            .peer
-            .ok_or_else(error::not_connected_udp)
+        self.udp("sim::net::UdpSocket::peer_addr")?.peer()
+    }
+
+    /// Sets the IP time-to-live of the datagrams sent (1..=255). The
+    /// simulated network has no hops, so it is recorded, not used.
+    ///
+    /// ```
+    /// use sim_net::UdpSocket;
+    ///
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async {
+    ///     let socket = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    ///     assert_eq!(socket.ttl().unwrap(), 64);
+    ///     socket.set_ttl(8).unwrap();
+    ///     assert_eq!(socket.ttl().unwrap(), 8);
+    ///     assert!(!socket.broadcast().unwrap());
+    ///     socket.set_broadcast(true).unwrap();
+    ///     assert!(socket.broadcast().unwrap());
+    /// });
+    /// ```
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        let udp = self.udp("sim::net::UdpSocket::set_ttl")?;
+        udp.ttl.set(check_ttl(ttl)?);
+        Ok(())
+    }
+
+    /// The IP time-to-live set with [`set_ttl`](Self::set_ttl); 64 by
+    /// default.
+    pub fn ttl(&self) -> io::Result<u32> {
+        Ok(self.udp("sim::net::UdpSocket::ttl")?.ttl.get())
+    }
+
+    /// Sets `SO_BROADCAST`. The simulated network has no broadcast
+    /// addresses, so it is recorded, not used.
+    pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
+        self.udp("sim::net::UdpSocket::set_broadcast")?
+            .broadcast
+            .set(on);
+        Ok(())
+    }
+
+    /// `SO_BROADCAST`, as set with [`set_broadcast`](Self::set_broadcast);
+    /// `false` by default.
+    pub fn broadcast(&self) -> io::Result<bool> {
+        Ok(self.udp("sim::net::UdpSocket::broadcast")?.broadcast.get())
     }
 }
 
@@ -460,42 +811,22 @@ struct Waiting<'a> {
     key: WaiterKey,
 }
 
-impl Waiting<'_> {
-    fn poll_recv(
+impl<'a> Waiting<'a> {
+    fn new(socket: &'a UdpSocket) -> Waiting<'a> {
+        Waiting { socket, key: None }
+    }
+
+    fn poll(
         &mut self,
         cx: &mut Context<'_>,
+        take: Take,
         buf: &mut [u8],
         what: &str,
     ) -> Poll<io::Result<(usize, SocketAddr)>> {
-        let owner = &self.socket.owner;
-        if let Err(err) = owner.check(what) {
-            return Poll::Ready(Err(err));
+        match self.socket.udp(what) {
+            Ok(udp) => udp.poll_take(cx, take, buf, &mut self.key),
+            Err(err) => Poll::Ready(Err(err)),
         }
-        let handle = &owner.handle;
-        let now = now_nanos(handle);
-        let mut world = owner.net.world.borrow_mut();
-        let mut st = self.socket.state.borrow_mut();
-        if let Some(node) = &st.closed {
-            let err = error::closed_by_kill(node);
-            st.waiters.remove(&mut self.key);
-            return Poll::Ready(Err(err));
-        }
-        st.settle(&mut world, now);
-        drop(world);
-        if let Some(datagram) = st.arrived.pop_front() {
-            st.arrived_bytes -= datagram.data.len();
-            st.waiters.remove(&mut self.key);
-            if !st.waiters.is_empty() {
-                st.rearm(handle, now);
-            }
-            let n = datagram.data.len().min(buf.len());
-            buf[..n].copy_from_slice(&datagram.data[..n]);
-            return Poll::Ready(Ok((n, datagram.from)));
-        }
-        st.waiters.register(&mut self.key, cx.waker());
-        st.rearm(handle, now);
-        handle.note_wait("a UDP receive (no datagram due yet)", None);
-        Poll::Pending
     }
 }
 
@@ -504,19 +835,19 @@ impl Drop for Waiting<'_> {
         if self.key.is_none() {
             return;
         }
-        let owner = &self.socket.owner;
-        let in_sim = owner.in_own_simulation();
-        if let Ok(mut st) = self.socket.state.try_borrow_mut() {
+        // Outside its simulation the waiters went (or go) with it.
+        let Ok(udp) = self.socket.socket.try_get() else {
+            return;
+        };
+        if let Ok(mut st) = udp.state.try_borrow_mut() {
             st.waiters.remove(&mut self.key);
-            if in_sim {
-                let now = now_nanos(&owner.handle);
-                st.rearm(&owner.handle, now);
-            }
+            let now = now_nanos(&udp.owner.handle);
+            st.rearm(&udp.owner.handle, now);
         }
     }
 }
 
-impl Drop for UdpSocket {
+impl Drop for Udp {
     fn drop(&mut self) {
         let Ok(mut world) = self.owner.net.world.try_borrow_mut() else {
             return;
@@ -545,7 +876,12 @@ impl Drop for UdpSocket {
 impl fmt::Debug for UdpSocket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("UdpSocket");
-        match self.state.try_borrow() {
+        let Ok(udp) = self.socket.try_get() else {
+            return d
+                .field("state", &format_args!("<outside its simulation>"))
+                .finish();
+        };
+        match udp.state.try_borrow() {
             Ok(st) => d
                 .field("local", &st.local)
                 .field("peer", &st.peer)

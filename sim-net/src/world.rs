@@ -20,8 +20,8 @@ use std::io;
 use std::net::IpAddr;
 use std::rc::{Rc, Weak};
 
-use sim_runtime::Handle;
 use sim_runtime::node::{NodeEvent, NodeHandle, NodeId};
+use sim_runtime::{Bound, Handle};
 use slab::Slab;
 
 use crate::config::NetConfig;
@@ -33,6 +33,18 @@ use crate::udp::UdpState;
 
 /// The first ephemeral port, as on Linux and in the IANA range.
 pub(crate) const EPHEMERAL_FIRST: u16 = 49152;
+
+/// A socket's IP time-to-live until one is set, as on Linux.
+pub(crate) const DEFAULT_TTL: u32 = 64;
+
+/// Checks a time-to-live given to a socket's `set_ttl`.
+pub(crate) fn check_ttl(ttl: u32) -> io::Result<u32> {
+    if (1..=255).contains(&ttl) {
+        Ok(ttl)
+    } else {
+        Err(error::invalid_ttl(ttl))
+    }
+}
 
 /// The network of one simulation.
 pub(crate) struct Net {
@@ -330,6 +342,13 @@ impl World {
         Err(error::no_ephemeral_port(&n.name, proto.name()))
     }
 
+    /// Lets `port` be bound again before its TIME_WAIT ends (`SO_REUSEADDR`).
+    pub(crate) fn end_time_wait(&mut self, node: NodeId, port: u16) {
+        if let Some(n) = self.node_seen_mut(node) {
+            n.time_wait.remove(&port);
+        }
+    }
+
     /// Frees a TCP port held by socket `id` (a listener or a connection),
     /// into TIME_WAIT if configured and `graceful`.
     pub(crate) fn free_tcp_port(
@@ -369,8 +388,9 @@ impl NodeNet {
     }
 }
 
-/// What every socket keeps of where it lives: its simulation, network and
-/// node. Checks that it is used from its own simulation.
+/// What every socket's state keeps of where it lives: its simulation,
+/// network and node. It stays in the simulation, behind the socket's
+/// `Send + Sync` key ([`Bound`]), so a socket never holds it directly.
 #[derive(Clone)]
 pub(crate) struct Owner {
     pub(crate) handle: Handle,
@@ -385,17 +405,6 @@ impl Owner {
         let node = sim_runtime::node::try_current().map_err(|_| error::no_simulation(what))?;
         net.world.borrow_mut().node_mut(&node);
         Ok(Owner { handle, net, node })
-    }
-
-    /// Checks that the socket is used inside its own, running simulation.
-    #[inline]
-    pub(crate) fn check(&self, what: &str) -> io::Result<()> {
-        match Handle::try_current() {
-            Ok(current) if current.sim_id() == self.handle.sim_id() => Ok(()),
-            _ if self.handle.is_closed() => Err(error::ended(what)),
-            Ok(_) => Err(error::foreign(what, self.handle.seed())),
-            Err(_) => Err(error::no_simulation(what)),
-        }
     }
 
     /// True when running inside the socket's own simulation (destructors
@@ -416,6 +425,25 @@ impl std::fmt::Debug for Owner {
         f.debug_struct("Owner")
             .field("node", &self.node.id())
             .finish()
+    }
+}
+
+/// A socket's state, looked up through its key: the one lookup each
+/// operation makes. Used on another thread, in another simulation, between
+/// runs or after its simulation ended, it is an error naming `what` (the
+/// method called) and saying what to do.
+#[inline]
+pub(crate) fn resolve<T: 'static>(key: &Bound<T>, what: &str) -> io::Result<Rc<T>> {
+    key.try_get().map_err(|err| error::misuse(what, &err))
+}
+
+/// [`resolve`] for the methods that cannot return an error: panics with
+/// the same message, at the caller's line.
+#[track_caller]
+pub(crate) fn resolve_or_panic<T: 'static>(key: &Bound<T>, what: &str) -> Rc<T> {
+    match resolve(key, what) {
+        Ok(value) => value,
+        Err(err) => panic!("{err}"),
     }
 }
 

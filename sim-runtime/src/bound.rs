@@ -141,6 +141,18 @@ pub(crate) enum Misuse {
 }
 
 impl Misuse {
+    fn kind(self, sim: SimRef) -> BoundErrorKind {
+        match self {
+            Misuse::OtherThread => BoundErrorKind::OtherThread,
+            Misuse::Foreign { seed } => BoundErrorKind::OtherSimulation {
+                seed,
+                ended: live(sim.id).is_none(),
+            },
+            Misuse::Outside => BoundErrorKind::Outside,
+            Misuse::Ended => BoundErrorKind::Ended,
+        }
+    }
+
     pub(crate) fn describe(self, what: &dyn fmt::Display) -> String {
         match self {
             Misuse::OtherThread => format!(
@@ -295,6 +307,7 @@ impl<T: 'static> Bound<T> {
     pub fn try_get(&self) -> Result<Rc<T>, BoundError> {
         self.try_get_value().map_err(|misuse| BoundError {
             message: misuse.describe(&format_args!("a `sim::Bound<{}>`", short_name::<T>())),
+            kind: misuse.kind(self.sim),
         })
     }
 
@@ -317,6 +330,7 @@ impl<T: 'static> Bound<T> {
     pub fn handle(&self) -> Result<Handle, BoundError> {
         self.sim.handle_on_thread().map_err(|misuse| BoundError {
             message: misuse.describe(&format_args!("a `sim::Bound<{}>`", short_name::<T>())),
+            kind: misuse.kind(self.sim),
         })
     }
 
@@ -378,6 +392,36 @@ fn short_name<T>() -> &'static str {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BoundError {
     message: String,
+    kind: BoundErrorKind,
+}
+
+impl BoundError {
+    /// Which misuse it is, for a layer that words its own message (a
+    /// socket names the method that was called).
+    pub fn kind(&self) -> BoundErrorKind {
+        self.kind
+    }
+}
+
+/// Why a [`Bound`] value cannot be reached: [`BoundError::kind`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BoundErrorKind {
+    /// Used on another thread than the one its simulation runs on.
+    OtherThread,
+    /// Used while another simulation runs on this thread.
+    OtherSimulation {
+        /// The seed of the simulation the value belongs to.
+        seed: u64,
+        /// True if that simulation has ended (a value kept from an earlier
+        /// run, in a `static` or thread-local, is the usual cause).
+        ended: bool,
+    },
+    /// Used on its simulation's thread while that simulation is not
+    /// running (between `block_on` calls).
+    Outside,
+    /// Used after its simulation ended.
+    Ended,
 }
 
 impl fmt::Display for BoundError {
@@ -430,12 +474,27 @@ mod tests {
     fn misuse_between_runs_and_after_the_end_say_which() {
         let mut rt = crate::Runtime::new(1);
         let value = rt.block_on(async { Bound::new(3u8) });
-        let between = value.try_get().unwrap_err().to_string();
+        let between = value.try_get().unwrap_err();
+        assert_eq!(between.kind(), BoundErrorKind::Outside);
+        let between = between.to_string();
         assert!(between.contains("outside its simulation"), "{between}");
         let mut other = crate::Runtime::new(2);
-        let foreign = other.block_on(async { value.try_get().unwrap_err().to_string() });
+        let foreign = other.block_on(async { value.try_get().unwrap_err() });
+        let kind = BoundErrorKind::OtherSimulation {
+            seed: 1,
+            ended: false,
+        };
+        assert_eq!(foreign.kind(), kind);
+        let foreign = foreign.to_string();
         assert!(foreign.contains("another simulation"), "{foreign}");
         drop(rt);
+        let kind = other.block_on(async { value.try_get().unwrap_err().kind() });
+        let ended = BoundErrorKind::OtherSimulation {
+            seed: 1,
+            ended: true,
+        };
+        assert_eq!(kind, ended);
+        assert_eq!(value.try_get().unwrap_err().kind(), BoundErrorKind::Ended);
         let ended = value.try_get().unwrap_err().to_string();
         assert!(ended.contains("has ended"), "{ended}");
     }

@@ -31,7 +31,7 @@ mod trace;
 mod waker;
 mod watchdog;
 
-pub use bound::{Bound, BoundError};
+pub use bound::{Bound, BoundError, BoundErrorKind};
 pub use error::{ConfigError, NoSimulation};
 pub use executor::{EnterGuard, Handle};
 pub use failure::{Failure, FailureKind};

@@ -1,4 +1,5 @@
 //! `tokio::net` on the simulated network: the sockets are `sim::net`'s,
-//! which have tokio's API. Names resolve to the simulation's nodes.
+//! which have tokio's API (and are `Send + Sync`, checked to stay on their
+//! simulation's thread). Names resolve to the simulation's nodes.
 
-pub use sim_net::{TcpListener, TcpStream, UdpSocket};
+pub use sim_net::{TcpListener, TcpSocket, TcpStream, ToSocketAddrs, UdpSocket, lookup_host, tcp};

@@ -7,6 +7,8 @@ extern crate sim_tokio as tokio;
 
 use std::time::Duration;
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep, timeout};
@@ -19,6 +21,11 @@ fn handles_libraries_store_are_send_and_sync() {
     assert_send_sync::<tokio::task::AbortHandle>();
     assert_send_sync::<tokio::time::Sleep>();
     assert_send_sync::<tokio::time::Interval>();
+    assert_send_sync::<tokio::net::TcpStream>();
+    assert_send_sync::<tokio::net::TcpListener>();
+    assert_send_sync::<tokio::net::UdpSocket>();
+    assert_send_sync::<tokio::net::tcp::OwnedReadHalf>();
+    assert_send_sync::<tokio::net::tcp::OwnedWriteHalf>();
     assert_send_sync::<tokio::runtime::Handle>();
     assert_send_sync::<tokio::task::JoinSet<u8>>();
 }
@@ -146,6 +153,31 @@ async fn select_supports_tokio_syntax() {
         }
     }
     assert!(beats >= 2, "{beats}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn tcp_echo_over_the_network() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.unwrap();
+        let (mut read, mut write) = socket.into_split();
+        let mut buf = [0u8; 5];
+        read.read_exact(&mut buf).await.unwrap();
+        write.write_all(&buf).await.unwrap();
+        write.shutdown().await.unwrap();
+    });
+    let mut client = TcpStream::connect(addr).await.unwrap();
+    client.write_all(b"hello").await.unwrap();
+    let mut back = [0u8; 5];
+    client.read_exact(&mut back).await.unwrap();
+    assert_eq!(&back, b"hello");
+    assert_eq!(
+        client.read(&mut back).await.unwrap(),
+        0,
+        "the server shut down its side"
+    );
+    server.await.unwrap();
 }
 
 tokio::task_local! {

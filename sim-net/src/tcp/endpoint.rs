@@ -186,6 +186,29 @@ impl Endpoint {
         n
     }
 
+    /// Copies buffered bytes into `buf` without taking them out of the
+    /// buffer, returning how many.
+    pub(crate) fn peek_into(&self, buf: &mut [u8]) -> usize {
+        let mut n = 0;
+        let mut offset = self.offset;
+        for segment in &self.arrived {
+            if n == buf.len() {
+                break;
+            }
+            let chunk = &segment[offset..];
+            let take = chunk.len().min(buf.len() - n);
+            buf[n..n + take].copy_from_slice(&chunk[..take]);
+            n += take;
+            offset = 0;
+        }
+        n
+    }
+
+    /// True if the peer may write more: its window is not full.
+    pub(crate) fn has_room(&self) -> bool {
+        self.unread < self.capacity
+    }
+
     /// Discards the receive buffer (a read shutdown).
     pub(crate) fn discard_buffer(&mut self) {
         let buffered: usize = self.arrived.iter().map(Vec::len).sum::<usize>() - self.offset;

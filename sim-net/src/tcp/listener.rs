@@ -10,15 +10,16 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use sim_runtime::Bound;
 use sim_runtime::node::{NodeId, NodeState};
 
 use crate::addr::ToSimAddr;
 use crate::alarm::now_nanos;
 use crate::error::{self, Reset};
 use crate::tcp::endpoint::{Endpoint, EndpointRef};
-use crate::tcp::stream::{TcpStream, release_endpoint};
+use crate::tcp::stream::{Conn, Options, TcpStream, release_endpoint};
 use crate::waiters::{WaiterKey, Waiters};
-use crate::world::{Owner, Proto, TcpPort};
+use crate::world::{DEFAULT_TTL, Owner, Proto, TcpPort, check_ttl, resolve};
 
 pub(crate) struct ListenerState {
     pub(crate) id: u64,
@@ -27,6 +28,8 @@ pub(crate) struct ListenerState {
     /// Connections established by the handshake, not yet accepted.
     queue: VecDeque<Rc<RefCell<Endpoint>>>,
     backlog: usize,
+    /// The receive buffer of the connections it accepts.
+    pub(crate) recv_buffer: usize,
     waiters: Waiters,
     /// Set when the node was killed or the listener dropped.
     closed: bool,
@@ -58,10 +61,14 @@ impl ListenerState {
 /// Connections are established by the simulated handshake whether or not
 /// `accept` is being called, up to the backlog
 /// ([`NetConfig::tcp_backlog`](crate::NetConfig::tcp_backlog), 128 by
-/// default); further connection requests are ignored and the client tries
-/// again. Dropping the listener frees its port (after
+/// default, or [`TcpSocket::listen`](crate::TcpSocket::listen)'s);
+/// further connection requests are ignored and the client tries again.
+/// Dropping the listener frees its port (after
 /// [`NetConfig::time_wait`](crate::NetConfig::time_wait), zero by default)
 /// and resets the connections it had not accepted.
+///
+/// The listener is `Send + Sync`; like every socket it must be used on its
+/// simulation's thread (elsewhere its methods return an error saying so).
 ///
 /// ```
 /// use std::time::Duration;
@@ -93,10 +100,89 @@ impl ListenerState {
 /// });
 /// ```
 pub struct TcpListener {
+    listener: Bound<Listener>,
+}
+
+/// A listener's side in the simulation: what its key leads to.
+pub(crate) struct Listener {
     owner: Owner,
     state: Rc<RefCell<ListenerState>>,
     /// The waiter slot of `poll_accept` callers.
     poll_key: Cell<WaiterKey>,
+    ttl: Cell<u32>,
+}
+
+impl Listener {
+    /// Listens on `local`, whose port the caller reserved for socket `id`.
+    pub(crate) fn open(
+        owner: Owner,
+        id: u64,
+        local: SocketAddr,
+        backlog: usize,
+        recv_buffer: usize,
+    ) -> TcpListener {
+        let node = owner.node.id();
+        let state = Rc::new(RefCell::new(ListenerState {
+            id,
+            node,
+            local,
+            queue: VecDeque::new(),
+            backlog,
+            recv_buffer,
+            waiters: Waiters::default(),
+            closed: false,
+        }));
+        owner
+            .net
+            .world
+            .borrow_mut()
+            .node_seen_mut(node)
+            .expect("registered by Owner::here")
+            .tcp
+            .insert(local.port(), TcpPort::Listener(Rc::downgrade(&state)));
+        let handle = owner.handle.clone();
+        let listener = Listener {
+            owner,
+            state,
+            poll_key: Cell::new(None),
+            ttl: Cell::new(DEFAULT_TTL),
+        };
+        TcpListener {
+            listener: Bound::new_in(&handle, listener),
+        }
+    }
+
+    /// Takes the first queued connection, or waits under `key` for one.
+    fn poll_accept(
+        &self,
+        cx: &mut Context<'_>,
+        key: &mut WaiterKey,
+    ) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        let mut st = self.state.borrow_mut();
+        if st.closed {
+            st.waiters.remove(key);
+            return Poll::Ready(Err(error::closed_by_kill(&self.owner.node_name())));
+        }
+        match st.queue.pop_front() {
+            Some(endpoint) => {
+                st.waiters.remove(key);
+                if !st.queue.is_empty() {
+                    st.waiters.wake_all();
+                }
+                drop(st);
+                let peer = endpoint.borrow().peer;
+                let conn = Conn::new(self.owner.clone(), endpoint, Options::default());
+                Poll::Ready(Ok((TcpStream::from_conn(conn), peer)))
+            }
+            None => {
+                st.waiters.register(key, cx.waker());
+                self.owner
+                    .handle
+                    .note_wait("a TCP accept (no connection queued)", None);
+                Poll::Pending
+            }
+        }
+    }
 }
 
 impl TcpListener {
@@ -111,31 +197,21 @@ impl TcpListener {
         let addr = addr.to_sim_addr()?;
         let now = now_nanos(&owner.handle);
         let node = owner.node.id();
-        let state = {
+        let (id, port, backlog, recv_buffer) = {
             let mut world = owner.net.world.borrow_mut();
             world.check_local_ip(node, addr.ip())?;
             let port = world.take_port(node, Proto::Tcp, addr.port(), now)?;
-            let state = Rc::new(RefCell::new(ListenerState {
-                id: world.next_socket_id(),
-                node,
-                local: SocketAddr::new(addr.ip(), port),
-                queue: VecDeque::new(),
-                backlog: world.config.tcp_backlog_size(),
-                waiters: Waiters::default(),
-                closed: false,
-            }));
-            world
-                .node_seen_mut(node)
-                .expect("registered by Owner::here")
-                .tcp
-                .insert(port, TcpPort::Listener(Rc::downgrade(&state)));
-            state
+            let config = &world.config;
+            let (backlog, recv_buffer) = (config.tcp_backlog_size(), config.tcp_buffer_size());
+            (world.next_socket_id(), port, backlog, recv_buffer)
         };
-        Ok(TcpListener {
-            owner,
-            state,
-            poll_key: Cell::new(None),
-        })
+        let local = SocketAddr::new(addr.ip(), port);
+        Ok(Listener::open(owner, id, local, backlog, recv_buffer))
+    }
+
+    #[inline]
+    fn listener(&self, what: &str) -> io::Result<Rc<Listener>> {
+        resolve(&self.listener, what)
     }
 
     /// Waits for a connection and returns it with the peer's address.
@@ -149,24 +225,57 @@ impl TcpListener {
 
     /// Polls for a connection; only the last task to poll is woken.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        let mut waiting = Accepting {
-            listener: self,
-            key: self.poll_key.take(),
+        let listener = match self.listener("sim::net::TcpListener::poll_accept") {
+            Ok(listener) => listener,
+            Err(err) => return Poll::Ready(Err(err)),
         };
-        let poll = waiting.poll(cx);
         // Stay registered (the waker must be woken when a connection comes)
         // under the listener's own slot, refreshed by the next poll.
-        self.poll_key.set(waiting.key.take());
+        let mut key = listener.poll_key.take();
+        let poll = listener.poll_accept(cx, &mut key);
+        listener.poll_key.set(key);
         poll
     }
 
     /// The address the listener is bound to.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.owner.check("sim::net::TcpListener::local_addr")?;
-        Ok(self.state.borrow().local)
+        Ok(self
+            .listener("sim::net::TcpListener::local_addr")?
+            .state
+            .borrow()
+            .local)
+    }
+
+    /// Sets the IP time-to-live of the connections' packets (1..=255). The
+    /// simulated network has no hops, so it is recorded, not used.
+    ///
+    /// ```
+    /// use sim_net::TcpListener;
+    ///
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async {
+    ///     let listener = TcpListener::bind("0.0.0.0:80").await.unwrap();
+    ///     assert_eq!(listener.ttl().unwrap(), 64);
+    ///     listener.set_ttl(100).unwrap();
+    ///     assert_eq!(listener.ttl().unwrap(), 100);
+    /// });
+    /// ```
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        let ttl = check_ttl(ttl)?;
+        self.listener("sim::net::TcpListener::set_ttl")?
+            .ttl
+            .set(ttl);
+        Ok(())
+    }
+
+    /// The IP time-to-live; 64 by default.
+    pub fn ttl(&self) -> io::Result<u32> {
+        Ok(self.listener("sim::net::TcpListener::ttl")?.ttl.get())
     }
 }
 
+/// An `accept` in progress; leaves the listener's waiters when done or
+/// dropped.
 struct Accepting<'a> {
     listener: &'a TcpListener,
     key: WaiterKey,
@@ -174,45 +283,28 @@ struct Accepting<'a> {
 
 impl Accepting<'_> {
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        let owner = &self.listener.owner;
-        if let Err(err) = owner.check("sim::net::TcpListener::accept") {
-            return Poll::Ready(Err(err));
-        }
-        let mut st = self.listener.state.borrow_mut();
-        if st.closed {
-            st.waiters.remove(&mut self.key);
-            return Poll::Ready(Err(error::closed_by_kill(&owner.node_name())));
-        }
-        match st.queue.pop_front() {
-            Some(endpoint) => {
-                st.waiters.remove(&mut self.key);
-                if !st.queue.is_empty() {
-                    st.waiters.wake_all();
-                }
-                drop(st);
-                let peer = endpoint.borrow().peer;
-                Poll::Ready(Ok((TcpStream::new(owner.clone(), endpoint), peer)))
-            }
-            None => {
-                st.waiters.register(&mut self.key, cx.waker());
-                owner
-                    .handle
-                    .note_wait("a TCP accept (no connection queued)", None);
-                Poll::Pending
-            }
+        match self.listener.listener("sim::net::TcpListener::accept") {
+            Ok(listener) => listener.poll_accept(cx, &mut self.key),
+            Err(err) => Poll::Ready(Err(err)),
         }
     }
 }
 
 impl Drop for Accepting<'_> {
     fn drop(&mut self) {
-        if let Ok(mut st) = self.listener.state.try_borrow_mut() {
-            st.waiters.remove(&mut self.key);
+        if self.key.is_none() {
+            return;
+        }
+        // Outside its simulation the waiters went (or go) with it.
+        if let Ok(listener) = self.listener.listener.try_get() {
+            if let Ok(mut st) = listener.state.try_borrow_mut() {
+                st.waiters.remove(&mut self.key);
+            }
         }
     }
 }
 
-impl Drop for TcpListener {
+impl Drop for Listener {
     fn drop(&mut self) {
         let killed = self.owner.node.state() == NodeState::Down;
         let queued = match self.state.try_borrow_mut() {
@@ -237,7 +329,7 @@ impl Drop for TcpListener {
                     peer.borrow_mut().reset_with(Reset::Aborted(name.clone()));
                 }
             }
-            release_endpoint(&self.owner, &endpoint);
+            release_endpoint(&self.owner, &endpoint, false);
         }
     }
 }
@@ -245,7 +337,12 @@ impl Drop for TcpListener {
 impl fmt::Debug for TcpListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("TcpListener");
-        match self.state.try_borrow() {
+        let Ok(listener) = self.listener.try_get() else {
+            return d
+                .field("state", &format_args!("<outside its simulation>"))
+                .finish();
+        };
+        match listener.state.try_borrow() {
             Ok(st) => d.field("local", &st.local).field("queued", &st.queue.len()),
             Err(_) => d.field("state", &format_args!("<busy>")),
         };

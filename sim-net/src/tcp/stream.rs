@@ -1,7 +1,15 @@
-//! TCP streams: connecting (the handshake), reading, writing, closing.
+//! TCP streams: reading, writing, peeking, readiness, options, closing.
+//!
+//! A [`TcpStream`] is a `Send + Sync` key to its [`Conn`], which stays in
+//! the simulation: every operation looks it up once (see
+//! [`resolve`](crate::world::resolve)), so a stream used on another thread,
+//! in another simulation or after its simulation ended gets an error saying
+//! so. The connection ends when the last key to its `Conn` is dropped (the
+//! stream, or both halves of [`into_split`](TcpStream::into_split)).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::future::poll_fn;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::pin::Pin;
@@ -9,33 +17,37 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use sim_runtime::node::{NodeHandle, NodeId, NodeState};
-use sim_runtime::{Decision, Handle};
+use sim_runtime::Bound;
+use sim_runtime::node::{NodeId, NodeState};
 
 use crate::addr::ToSimAddr;
-use crate::alarm::{instant_at, now_nanos};
+use crate::alarm::now_nanos;
 use crate::error::{self, Reset};
-use crate::link::nanos;
-use crate::tcp::endpoint::{Endpoint, EndpointRef, Segment, delay};
-use crate::world::{Owner, Proto, TcpPort, World};
-
-/// Connection requests are retried at most this far apart.
-const MAX_SYN_RTO: u64 = 64_000_000_000;
+use crate::tcp::connect::{self, Connecting};
+use crate::tcp::endpoint::{Endpoint, EndpointRef, Segment};
+use crate::tcp::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+use crate::world::{DEFAULT_TTL, Owner, World, check_ttl, resolve, resolve_or_panic};
 
 /// A TCP connection between two simulated nodes, with tokio's API.
 ///
 /// Reading and writing go through [`futures::io::AsyncRead`] and
 /// [`futures::io::AsyncWrite`] (use `futures::AsyncReadExt` /
 /// `AsyncWriteExt`); with the `tokio` feature, tokio's traits too, so
-/// tokio-util codecs work.
+/// tokio-util codecs work and `AsyncWriteExt::shutdown().await` ends the
+/// write direction. [`into_split`](Self::into_split) and
+/// [`split`](Self::split) give halves that two tasks can use at once.
 ///
 /// Semantics:
 /// - Bytes arrive in order and exactly once, whatever the link's loss,
 ///   duplication and jitter: a lost segment arrives one retransmission
 ///   timeout later ([`NetConfig::tcp_rto`](crate::NetConfig::tcp_rto)).
-/// - [`shutdown(Write)`](Self::shutdown) or `close()`: the peer reads the
-///   remaining bytes, then end of stream. Dropping the stream does the same,
-///   and frees its port.
+/// - Shutting down the write direction (`shutdown().await` with tokio's
+///   `AsyncWriteExt`, `close().await` with futures', or
+///   [`shutdown_std(Write)`](Self::shutdown_std)): the peer reads the
+///   remaining bytes, then end of stream. Dropping the stream does the
+///   same, and frees its port; with a linger time of zero
+///   ([`set_zero_linger`](Self::set_zero_linger)) it resets the connection
+///   instead.
 /// - When the peer's node is killed, the next read or write fails at once
 ///   with `ConnectionReset` (the peer's kernel is gone: nothing more
 ///   arrives, not even bytes that were in flight).
@@ -46,198 +58,127 @@ const MAX_SYN_RTO: u64 = 64_000_000_000;
 /// - Backpressure: a writer may have
 ///   [`NetConfig::tcp_buffer`](crate::NetConfig::tcp_buffer) bytes (64 KiB)
 ///   not yet read by its peer; beyond that, writes pend until the peer reads.
+///
+/// The stream is `Send + Sync` (libraries such as hyper's client pool
+/// demand it), but it must be used on its simulation's thread: its state
+/// stays in the simulation, and a use on another thread, in another
+/// simulation or after the simulation ended is an error that says so (a
+/// panic from the methods that return no `Result`). Only one task is woken
+/// per direction: the last one that waited to read (`read`, `peek`,
+/// `readable`) and the last one that waited to write.
 pub struct TcpStream {
+    conn: Bound<Conn>,
+}
+
+/// Socket options of a stream (and of a [`TcpSocket`](crate::TcpSocket)
+/// before it connects).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Options {
+    pub(crate) nodelay: bool,
+    pub(crate) ttl: u32,
+    pub(crate) linger: Option<Duration>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            nodelay: false,
+            ttl: DEFAULT_TTL,
+            linger: None,
+        }
+    }
+}
+
+/// A stream's side of the connection, kept in the simulation: what the
+/// stream's key (and its halves' keys) lead to.
+pub(crate) struct Conn {
     owner: Owner,
     ep: Rc<RefCell<Endpoint>>,
+    options: Cell<Options>,
 }
 
-/// What a connection request found at its destination.
-enum Handshake {
-    /// Queued at a listener; the answer takes this long to come back.
-    Accepted(Rc<RefCell<Endpoint>>, u64),
-    /// No listener: a reset comes back after this long.
-    Refused(u64),
-    /// No answer (node down, answer lost or cut, backlog full).
-    Silent,
+/// What a read does with the bytes that have arrived.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// Takes them out of the receive buffer.
+    Consume,
+    /// Copies them, leaving them for the next read.
+    Peek,
+    /// Only reports whether a read would return at once.
+    Ready,
 }
 
-impl TcpStream {
-    pub(crate) fn new(owner: Owner, ep: Rc<RefCell<Endpoint>>) -> TcpStream {
-        TcpStream { owner, ep }
+impl Conn {
+    pub(crate) fn new(owner: Owner, ep: Rc<RefCell<Endpoint>>, options: Options) -> Conn {
+        Conn {
+            owner,
+            ep,
+            options: Cell::new(options),
+        }
     }
 
-    /// Opens a connection from the current node to `addr`
-    /// (`"server:8080"`, a `SocketAddr`, ...), from an ephemeral port.
-    ///
-    /// The connection request takes the link's latency to arrive, and the
-    /// answer as long to come back. With no listener on the port, the
-    /// answer is `ConnectionRefused`. When there is no answer (the node is
-    /// down, a partition cuts the way, the request was lost), the request is
-    /// sent again after [`NetConfig::syn_rto`](crate::NetConfig::syn_rto)
-    /// (1 s), doubling up to 64 s, for ever: wrap the call in
-    /// `sim::time::timeout` to give up.
-    ///
-    /// ```
-    /// use std::io::ErrorKind;
-    /// use std::time::Duration;
-    /// use sim_net::TcpStream;
-    ///
-    /// let mut rt = sim::Runtime::new(1);
-    /// rt.block_on(async {
-    ///     sim::node::Builder::new("server").build();
-    ///     let refused = TcpStream::connect("server:8080").await.unwrap_err();
-    ///     assert_eq!(refused.kind(), ErrorKind::ConnectionRefused);
-    ///     sim_net::isolate("server");
-    ///     let waiting = sim::time::timeout(Duration::from_secs(5), TcpStream::connect("server:8080"));
-    ///     assert!(waiting.await.is_err(), "no answer across a partition");
-    /// });
-    /// ```
-    pub async fn connect<A: ToSimAddr>(addr: A) -> io::Result<TcpStream> {
-        const WHAT: &str = "sim::net::TcpStream::connect";
-        let owner = Owner::here(WHAT)?;
-        let target = addr.to_sim_addr()?;
-        if target.port() == 0 || target.ip().is_unspecified() {
-            return Err(error::unspecified_destination(target));
-        }
-        let handle = owner.handle.clone();
-        let me = owner.node.id();
-        let mut connecting = {
-            let mut world = owner.net.world.borrow_mut();
-            let dst = world.route(me, target.ip())?;
-            let port = world.take_port(me, Proto::Tcp, 0, now_nanos(&handle))?;
-            let id = world.next_socket_id();
-            let node = world.node_seen_mut(me).expect("registered by Owner::here");
-            node.tcp.insert(port, TcpPort::Conn(id));
-            let local = SocketAddr::new(node.ip, port);
-            let dst_ip = world.node(dst).expect("routed nodes are registered").ip;
-            let dst_node = if dst == me {
-                owner.node.clone()
+    /// Reads (or peeks at) the bytes that have arrived. Without a context
+    /// (the `try_` methods) it returns `Pending` instead of waiting.
+    fn poll_read(
+        &self,
+        cx: Option<&mut Context<'_>>,
+        buf: &mut [u8],
+        mode: Read,
+    ) -> Poll<io::Result<usize>> {
+        let handle = &self.owner.handle;
+        let now = now_nanos(handle);
+        let mut world = self.owner.net.world.borrow_mut();
+        let mut me = self.ep.borrow_mut();
+        if let Some(reset) = &me.reset {
+            // Readable: the read that follows reports the reset.
+            return Poll::Ready(if mode == Read::Ready {
+                Ok(0)
             } else {
-                sim_runtime::node::by_ip(dst_ip).expect("routed nodes exist")
-            };
-            Connecting {
-                local,
-                owner: owner.clone(),
-                dst,
-                dst_node,
-                port: target.port(),
-                id,
-                endpoint: None,
-            }
-        };
-        let mut rto = nanos(owner.net.world.borrow().config.syn_rto_duration());
-        loop {
-            let retry_at = now_nanos(&handle).saturating_add(rto);
-            let there = {
-                let mut world = owner.net.world.borrow_mut();
-                syn_delay(&mut world, &handle, me, connecting.dst)
-            };
-            if let Some(there) = there {
-                sim_runtime::time::sleep(Duration::from_nanos(there)).await;
-                match connecting.arrive() {
-                    Handshake::Accepted(endpoint, back) => {
-                        connecting.endpoint = Some(endpoint);
-                        sim_runtime::time::sleep(Duration::from_nanos(back)).await;
-                        return Ok(connecting.finish());
-                    }
-                    Handshake::Refused(back) => {
-                        sim_runtime::time::sleep(Duration::from_nanos(back)).await;
-                        let name = owner.net.node_name(connecting.dst);
-                        return Err(error::refused(&name, connecting.port));
-                    }
-                    Handshake::Silent => {}
-                }
-            }
-            sim_runtime::time::sleep_until(instant_at(&handle, retry_at)).await;
-            rto = rto.saturating_mul(2).min(MAX_SYN_RTO);
-        }
-    }
-
-    /// The local address (this node's address and the connection's port).
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.owner.check("sim::net::TcpStream::local_addr")?;
-        Ok(self.ep.borrow().local)
-    }
-
-    /// The address of the other end.
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.owner.check("sim::net::TcpStream::peer_addr")?;
-        Ok(self.ep.borrow().peer)
-    }
-
-    /// Shuts down the read half, the write half or both, like
-    /// `std::net::TcpStream::shutdown`.
-    ///
-    /// After `Write`, the peer reads the bytes already written, then end of
-    /// stream; writing here fails with `BrokenPipe`. After `Read`, reads
-    /// return end of stream and bytes arriving are discarded.
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.owner.check("sim::net::TcpStream::shutdown")?;
-        let handle = &self.owner.handle;
-        let now = now_nanos(handle);
-        let mut world = self.owner.net.world.borrow_mut();
-        let mut me = self.ep.borrow_mut();
-        if let Some(reset) = &me.reset {
-            return Err(reset.to_error());
-        }
-        let peer = me.peer_ep.upgrade();
-        if matches!(how, Shutdown::Read | Shutdown::Both) && !me.read_shut {
-            me.read_shut = true;
-            me.settle(&mut world, now);
-            me.discard_buffer();
-            if let Some(peer) = &peer {
-                peer.borrow_mut().wake_writer();
-            }
-        }
-        if matches!(how, Shutdown::Write | Shutdown::Both) && !me.write_shut {
-            me.write_shut = true;
-            if let Some(peer) = &peer {
-                peer.borrow_mut()
-                    .transmit(&mut world, handle, now, Segment::Fin);
-            }
-        }
-        Ok(())
-    }
-
-    fn poll_read_bytes(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        if let Err(err) = self.owner.check("sim::net::TcpStream::poll_read") {
-            return Poll::Ready(Err(err));
-        }
-        let handle = &self.owner.handle;
-        let now = now_nanos(handle);
-        let mut world = self.owner.net.world.borrow_mut();
-        let mut me = self.ep.borrow_mut();
-        if let Some(reset) = &me.reset {
-            return Poll::Ready(Err(reset.to_error()));
+                Err(reset.to_error())
+            });
         }
         if me.read_shut {
             return Poll::Ready(Ok(0));
         }
         me.settle(&mut world, now);
         drop(world);
-        if me.has_data() && !buf.is_empty() {
-            let n = me.read_into(buf);
-            me.done_reading();
-            let peer = me.peer_ep.upgrade();
-            drop(me);
-            if let Some(peer) = peer {
-                peer.borrow_mut().wake_writer();
+        let wants_bytes = mode == Read::Ready || !buf.is_empty();
+        if me.has_data() && wants_bytes {
+            let n = match mode {
+                Read::Consume => me.read_into(buf),
+                Read::Peek => me.peek_into(buf),
+                Read::Ready => 0,
+            };
+            if cx.is_some() {
+                me.done_reading();
+            }
+            if mode == Read::Consume {
+                // Room in the window: a writer waiting for it may go on.
+                let peer = me.peer_ep.upgrade();
+                drop(me);
+                if let Some(peer) = peer {
+                    peer.borrow_mut().wake_writer();
+                }
             }
             return Poll::Ready(Ok(n));
         }
-        if me.fin_arrived() || buf.is_empty() {
-            me.done_reading();
+        if me.fin_arrived() || !wants_bytes {
+            if cx.is_some() {
+                me.done_reading();
+            }
             return Poll::Ready(Ok(0));
         }
+        let Some(cx) = cx else {
+            return Poll::Pending;
+        };
         me.wait_read(handle, now, cx.waker());
         handle.note_wait("a TCP read (no bytes due yet)", None);
         Poll::Pending
     }
 
-    fn poll_write_bytes(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        if let Err(err) = self.owner.check("sim::net::TcpStream::poll_write") {
-            return Poll::Ready(Err(err));
-        }
+    /// Writes as much of `buf` as the peer's window takes. Without a
+    /// context it returns `Pending` instead of waiting for room.
+    fn poll_write(&self, cx: Option<&mut Context<'_>>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let handle = &self.owner.handle;
         let now = now_nanos(handle);
         let mut world = self.owner.net.world.borrow_mut();
@@ -267,16 +208,528 @@ impl TcpStream {
         }
         let window = peer.capacity.saturating_sub(peer.unread);
         if window == 0 {
-            me.writer = Some(cx.waker().clone());
-            self.owner
-                .handle
-                .note_wait("a TCP write (the peer's receive window is full)", None);
+            if let Some(cx) = cx {
+                me.writer = Some(cx.waker().clone());
+                handle.note_wait("a TCP write (the peer's receive window is full)", None);
+            }
             return Poll::Pending;
         }
         let n = buf.len().min(window);
         peer.unread += n;
         peer.transmit(&mut world, handle, now, Segment::Data(buf[..n].to_vec()));
         Poll::Ready(Ok(n))
+    }
+
+    /// Ready when a write would not wait: room in the peer's window, or an
+    /// error (reset, shut down) that the write then reports.
+    fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut me = self.ep.borrow_mut();
+        if me.reset.is_some() || me.write_shut {
+            return Poll::Ready(Ok(()));
+        }
+        let has_room = me
+            .peer_ep
+            .upgrade()
+            .is_none_or(|peer| peer.borrow().read_shut || peer.borrow().has_room());
+        if has_room {
+            return Poll::Ready(Ok(()));
+        }
+        me.writer = Some(cx.waker().clone());
+        self.owner
+            .handle
+            .note_wait("a TCP write (the peer's receive window is full)", None);
+        Poll::Pending
+    }
+
+    /// `std::net::TcpStream::shutdown`.
+    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        let handle = &self.owner.handle;
+        let now = now_nanos(handle);
+        let mut world = self.owner.net.world.borrow_mut();
+        let mut me = self.ep.borrow_mut();
+        if let Some(reset) = &me.reset {
+            return Err(reset.to_error());
+        }
+        let peer = me.peer_ep.upgrade();
+        if matches!(how, Shutdown::Read | Shutdown::Both) && !me.read_shut {
+            me.read_shut = true;
+            me.settle(&mut world, now);
+            me.discard_buffer();
+            if let Some(peer) = &peer {
+                peer.borrow_mut().wake_writer();
+            }
+        }
+        if matches!(how, Shutdown::Write | Shutdown::Both) && !me.write_shut {
+            me.write_shut = true;
+            if let Some(peer) = &peer {
+                peer.borrow_mut()
+                    .transmit(&mut world, handle, now, Segment::Fin);
+            }
+        }
+        Ok(())
+    }
+
+    /// `shutdown(Write)`, but closing twice or after a reset is fine (as
+    /// closing is usually the last thing done with a stream).
+    pub(crate) fn close_write(&self) -> io::Result<()> {
+        match self.shutdown(Shutdown::Write) {
+            Err(err) if err.kind() == io::ErrorKind::ConnectionReset => Ok(()),
+            other => other,
+        }
+    }
+}
+
+impl TcpStream {
+    pub(crate) fn from_conn(conn: Conn) -> TcpStream {
+        let handle = conn.owner.handle.clone();
+        TcpStream {
+            conn: Bound::new_in(&handle, conn),
+        }
+    }
+
+    /// The stream's state in the simulation, or why it cannot be reached.
+    #[inline]
+    fn conn(&self, what: &str) -> io::Result<Rc<Conn>> {
+        resolve(&self.conn, what)
+    }
+
+    /// Another key to the same connection (for the halves).
+    #[track_caller]
+    pub(crate) fn share(&self, what: &str) -> TcpStream {
+        // Checked first, so that misuse panics with the socket's message.
+        resolve_or_panic(&self.conn, what);
+        TcpStream {
+            conn: self.conn.clone(),
+        }
+    }
+
+    /// True if both keys lead to the same connection.
+    #[track_caller]
+    pub(crate) fn same_connection(&self, other: &TcpStream, what: &str) -> bool {
+        Rc::ptr_eq(
+            &resolve_or_panic(&self.conn, what),
+            &resolve_or_panic(&other.conn, what),
+        )
+    }
+
+    /// Opens a connection from the current node to `addr`
+    /// (`"server:8080"`, a `SocketAddr`, ...), from an ephemeral port.
+    ///
+    /// The connection request takes the link's latency to arrive, and the
+    /// answer as long to come back. With no listener on the port, the
+    /// answer is `ConnectionRefused`. When there is no answer (the node is
+    /// down, a partition cuts the way, the request was lost), the request is
+    /// sent again after [`NetConfig::syn_rto`](crate::NetConfig::syn_rto)
+    /// (1 s), doubling up to 64 s, for ever: wrap the call in
+    /// `sim::time::timeout` to give up.
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    /// use std::time::Duration;
+    /// use sim_net::TcpStream;
+    ///
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async {
+    ///     sim::node::Builder::new("server").build();
+    ///     let refused = TcpStream::connect("server:8080").await.unwrap_err();
+    ///     assert_eq!(refused.kind(), ErrorKind::ConnectionRefused);
+    ///     sim_net::isolate("server");
+    ///     let waiting = sim::time::timeout(Duration::from_secs(5), TcpStream::connect("server:8080"));
+    ///     assert!(waiting.await.is_err(), "no answer across a partition");
+    /// });
+    /// ```
+    pub async fn connect<A: ToSimAddr>(addr: A) -> io::Result<TcpStream> {
+        let owner = Owner::here(connect::WHAT)?;
+        let target = addr.to_sim_addr()?;
+        let connecting = Connecting::start(owner, target, &mut None, connect::Settings::default())?;
+        connect::handshake(connecting).await
+    }
+
+    /// The local address (this node's address and the connection's port).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self
+            .conn("sim::net::TcpStream::local_addr")?
+            .ep
+            .borrow()
+            .local)
+    }
+
+    /// The address of the other end.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self
+            .conn("sim::net::TcpStream::peer_addr")?
+            .ep
+            .borrow()
+            .peer)
+    }
+
+    /// Shuts down the read direction, the write direction or both, like
+    /// `std::net::TcpStream::shutdown` (tokio's `TcpStream` has no inherent
+    /// `shutdown`, so that `AsyncWriteExt::shutdown().await` is the one
+    /// found; this is its `shutdown_std`).
+    ///
+    /// After `Write`, the peer reads the bytes already written, then end of
+    /// stream; writing here fails with `BrokenPipe`. After `Read`, reads
+    /// return end of stream and bytes arriving are discarded.
+    ///
+    /// ```
+    /// use std::net::Shutdown;
+    /// use futures::AsyncReadExt;
+    /// use sim_net::{TcpListener, TcpStream};
+    ///
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async {
+    ///     let listener = TcpListener::bind("0.0.0.0:80").await.unwrap();
+    ///     let client = TcpStream::connect("127.0.0.1:80").await.unwrap();
+    ///     let (mut accepted, _) = listener.accept().await.unwrap();
+    ///     client.shutdown_std(Shutdown::Write).unwrap();
+    ///     assert_eq!(accepted.read(&mut [0; 8]).await.unwrap(), 0, "end of stream");
+    /// });
+    /// ```
+    pub fn shutdown_std(&self, how: Shutdown) -> io::Result<()> {
+        self.conn("sim::net::TcpStream::shutdown_std")?
+            .shutdown(how)
+    }
+
+    /// Receives bytes without taking them out of the receive buffer: the
+    /// next read (or peek) returns them again. Waits until there is at
+    /// least one byte (or end of stream: `Ok(0)`).
+    ///
+    /// ```
+    /// use futures::{AsyncReadExt, AsyncWriteExt};
+    /// use sim_net::{TcpListener, TcpStream};
+    ///
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async {
+    ///     let listener = TcpListener::bind("0.0.0.0:80").await.unwrap();
+    ///     let mut client = TcpStream::connect("127.0.0.1:80").await.unwrap();
+    ///     let (mut accepted, _) = listener.accept().await.unwrap();
+    ///     client.write_all(b"GET /").await.unwrap();
+    ///     let mut head = [0; 3];
+    ///     assert_eq!(accepted.peek(&mut head).await.unwrap(), 3);
+    ///     let mut all = [0; 5];
+    ///     accepted.read_exact(&mut all).await.unwrap();
+    ///     assert_eq!((&head, &all), (b"GET", b"GET /"));
+    /// });
+    /// ```
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_read_as(cx, buf, Read::Peek, "sim::net::TcpStream::peek")).await
+    }
+
+    /// [`peek`](Self::peek) as a poll function, into a tokio `ReadBuf`
+    /// (advanced by the bytes peeked).
+    #[cfg(feature = "tokio")]
+    pub fn poll_peek(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<usize>> {
+        let what = "sim::net::TcpStream::poll_peek";
+        let n =
+            std::task::ready!(self.poll_read_as(cx, buf.initialize_unfilled(), Read::Peek, what))?;
+        buf.advance(n);
+        Poll::Ready(Ok(n))
+    }
+
+    /// Waits until a read would return at once: bytes have arrived, or the
+    /// end of stream, or an error that the read then reports. Pairs with
+    /// [`try_read`](Self::try_read).
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    /// use sim_net::{TcpListener, TcpStream};
+    ///
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async {
+    ///     let listener = TcpListener::bind("0.0.0.0:80").await.unwrap();
+    ///     let client = TcpStream::connect("127.0.0.1:80").await.unwrap();
+    ///     let (accepted, _) = listener.accept().await.unwrap();
+    ///     let mut buf = [0; 16];
+    ///     assert_eq!(accepted.try_read(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
+    ///     client.writable().await.unwrap();
+    ///     assert_eq!(client.try_write(b"hello").unwrap(), 5);
+    ///     accepted.readable().await.unwrap();
+    ///     let n = accepted.try_read(&mut buf).unwrap();
+    ///     assert_eq!(&buf[..n], b"hello");
+    /// });
+    /// ```
+    pub async fn readable(&self) -> io::Result<()> {
+        poll_fn(|cx| self.poll_read_ready(cx)).await
+    }
+
+    /// [`readable`](Self::readable) as a poll function.
+    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_read_as(
+            cx,
+            &mut [],
+            Read::Ready,
+            "sim::net::TcpStream::poll_read_ready",
+        )
+        .map_ok(drop)
+    }
+
+    /// Reads the bytes that have arrived, or fails with `WouldBlock` when
+    /// none have (`Ok(0)` is the end of stream). See
+    /// [`readable`](Self::readable) for an example.
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        const WHAT: &str = "sim::net::TcpStream::try_read";
+        match self.conn(WHAT)?.poll_read(None, buf, Read::Consume) {
+            Poll::Ready(result) => result,
+            Poll::Pending => Err(error::would_block(WHAT)),
+        }
+    }
+
+    /// Waits until a write would not wait: the peer's receive window has
+    /// room (or the write would fail at once). Pairs with
+    /// [`try_write`](Self::try_write).
+    pub async fn writable(&self) -> io::Result<()> {
+        poll_fn(|cx| self.poll_write_ready(cx)).await
+    }
+
+    /// [`writable`](Self::writable) as a poll function.
+    pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.conn("sim::net::TcpStream::poll_write_ready") {
+            Ok(conn) => conn.poll_write_ready(cx),
+            Err(err) => Poll::Ready(Err(err)),
+        }
+    }
+
+    /// Writes what the peer's receive window takes now, or fails with
+    /// `WouldBlock` when it is full. See [`readable`](Self::readable) for an
+    /// example.
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        const WHAT: &str = "sim::net::TcpStream::try_write";
+        match self.conn(WHAT)?.poll_write(None, buf) {
+            Poll::Ready(result) => result,
+            Poll::Pending => Err(error::would_block(WHAT)),
+        }
+    }
+
+    /// Sets `TCP_NODELAY`. The simulation sends each write as one segment
+    /// at once (there is no Nagle delay to turn off), so it is recorded, not
+    /// used.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sim_net::{TcpListener, TcpStream};
+    ///
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async {
+    ///     let _listener = TcpListener::bind("0.0.0.0:80").await.unwrap();
+    ///     let stream = TcpStream::connect("127.0.0.1:80").await.unwrap();
+    ///     stream.set_nodelay(true).unwrap();
+    ///     assert!(stream.nodelay().unwrap());
+    ///     assert_eq!(stream.ttl().unwrap(), 64);
+    ///     stream.set_ttl(16).unwrap();
+    ///     assert_eq!(stream.ttl().unwrap(), 16);
+    ///     assert_eq!(stream.linger().unwrap(), None);
+    ///     stream.set_linger(Some(Duration::from_secs(1))).unwrap();
+    ///     assert_eq!(stream.linger().unwrap(), Some(Duration::from_secs(1)));
+    /// });
+    /// ```
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.update("sim::net::TcpStream::set_nodelay", |o| o.nodelay = nodelay)
+    }
+
+    /// `TCP_NODELAY`, as set with [`set_nodelay`](Self::set_nodelay);
+    /// `false` by default.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        Ok(self.options("sim::net::TcpStream::nodelay")?.nodelay)
+    }
+
+    /// Sets the IP time-to-live (1..=255). The simulated network has no
+    /// hops, so it is recorded, not used.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        let ttl = check_ttl(ttl)?;
+        self.update("sim::net::TcpStream::set_ttl", |o| o.ttl = ttl)
+    }
+
+    /// The IP time-to-live; 64 by default.
+    pub fn ttl(&self) -> io::Result<u32> {
+        Ok(self.options("sim::net::TcpStream::ttl")?.ttl)
+    }
+
+    /// Sets `SO_LINGER`. Closing never blocks in the simulation, so a
+    /// duration is recorded only, except zero: see
+    /// [`set_zero_linger`](Self::set_zero_linger).
+    pub fn set_linger(&self, dur: Option<Duration>) -> io::Result<()> {
+        self.update("sim::net::TcpStream::set_linger", |o| o.linger = dur)
+    }
+
+    /// Sets a linger time of zero: dropping the stream then resets the
+    /// connection (the peer's next read or write fails with
+    /// `ConnectionReset`, bytes not yet read are lost) instead of ending it,
+    /// and its port skips TIME_WAIT.
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    /// use futures::AsyncReadExt;
+    /// use sim_net::{TcpListener, TcpStream};
+    ///
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async {
+    ///     let listener = TcpListener::bind("0.0.0.0:80").await.unwrap();
+    ///     let client = TcpStream::connect("127.0.0.1:80").await.unwrap();
+    ///     let (mut accepted, _) = listener.accept().await.unwrap();
+    ///     client.set_zero_linger().unwrap();
+    ///     drop(client);
+    ///     let err = accepted.read(&mut [0; 8]).await.unwrap_err();
+    ///     assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+    /// });
+    /// ```
+    pub fn set_zero_linger(&self) -> io::Result<()> {
+        self.set_linger(Some(Duration::ZERO))
+    }
+
+    /// `SO_LINGER`, as set with [`set_linger`](Self::set_linger); `None` by
+    /// default.
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        Ok(self.options("sim::net::TcpStream::linger")?.linger)
+    }
+
+    fn options(&self, what: &str) -> io::Result<Options> {
+        Ok(self.conn(what)?.options.get())
+    }
+
+    fn update(&self, what: &str, change: impl FnOnce(&mut Options)) -> io::Result<()> {
+        let conn = self.conn(what)?;
+        let mut options = conn.options.get();
+        change(&mut options);
+        conn.options.set(options);
+        Ok(())
+    }
+
+    /// Splits the stream into a read half and a write half borrowing it,
+    /// which two futures can use at once (`join!`, `select!`); for two
+    /// tasks, see [`into_split`](Self::into_split).
+    ///
+    /// With `futures::AsyncReadExt` in scope, `stream.split()` finds its
+    /// `split(self)` first (a by-value method wins over this `&mut self`
+    /// one): write `TcpStream::split(&mut stream)`, as below. tokio's
+    /// `AsyncReadExt` has no `split`.
+    ///
+    /// ```
+    /// use futures::{AsyncReadExt, AsyncWriteExt};
+    /// use sim_net::{TcpListener, TcpStream};
+    ///
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async {
+    ///     let listener = TcpListener::bind("0.0.0.0:80").await.unwrap();
+    ///     let mut client = TcpStream::connect("127.0.0.1:80").await.unwrap();
+    ///     let (mut echo, _) = listener.accept().await.unwrap();
+    ///     // The echo copies its read half into its write half.
+    ///     let echoing = async move {
+    ///         let (mut reader, mut writer) = TcpStream::split(&mut echo);
+    ///         futures::io::copy(&mut reader, &mut writer).await.unwrap();
+    ///     };
+    ///     let talking = async {
+    ///         client.write_all(b"ping").await.unwrap();
+    ///         let mut reply = [0; 4];
+    ///         client.read_exact(&mut reply).await.unwrap();
+    ///         client.close().await.unwrap();
+    ///         reply
+    ///     };
+    ///     let ((), reply) = futures::join!(echoing, talking);
+    ///     assert_eq!(&reply, b"ping");
+    /// });
+    /// ```
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        (ReadHalf::new(self), WriteHalf::new(self))
+    }
+
+    /// Splits the stream into an owned read half and an owned write half,
+    /// which two tasks can use at once. Dropping the write half shuts down
+    /// the write direction (the peer reads end of stream); the connection
+    /// ends when both are dropped. [`OwnedReadHalf::reunite`] puts them back
+    /// together.
+    ///
+    /// ```
+    /// use futures::{AsyncReadExt, AsyncWriteExt};
+    /// use sim_net::{TcpListener, TcpStream};
+    ///
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async {
+    ///     let listener = TcpListener::bind("0.0.0.0:80").await.unwrap();
+    ///     let client = TcpStream::connect("127.0.0.1:80").await.unwrap();
+    ///     let (mut server, _) = listener.accept().await.unwrap();
+    ///     let (mut reader, mut writer) = client.into_split();
+    ///     let sending = sim::spawn(async move {
+    ///         writer.write_all(b"request").await.unwrap();
+    ///         writer // dropping it would end the stream
+    ///     });
+    ///     let mut request = [0; 7];
+    ///     server.read_exact(&mut request).await.unwrap();
+    ///     server.write_all(b"reply").await.unwrap();
+    ///     let mut reply = [0; 5];
+    ///     reader.read_exact(&mut reply).await.unwrap();
+    ///     let writer = sending.await.unwrap();
+    ///     let client = reader.reunite(writer).unwrap();
+    ///     assert_eq!(client.peer_addr().unwrap().port(), 80);
+    /// });
+    /// ```
+    ///
+    /// # Panics
+    /// Outside the stream's simulation (another thread, another simulation,
+    /// after it ended), with a message saying which.
+    #[track_caller]
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        let write = self.share("sim::net::TcpStream::into_split");
+        (OwnedReadHalf::new(self), OwnedWriteHalf::new(write))
+    }
+
+    // ----- what the I/O traits (the stream's and the halves') call -----
+
+    fn poll_read_as(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+        mode: Read,
+        what: &str,
+    ) -> Poll<io::Result<usize>> {
+        match self.conn(what) {
+            Ok(conn) => conn.poll_read(Some(cx), buf, mode),
+            Err(err) => Poll::Ready(Err(err)),
+        }
+    }
+
+    pub(crate) fn poll_read_priv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_as(cx, buf, Read::Consume, "sim::net::TcpStream::poll_read")
+    }
+
+    pub(crate) fn poll_write_priv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.conn("sim::net::TcpStream::poll_write") {
+            Ok(conn) => conn.poll_write(Some(cx), buf),
+            Err(err) => Poll::Ready(Err(err)),
+        }
+    }
+
+    pub(crate) fn poll_flush_priv(&self) -> Poll<io::Result<()>> {
+        Poll::Ready(self.conn("sim::net::TcpStream::poll_flush").map(drop))
+    }
+
+    /// Shuts down the write direction: the peer reads end of stream after
+    /// the last byte.
+    pub(crate) fn poll_shutdown_priv(&self) -> Poll<io::Result<()>> {
+        Poll::Ready(
+            self.conn("sim::net::TcpStream::poll_shutdown")
+                .and_then(|conn| conn.close_write()),
+        )
+    }
+
+    /// The write half's drop: ends the write direction if the stream can
+    /// still be reached (a drop must not panic).
+    pub(crate) fn close_write_quietly(&self) {
+        if let Ok(conn) = self.conn.try_get() {
+            let _ = conn.close_write();
+        }
     }
 }
 
@@ -286,131 +739,20 @@ fn node_name(world: &World, node: NodeId) -> String {
         .map_or_else(|| node.to_string(), |n| n.name.to_string())
 }
 
-/// The delay of a connection request (or its refusal) from `from` to `to`,
-/// or `None` if it is lost or cut. Not retransmitted: the client retries.
-fn syn_delay(world: &mut World, handle: &Handle, from: NodeId, to: NodeId) -> Option<u64> {
-    handle.record_event("net.tcp.syn", crate::udp::link_word(from, to), 0);
-    let config = world.link_config(from, to);
-    let cut = world.is_cut(from, to);
-    let stats = &mut world.link_mut(from, to).stats;
-    stats.sent += 1;
-    if cut || handle.chance(Decision::Loss, config.loss_rate()) {
-        stats.dropped += 1;
-        return None;
-    }
-    stats.delivered += 1;
-    Some(config.draw_latency(handle))
+/// How an endpoint whose owner is gone is closed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Close {
+    /// The end of stream follows the last byte written.
+    Fin,
+    /// A connect cancelled after its request arrived: the peer is reset.
+    Aborted,
+    /// A linger time of zero: the peer is reset, the port skips TIME_WAIT.
+    Abortive,
 }
 
-/// A connection being opened: owns the client's port (and, once the request
-/// arrived, its end of the connection) until `finish`, and releases them if
-/// the connect is cancelled.
-struct Connecting {
-    owner: Owner,
-    dst: NodeId,
-    dst_node: NodeHandle,
-    port: u16,
-    id: u64,
-    local: SocketAddr,
-    endpoint: Option<Rc<RefCell<Endpoint>>>,
-}
-
-impl Connecting {
-    /// The request arrives at the destination now: answer it.
-    fn arrive(&mut self) -> Handshake {
-        let handle = &self.owner.handle;
-        let now = now_nanos(handle);
-        let me = self.owner.node.id();
-        if self.dst_node.state() == NodeState::Down {
-            return Handshake::Silent;
-        }
-        let mut world = self.owner.net.world.borrow_mut();
-        let Some(node) = world.node(self.dst) else {
-            return Handshake::Silent;
-        };
-        let server_addr = SocketAddr::new(node.ip, self.port);
-        let listener = match node.tcp.get(&self.port) {
-            Some(TcpPort::Listener(l)) => l.upgrade(),
-            _ => None,
-        };
-        let Some(listener) = listener else {
-            return match syn_delay(&mut world, handle, self.dst, me) {
-                Some(back) => Handshake::Refused(back),
-                None => Handshake::Silent,
-            };
-        };
-        if !listener.borrow().has_room() || world.is_cut(self.dst, me) {
-            return Handshake::Silent;
-        }
-        let back = delay(&mut world, handle, self.dst, me);
-        let capacity = world.config.tcp_buffer_size();
-        let mut client = Endpoint::new(
-            self.id,
-            me,
-            self.dst,
-            self.local,
-            server_addr,
-            capacity,
-            now + back,
-        );
-        client.port = Some(self.local.port());
-        let server_id = world.next_socket_id();
-        let server = Endpoint::new(
-            server_id,
-            self.dst,
-            me,
-            server_addr,
-            self.local,
-            capacity,
-            now,
-        );
-        let client = Rc::new(RefCell::new(client));
-        let server = Rc::new(RefCell::new(server));
-        client.borrow_mut().peer_ep = Rc::downgrade(&server);
-        server.borrow_mut().peer_ep = Rc::downgrade(&client);
-        let slot = world
-            .node_seen_mut(me)
-            .expect("registered")
-            .endpoints
-            .insert(Rc::downgrade(&client));
-        client.borrow_mut().slot = Some(slot);
-        let slot = world
-            .node_seen_mut(self.dst)
-            .expect("registered")
-            .endpoints
-            .insert(Rc::downgrade(&server));
-        server.borrow_mut().slot = Some(slot);
-        drop(world);
-        listener.borrow_mut().push(server);
-        Handshake::Accepted(client, back)
-    }
-
-    fn finish(mut self) -> TcpStream {
-        let endpoint = self.endpoint.take().expect("finish after the handshake");
-        self.id = 0; // the stream owns the port now
-        TcpStream::new(self.owner.clone(), endpoint)
-    }
-}
-
-impl Drop for Connecting {
-    fn drop(&mut self) {
-        if self.id == 0 {
-            return;
-        }
-        match self.endpoint.take() {
-            Some(endpoint) => close_endpoint(&self.owner, &endpoint, true),
-            None => {
-                if let Ok(mut world) = self.owner.net.world.try_borrow_mut() {
-                    let node = self.owner.node.id();
-                    world.free_tcp_port(node, self.local.port(), self.id, false, 0);
-                }
-            }
-        }
-    }
-}
-
-/// Removes an endpoint from its node's registry and frees its port.
-pub(crate) fn release_endpoint(owner: &Owner, endpoint: &Rc<RefCell<Endpoint>>) {
+/// Removes an endpoint from its node's registry and frees its port (into
+/// TIME_WAIT if configured, unless killed or `abortive`).
+pub(crate) fn release_endpoint(owner: &Owner, endpoint: &Rc<RefCell<Endpoint>>, abortive: bool) {
     let Ok(mut world) = owner.net.world.try_borrow_mut() else {
         return;
     };
@@ -420,7 +762,7 @@ pub(crate) fn release_endpoint(owner: &Owner, endpoint: &Rc<RefCell<Endpoint>>) 
     let killed = owner.node.state() == NodeState::Down;
     let now = now_nanos(&owner.handle);
     if let Some(port) = ep.port.take() {
-        world.free_tcp_port(ep.node, port, ep.id, !killed, now);
+        world.free_tcp_port(ep.node, port, ep.id, !killed && !abortive, now);
     }
     if let Some(slot) = ep.slot.take() {
         if let Some(node) = world.node_seen_mut(ep.node) {
@@ -435,10 +777,10 @@ pub(crate) fn release_endpoint(owner: &Owner, endpoint: &Rc<RefCell<Endpoint>>) 
     }
 }
 
-/// Closes an endpoint whose owner is gone: a kill resets both ends; a
-/// cancelled connect resets the peer; a normal close sends the end of
-/// stream. Then releases it.
-fn close_endpoint(owner: &Owner, endpoint: &Rc<RefCell<Endpoint>>, abort: bool) {
+/// Closes an endpoint whose owner is gone: a kill resets both ends; an
+/// aborted connect or an abortive close resets the peer; a normal close
+/// sends the end of stream. Then releases it.
+pub(crate) fn close_endpoint(owner: &Owner, endpoint: &Rc<RefCell<Endpoint>>, how: Close) {
     // Telling the peer draws from the simulation and may set its timer:
     // only from inside the simulation (not after it ended, not from another).
     if owner.in_own_simulation() {
@@ -451,11 +793,16 @@ fn close_endpoint(owner: &Owner, endpoint: &Rc<RefCell<Endpoint>>, abort: bool) 
             let mut me = endpoint.borrow_mut();
             if let Some(peer) = me.peer_ep.upgrade() {
                 let mut peer = peer.borrow_mut();
-                if abort {
-                    peer.reset_with(Reset::Aborted(name));
-                } else if !me.write_shut && me.reset.is_none() {
-                    me.write_shut = true;
-                    peer.transmit(&mut world, handle, now, Segment::Fin);
+                match how {
+                    Close::Aborted => peer.reset_with(Reset::Aborted(name)),
+                    Close::Abortive if me.reset.is_none() => {
+                        peer.reset_with(Reset::Abortive(name));
+                    }
+                    _ if !me.write_shut && me.reset.is_none() => {
+                        me.write_shut = true;
+                        peer.transmit(&mut world, handle, now, Segment::Fin);
+                    }
+                    _ => {}
                 }
                 // Its writes now go nowhere: let a writer waiting for room
                 // find out.
@@ -463,12 +810,16 @@ fn close_endpoint(owner: &Owner, endpoint: &Rc<RefCell<Endpoint>>, abort: bool) 
             }
         }
     }
-    release_endpoint(owner, endpoint);
+    release_endpoint(owner, endpoint, how == Close::Abortive);
 }
 
-impl Drop for TcpStream {
+impl Drop for Conn {
     fn drop(&mut self) {
-        close_endpoint(&self.owner, &self.ep, false);
+        let how = match self.options.get().linger {
+            Some(Duration::ZERO) => Close::Abortive,
+            _ => Close::Fin,
+        };
+        close_endpoint(&self.owner, &self.ep, how);
     }
 }
 
@@ -478,7 +829,7 @@ impl futures::io::AsyncRead for TcpStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.poll_read_bytes(cx, buf)
+        self.poll_read_priv(cx, buf)
     }
 }
 
@@ -488,28 +839,17 @@ impl futures::io::AsyncWrite for TcpStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.poll_write_bytes(cx, buf)
+        self.poll_write_priv(cx, buf)
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.owner.check("sim::net::TcpStream::poll_flush"))
+        self.poll_flush_priv()
     }
 
-    /// Shuts down the write half: the peer reads end of stream after the
-    /// last byte.
+    /// Shuts down the write direction: the peer reads end of stream after
+    /// the last byte.
     fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.close_write())
-    }
-}
-
-impl TcpStream {
-    /// `shutdown(Write)`, but closing twice or after a reset is fine (as
-    /// `close` is usually the last thing done with a stream).
-    fn close_write(&self) -> io::Result<()> {
-        match self.shutdown(Shutdown::Write) {
-            Err(err) if err.kind() == io::ErrorKind::ConnectionReset => Ok(()),
-            other => other,
-        }
+        self.poll_shutdown_priv()
     }
 }
 
@@ -520,7 +860,7 @@ impl tokio::io::AsyncRead for TcpStream {
         cx: &mut Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let n = std::task::ready!(self.poll_read_bytes(cx, buf.initialize_unfilled()))?;
+        let n = std::task::ready!(self.poll_read_priv(cx, buf.initialize_unfilled()))?;
         buf.advance(n);
         Poll::Ready(Ok(()))
     }
@@ -533,22 +873,29 @@ impl tokio::io::AsyncWrite for TcpStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.poll_write_bytes(cx, buf)
+        self.poll_write_priv(cx, buf)
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.owner.check("sim::net::TcpStream::poll_flush"))
+        self.poll_flush_priv()
     }
 
+    /// Shuts down the write direction: the peer reads end of stream after
+    /// the last byte.
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.close_write())
+        self.poll_shutdown_priv()
     }
 }
 
 impl fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("TcpStream");
-        match self.ep.try_borrow() {
+        let Ok(conn) = self.conn.try_get() else {
+            return d
+                .field("state", &format_args!("<outside its simulation>"))
+                .finish();
+        };
+        match conn.ep.try_borrow() {
             Ok(ep) => d
                 .field("local", &ep.local)
                 .field("peer", &ep.peer)

@@ -1,0 +1,283 @@
+//! Opening a connection: the handshake from the client's port to a
+//! listener, sent again until it is answered.
+//!
+//! The state of a connect in progress ([`Connecting`]) stays in the
+//! simulation behind a `Send + Sync` key, so the `connect` future is `Send`
+//! (it holds the key and timers only), and a connect that is cancelled (a
+//! `timeout`, a `select!`) releases its port when the key is dropped.
+
+use std::cell::RefCell;
+use std::io;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::Duration;
+
+use sim_runtime::node::{NodeHandle, NodeId, NodeState};
+use sim_runtime::{Bound, Decision, Handle};
+
+use crate::alarm::{instant_at, now_nanos};
+use crate::error;
+use crate::link::nanos;
+use crate::tcp::endpoint::{Endpoint, delay};
+use crate::tcp::stream::{Close, Conn, Options, TcpStream, close_endpoint};
+use crate::world::{Owner, Proto, TcpPort, World, resolve};
+
+/// What a connect's errors name.
+pub(crate) const WHAT: &str = "sim::net::TcpStream::connect";
+
+/// Connection requests are retried at most this far apart.
+const MAX_SYN_RTO: u64 = 64_000_000_000;
+
+/// What a connection is opened with: a `TcpSocket`'s settings, or the
+/// defaults.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Settings {
+    pub(crate) options: Options,
+    /// This end's receive buffer (the peer's window); the network's
+    /// `tcp_buffer` when `None`.
+    pub(crate) recv_buffer: Option<usize>,
+}
+
+/// A port a `TcpSocket` reserved with `bind`, for the connection to start
+/// from: its owner's socket id and the address bound.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Origin {
+    pub(crate) id: u64,
+    pub(crate) local: SocketAddr,
+}
+
+/// What a connection request found at its destination.
+enum Handshake {
+    /// Queued at a listener; the answer takes this long to come back.
+    Accepted(u64),
+    /// No listener: a reset comes back after this long.
+    Refused(u64),
+    /// No answer (node down, answer lost or cut, backlog full).
+    Silent,
+}
+
+/// A connection being opened: owns the client's port (and, once the request
+/// arrived, its end of the connection) until `finish`, and releases them if
+/// the connect is cancelled.
+pub(crate) struct Connecting {
+    owner: Owner,
+    dst: NodeId,
+    dst_node: NodeHandle,
+    port: u16,
+    /// The socket id owning the client's port; 0 once the stream owns it.
+    id: u64,
+    local: SocketAddr,
+    endpoint: Option<Rc<RefCell<Endpoint>>>,
+    settings: Settings,
+}
+
+impl Connecting {
+    /// Routes to `target` and reserves the client's port: `origin`'s (taken
+    /// out of it once the route is known) or an ephemeral one.
+    pub(crate) fn start(
+        owner: Owner,
+        target: SocketAddr,
+        origin: &mut Option<Origin>,
+        settings: Settings,
+    ) -> io::Result<Bound<RefCell<Connecting>>> {
+        if target.port() == 0 || target.ip().is_unspecified() {
+            return Err(error::unspecified_destination(target));
+        }
+        let handle = owner.handle.clone();
+        let me = owner.node.id();
+        let (dst, dst_node, id, local) = {
+            let mut world = owner.net.world.borrow_mut();
+            let dst = world.route(me, target.ip())?;
+            let (id, port, ip) = match origin.take() {
+                Some(origin) => (origin.id, origin.local.port(), Some(origin.local.ip())),
+                None => {
+                    let port = world.take_port(me, Proto::Tcp, 0, now_nanos(&handle))?;
+                    let id = world.next_socket_id();
+                    let node = world.node_seen_mut(me).expect("registered by Owner::here");
+                    node.tcp.insert(port, TcpPort::Conn(id));
+                    (id, port, None)
+                }
+            };
+            let node_ip = world.node(me).expect("registered by Owner::here").ip;
+            let ip = ip.filter(|ip| !ip.is_unspecified()).unwrap_or(node_ip);
+            let dst_ip = world.node(dst).expect("routed nodes are registered").ip;
+            let dst_node = if dst == me {
+                owner.node.clone()
+            } else {
+                sim_runtime::node::by_ip(dst_ip).expect("routed nodes exist")
+            };
+            (dst, dst_node, id, SocketAddr::new(ip, port))
+        };
+        let connecting = Connecting {
+            owner,
+            dst,
+            dst_node,
+            port: target.port(),
+            id,
+            local,
+            endpoint: None,
+            settings,
+        };
+        Ok(Bound::new_in(&handle, RefCell::new(connecting)))
+    }
+
+    fn syn_rto(&self) -> u64 {
+        nanos(self.owner.net.world.borrow().config.syn_rto_duration())
+    }
+
+    /// Sends the request: how long it takes to arrive (`None` if lost or
+    /// cut), and when to send it again, `rto` from now.
+    fn send_request(&self, rto: u64) -> (Option<u64>, sim_runtime::time::Instant) {
+        let handle = &self.owner.handle;
+        let retry_at = instant_at(handle, now_nanos(handle).saturating_add(rto));
+        let mut world = self.owner.net.world.borrow_mut();
+        let there = syn_delay(&mut world, handle, self.owner.node.id(), self.dst);
+        (there, retry_at)
+    }
+
+    /// The request arrives at the destination now: answer it.
+    fn arrive(&mut self) -> Handshake {
+        let handle = &self.owner.handle;
+        let now = now_nanos(handle);
+        let me = self.owner.node.id();
+        if self.dst_node.state() == NodeState::Down {
+            return Handshake::Silent;
+        }
+        let mut world = self.owner.net.world.borrow_mut();
+        let Some(node) = world.node(self.dst) else {
+            return Handshake::Silent;
+        };
+        let server_addr = SocketAddr::new(node.ip, self.port);
+        let listener = match node.tcp.get(&self.port) {
+            Some(TcpPort::Listener(l)) => l.upgrade(),
+            _ => None,
+        };
+        let Some(listener) = listener else {
+            return match syn_delay(&mut world, handle, self.dst, me) {
+                Some(back) => Handshake::Refused(back),
+                None => Handshake::Silent,
+            };
+        };
+        if !listener.borrow().has_room() || world.is_cut(self.dst, me) {
+            return Handshake::Silent;
+        }
+        let back = delay(&mut world, handle, self.dst, me);
+        let client_buffer = self
+            .settings
+            .recv_buffer
+            .unwrap_or(world.config.tcp_buffer_size());
+        let server_buffer = listener.borrow().recv_buffer;
+        let mut client = Endpoint::new(
+            self.id,
+            me,
+            self.dst,
+            self.local,
+            server_addr,
+            client_buffer,
+            now + back,
+        );
+        client.port = Some(self.local.port());
+        let server_id = world.next_socket_id();
+        let server = Endpoint::new(
+            server_id,
+            self.dst,
+            me,
+            server_addr,
+            self.local,
+            server_buffer,
+            now,
+        );
+        let client = Rc::new(RefCell::new(client));
+        let server = Rc::new(RefCell::new(server));
+        client.borrow_mut().peer_ep = Rc::downgrade(&server);
+        server.borrow_mut().peer_ep = Rc::downgrade(&client);
+        let slot = world
+            .node_seen_mut(me)
+            .expect("registered")
+            .endpoints
+            .insert(Rc::downgrade(&client));
+        client.borrow_mut().slot = Some(slot);
+        let slot = world
+            .node_seen_mut(self.dst)
+            .expect("registered")
+            .endpoints
+            .insert(Rc::downgrade(&server));
+        server.borrow_mut().slot = Some(slot);
+        drop(world);
+        listener.borrow_mut().push(server);
+        self.endpoint = Some(client);
+        Handshake::Accepted(back)
+    }
+
+    fn refused(&self) -> io::Error {
+        error::refused(&self.owner.net.node_name(self.dst), self.port)
+    }
+
+    fn finish(&mut self) -> TcpStream {
+        let endpoint = self.endpoint.take().expect("finish after the handshake");
+        self.id = 0; // the stream owns the port now
+        let conn = Conn::new(self.owner.clone(), endpoint, self.settings.options);
+        TcpStream::from_conn(conn)
+    }
+}
+
+/// Sends connection requests until one is answered. Holds no `Rc` across
+/// an `.await`: the state is looked up through its key after each wait.
+pub(crate) async fn handshake(connecting: Bound<RefCell<Connecting>>) -> io::Result<TcpStream> {
+    let mut rto = resolve(&connecting, WHAT)?.borrow().syn_rto();
+    loop {
+        let (there, retry_at) = resolve(&connecting, WHAT)?.borrow().send_request(rto);
+        if let Some(there) = there {
+            sim_runtime::time::sleep(Duration::from_nanos(there)).await;
+            let answer = resolve(&connecting, WHAT)?.borrow_mut().arrive();
+            match answer {
+                Handshake::Accepted(back) => {
+                    sim_runtime::time::sleep(Duration::from_nanos(back)).await;
+                    let stream = resolve(&connecting, WHAT)?.borrow_mut().finish();
+                    return Ok(stream);
+                }
+                Handshake::Refused(back) => {
+                    sim_runtime::time::sleep(Duration::from_nanos(back)).await;
+                    let refused = resolve(&connecting, WHAT)?.borrow().refused();
+                    return Err(refused);
+                }
+                Handshake::Silent => {}
+            }
+        }
+        sim_runtime::time::sleep_until(retry_at).await;
+        rto = rto.saturating_mul(2).min(MAX_SYN_RTO);
+    }
+}
+
+/// The delay of a connection request (or its refusal) from `from` to `to`,
+/// or `None` if it is lost or cut. Not retransmitted: the client retries.
+fn syn_delay(world: &mut World, handle: &Handle, from: NodeId, to: NodeId) -> Option<u64> {
+    handle.record_event("net.tcp.syn", crate::udp::link_word(from, to), 0);
+    let config = world.link_config(from, to);
+    let cut = world.is_cut(from, to);
+    let stats = &mut world.link_mut(from, to).stats;
+    stats.sent += 1;
+    if cut || handle.chance(Decision::Loss, config.loss_rate()) {
+        stats.dropped += 1;
+        return None;
+    }
+    stats.delivered += 1;
+    Some(config.draw_latency(handle))
+}
+
+impl Drop for Connecting {
+    fn drop(&mut self) {
+        if self.id == 0 {
+            return;
+        }
+        match self.endpoint.take() {
+            Some(endpoint) => close_endpoint(&self.owner, &endpoint, Close::Aborted),
+            None => {
+                if let Ok(mut world) = self.owner.net.world.try_borrow_mut() {
+                    let node = self.owner.node.id();
+                    world.free_tcp_port(node, self.local.port(), self.id, false, 0);
+                }
+            }
+        }
+    }
+}

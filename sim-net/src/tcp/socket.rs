@@ -1,0 +1,374 @@
+//! [`TcpSocket`]: a TCP socket configured, and maybe bound, before it
+//! connects or listens.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::rc::Rc;
+use std::time::Duration;
+
+use sim_runtime::Bound;
+
+use crate::alarm::now_nanos;
+use crate::error;
+use crate::tcp::connect::{self, Connecting, Origin, Settings};
+use crate::tcp::listener::{Listener, TcpListener};
+use crate::tcp::stream::{Options, TcpStream};
+use crate::world::{Owner, Proto, TcpPort, resolve};
+
+/// A TCP socket that is not yet a [`TcpStream`] or a [`TcpListener`], with
+/// tokio's API: set its options, [`bind`](Self::bind) it, then
+/// [`connect`](Self::connect) or [`listen`](Self::listen).
+///
+/// Binding reserves the port on the socket's node at once (a second bind
+/// of it is `AddrInUse`), and a connection from a bound socket starts from
+/// its port. What the options do in the simulation:
+/// - [`set_reuseaddr`](Self::set_reuseaddr): binding a port still in
+///   TIME_WAIT ([`NetConfig::time_wait`](crate::NetConfig::time_wait))
+///   succeeds.
+/// - [`set_recv_buffer_size`](Self::set_recv_buffer_size): the receive
+///   window of the connection (or of each connection the listener
+///   accepts): how many unread bytes the peer may send before its writes
+///   pend. [`set_send_buffer_size`](Self::set_send_buffer_size) is recorded
+///   only (a writer is limited by its peer's window).
+/// - [`set_zero_linger`](Self::set_zero_linger): the connection is reset
+///   when its stream is dropped (see [`TcpStream::set_zero_linger`]).
+/// - `reuseport`, `keepalive`, `nodelay`, and other linger times are
+///   recorded and reported, not used.
+///
+/// Dropping a bound socket frees its port. Like every socket it is
+/// `Send + Sync` and must be used on its simulation's thread.
+///
+/// ```
+/// use std::net::SocketAddr;
+/// use sim_net::{TcpListener, TcpSocket};
+///
+/// let mut rt = sim::Runtime::new(1);
+/// rt.block_on(async {
+///     let server = sim::node::Builder::new("server").build();
+///     // A listener made from a socket, with its own backlog.
+///     let accepting = server.spawn(async {
+///         let socket = TcpSocket::new_v4().unwrap();
+///         socket.set_reuseaddr(true).unwrap();
+///         socket.bind("0.0.0.0:8080".parse().unwrap()).unwrap();
+///         let listener = socket.listen(16).unwrap();
+///         let (_, peer) = listener.accept().await.unwrap();
+///         peer
+///     });
+///     sim::time::sleep(std::time::Duration::from_millis(1)).await;
+///     // A client that chooses its own port.
+///     let socket = TcpSocket::new_v4().unwrap();
+///     socket.bind("0.0.0.0:4000".parse().unwrap()).unwrap();
+///     let stream = socket.connect(SocketAddr::new(server.ip(), 8080)).await.unwrap();
+///     assert_eq!(stream.local_addr().unwrap().port(), 4000);
+///     assert_eq!(accepting.await.unwrap().port(), 4000);
+/// });
+/// ```
+pub struct TcpSocket {
+    socket: Bound<Socket>,
+}
+
+/// A socket's side in the simulation: what its key leads to.
+pub(crate) struct Socket {
+    owner: Owner,
+    v6: bool,
+    setup: RefCell<Setup>,
+}
+
+/// What is set on a socket before it connects or listens.
+struct Setup {
+    /// The port reserved by `bind`.
+    origin: Option<Origin>,
+    reuseaddr: bool,
+    reuseport: bool,
+    keepalive: bool,
+    send_buffer: u32,
+    recv_buffer: u32,
+    options: Options,
+}
+
+impl TcpSocket {
+    /// A new IPv4 socket on the current node, not bound.
+    pub fn new_v4() -> io::Result<TcpSocket> {
+        TcpSocket::new(false, "sim::net::TcpSocket::new_v4")
+    }
+
+    /// A new IPv6 socket on the current node, not bound.
+    pub fn new_v6() -> io::Result<TcpSocket> {
+        TcpSocket::new(true, "sim::net::TcpSocket::new_v6")
+    }
+
+    fn new(v6: bool, what: &str) -> io::Result<TcpSocket> {
+        let owner = Owner::here(what)?;
+        let buffer =
+            u32::try_from(owner.net.world.borrow().config.tcp_buffer_size()).unwrap_or(u32::MAX);
+        let handle = owner.handle.clone();
+        let socket = Socket {
+            owner,
+            v6,
+            setup: RefCell::new(Setup {
+                origin: None,
+                reuseaddr: false,
+                reuseport: false,
+                keepalive: false,
+                send_buffer: buffer,
+                recv_buffer: buffer,
+                options: Options::default(),
+            }),
+        };
+        Ok(TcpSocket {
+            socket: Bound::new_in(&handle, socket),
+        })
+    }
+
+    #[inline]
+    fn socket(&self, what: &str) -> io::Result<Rc<Socket>> {
+        resolve(&self.socket, what)
+    }
+
+    fn read<R>(&self, what: &str, read: impl FnOnce(&Setup) -> R) -> io::Result<R> {
+        Ok(read(&self.socket(what)?.setup.borrow()))
+    }
+
+    fn update(&self, what: &str, change: impl FnOnce(&mut Setup)) -> io::Result<()> {
+        change(&mut self.socket(what)?.setup.borrow_mut());
+        Ok(())
+    }
+
+    /// Binds the socket to `addr` on its node, reserving the port: the
+    /// node's address, `0.0.0.0` / `::` or loopback, and a port (0 picks an
+    /// ephemeral one). A port in use is `AddrInUse`; a port in TIME_WAIT is
+    /// too, unless [`set_reuseaddr`](Self::set_reuseaddr) was called.
+    pub fn bind(&self, addr: SocketAddr) -> io::Result<()> {
+        let socket = self.socket("sim::net::TcpSocket::bind")?;
+        if addr.is_ipv6() != socket.v6 {
+            return Err(error::wrong_family(socket.v6, addr));
+        }
+        let mut setup = socket.setup.borrow_mut();
+        if let Some(origin) = setup.origin {
+            return Err(error::already_bound(origin.local));
+        }
+        let owner = &socket.owner;
+        let node = owner.node.id();
+        let now = now_nanos(&owner.handle);
+        let mut world = owner.net.world.borrow_mut();
+        world.check_local_ip(node, addr.ip())?;
+        if setup.reuseaddr && addr.port() != 0 {
+            world.end_time_wait(node, addr.port());
+        }
+        let port = world.take_port(node, Proto::Tcp, addr.port(), now)?;
+        let id = world.next_socket_id();
+        world
+            .node_seen_mut(node)
+            .expect("registered by Owner::here")
+            .tcp
+            .insert(port, TcpPort::Conn(id));
+        setup.origin = Some(Origin {
+            id,
+            local: SocketAddr::new(addr.ip(), port),
+        });
+        Ok(())
+    }
+
+    /// Connects to `addr`, from the bound port if [`bind`](Self::bind) was
+    /// called (an ephemeral one otherwise), as
+    /// [`TcpStream::connect`] does. The stream keeps the socket's options.
+    pub async fn connect(self, addr: SocketAddr) -> io::Result<TcpStream> {
+        let connecting = self.start_connect(addr)?;
+        connect::handshake(connecting).await
+    }
+
+    fn start_connect(self, addr: SocketAddr) -> io::Result<Bound<RefCell<Connecting>>> {
+        let socket = self.socket(connect::WHAT)?;
+        if addr.is_ipv6() != socket.v6 {
+            return Err(error::wrong_family(socket.v6, addr));
+        }
+        let mut setup = socket.setup.borrow_mut();
+        let settings = Settings {
+            options: setup.options,
+            recv_buffer: Some(setup.recv_buffer as usize),
+        };
+        Connecting::start(socket.owner.clone(), addr, &mut setup.origin, settings)
+    }
+
+    /// Makes the socket a listener with room for `backlog` connections not
+    /// yet accepted (at least 1), bound first to an ephemeral port if
+    /// [`bind`](Self::bind) was not called.
+    pub fn listen(self, backlog: u32) -> io::Result<TcpListener> {
+        let socket = self.socket("sim::net::TcpSocket::listen")?;
+        if socket.setup.borrow().origin.is_none() {
+            let any = if socket.v6 {
+                IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+            } else {
+                IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+            };
+            self.bind(SocketAddr::new(any, 0))?;
+        }
+        let mut setup = socket.setup.borrow_mut();
+        let origin = setup.origin.take().expect("bound above");
+        let backlog = usize::try_from(backlog.max(1)).unwrap_or(usize::MAX);
+        let recv_buffer = setup.recv_buffer as usize;
+        Ok(Listener::open(
+            socket.owner.clone(),
+            origin.id,
+            origin.local,
+            backlog,
+            recv_buffer,
+        ))
+    }
+
+    /// The address bound, or the unspecified address and port 0 before
+    /// [`bind`](Self::bind).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        let socket = self.socket("sim::net::TcpSocket::local_addr")?;
+        let origin = socket.setup.borrow().origin;
+        Ok(match origin {
+            Some(origin) => origin.local,
+            None if socket.v6 => SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0),
+            None => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+        })
+    }
+
+    /// Sets `SO_REUSEADDR`: a later [`bind`](Self::bind) may take a port
+    /// still in TIME_WAIT.
+    pub fn set_reuseaddr(&self, reuseaddr: bool) -> io::Result<()> {
+        self.update("sim::net::TcpSocket::set_reuseaddr", |s| {
+            s.reuseaddr = reuseaddr;
+        })
+    }
+
+    /// `SO_REUSEADDR`; `false` by default.
+    pub fn reuseaddr(&self) -> io::Result<bool> {
+        self.read("sim::net::TcpSocket::reuseaddr", |s| s.reuseaddr)
+    }
+
+    /// Sets `SO_REUSEPORT` (recorded: the simulation gives a port to one
+    /// socket at a time).
+    pub fn set_reuseport(&self, reuseport: bool) -> io::Result<()> {
+        self.update("sim::net::TcpSocket::set_reuseport", |s| {
+            s.reuseport = reuseport;
+        })
+    }
+
+    /// `SO_REUSEPORT`; `false` by default.
+    pub fn reuseport(&self) -> io::Result<bool> {
+        self.read("sim::net::TcpSocket::reuseport", |s| s.reuseport)
+    }
+
+    /// Sets `SO_KEEPALIVE` (recorded: the simulation sends no keepalives).
+    pub fn set_keepalive(&self, keepalive: bool) -> io::Result<()> {
+        self.update("sim::net::TcpSocket::set_keepalive", |s| {
+            s.keepalive = keepalive;
+        })
+    }
+
+    /// `SO_KEEPALIVE`; `false` by default.
+    pub fn keepalive(&self) -> io::Result<bool> {
+        self.read("sim::net::TcpSocket::keepalive", |s| s.keepalive)
+    }
+
+    /// Sets `TCP_NODELAY` for the stream it connects (see
+    /// [`TcpStream::set_nodelay`]).
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.update("sim::net::TcpSocket::set_nodelay", |s| {
+            s.options.nodelay = nodelay;
+        })
+    }
+
+    /// `TCP_NODELAY`; `false` by default.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.read("sim::net::TcpSocket::nodelay", |s| s.options.nodelay)
+    }
+
+    /// Sets `SO_LINGER` for the stream it connects (see
+    /// [`TcpStream::set_linger`]).
+    pub fn set_linger(&self, dur: Option<Duration>) -> io::Result<()> {
+        self.update("sim::net::TcpSocket::set_linger", |s| {
+            s.options.linger = dur
+        })
+    }
+
+    /// Sets a linger time of zero for the stream it connects (see
+    /// [`TcpStream::set_zero_linger`]).
+    pub fn set_zero_linger(&self) -> io::Result<()> {
+        self.set_linger(Some(Duration::ZERO))
+    }
+
+    /// `SO_LINGER`; `None` by default.
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        self.read("sim::net::TcpSocket::linger", |s| s.options.linger)
+    }
+
+    /// Sets `SO_SNDBUF` (recorded: a writer is limited by its peer's receive
+    /// window).
+    pub fn set_send_buffer_size(&self, size: u32) -> io::Result<()> {
+        self.update("sim::net::TcpSocket::set_send_buffer_size", |s| {
+            s.send_buffer = size;
+        })
+    }
+
+    /// `SO_SNDBUF`; [`NetConfig::tcp_buffer`](crate::NetConfig::tcp_buffer)
+    /// by default.
+    pub fn send_buffer_size(&self) -> io::Result<u32> {
+        self.read("sim::net::TcpSocket::send_buffer_size", |s| s.send_buffer)
+    }
+
+    /// Sets `SO_RCVBUF`: the receive window of the connection it makes, or
+    /// of each connection its listener accepts (at least 1 byte).
+    ///
+    /// ```
+    /// use sim_net::{TcpListener, TcpSocket};
+    ///
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async {
+    ///     let listener = TcpListener::bind("0.0.0.0:80").await.unwrap();
+    ///     let socket = TcpSocket::new_v4().unwrap();
+    ///     socket.set_recv_buffer_size(4).unwrap();
+    ///     assert_eq!(socket.recv_buffer_size().unwrap(), 4);
+    ///     let client = socket.connect("127.0.0.1:80".parse().unwrap()).await.unwrap();
+    ///     let (server, _) = listener.accept().await.unwrap();
+    ///     // The client's window takes 4 bytes, then the server must wait.
+    ///     assert_eq!(server.try_write(b"hello").unwrap(), 4);
+    ///     assert!(server.try_write(b"o").is_err());
+    ///     # drop(client);
+    /// });
+    /// ```
+    pub fn set_recv_buffer_size(&self, size: u32) -> io::Result<()> {
+        self.update("sim::net::TcpSocket::set_recv_buffer_size", |s| {
+            s.recv_buffer = size.max(1);
+        })
+    }
+
+    /// `SO_RCVBUF`; [`NetConfig::tcp_buffer`](crate::NetConfig::tcp_buffer)
+    /// by default.
+    pub fn recv_buffer_size(&self) -> io::Result<u32> {
+        self.read("sim::net::TcpSocket::recv_buffer_size", |s| s.recv_buffer)
+    }
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        // A bound socket that neither connected nor listened frees its port.
+        let Some(origin) = self.setup.get_mut().origin.take() else {
+            return;
+        };
+        if let Ok(mut world) = self.owner.net.world.try_borrow_mut() {
+            let node = self.owner.node.id();
+            world.free_tcp_port(node, origin.local.port(), origin.id, false, 0);
+        }
+    }
+}
+
+impl fmt::Debug for TcpSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("TcpSocket");
+        match self.socket.try_get() {
+            Ok(socket) => d
+                .field("v6", &socket.v6)
+                .field("bound", &socket.setup.borrow().origin.map(|o| o.local)),
+            Err(_) => d.field("state", &format_args!("<outside its simulation>")),
+        };
+        d.finish()
+    }
+}
