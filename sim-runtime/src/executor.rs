@@ -1230,6 +1230,16 @@ impl Handle {
             .record(now, EventKind::Custom { what, a, b }, None);
     }
 
+    /// Records an event of a layer built on the runtime that carries bytes
+    /// (a datagram or a segment sent): their length and a hash of their
+    /// content enter the fingerprint, so the determinism check catches two
+    /// runs that send different bytes of the same length.
+    pub fn record_data(&self, what: &'static str, a: u64, data: &[u8]) {
+        let kind = data_event(what, a, data);
+        let now = self.now_nanos();
+        self.shared.state.borrow_mut().trace.record(now, kind, None);
+    }
+
     // ----- timers -----
 
     pub(crate) fn timer_insert(&self, deadline: u64, waker: &Waker) -> TimerKey {
@@ -1345,5 +1355,15 @@ impl std::fmt::Debug for Handle {
             Err(_) => d.field("state", &format_args!("<busy>")),
         };
         d.finish()
+    }
+}
+
+/// The event recording `data` for [`Handle::record_data`].
+fn data_event(what: &'static str, a: u64, data: &[u8]) -> EventKind {
+    EventKind::Data {
+        what,
+        a,
+        len: data.len() as u64,
+        hash: crate::trace::hash_bytes(data),
     }
 }
