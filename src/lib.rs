@@ -31,7 +31,7 @@ pub use sim_net as net;
 
 pub use sim_runtime::{
     Builder, ConfigError, Decision, Event, EventKind, Failure, FailureKind, Handle, NoSimulation,
-    Runtime, buggify, explore, harness, node, rand, seed, spawn, task, time,
+    Runtime, buggify, explore, getrandom, harness, node, rand, seed, spawn, task, time,
 };
 
 /// Runs an `async fn` as a test, once per seed, each run on a fresh

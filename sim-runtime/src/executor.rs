@@ -1240,6 +1240,21 @@ impl Handle {
         self.shared.state.borrow_mut().trace.record(now, kind, None);
     }
 
+    /// [`record_data`](Self::record_data) that records nothing (and returns
+    /// false) instead of panicking when the state is borrowed: for callers
+    /// that must never panic (the `getrandom` backend).
+    pub(crate) fn try_record_data(&self, what: &'static str, a: u64, data: &[u8]) -> bool {
+        let kind = data_event(what, a, data);
+        let now = self.now_nanos();
+        match self.shared.state.try_borrow_mut() {
+            Ok(mut st) => {
+                st.trace.record(now, kind, None);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
     // ----- timers -----
 
     pub(crate) fn timer_insert(&self, deadline: u64, waker: &Waker) -> TimerKey {

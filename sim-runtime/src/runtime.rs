@@ -278,7 +278,14 @@ impl Runtime {
         let Some(_running) = context::start_running() else {
             panic!("{NESTED_BLOCK_ON}");
         };
+        // With the `getrandom` feature, `rand`'s thread-local generators
+        // draw from the seed during the run and from the OS after it (this
+        // guard drops after `_enter`).
+        #[cfg(feature = "getrandom")]
+        let thread_rngs = crate::getrandom::ThreadRngs::new();
         let _enter = context::enter(&self.handle);
+        #[cfg(feature = "getrandom")]
+        thread_rngs.reseed();
         let mut future = pin!(future);
         let handle = &self.handle;
         let (main, _) = handle
