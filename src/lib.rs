@@ -30,8 +30,9 @@
 pub use sim_net as net;
 
 pub use sim_runtime::{
-    Builder, ConfigError, Decision, Event, EventKind, Failure, FailureKind, Handle, NoSimulation,
-    Runtime, buggify, explore, getrandom, harness, node, rand, seed, spawn, task, time,
+    Bound, BoundError, Builder, ConfigError, Decision, Event, EventKind, Failure, FailureKind,
+    Handle, NoSimulation, Runtime, buggify, explore, getrandom, harness, node, rand, seed, spawn,
+    task, time,
 };
 
 /// Runs an `async fn` as a test, once per seed, each run on a fresh
