@@ -47,6 +47,9 @@ pub(crate) enum Stream {
     /// Bytes handed to the `getrandom` crate inside a simulation
     /// (`sim::getrandom`).
     Entropy = 4,
+    /// The start of the virtual wall clock, when the builder asks for a
+    /// seeded one (`Builder::seeded_start_time`).
+    WallClock = 5,
 }
 
 /// The ChaCha stream `which` of `seed`.
@@ -210,6 +213,7 @@ mod tests {
             Stream::Network,
             Stream::Faults,
             Stream::Entropy,
+            Stream::WallClock,
         ];
         let firsts: std::collections::BTreeSet<u64> = streams
             .iter()
