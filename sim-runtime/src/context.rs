@@ -62,6 +62,16 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Handle) -> R) -> Option<R> {
     CURRENT.with(|c| c.borrow().as_ref().map(f))
 }
 
+/// The current simulation, if any, without ever panicking: `None` also
+/// while the thread's locals are being destroyed (for callers that must not
+/// panic, such as the `getrandom` backend).
+pub(crate) fn current_quiet() -> Option<Handle> {
+    CURRENT
+        .try_with(|c| c.try_borrow().ok().and_then(|c| c.clone()))
+        .ok()
+        .flatten()
+}
+
 /// The current simulation, or an error naming the function `what`.
 #[inline]
 pub(crate) fn try_current(what: &'static str) -> Result<Handle, NoSimulation> {

@@ -1342,6 +1342,31 @@ impl Handle {
             .record(now, EventKind::Custom { what, a, b }, None);
     }
 
+    /// Records an event of a layer built on the runtime that carries bytes
+    /// (a datagram or a segment sent): their length and a hash of their
+    /// content enter the fingerprint, so the determinism check catches two
+    /// runs that send different bytes of the same length.
+    pub fn record_data(&self, what: &'static str, a: u64, data: &[u8]) {
+        let kind = data_event(what, a, data);
+        let now = self.now_nanos();
+        self.shared.state.borrow_mut().trace.record(now, kind, None);
+    }
+
+    /// [`record_data`](Self::record_data) that records nothing (and returns
+    /// false) instead of panicking when the state is borrowed: for callers
+    /// that must never panic (the `getrandom` backend).
+    pub(crate) fn try_record_data(&self, what: &'static str, a: u64, data: &[u8]) -> bool {
+        let kind = data_event(what, a, data);
+        let now = self.now_nanos();
+        match self.shared.state.try_borrow_mut() {
+            Ok(mut st) => {
+                st.trace.record(now, kind, None);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
     // ----- timers -----
 
     pub(crate) fn timer_insert(&self, deadline: u64, waker: &Waker) -> TimerKey {
@@ -1470,5 +1495,15 @@ pub struct EnterGuard {
 impl std::fmt::Debug for EnterGuard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("EnterGuard")
+    }
+}
+
+/// The event recording `data` for [`Handle::record_data`].
+fn data_event(what: &'static str, a: u64, data: &[u8]) -> EventKind {
+    EventKind::Data {
+        what,
+        a,
+        len: data.len() as u64,
+        hash: crate::trace::hash_bytes(data),
     }
 }

@@ -2,11 +2,14 @@
 //!
 //! Every simulation has separate ChaCha streams derived from its seed: one
 //! for scheduling, one for the code under test (this module), and later ones
-//! for the network and faults. Drawing a random number here therefore never
+//! for the network, faults, the bytes of the `getrandom` crate
+//! ([`sim::getrandom`](crate::getrandom)) and a seeded wall-clock start. Drawing a random number here therefore never
 //! changes the schedule, and the same seed gives the same numbers.
 //!
-//! Never use `rand::rng()` or other OS-seeded randomness inside a simulation:
-//! it makes runs unrepeatable (the determinism check catches it).
+//! Never use `rand::rng()` or other OS-seeded randomness inside a simulation
+//! unless the `getrandom` feature routes it to the seed (see
+//! [`sim::getrandom`](crate::getrandom)): it makes runs unrepeatable (the
+//! determinism check catches it).
 //!
 //! ```
 //! let mut rt = sim::Runtime::new(42);
@@ -33,7 +36,8 @@ use crate::error::NoSimulation;
 
 pub use rand::{Rng, RngExt};
 
-/// The independent random streams of a simulation.
+/// The independent random streams of a simulation. A new stream takes the
+/// next number, so no existing stream's draws change.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Stream {
     Schedule = 0,
@@ -43,6 +47,12 @@ pub(crate) enum Stream {
     /// `select!` branch orders (the tokio layer), apart so that adding a
     /// `select!` does not move any other draw.
     Select = 4,
+    /// Bytes handed to the `getrandom` crate inside a simulation
+    /// (`sim::getrandom`).
+    Entropy = 5,
+    /// The start of the virtual wall clock, when the builder asks for a
+    /// seeded one (`Builder::seeded_start_time`).
+    WallClock = 6,
 }
 
 /// The ChaCha stream `which` of `seed`.
@@ -200,6 +210,19 @@ mod tests {
         let a = stream(42, Stream::Schedule).next_u64();
         let b = stream(42, Stream::User).next_u64();
         assert_ne!(a, b);
+        let streams = [
+            Stream::Schedule,
+            Stream::User,
+            Stream::Network,
+            Stream::Faults,
+            Stream::Entropy,
+            Stream::WallClock,
+        ];
+        let firsts: std::collections::BTreeSet<u64> = streams
+            .iter()
+            .map(|&which| stream(42, which).next_u64())
+            .collect();
+        assert_eq!(firsts.len(), streams.len());
         // Pinned: a change here changes what every seed means.
         assert_eq!(below(&mut stream(42, Stream::Schedule), 1000), PINNED_BELOW);
     }

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::context;
 use crate::error::{ConfigError, NESTED_BLOCK_ON};
@@ -28,6 +28,10 @@ pub(crate) struct Config {
     pub(crate) watch: Option<std::sync::Arc<crate::watchdog::Watch>>,
     /// Whether a deadlock waits briefly for a wake from another thread.
     pub(crate) deadlock_grace: bool,
+    /// The wall-clock time at virtual time zero (`sim::time::system_now`);
+    /// resolved from the seed by `try_build` when `seeded_start_time` is set.
+    pub(crate) start_time: SystemTime,
+    pub(crate) seeded_start_time: bool,
 }
 
 /// Configures a [`Runtime`].
@@ -60,6 +64,9 @@ impl Builder {
     pub const DEFAULT_MAX_TIME: Duration = Duration::from_secs(3600);
     /// The default step limit: 50 million polls.
     pub const DEFAULT_MAX_STEPS: u64 = 50_000_000;
+    /// The default start of the virtual wall clock, in seconds since the Unix
+    /// epoch: 2025-01-01T00:00:00Z (see [`start_time`](Self::start_time)).
+    pub const DEFAULT_START_UNIX_SECS: u64 = 1_735_689_600;
 
     /// Seed 0, [`DEFAULT_MAX_TIME`](Self::DEFAULT_MAX_TIME),
     /// [`DEFAULT_MAX_STEPS`](Self::DEFAULT_MAX_STEPS), task panics fail the run.
@@ -74,6 +81,8 @@ impl Builder {
                 record_tape: false,
                 watch: None,
                 deadlock_grace: true,
+                start_time: UNIX_EPOCH + Duration::from_secs(Self::DEFAULT_START_UNIX_SECS),
+                seeded_start_time: false,
             },
             decider: None,
         }
@@ -113,6 +122,44 @@ impl Builder {
     /// the fingerprint and the last few events are always kept).
     pub fn record_trace(mut self, record: bool) -> Self {
         self.config.record_trace = record;
+        self
+    }
+
+    /// The wall-clock time at which the simulation starts: what
+    /// [`sim::time::system_now`](crate::time::system_now) returns at virtual
+    /// time zero. It then advances exactly with virtual time. The default is
+    /// 2025-01-01T00:00:00Z ([`DEFAULT_START_UNIX_SECS`](Self::DEFAULT_START_UNIX_SECS)),
+    /// the same for every seed. Must not be before the Unix epoch.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// let start = UNIX_EPOCH + Duration::from_secs(2_000_000_000); // 2033-05-18
+    /// let mut rt = sim::Builder::new().start_time(start).build();
+    /// rt.block_on(async {
+    ///     assert_eq!(sim::time::system_now(), start);
+    ///     sim::time::sleep(Duration::from_secs(90)).await;
+    ///     assert_eq!(sim::time::unix_now(), Duration::from_secs(2_000_000_090));
+    /// });
+    /// ```
+    pub fn start_time(mut self, start: SystemTime) -> Self {
+        self.config.start_time = start;
+        self.config.seeded_start_time = false;
+        self
+    }
+
+    /// Derives the wall-clock start from the seed instead: a time drawn
+    /// uniformly, to the nanosecond, between 2000-01-01 and 2100-01-01 (UTC)
+    /// from a stream of its own, so that runs explore dates (month and year
+    /// ends, leap days, 2038) while a seed still replays the same time. It
+    /// draws from no other stream: the schedule stays what the seed makes it.
+    ///
+    /// ```
+    /// let start = |seed| sim::Builder::new().seed(seed).seeded_start_time().build().start_time();
+    /// assert_eq!(start(7), start(7));
+    /// assert_ne!(start(7), start(8));
+    /// ```
+    pub fn seeded_start_time(mut self) -> Self {
+        self.config.seeded_start_time = true;
         self
     }
 
@@ -158,12 +205,35 @@ impl Builder {
                     .to_owned(),
             });
         }
+        let mut config = self.config;
+        if config.seeded_start_time {
+            config.start_time = seeded_start_time(config.seed);
+        }
+        if config.start_time < UNIX_EPOCH {
+            return Err(ConfigError {
+                message: format!(
+                    "start_time {:?} is before the Unix epoch: `sim::time::unix_now` could not \
+                     express it; give a time after 1970-01-01, such as \
+                     `UNIX_EPOCH + Duration::from_secs(1_735_689_600)`",
+                    config.start_time
+                ),
+            });
+        }
+        if config.start_time.checked_add(config.max_time).is_none() {
+            return Err(ConfigError {
+                message: format!(
+                    "start_time {:?} plus max_time {:?} is past the end of `SystemTime` on this \
+                     platform: give an earlier start time or a shorter max_time",
+                    config.start_time, config.max_time
+                ),
+            });
+        }
         failure::install_panic_hook();
         let decider = self
             .decider
-            .unwrap_or_else(|| Box::new(Random::new(self.config.seed)));
+            .unwrap_or_else(|| Box::new(Random::new(config.seed)));
         Ok(Runtime {
-            handle: Handle::new(self.config, decider),
+            handle: Handle::new(config, decider),
             woken: Vec::new(),
         })
     }
@@ -278,7 +348,14 @@ impl Runtime {
         let Some(_running) = context::start_running() else {
             panic!("{NESTED_BLOCK_ON}");
         };
+        // With the `getrandom` feature, `rand`'s thread-local generators
+        // draw from the seed during the run and from the OS after it (this
+        // guard drops after `_enter`).
+        #[cfg(feature = "getrandom")]
+        let thread_rngs = crate::getrandom::ThreadRngs::new();
         let _enter = context::enter(&self.handle);
+        #[cfg(feature = "getrandom")]
+        thread_rngs.reseed();
         let mut future = pin!(future);
         let handle = &self.handle;
         let (main, _) = handle
@@ -337,6 +414,13 @@ impl Runtime {
     /// Virtual time elapsed since the simulation started.
     pub fn elapsed(&self) -> Duration {
         self.handle.elapsed()
+    }
+
+    /// The wall-clock time at which the simulation started (see
+    /// [`Builder::start_time`]); [`sim::time::system_now`](crate::time::system_now)
+    /// is this plus [`elapsed`](Self::elapsed).
+    pub fn start_time(&self) -> SystemTime {
+        self.handle.shared().config.start_time
     }
 
     /// A running hash of every event so far (task spawned, polled, completed,
@@ -426,5 +510,56 @@ impl Drop for Runtime {
         // they run inside the simulation's context.
         let _enter = context::enter(&self.handle);
         self.handle.close();
+    }
+}
+
+/// The first and the end of the seeded start times, in seconds since the
+/// Unix epoch: 2000-01-01T00:00:00Z and 2100-01-01T00:00:00Z.
+const SEEDED_START_SECS: (u64, u64) = (946_684_800, 4_102_444_800);
+
+/// The wall-clock start that `seed` derives (`Builder::seeded_start_time`).
+fn seeded_start_time(seed: u64) -> SystemTime {
+    use crate::rand::{Stream, below, stream};
+    let (first, end) = SEEDED_START_SECS;
+    let span = (end - first) * 1_000_000_000;
+    let offset = below(&mut stream(seed, Stream::WallClock), span);
+    UNIX_EPOCH + Duration::from_secs(first) + Duration::from_nanos(offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeded_start_times_are_in_range_and_pinned() {
+        let (first, end) = SEEDED_START_SECS;
+        for seed in 0..1000 {
+            let since_epoch = seeded_start_time(seed).duration_since(UNIX_EPOCH).unwrap();
+            assert!(
+                (first..end).contains(&since_epoch.as_secs()),
+                "{seed}: {since_epoch:?}"
+            );
+        }
+        // Pinned: a change here changes what every seed's start time is.
+        assert_eq!(
+            seeded_start_time(42).duration_since(UNIX_EPOCH).unwrap(),
+            PINNED_START
+        );
+    }
+
+    const PINNED_START: Duration = Duration::new(2_924_196_547, 404_006_950);
+
+    #[test]
+    fn start_times_are_validated() {
+        let before_epoch = UNIX_EPOCH - Duration::from_secs(1);
+        let err = Builder::new()
+            .start_time(before_epoch)
+            .try_build()
+            .unwrap_err();
+        assert!(err.to_string().contains("before the Unix epoch"), "{err}");
+        assert_eq!(
+            Runtime::new(1).start_time(),
+            UNIX_EPOCH + Duration::from_secs(Builder::DEFAULT_START_UNIX_SECS)
+        );
     }
 }

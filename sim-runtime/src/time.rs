@@ -1,4 +1,5 @@
-//! Virtual time: `Instant`, `sleep`, `timeout`, `interval`.
+//! Virtual time: `Instant`, `sleep`, `timeout`, `interval`, and a virtual
+//! wall clock (`system_now`, `unix_now`).
 //!
 //! Time in a simulation is an integer count of nanoseconds since it started.
 //! It never moves while a task is ready to run; when none is, it jumps
@@ -7,7 +8,12 @@
 //! they were set.
 //!
 //! [`Instant`] is its own type, so wall-clock time cannot be mixed in by
-//! accident.
+//! accident. Code that needs the date (certificates, expiry times, log
+//! stamps) reads [`system_now`]: a `std::time::SystemTime` that starts at a
+//! fixed time (2025-01-01T00:00:00Z unless
+//! [`Builder::start_time`](crate::Builder::start_time) or
+//! [`Builder::seeded_start_time`](crate::Builder::seeded_start_time) says
+//! otherwise) and advances exactly with virtual time.
 //!
 //! ```
 //! use std::time::Duration;
@@ -28,7 +34,7 @@ use std::ops::{Add, AddAssign, Sub, SubAssign};
 use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use pin_project::pin_project;
 
@@ -196,6 +202,67 @@ impl fmt::Debug for Instant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Instant({})", FmtNanos(self.nanos))
     }
+}
+
+/// The simulation's wall-clock time: its start time plus the virtual time
+/// elapsed, as a `std::time::SystemTime` for APIs that want one. Use it
+/// where code would call `SystemTime::now()`, which reads the machine's clock
+/// and makes runs differ.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// let mut rt = sim::Runtime::new(1);
+/// rt.block_on(async {
+///     let start = sim::time::system_now();
+///     assert_eq!(start, UNIX_EPOCH + Duration::from_secs(1_735_689_600)); // 2025-01-01
+///     sim::time::sleep(Duration::from_millis(1500)).await;
+///     assert_eq!(sim::time::system_now(), start + Duration::from_millis(1500));
+/// });
+/// ```
+///
+/// # Panics
+/// Outside a simulation, at the caller's line; see [`try_system_now`].
+#[track_caller]
+pub fn system_now() -> SystemTime {
+    wall_clock(&context::current("sim::time::system_now"))
+}
+
+/// Like [`system_now`], but returns an error outside a simulation.
+pub fn try_system_now() -> Result<SystemTime, NoSimulation> {
+    Ok(wall_clock(&context::try_current(
+        "sim::time::try_system_now",
+    )?))
+}
+
+/// The simulation's wall-clock time as time since the Unix epoch (what
+/// `SystemTime::now().duration_since(UNIX_EPOCH)` gives outside a
+/// simulation): seconds for a timestamp, milliseconds for a token's expiry.
+///
+/// ```
+/// use std::time::Duration;
+/// let mut rt = sim::Runtime::new(1);
+/// rt.block_on(async {
+///     sim::time::sleep(Duration::from_secs(60)).await;
+///     assert_eq!(sim::time::unix_now().as_secs(), 1_735_689_660);
+/// });
+/// ```
+///
+/// # Panics
+/// Outside a simulation, at the caller's line.
+#[track_caller]
+pub fn unix_now() -> Duration {
+    system_now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_else(|_| unreachable!("`Builder::try_build` rejects start times before 1970"))
+}
+
+fn wall_clock(handle: &Handle) -> SystemTime {
+    let start = handle.shared().config.start_time;
+    // `try_build` checked `start + max_time`, and the clock never passes
+    // `max_time`, so the sum exists.
+    start
+        .checked_add(Duration::from_nanos(handle.now_nanos()))
+        .unwrap_or_else(|| unreachable!("`Builder::try_build` checks start_time + max_time"))
 }
 
 /// Waits until `duration` of virtual time has passed.

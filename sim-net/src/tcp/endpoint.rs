@@ -46,15 +46,6 @@ pub(crate) enum Segment {
     Fin,
 }
 
-impl Segment {
-    fn len(&self) -> usize {
-        match self {
-            Segment::Data(bytes) => bytes.len(),
-            Segment::Fin => 0,
-        }
-    }
-}
-
 /// A segment not yet on its way: `at` is its drawn arrival time on a held
 /// link, `None` if it waits for a partition to heal (nothing drawn yet).
 pub(crate) struct Stalled {
@@ -285,7 +276,12 @@ impl Endpoint {
     /// on a cut or held link.
     pub(crate) fn transmit(&mut self, world: &mut World, handle: &Handle, now: u64, seg: Segment) {
         let (from, to) = (self.peer_node, self.node);
-        handle.record_event("net.tcp.send", link_word(from, to), seg.len() as u64);
+        // The bytes' hash enters the fingerprint: the determinism check
+        // catches runs that send different data of the same length.
+        match &seg {
+            Segment::Data(bytes) => handle.record_data("net.tcp.send", link_word(from, to), bytes),
+            Segment::Fin => handle.record_event("net.tcp.send", link_word(from, to), 0),
+        }
         let cut = world.is_cut(from, to);
         let held = world.is_held(from, to);
         if cut || held || !self.stalled.is_empty() {
