@@ -216,8 +216,11 @@ impl FailureKind {
                     "nondeterminism: the same seed ran two different ways, first at event #{index}:\n    \
                      first run:  {}\n    second run: {}{tasks}\n    \
                      first run ended:  {}\n    second run ended: {}\n  \
-                     Something outside the simulation reached the schedule: state in a `static` \
-                     kept from an earlier run, `std::time`, OS randomness, or `HashMap` iteration order",
+                     Something outside the simulation reached the run: state in a `static` or \
+                     thread-local kept from an earlier run, `std::time` (use `sim::time::Instant` \
+                     and `sim::time::system_now`), OS randomness (use `sim::rand`, or the \
+                     `getrandom` feature), `HashMap` iteration order or `futures::select!` \
+                     (see the README: what `sim` controls and what it does not)",
                     show(first),
                     show(second),
                     outcomes[0],
