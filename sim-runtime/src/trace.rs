@@ -464,6 +464,8 @@ impl Trace {
             .map(|(event, name)| {
                 let custom = match event.kind {
                     EventKind::Custom { what, a, b } => describe_custom(what, a, b, node),
+                    EventKind::Data { what, a, len, hash } => describe_custom(what, a, len, node)
+                        .map(|text| format!("{text} (payload hash {hash:08x})")),
                     _ => None,
                 };
                 match (custom, name) {
