@@ -64,8 +64,10 @@ fn expect_payload_divergence(failure: harness::TestFailure, what: &str) {
     assert_eq!(len_a, len_b, "same length in both runs: {failure}");
     assert_ne!(hash_a, hash_b, "{failure}");
     let report = failure.to_string();
-    assert!(report.contains(&format!("{what} (")), "{report}");
-    assert!(report.contains("8 bytes, hash"), "{report}");
+    // Read as an event: "udp send 8 bytes node#0 -> node#1 (payload hash ...)".
+    let words = what.trim_start_matches("net.").replace('.', " ");
+    assert!(report.contains(&format!("{words} 8 bytes")), "{report}");
+    assert!(report.contains("(payload hash "), "{report}");
 }
 
 async fn udp_send(payload: [u8; 8]) {

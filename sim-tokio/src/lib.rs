@@ -44,6 +44,9 @@ pub mod task;
 #[cfg(sim)]
 pub mod time;
 
+#[cfg(feature = "hyper")]
+pub mod hyper;
+
 #[cfg(sim)]
 #[doc(hidden)]
 pub mod __private;
