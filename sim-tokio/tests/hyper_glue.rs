@@ -1,0 +1,45 @@
+//! hyper's client and server over the tokio layer's glue, with no other
+//! glue: run against real tokio and under `--cfg sim` by CI.
+#![cfg(feature = "hyper")]
+
+extern crate sim_tokio as tokio;
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response};
+use tokio::hyper::{client, serve};
+use tokio::net::TcpListener;
+
+async fn hello(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    if req.uri().path() == "/slow" {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    }
+    let body = format!("{} {}", req.method(), req.uri().path());
+    Ok(Response::new(Full::new(Bytes::from(body))))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_pooled_client_talks_to_a_server() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(serve(listener, hyper::service::service_fn(hello)));
+
+    let client = client::<Full<Bytes>>();
+    for path in ["/a", "/b", "/c"] {
+        let uri = format!("http://{addr}{path}").parse().unwrap();
+        let response = client.get(uri).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body, format!("GET {path}"));
+    }
+
+    // The timer is virtual under the simulation: a 30 s handler and a 1 s
+    // timeout around the request, with no wall time spent.
+    let uri = format!("http://{addr}/slow").parse().unwrap();
+    let slow = tokio::time::timeout(Duration::from_secs(1), client.get(uri)).await;
+    assert!(slow.is_err());
+    server.abort();
+}
