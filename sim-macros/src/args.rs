@@ -592,9 +592,12 @@ mod tests {
             error("explore = \"pct\", depth = 0"),
             "depth must be greater than zero, like `depth = 3`; leave it out for the default"
         );
-        assert_eq!(calls("depth = 64"), quote!(.depth(64)).to_string());
         assert_eq!(
-            error("depth = 65"),
+            calls("explore = \"pct\", depth = 64"),
+            quote!(.explore(::sim::harness::Strategy::Pct).depth(64)).to_string()
+        );
+        assert_eq!(
+            error("explore = \"pct\", depth = 65"),
             "depth must be at most 64, like `depth = 3`; leave it out for the default"
         );
     }
