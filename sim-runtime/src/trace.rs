@@ -609,7 +609,7 @@ mod tests {
         assert_eq!(
             data(b"ping").to_string(),
             format!(
-                "net.udp.send (1, 4 bytes, hash {:08x})",
+                "udp send 4 bytes node#0 -> node#1 (payload hash {:08x})",
                 hash_bytes(b"ping")
             )
         );
