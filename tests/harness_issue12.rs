@@ -407,3 +407,31 @@ fn the_replay_command_keeps_the_features_and_runs_an_ignored_test() {
         )
     );
 }
+
+// ----- #11: limits for tests that cannot pass them (`#[tokio::test]`) -----
+
+#[test]
+fn sim_max_time_and_sim_max_steps_override_the_test() {
+    let sleeper = || async { sim::time::sleep(Duration::from_secs(7200)).await };
+    let mut settings = Settings::quiet();
+    settings.max_time = Some(Duration::from_secs(3 * 3600));
+    harness::try_run(test("long_sleep").seeds(2).settings(settings), sleeper)
+        .unwrap_or_else(|f| panic!("{f}"));
+    let mut settings = Settings::quiet();
+    settings.max_time = Some(Duration::from_secs(60));
+    let failure = harness::try_run(
+        test("long_sleep_short_limit").seeds(1).settings(settings),
+        sleeper,
+    )
+    .unwrap_err();
+    assert_eq!(failure.failure().kind().name(), "time-limit", "{failure}");
+    let mut settings = Settings::quiet();
+    settings.max_steps = Some(10);
+    let failure = harness::try_run(test("many_steps").seeds(1).settings(settings), || async {
+        for _ in 0..100 {
+            sim::task::yield_now().await;
+        }
+    })
+    .unwrap_err();
+    assert_eq!(failure.failure().kind().name(), "step-limit", "{failure}");
+}

@@ -523,8 +523,8 @@ where
         let (decider, branches) = self.decider(seed, spec);
         let mut builder = Builder::new()
             .seed(seed)
-            .max_time(self.test.max_time)
-            .max_steps(self.test.max_steps)
+            .max_time(self.settings.max_time.unwrap_or(self.test.max_time))
+            .max_steps(self.settings.max_steps.unwrap_or(self.test.max_steps))
             .record_trace(record_trace)
             .record_tape(record_tape)
             .fail_on_task_panic(self.test.task_panics == TaskPanics::Fail)

@@ -59,6 +59,11 @@ pub struct Settings {
     /// `SIM_WATCHDOG`: the wall time one poll may take before the watchdog
     /// aborts the process (`Some(None)`: off).
     pub watchdog: Option<Option<std::time::Duration>>,
+    /// `SIM_MAX_TIME`: the virtual-time limit of each run (the attribute's
+    /// `max_time`), for tests that cannot pass it (`#[tokio::test]`).
+    pub max_time: Option<std::time::Duration>,
+    /// `SIM_MAX_STEPS`: the step limit of each run (the attribute's `max_steps`).
+    pub max_steps: Option<u64>,
 }
 
 /// Where the seeds of a run start.
@@ -229,6 +234,12 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "`off`, or the number of runs shrinking may make (500)",
     ),
     (
+        "SIM_MAX_TIME",
+        "a virtual duration above zero: `<integer><unit>` parts with the units ns, us, ms, s, \
+         m, h, d, such as 90s, 10m or 1h30m",
+    ),
+    ("SIM_MAX_STEPS", "an integer greater than zero (1000000)"),
+    (
         "SIM_WATCHDOG",
         "`off`, or the seconds one poll may run before the process is aborted: a positive \
          number such as 10 or 0.5, at most about 1.8e19",
@@ -298,6 +309,10 @@ impl Settings {
         shrink: usize;
         /// The watchdog's threshold, `None` for off (`SIM_WATCHDOG`).
         watchdog: Option<std::time::Duration>;
+        /// The virtual-time limit of each run (`SIM_MAX_TIME`), above zero.
+        max_time: std::time::Duration;
+        /// The step limit of each run (`SIM_MAX_STEPS`), above zero.
+        max_steps: u64;
     }
 
     /// Checks every field: what [`try_run`](super::try_run) does before
@@ -317,6 +332,15 @@ impl Settings {
         };
         positive("seeds", self.seeds, "1000")?;
         positive("max_schedules", self.max_schedules, "100_000")?;
+        positive("max_steps", self.max_steps, "1_000_000")?;
+        if self.max_time.is_some_and(|t| t.is_zero()) {
+            return Err(InvalidSetting::new(
+                "max_time",
+                "max_time is 0, so every run would fail at once; give a positive duration, \
+                 like `Duration::from_secs(600)`, or leave it unset for the test's own"
+                    .to_owned(),
+            ));
+        }
         if let Some(shard) = &self.shard {
             shard.check()?;
         }
@@ -439,6 +463,13 @@ impl Settings {
                 n => Some(parse_seconds(n).ok_or_else(|| err("SIM_WATCHDOG", &v))?),
             });
         }
+        if let Some(v) = get("SIM_MAX_TIME") {
+            settings.max_time = Some(parse_duration(&v).ok_or_else(|| err("SIM_MAX_TIME", &v))?);
+        }
+        if let Some(v) = get("SIM_MAX_STEPS") {
+            let n = parse_u64(&v).filter(|&n| n > 0);
+            settings.max_steps = Some(n.ok_or_else(|| err("SIM_MAX_STEPS", &v))?);
+        }
         if let Some(v) = get("SIM_REGRESSIONS") {
             settings.regressions = Some(match v.trim() {
                 "on" => Regressions::On,
@@ -467,6 +498,40 @@ fn parse_shard(s: &str) -> Option<Shard> {
 /// A positive number of seconds (`10`, `0.5`, `1e3`) that a `Duration`
 /// holds: not zero once rounded to nanoseconds, not beyond `Duration::MAX`,
 /// never NaN or infinite.
+/// A duration as the attribute writes it: one or more `<integer><unit>`
+/// parts, added up, with the units `ns`, `us`, `ms`, `s`, `m`, `h` and `d`
+/// (`"90s"`, `"1h30m"`); greater than zero.
+fn parse_duration(s: &str) -> Option<std::time::Duration> {
+    let mut rest = s.trim();
+    let mut total: u64 = 0;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let n: u64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let scale: u64 = match &rest[..unit] {
+            "ns" => 1,
+            "us" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            "d" => 86_400_000_000_000,
+            _ => return None,
+        };
+        rest = &rest[unit..];
+        total = total.checked_add(n.checked_mul(scale)?)?;
+    }
+    (total > 0).then(|| std::time::Duration::from_nanos(total))
+}
+
 fn parse_seconds(s: &str) -> Option<std::time::Duration> {
     let seconds = s.trim().parse::<f64>().ok()?;
     std::time::Duration::try_from_secs_f64(seconds)
@@ -484,6 +549,32 @@ mod tests {
                 .find(|(n, _)| *n == name)
                 .map(|(_, v)| v.to_string())
         })
+    }
+
+    #[test]
+    fn sim_max_time_and_max_steps_take_the_attribute_units() {
+        let s = parse(&[("SIM_MAX_TIME", "1h30m"), ("SIM_MAX_STEPS", "5000")]).unwrap();
+        assert_eq!(s.max_time, Some(std::time::Duration::from_secs(5400)));
+        assert_eq!(s.max_steps, Some(5000));
+        assert_eq!(
+            parse_duration("250ms"),
+            Some(std::time::Duration::from_millis(250))
+        );
+        assert_eq!(
+            parse_duration("2d"),
+            Some(std::time::Duration::from_secs(172_800))
+        );
+        for bad in ["0s", "10", "5 min", "1.5h", "", "99999999999999999999d"] {
+            assert_eq!(parse_duration(bad), None, "{bad:?}");
+        }
+        let err = parse(&[("SIM_MAX_TIME", "ten minutes")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("SIM_MAX_TIME") && err.contains("1h30m"),
+            "{err}"
+        );
+        assert!(parse(&[("SIM_MAX_STEPS", "0")]).is_err());
     }
 
     #[test]
