@@ -11,20 +11,24 @@
 //! - **Built normally**, this crate *is* tokio: every item is a re-export of
 //!   the real one, so production builds are untouched.
 //! - **Built with `--cfg sim`** (`RUSTFLAGS="--cfg sim" cargo test`), the
-//!   runtime parts run on the simulation: [`spawn`] and [`task`], [`time`]
-//!   (virtual), [`net`] (the simulated network), [`runtime`],
+//!   runtime parts run on the simulation: `spawn` and `task`, `time`
+//!   (virtual), `net` (the simulated network), `runtime`,
 //!   `#[tokio::main]` and `#[tokio::test]` (which runs many seeds, like
-//!   `#[sim::test]`), and [`select!`] (the branch polled first is a decision
+//!   `#[sim::test]`), and `select!` (the branch polled first is a decision
 //!   of the simulation, so a seed replays it and exploration varies it).
-//!   What tokio does without a runtime is tokio's own: [`sync`], [`io`],
+//!   What tokio does without a runtime is tokio's own: `sync`, `io`,
 //!   `join!`, `try_join!`, `pin!`, `task_local!`.
 //!
 //! Values that the ecosystem requires to be `Send` (join handles, sleeps,
 //! sockets, runtime handles) are `Send + Sync` here too; they stay on their
 //! simulation's thread, and using one anywhere else is a clear error.
 //!
-//! Under `--cfg sim`, [`fs`] reaches the real disk through blocking calls
-//! (it is not simulated yet), [`signal::ctrl_c`] never completes, and
+//! With the feature `hyper`, `hyper` has the glue hyper and
+//! hyper-util need (executor, timer, connector, server loop) on this crate's
+//! runtime, so an HTTP service runs unchanged under both builds.
+//!
+//! Under `--cfg sim`, `fs` reaches the real disk through blocking calls
+//! (it is not simulated yet), `signal::ctrl_c` never completes, and
 //! `process` is not available.
 #![forbid(unsafe_code)]
 
