@@ -43,3 +43,34 @@ async fn a_pooled_client_talks_to_a_server() {
     assert!(slow.is_err());
     server.abort();
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_axum_router_serves_through_serve_tower() {
+    use axum::Router;
+    use axum::extract::Path;
+    use axum::routing::get;
+
+    let app = Router::new().route(
+        "/greet/{name}",
+        get(|Path(name): Path<String>| async move {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            format!("hello {name}")
+        }),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(tokio::hyper::serve_tower(listener, app));
+
+    let client = client::<Full<Bytes>>();
+    let uri = format!("http://{addr}/greet/sim").parse().unwrap();
+    let response = client.get(uri).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body, "hello sim");
+    let missing = client
+        .get(format!("http://{addr}/nope").parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    server.abort();
+}
