@@ -599,6 +599,41 @@ impl Interval {
             .reset(Instant::from_nanos(now.saturating_add(self.period)));
     }
 
+    /// Restarts the schedule with the next tick due now.
+    pub fn reset_immediately(&mut self) {
+        let now = self.delay.now_nanos();
+        self.delay.reset(Instant::from_nanos(now));
+    }
+
+    /// Restarts the schedule with the next tick `after` from now.
+    pub fn reset_after(&mut self, after: Duration) {
+        let now = self.delay.now_nanos();
+        self.delay
+            .reset(Instant::from_nanos(now.saturating_add(nanos(after))));
+    }
+
+    /// Restarts the schedule with the next tick at `deadline`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sim::time::{interval, Instant};
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async {
+    ///     let mut ticks = interval(Duration::from_secs(10));
+    ///     ticks.tick().await; // the first tick is immediate
+    ///     ticks.reset_at(Instant::now() + Duration::from_secs(3));
+    ///     ticks.tick().await;
+    ///     ticks.reset_after(Duration::from_secs(1));
+    ///     ticks.tick().await;
+    ///     ticks.reset_immediately();
+    ///     ticks.tick().await;
+    /// });
+    /// assert_eq!(rt.elapsed(), Duration::from_secs(4));
+    /// ```
+    pub fn reset_at(&mut self, deadline: Instant) {
+        self.delay.reset(deadline);
+    }
+
     /// The period between ticks.
     pub fn period(&self) -> Duration {
         Duration::from_nanos(self.period)
