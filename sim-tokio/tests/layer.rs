@@ -72,6 +72,15 @@ async fn virtual_time_sleeps_times_out_and_ticks() {
     }
     assert_eq!(t0.elapsed(), Duration::from_millis(300));
 
+    let t2 = Instant::now();
+    ticks.reset_at(Instant::now() + Duration::from_millis(30));
+    ticks.tick().await;
+    ticks.reset_after(Duration::from_millis(20));
+    ticks.tick().await;
+    ticks.reset_immediately();
+    ticks.tick().await;
+    assert_eq!(t2.elapsed(), Duration::from_millis(50));
+
     let mut pinned = Box::pin(sleep(Duration::from_secs(5)));
     pinned
         .as_mut()
