@@ -1,0 +1,83 @@
+//! The HTTP API: `GET`/`PUT /kv/<key>` for clients, `PUT /replicate/<key>`
+//! from the primary.
+
+use std::convert::Infallible;
+use std::io;
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Method, Request, Response, StatusCode};
+use tokio::net::TcpListener;
+
+use crate::store::{Store, VERSION};
+
+pub(crate) async fn serve(store: Arc<Store>, listener: TcpListener) -> io::Result<()> {
+    let service = hyper::service::service_fn(move |request| {
+        let store = store.clone();
+        async move { Ok::<_, Infallible>(handle(&store, request).await) }
+    });
+    // `tokio::hyper::serve(listener, service)` would do, but for one thing:
+    // hyper stamps each response with a `Date` header read from the system
+    // clock, which makes the bytes on the wire (so a simulated run's
+    // fingerprint) depend on the wall-clock second the run happens in. The
+    // same loop, HTTP/1 only, without that header:
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let service = service.clone();
+        tokio::spawn(async move {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder.timer(tokio::hyper::Timer).auto_date_header(false);
+            // A failed connection (a reset, a malformed request) ends only itself.
+            let _ = builder
+                .serve_connection(tokio::hyper::Io::new(stream), service)
+                .await;
+        });
+    }
+}
+
+fn reply(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() = status;
+    response
+}
+
+async fn handle(store: &Arc<Store>, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    let path = request.uri().path().to_owned();
+    let method = request.method().clone();
+    let version = request
+        .headers()
+        .get(VERSION)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let body = match request.into_body().collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(e) => return reply(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    if let Some(key) = path.strip_prefix("/kv/").filter(|k| !k.is_empty()) {
+        match method {
+            Method::GET => match store.get(key) {
+                Some(value) => reply(StatusCode::OK, value),
+                None => reply(StatusCode::NOT_FOUND, "no such key"),
+            },
+            Method::PUT => match store.write(key, body).await {
+                Ok(()) => reply(StatusCode::OK, "ok"),
+                Err(e) => reply(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("not replicated: {}", e.0),
+                ),
+            },
+            _ => reply(StatusCode::METHOD_NOT_ALLOWED, "GET or PUT"),
+        }
+    } else if let Some(key) = path.strip_prefix("/replicate/").filter(|k| !k.is_empty()) {
+        match (method, version) {
+            (Method::PUT, Some(version)) => {
+                store.apply(key, version, body);
+                reply(StatusCode::OK, "applied")
+            }
+            (Method::PUT, None) => reply(StatusCode::BAD_REQUEST, "no version"),
+            _ => reply(StatusCode::METHOD_NOT_ALLOWED, "PUT"),
+        }
+    } else {
+        reply(StatusCode::NOT_FOUND, "no such route")
+    }
+}
