@@ -202,9 +202,12 @@ impl tower_service::Service<http::Uri> for Connector {
     }
 }
 
+/// The pooled client [`client`] returns, to name in a struct.
+pub type Client<B> = hyper_util::client::legacy::Client<Connector, B>;
+
 /// hyper-util's pooled client on this crate's executor, timer and
 /// connector: the client code under test writes no glue.
-pub fn client<B>() -> hyper_util::client::legacy::Client<Connector, B>
+pub fn client<B>() -> Client<B>
 where
     B: hyper::body::Body + Send + 'static,
     B::Data: Send,
@@ -218,6 +221,9 @@ where
 /// Serves HTTP/1 and HTTP/2 on `listener`, one task per connection, with
 /// `service` (a hyper service; for a tower service such as an axum
 /// `Router`, use [`serve_tower`]). Runs until accepting fails.
+///
+/// Under `--cfg sim` responses carry no `Date` header (hyper would read it
+/// from the real clock, and the run would not replay byte for byte).
 ///
 /// # Errors
 /// The error of the accept that failed (under the simulation: the node
@@ -241,6 +247,14 @@ where
             let mut builder = auto::Builder::new(Executor);
             builder.http1().timer(Timer);
             builder.http2().timer(Timer);
+            // hyper stamps responses with a `Date` read from the real clock:
+            // under the simulation that would make a run's bytes depend on
+            // the wall-clock second it ran in.
+            #[cfg(sim)]
+            {
+                builder.http1().auto_date_header(false);
+                builder.http2().auto_date_header(false);
+            }
             // A connection that fails (a reset, a malformed request) ends
             // only that connection, as in hyper-util's own servers.
             let _ = builder

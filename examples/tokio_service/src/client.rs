@@ -14,8 +14,7 @@ use crate::push::Push;
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// The pooled HTTP client of `tokio::hyper::client()`.
-pub(crate) type HttpClient =
-    hyper_util::client::legacy::Client<tokio::hyper::Connector, Full<Bytes>>;
+pub(crate) type HttpClient = tokio::hyper::Client<Full<Bytes>>;
 
 /// A client of one node's HTTP API, over a pooled connection.
 #[derive(Clone, Debug)]

@@ -17,23 +17,7 @@ pub(crate) async fn serve(store: Arc<Store>, listener: TcpListener) -> io::Resul
         let store = store.clone();
         async move { Ok::<_, Infallible>(handle(&store, request).await) }
     });
-    // `tokio::hyper::serve(listener, service)` would do, but for one thing:
-    // hyper stamps each response with a `Date` header read from the system
-    // clock, which makes the bytes on the wire (so a simulated run's
-    // fingerprint) depend on the wall-clock second the run happens in. The
-    // same loop, HTTP/1 only, without that header:
-    loop {
-        let (stream, _) = listener.accept().await?;
-        let service = service.clone();
-        tokio::spawn(async move {
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder.timer(tokio::hyper::Timer).auto_date_header(false);
-            // A failed connection (a reset, a malformed request) ends only itself.
-            let _ = builder
-                .serve_connection(tokio::hyper::Io::new(stream), service)
-                .await;
-        });
-    }
+    tokio::hyper::serve(listener, service).await
 }
 
 fn reply(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {

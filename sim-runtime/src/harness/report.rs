@@ -14,8 +14,16 @@ use super::env::{Regressions, Settings, parse_u64};
 /// and target, built with the same features, and run even when it is
 /// `#[ignore]`d (else the command would run nothing and pass).
 pub(crate) fn cargo_command(test: &Test) -> String {
+    // A build with `--cfg sim` (the tokio layer on the simulation) must be
+    // replayed with it: without it a `#[tokio::test]` runs on real tokio
+    // and a `#![cfg(sim)]` file has no test at all.
+    let rustflags = if cfg!(sim) {
+        "RUSTFLAGS=\"--cfg sim\" "
+    } else {
+        ""
+    };
     format!(
-        "cargo test -p {}{} {} -- {} --exact{}",
+        "{rustflags}cargo test -p {}{} {} -- {} --exact{}",
         test.package,
         feature_flags(test.features, test.default_features),
         target_selector(test.file, test.crate_name),
