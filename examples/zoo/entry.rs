@@ -219,15 +219,11 @@ pub fn replaying() -> Option<Settings> {
     Some(settings)
 }
 
-/// The run (counting from 1) on which an exploration of `variant` failed.
-pub fn found_at(variant: &Variant, failure: &TestFailure) -> u64 {
-    match variant.explore {
-        // The exhaustive search counts the failing schedule among the
-        // passing ones (`seeds_passed` is one too many): a search that fails
-        // on its first schedule says "after 1 passing schedules".
-        Strategy::Exhaustive => failure.seeds_passed().max(1),
-        _ => failure.seeds_passed() + 1,
-    }
+/// The run (counting from 1) on which an exploration failed.
+pub fn found_at(failure: &TestFailure) -> u64 {
+    // Every strategy counts the runs that passed before the failing one,
+    // exhaustive schedules included.
+    failure.seeds_passed() + 1
 }
 
 impl Entry {
@@ -314,7 +310,7 @@ impl Entry {
             self.name
         );
         Found {
-            at: found_at(variant, &failure),
+            at: found_at(&failure),
             shrunk: Shrunk::of(&failure),
             failure,
         }

@@ -181,7 +181,7 @@ impl Zoo {
                 return None;
             }
         };
-        let at = entry::found_at(variant, &failure);
+        let at = entry::found_at(&failure);
         let kind = failure.failure().kind().name();
         println!(
             " failed at {} {at} of {} ({:.2} s)",
