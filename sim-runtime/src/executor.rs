@@ -74,6 +74,10 @@ pub(crate) struct Shared {
     budget: Cell<u32>,
     state: RefCell<State>,
     pub(crate) rng: RefCell<SimRng>,
+    /// Values the code under test drew from the seed outside the tape
+    /// (`sim::rand`, `getrandom` fills): fixed by the seed, so an
+    /// exhaustive search does not explore them.
+    pub(crate) fixed_draws: Cell<u64>,
     remote: Arc<Remote>,
     /// Per-simulation state of layers built on the runtime, by type, in
     /// creation order.
@@ -233,6 +237,7 @@ impl Handle {
                 budget: Cell::new(BUDGET),
                 state: RefCell::new(state),
                 rng: RefCell::new(rng),
+                fixed_draws: Cell::new(0),
                 remote: Remote::new(id),
                 extensions: RefCell::new(Vec::new()),
                 listeners: RefCell::new(Vec::new()),
@@ -281,6 +286,17 @@ impl Handle {
         F::Output: 'static,
     {
         crate::task::spawn_on(self, future, None, Location::caller())
+    }
+
+    /// Counts a value drawn from the seed outside the tape (see
+    /// `Shared::fixed_draws`).
+    pub(crate) fn note_fixed_draw(&self) {
+        let n = &self.shared.fixed_draws;
+        n.set(n.get() + 1);
+    }
+
+    pub(crate) fn fixed_draws(&self) -> u64 {
+        self.shared.fixed_draws.get()
     }
 
     /// Makes this simulation current on this thread until the guard drops,

@@ -115,6 +115,7 @@ struct Entropy {
 
 fn fill_from_seed(handle: &Handle, dest: &mut [u8]) {
     let seed = handle.seed();
+    handle.note_fixed_draw();
     let entropy = handle.extension(|| Entropy {
         rng: RefCell::new(stream(seed, Stream::Entropy)),
     });

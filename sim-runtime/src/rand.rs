@@ -142,6 +142,7 @@ pub fn try_with_rng<R>(f: impl FnOnce(&mut SimRng) -> R) -> Result<R, NoSimulati
              use the `rng` passed to the closure instead"
         );
     };
+    handle.note_fixed_draw();
     Ok(f(&mut rng))
 }
 

@@ -482,6 +482,12 @@ impl Runtime {
         self.handle.tape()
     }
 
+    /// Values drawn from the seed outside the tape so far (`sim::rand`,
+    /// `getrandom` fills).
+    pub(crate) fn fixed_draws(&self) -> u64 {
+        self.handle.fixed_draws()
+    }
+
     /// Preemptions so far: choices of another task while the one polled
     /// before could have continued.
     pub(crate) fn preemptions(&self) -> u64 {

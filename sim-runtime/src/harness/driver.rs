@@ -80,6 +80,8 @@ struct Run {
     /// Scheduling points: steps that chose among two or more ready tasks.
     choices: u64,
     preemptions: u64,
+    /// Values drawn from the seed outside the tape (`sim::rand`, `getrandom`).
+    fixed_draws: u64,
     trace: Option<Vec<Event>>,
     /// Where each task was spawned, kept with the full trace.
     spawns: Vec<(crate::task::TaskId, &'static Location<'static>)>,
@@ -347,6 +349,9 @@ where
             ..Summary::default()
         };
         let mut depth = 0;
+        // The most values any run drew from the seed outside the tape: the
+        // search varies every decision on the tape, not those values.
+        let mut fixed_draws = 0;
         'levels: for level in levels {
             let mut prefix = if shard.count > 1 {
                 vec![shard.index]
@@ -363,6 +368,7 @@ where
                     bound: level,
                 };
                 let run = self.run_once(seed, &spec, false, false);
+                fixed_draws = fixed_draws.max(run.fixed_draws);
                 let log = &run.branches;
                 let outside_shard = shard.count > 1
                     && log
@@ -389,10 +395,20 @@ where
                 }
             }
         }
-        let how = if summary.complete {
-            "covered the whole space".to_owned()
-        } else {
+        let how = if !summary.complete {
             format!("stopped at max_schedules = {max}: the space is larger")
+        } else if fixed_draws > 0 {
+            // Not the whole space: other values of those draws may fail.
+            summary.complete = false;
+            format!(
+                "covered every decision on the tape, not the whole space: up to {} per run \
+                 (`sim::rand`, `getrandom`) took the values of seed {seed:#x} and were not \
+                 explored (other seeds draw others: run the search under more base seeds with \
+                 SIM_SEED, or take the choice through the tape, e.g. `buggify!`)",
+                count(fixed_draws, "random draw")
+            )
+        } else {
+            "covered the whole space".to_owned()
         };
         let bound = bound
             .map(|b| format!(", preemption bound {b}"))
@@ -552,6 +568,7 @@ where
             steps: rt.steps(),
             choices: rt.choices(),
             preemptions: rt.preemptions(),
+            fixed_draws: rt.fixed_draws(),
             trace: rt.trace(),
             spawns: rt.spawn_sites(),
             tape: rt.tape(),
