@@ -314,3 +314,49 @@ async fn a_full_backlog_makes_clients_retry() {
     assert!(second.await.unwrap().is_ok(), "retried after 1 s");
     assert!(sim::Handle::current().elapsed() >= Duration::from_secs(1));
 }
+
+#[test]
+fn several_tasks_waiting_to_read_one_stream_are_all_woken() {
+    // A wake must never be dropped: two tasks in `readable()` on one stream
+    // and one in `peek` each learn when bytes arrive (20 ms away: the
+    // alarm path, armed for all of them).
+    let mut rt = sim::Runtime::new(5);
+    rt.block_on(async {
+        let server = Builder::new("server").build();
+        net::set_link("client", "server", fixed(20));
+        let listener = server
+            .spawn(async { TcpListener::bind("0.0.0.0:7000").await.unwrap() })
+            .await
+            .unwrap();
+        let accept = server.spawn(async move { listener.accept().await.unwrap().0 });
+        let client = TcpStream::connect("server:7000").await.unwrap();
+        let accepted = std::sync::Arc::new(accept.await.unwrap());
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let stream = accepted.clone();
+                server.spawn(async move {
+                    stream.readable().await.unwrap();
+                    Instant::now()
+                })
+            })
+            .collect();
+        let peeker = {
+            let stream = accepted.clone();
+            server.spawn(async move {
+                let mut buf = [0; 4];
+                stream.peek(&mut buf).await.unwrap()
+            })
+        };
+        sleep(Duration::from_millis(5)).await;
+        let sent = Instant::now();
+        client.try_write(b"ping").unwrap();
+        for waiter in waiters {
+            let woke = timeout(Duration::from_secs(1), waiter)
+                .await
+                .expect("a waiting reader was never woken")
+                .unwrap();
+            assert_eq!(woke - sent, Duration::from_millis(20));
+        }
+        assert_eq!(peeker.await.unwrap(), 4);
+    });
+}

@@ -21,6 +21,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::rc::{Rc, Weak};
+use std::sync::Arc;
 use std::task::Waker;
 
 use sim_runtime::node::NodeId;
@@ -80,7 +81,9 @@ pub(crate) struct Endpoint {
     /// Bytes the peer wrote that this end has not read (the peer's window).
     pub(crate) unread: usize,
     pub(crate) capacity: usize,
-    reader: Option<Waker>,
+    /// The tasks waiting to read (`read`, `peek`, `readable`; several
+    /// may wait at once on a shared stream), each once.
+    readers: Vec<Waker>,
     alarm: Alarm,
     pub(crate) read_shut: bool,
 
@@ -119,7 +122,7 @@ impl Endpoint {
             fin_arrived: false,
             unread: 0,
             capacity,
-            reader: None,
+            readers: Vec::new(),
             alarm: Alarm::default(),
             read_shut: false,
             write_shut: false,
@@ -208,39 +211,55 @@ impl Endpoint {
         self.offset = 0;
     }
 
-    /// Registers the reader's waker and arms the alarm for the next arrival.
+    /// Registers a reader's waker and arms the alarm for the next arrival.
     pub(crate) fn wait_read(&mut self, handle: &Handle, now: u64, waker: &Waker) {
-        match &mut self.reader {
-            Some(w) if w.will_wake(waker) => {}
-            slot => *slot = Some(waker.clone()),
+        if !self.readers.iter().any(|w| w.will_wake(waker)) {
+            self.readers.push(waker.clone());
         }
         self.rearm(handle, now);
     }
 
-    pub(crate) fn done_reading(&mut self) {
-        self.reader = None;
+    /// The reader of `waker` found what it waited for. The other waiting
+    /// readers are woken to look again (a read may have taken the bytes a
+    /// `readable` was waiting for, or left some): none is left waiting on an
+    /// alarm that is now disarmed.
+    pub(crate) fn done_reading(&mut self, waker: &Waker) {
         self.alarm.clear();
+        for other in std::mem::take(&mut self.readers) {
+            if !other.will_wake(waker) {
+                other.wake();
+            }
+        }
     }
 
-    /// Keeps the invariant: while the reader waits and nothing is readable,
+    /// Keeps the invariant: while readers wait and nothing is readable,
     /// the alarm is armed for the next arrival.
     fn rearm(&mut self, handle: &Handle, now: u64) {
-        let Some(reader) = &self.reader else {
+        if self.readers.is_empty() {
             self.alarm.clear();
             return;
-        };
+        }
         let readable = !self.arrived.is_empty() || self.fin_arrived || self.reset.is_some();
         match self.in_flight.front() {
             _ if readable => self.wake_reader(),
             None => self.alarm.clear(),
             Some((at, _)) if *at <= now => self.wake_reader(),
-            Some((at, _)) => self.alarm.set(handle, *at, reader),
+            Some((at, _)) => {
+                let at = *at;
+                match self.readers.as_slice() {
+                    [one] => self.alarm.set(handle, at, one),
+                    many => {
+                        let all = Waker::from(Arc::new(WakeAll(many.to_vec())));
+                        self.alarm.set(handle, at, &all);
+                    }
+                }
+            }
         }
     }
 
     fn wake_reader(&mut self) {
         self.alarm.clear();
-        if let Some(w) = self.reader.take() {
+        for w in std::mem::take(&mut self.readers) {
             w.wake();
         }
     }
@@ -267,7 +286,7 @@ impl Endpoint {
         let at = arrival.max(self.last_at);
         self.last_at = at;
         self.in_flight.push_back((at, seg));
-        if self.in_flight.len() == 1 && self.reader.is_some() {
+        if self.in_flight.len() == 1 && !self.readers.is_empty() {
             self.rearm(handle, now);
         }
     }
@@ -356,6 +375,21 @@ impl EndpointRef {
         if let Some(peer) = peer {
             peer.borrow_mut()
                 .reset_with(Reset::PeerKilled(node.to_owned()));
+        }
+    }
+}
+
+/// Wakes every reader waiting when the alarm was armed for several.
+struct WakeAll(Vec<Waker>);
+
+impl std::task::Wake for WakeAll {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        for w in &self.0 {
+            w.wake_by_ref();
         }
     }
 }

@@ -149,8 +149,8 @@ impl Conn {
                 Read::Peek => me.peek_into(buf),
                 Read::Ready => 0,
             };
-            if cx.is_some() {
-                me.done_reading();
+            if let Some(cx) = cx.as_deref() {
+                me.done_reading(cx.waker());
             }
             if mode == Read::Consume {
                 // Room in the window: a writer waiting for it may go on.
@@ -163,8 +163,8 @@ impl Conn {
             return Poll::Ready(Ok(n));
         }
         if me.fin_arrived() || !wants_bytes {
-            if cx.is_some() {
-                me.done_reading();
+            if let Some(cx) = cx.as_deref() {
+                me.done_reading(cx.waker());
             }
             return Poll::Ready(Ok(0));
         }
