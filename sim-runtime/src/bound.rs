@@ -333,11 +333,6 @@ impl<T: 'static> Bound<T> {
             kind: misuse.kind(self.sim),
         })
     }
-
-    /// True if this key's simulation is the one running on this thread.
-    pub fn is_here(&self) -> bool {
-        self.sim.try_with(|_| ()).is_ok()
-    }
 }
 
 impl<T: 'static> Clone for Bound<T> {

@@ -14,22 +14,27 @@ use sim_runtime::{Decision, Handle};
 /// `select` decision among the enabled ones, drawn by the simulation (so
 /// it is seeded, replayed and explored), or a rotation outside one.
 pub fn select_start(n: usize, disabled: u64) -> usize {
-    let enabled: Vec<usize> = (0..n).filter(|i| disabled & (1 << i) == 0).collect();
-    if enabled.len() <= 1 {
-        return enabled.first().copied().unwrap_or(0);
+    // Called at every poll of every `select!`: no allocation.
+    let enabled = |i: &usize| disabled & (1 << i) == 0;
+    let count = (0..n).filter(enabled).count();
+    if count <= 1 {
+        return (0..n).find(enabled).unwrap_or(0);
     }
     let pick = match Handle::try_current() {
-        Ok(handle) => handle.draw(Decision::Select, enabled.len() as u64) as usize,
+        Ok(handle) => handle.draw(Decision::Select, count as u64) as usize,
         Err(_) => {
             thread_local!(static NEXT: Cell<usize> = const { Cell::new(0) });
             NEXT.with(|next| {
-                let pick = next.get() % enabled.len();
+                let pick = next.get() % count;
                 next.set(next.get().wrapping_add(1));
                 pick
             })
         }
     };
-    enabled[pick]
+    (0..n)
+        .filter(enabled)
+        .nth(pick)
+        .unwrap_or_else(|| unreachable!("pick < count"))
 }
 
 /// The body of `#[tokio::main]`: one simulation, seeded by `SIM_SEED`.

@@ -60,7 +60,29 @@ struct Woken {
 #[derive(Default)]
 struct WokenState {
     keys: VecDeque<usize>,
+    /// `queued[key]`: the key is in `keys` (a member woken twice is looked
+    /// at once), so a wake costs O(1) however large the set.
+    queued: Vec<bool>,
     waiter: Option<Waker>,
+}
+
+impl WokenState {
+    fn push(&mut self, key: usize) {
+        if self.queued.len() <= key {
+            self.queued.resize(key + 1, false);
+        }
+        if !self.queued[key] {
+            self.queued[key] = true;
+            self.keys.push_back(key);
+        }
+    }
+
+    fn take(&mut self) -> VecDeque<usize> {
+        for &key in &self.keys {
+            self.queued[key] = false;
+        }
+        std::mem::take(&mut self.keys)
+    }
 }
 
 impl Woken {
@@ -82,9 +104,7 @@ impl Wake for MemberWaker {
     fn wake_by_ref(self: &Arc<Self>) {
         let waiter = {
             let mut state = self.woken.lock();
-            if !state.keys.contains(&self.key) {
-                state.keys.push_back(self.key);
-            }
+            state.push(self.key);
             state.waiter.take()
         };
         if let Some(waiter) = waiter {
@@ -165,7 +185,7 @@ impl<T: 'static> JoinSet<T> {
         }));
         entry.insert(Member { handle, waker });
         // Polled once by the next `join_next`, which registers its waker.
-        self.woken.lock().keys.push_back(key);
+        self.woken.lock().push(key);
         abort
     }
 
@@ -206,7 +226,7 @@ impl<T: 'static> JoinSet<T> {
         let woken = {
             let mut state = self.woken.lock();
             state.waiter = Some(cx.waker().clone());
-            std::mem::take(&mut state.keys)
+            state.take()
         };
         // Only the members woken before this poll: one that is woken again
         // while polled (its budget ran out) is looked at on the next poll.
@@ -219,9 +239,11 @@ impl<T: 'static> JoinSet<T> {
             if let Poll::Ready(result) = Pin::new(&mut member.handle).poll(&mut member_cx) {
                 let member = self.members.remove(key);
                 // Keys not looked at yet stay queued, in order.
+                // (Pushed back in order; a key woken meanwhile is not doubled.)
                 let mut state = self.woken.lock();
-                for rest in woken.rev() {
-                    state.keys.push_front(rest);
+                let newer = state.take();
+                for rest in woken.chain(newer) {
+                    state.push(rest);
                 }
                 let id = member.handle.id();
                 return Poll::Ready(Some(result.map(|value| (id, value))));
@@ -256,7 +278,7 @@ impl<T: 'static> JoinSet<T> {
     /// Removes every task from the set without aborting them.
     pub fn detach_all(&mut self) {
         self.members.clear();
-        self.woken.lock().keys.clear();
+        self.woken.lock().take();
     }
 
     /// Aborts every task and waits for them to finish.
