@@ -48,7 +48,7 @@ impl Alarm {
             .sleep
             .get_or_insert_with(|| sim_runtime::time::sleep_until(deadline));
         if sleep.deadline() != deadline {
-            sleep.reset(deadline);
+            Pin::new(&mut *sleep).reset(deadline);
         }
         let mut cx = Context::from_waker(waker);
         // Pending: the deadline is in the future.

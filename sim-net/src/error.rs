@@ -57,6 +57,18 @@ pub(crate) fn ended(what: &str) -> Error {
     ))
 }
 
+/// An OS socket handed to the simulated network, or asked of it.
+pub(crate) fn os_socket(what: &str) -> Error {
+    Error::new(
+        ErrorKind::Unsupported,
+        format!(
+            "{what}: an operating-system socket cannot join the simulated network, nor can a \
+             simulated one become an OS socket. Create the socket with sim's API inside the \
+             simulation (`TcpStream::connect`, `TcpListener::bind`, `UdpSocket::bind`)"
+        ),
+    )
+}
+
 pub(crate) fn addr_in_use(node: &str, proto: &str, port: u16) -> Error {
     Error::new(
         ErrorKind::AddrInUse,

@@ -100,6 +100,8 @@ mod alarm;
 mod config;
 mod control;
 mod error;
+#[cfg(unix)]
+mod fd;
 mod link;
 pub mod tcp;
 mod udp;

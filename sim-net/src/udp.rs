@@ -17,6 +17,8 @@ use std::net::SocketAddr;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, ready};
 
+use futures::FutureExt;
+
 use sim_runtime::node::NodeId;
 use sim_runtime::{Bound, Decision, Handle};
 
@@ -486,6 +488,24 @@ impl UdpSocket {
         Ok(UdpSocket {
             socket: Bound::new_in(&handle, udp),
         })
+    }
+
+    /// tokio's `UdpSocket::from_std`: a simulated socket bound, on the
+    /// current node, to the address the OS socket was bound to (the OS
+    /// socket is closed).
+    pub fn from_std(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
+        let addr = socket.local_addr()?;
+        drop(socket);
+        UdpSocket::bind(addr)
+            .now_or_never()
+            .expect("binding completes in its first poll")
+    }
+
+    /// tokio's `UdpSocket::into_std`: a simulated socket has no OS socket,
+    /// so this is always an [`Unsupported`](io::ErrorKind::Unsupported)
+    /// error.
+    pub fn into_std(self) -> io::Result<std::net::UdpSocket> {
+        Err(error::os_socket("sim::net::UdpSocket::into_std"))
     }
 
     /// The socket's state in the simulation, or why it cannot be reached.

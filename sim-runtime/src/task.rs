@@ -11,6 +11,7 @@ use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
 use pin_project::pin_project;
@@ -597,10 +598,11 @@ pub struct JoinError {
 enum Repr {
     /// Aborted, or dropped because its node was killed (`shutdown` false),
     /// or because its simulation ended (`shutdown` true).
-    Cancelled {
-        shutdown: bool,
-    },
-    Panic(Box<dyn Any + Send + 'static>),
+    Cancelled { shutdown: bool },
+    /// In a `Mutex` only so the error is `Sync`, as tokio's is (code boxes
+    /// it into `Box<dyn Error + Send + Sync>`); the payload is only ever
+    /// moved out, so the lock is never contended.
+    Panic(Mutex<Box<dyn Any + Send + 'static>>),
 }
 
 impl JoinError {
@@ -622,7 +624,7 @@ impl JoinError {
     pub(crate) fn panic(task: TaskId, payload: Box<dyn Any + Send + 'static>) -> Self {
         JoinError {
             task,
-            repr: Repr::Panic(payload),
+            repr: Repr::Panic(Mutex::new(payload)),
         }
     }
 
@@ -656,7 +658,7 @@ impl JoinError {
     /// The panic payload, if the task panicked.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
-            Repr::Panic(payload) => Ok(payload),
+            Repr::Panic(payload) => Ok(payload.into_inner().unwrap_or_else(|e| e.into_inner())),
             Repr::Cancelled { .. } => Err(self),
         }
     }
@@ -676,12 +678,15 @@ impl fmt::Display for JoinError {
                 "{} was cancelled when its simulation ended (the `sim::Runtime` was dropped)",
                 self.task
             ),
-            Repr::Panic(payload) => write!(
-                f,
-                "{} panicked: {}",
-                self.task,
-                crate::failure::panic_message(&**payload)
-            ),
+            Repr::Panic(payload) => {
+                let payload = payload.lock().unwrap_or_else(|e| e.into_inner());
+                write!(
+                    f,
+                    "{} panicked: {}",
+                    self.task,
+                    crate::failure::panic_message(&**payload)
+                )
+            }
         }
     }
 }

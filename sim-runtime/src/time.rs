@@ -198,6 +198,21 @@ impl Sub<Instant> for Instant {
     }
 }
 
+/// [`Instant::from_std`], so code written for tokio's `Instant`
+/// (`deadline.into()`, as hyper-util's timer does) compiles unchanged.
+impl From<std::time::Instant> for Instant {
+    fn from(instant: std::time::Instant) -> Instant {
+        Instant::from_std(instant)
+    }
+}
+
+/// [`Instant::into_std`].
+impl From<Instant> for std::time::Instant {
+    fn from(instant: Instant) -> std::time::Instant {
+        instant.into_std()
+    }
+}
+
 impl fmt::Debug for Instant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Instant({})", FmtNanos(self.nanos))
@@ -346,14 +361,19 @@ impl Sleep {
 
     /// Moves the deadline, whether or not the sleep has completed.
     ///
+    /// Takes the sleep pinned, as tokio's does, so code written for tokio
+    /// (a pin-projected field) compiles unchanged; an unpinned one is reset
+    /// through `Pin::new(&mut sleep)`.
+    ///
     /// # Panics
     /// Outside the sleep's simulation, once the sleep was polled.
-    pub fn reset(&mut self, deadline: Instant) {
-        self.deadline = deadline.nanos;
-        if let Some(key) = self.entry {
+    pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
+        let this = self.get_mut();
+        this.deadline = deadline.nanos;
+        if let Some(key) = this.entry {
             // In place: the entry keeps its waker, so a task awaiting this
             // sleep is woken at the new deadline even if another task reset it.
-            self.sim
+            this.sim
                 .with(&SLEEP, |h| h.timer_reset(key, deadline.nanos));
         }
     }
@@ -588,28 +608,26 @@ impl Interval {
         let due = self.delay.deadline;
         let now = self.delay.now_nanos();
         let next = self.missed_tick_behavior.next(due, now, self.period);
-        self.delay.reset(Instant::from_nanos(next));
+        Pin::new(&mut self.delay).reset(Instant::from_nanos(next));
         Poll::Ready(Instant::from_nanos(due))
     }
 
     /// Restarts the schedule: the next tick is one period from now.
     pub fn reset(&mut self) {
         let now = self.delay.now_nanos();
-        self.delay
-            .reset(Instant::from_nanos(now.saturating_add(self.period)));
+        Pin::new(&mut self.delay).reset(Instant::from_nanos(now.saturating_add(self.period)));
     }
 
     /// Restarts the schedule with the next tick due now.
     pub fn reset_immediately(&mut self) {
         let now = self.delay.now_nanos();
-        self.delay.reset(Instant::from_nanos(now));
+        Pin::new(&mut self.delay).reset(Instant::from_nanos(now));
     }
 
     /// Restarts the schedule with the next tick `after` from now.
     pub fn reset_after(&mut self, after: Duration) {
         let now = self.delay.now_nanos();
-        self.delay
-            .reset(Instant::from_nanos(now.saturating_add(nanos(after))));
+        Pin::new(&mut self.delay).reset(Instant::from_nanos(now.saturating_add(nanos(after))));
     }
 
     /// Restarts the schedule with the next tick at `deadline`.
@@ -631,7 +649,7 @@ impl Interval {
     /// assert_eq!(rt.elapsed(), Duration::from_secs(4));
     /// ```
     pub fn reset_at(&mut self, deadline: Instant) {
-        self.delay.reset(deadline);
+        Pin::new(&mut self.delay).reset(deadline);
     }
 
     /// The period between ticks.
@@ -668,6 +686,17 @@ mod tests {
         ] {
             assert_eq!(b.next(20, 20, 10), 30);
         }
+    }
+
+    #[test]
+    fn std_instants_convert_both_ways() {
+        let t = Instant::from_nanos(1_500);
+        let std: std::time::Instant = t.into();
+        assert_eq!(Instant::from(std), t);
+        assert_eq!(
+            Instant::from(std + Duration::from_nanos(7)),
+            t + Duration::from_nanos(7)
+        );
     }
 
     #[test]
@@ -709,9 +738,7 @@ mod tests {
             let mut s = Box::pin(sleep(Duration::from_millis(5)));
             for i in 1..100u64 {
                 let _ = futures::poll!(s.as_mut());
-                s.as_mut()
-                    .get_mut()
-                    .reset(Instant::now() + Duration::from_millis(i));
+                s.as_mut().reset(Instant::now() + Duration::from_millis(i));
                 let _ = futures::poll!(s.as_mut());
                 assert_eq!(Handle::current().timer_count(), 1);
             }

@@ -10,6 +10,11 @@ use std::path::{Path, PathBuf};
 
 pub use std::fs::{Metadata, Permissions};
 
+// tokio's own for the rest (`File`, `OpenOptions`, `ReadDir`, ...): they
+// run their blocking calls on a real tokio runtime and fail without one.
+#[cfg(feature = "fs")]
+pub use tokio::fs::*;
+
 /// Reads a whole file. On the real disk: see the [module docs](self).
 pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
     std::fs::read(path)

@@ -58,8 +58,11 @@ pub mod __private;
 #[cfg(sim)]
 pub use task::spawn;
 
+// What tokio does without a runtime (`io`, `sync`, `join!`, `pin!`,
+// `task_local!`, ...) is tokio's own; the modules and names defined here
+// replace the runtime's.
 #[cfg(sim)]
-pub use tokio::{io, join, pin, sync, task_local, try_join};
+pub use tokio::*;
 
 #[cfg(sim)]
 pub use sim_macros::{tokio_main as main, tokio_test as test};

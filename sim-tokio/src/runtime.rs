@@ -13,6 +13,10 @@ use std::future::Future;
 use std::io;
 use std::time::Duration;
 
+// tokio's own for the rest (metrics, ids); the names defined here replace
+// the runtime's.
+pub use tokio::runtime::*;
+
 use sim_runtime::Bound;
 use sim_runtime::harness::Settings;
 

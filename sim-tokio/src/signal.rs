@@ -2,6 +2,11 @@
 
 use std::io;
 
+// tokio's own for the rest (Unix signal streams): they need a real tokio
+// runtime and fail without one.
+#[cfg(feature = "signal")]
+pub use tokio::signal::*;
+
 /// Completes when the process receives ctrl-c: under the simulation, never
 /// (a server's graceful-shutdown branch simply never fires; to test it,
 /// trigger shutdown through your own channel).

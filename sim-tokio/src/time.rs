@@ -14,6 +14,7 @@ pub use std::time::Duration;
 /// Errors of `tokio::time`.
 pub mod error {
     pub use sim_runtime::time::Elapsed;
+    pub use tokio::time::error::*;
 }
 
 /// tokio pauses its clock here; a simulation's clock is always virtual, so

@@ -28,6 +28,54 @@ fn handles_libraries_store_are_send_and_sync() {
     assert_send_sync::<tokio::net::tcp::OwnedWriteHalf>();
     assert_send_sync::<tokio::runtime::Handle>();
     assert_send_sync::<tokio::task::JoinSet<u8>>();
+    assert_send_sync::<tokio::task::JoinError>();
+}
+
+/// What libraries written for tokio do with its types compiles and works:
+/// hyper-util boxes a `JoinError` into `Box<dyn Error + Send + Sync>` and
+/// converts `Instant`s to and from std's; tonic lends the stream to
+/// `socket2` (`AsFd`); the rest of tokio's modules are still there.
+#[tokio::test(start_paused = true)]
+async fn what_libraries_call_compiles_and_works() {
+    let task = tokio::spawn(std::future::pending::<()>());
+    task.abort();
+    let boxed: Box<dyn std::error::Error + Send + Sync> = task.await.unwrap_err().into();
+    assert!(boxed.to_string().contains("cancelled"), "{boxed}");
+
+    let now = Instant::now();
+    let std_now: std::time::Instant = now.into();
+    assert_eq!(
+        Instant::from(std_now + Duration::from_secs(2)),
+        now + Duration::from_secs(2)
+    );
+
+    fn lends_a_descriptor<T: std::os::fd::AsFd>(_: &T) {}
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    lends_a_descriptor(&listener);
+
+    // tokio's own items the layer does not replace are re-exported.
+    let _: Option<tokio::net::UnixStream> = None;
+    let _ = tokio::task::unconstrained(async {}).await;
+    let _: Option<tokio::runtime::RuntimeMetrics> = None;
+}
+
+/// Code that binds a std listener, or configures a socket with `socket2`,
+/// and hands it over (hyper-util's connector does) gets a working socket.
+#[tokio::test(start_paused = true)]
+async fn std_sockets_handed_over() {
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    std_listener.set_nonblocking(true).unwrap();
+    let addr = std_listener.local_addr().unwrap();
+    let listener = TcpListener::from_std(std_listener).unwrap();
+    assert_eq!(listener.local_addr().unwrap(), addr);
+
+    let accepting = tokio::spawn(async move { listener.accept().await.unwrap().1 });
+    let configured = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None);
+    let configured = configured.unwrap();
+    configured.set_nonblocking(true).unwrap();
+    let socket = tokio::net::TcpSocket::from_std_stream(configured.into());
+    let stream = socket.connect(addr).await.unwrap();
+    assert_eq!(accepting.await.unwrap(), stream.local_addr().unwrap());
 }
 
 #[tokio::test(start_paused = true)]

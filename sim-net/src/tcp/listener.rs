@@ -10,6 +10,8 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use futures::FutureExt;
+
 use sim_runtime::Bound;
 use sim_runtime::node::{NodeId, NodeState};
 
@@ -207,6 +209,36 @@ impl TcpListener {
         };
         let local = SocketAddr::new(addr.ip(), port);
         Ok(Listener::open(owner, id, local, backlog, recv_buffer))
+    }
+
+    /// tokio's `TcpListener::from_std`: a simulated listener bound, on the
+    /// current node, to the address the OS listener was bound to (the OS
+    /// socket is closed). Code that binds a `std::net::TcpListener` to
+    /// `127.0.0.1:0` and converts it keeps working: the port the OS chose
+    /// is bound in the simulation too.
+    ///
+    /// ```
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async {
+    ///     let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let addr = std_listener.local_addr().unwrap();
+    ///     let listener = sim_net::TcpListener::from_std(std_listener).unwrap();
+    ///     assert_eq!(listener.local_addr().unwrap(), addr);
+    /// });
+    /// ```
+    pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
+        let addr = listener.local_addr()?;
+        drop(listener);
+        TcpListener::bind(addr)
+            .now_or_never()
+            .expect("binding completes in its first poll")
+    }
+
+    /// tokio's `TcpListener::into_std`: a simulated listener has no OS
+    /// socket, so this is always an [`Unsupported`](io::ErrorKind::Unsupported)
+    /// error.
+    pub fn into_std(self) -> io::Result<std::net::TcpListener> {
+        Err(error::os_socket("sim::net::TcpListener::into_std"))
     }
 
     #[inline]

@@ -99,6 +99,41 @@ impl TcpSocket {
         TcpSocket::new(true, "sim::net::TcpSocket::new_v6")
     }
 
+    /// tokio's `TcpSocket::from_std_stream`, for code that configures a
+    /// socket with `socket2` before handing it over (hyper-util's
+    /// connector does): a new simulated socket of the same family, bound to
+    /// the address the OS socket was bound to, if any. The OS socket is
+    /// closed; options set on it are not carried over.
+    ///
+    /// # Panics
+    /// Outside a simulation; if the OS socket is connected (a connection
+    /// cannot move into the simulated network); if its bound address cannot
+    /// be bound on the current node. Each panic names the cause.
+    #[track_caller]
+    pub fn from_std_stream(stream: std::net::TcpStream) -> TcpSocket {
+        const WHAT: &str = "sim::net::TcpSocket::from_std_stream";
+        if let Ok(peer) = stream.peer_addr() {
+            panic!(
+                "{WHAT}: the OS socket is connected (to {peer}): {}",
+                error::os_socket(WHAT)
+            );
+        }
+        let local = stream.local_addr();
+        drop(stream);
+        let v6 = matches!(local, Ok(SocketAddr::V6(_)));
+        let socket = TcpSocket::new(v6, WHAT).unwrap_or_else(|err| panic!("{err}"));
+        if let Ok(addr) = local {
+            if !addr.ip().is_unspecified() || addr.port() != 0 {
+                if let Err(err) = socket.bind(addr) {
+                    panic!(
+                        "{WHAT}: the OS socket was bound to {addr}, which this node cannot bind: {err}"
+                    );
+                }
+            }
+        }
+        socket
+    }
+
     fn new(v6: bool, what: &str) -> io::Result<TcpSocket> {
         let owner = Owner::here(what)?;
         let buffer =

@@ -345,6 +345,21 @@ impl TcpStream {
         connect::handshake(connecting).await
     }
 
+    /// tokio's `TcpStream::from_std`. A connected OS socket cannot join the
+    /// simulated network: always an [`Unsupported`](io::ErrorKind::Unsupported)
+    /// error saying so. Connect with [`connect`](Self::connect) instead.
+    pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        drop(stream);
+        Err(error::os_socket("sim::net::TcpStream::from_std"))
+    }
+
+    /// tokio's `TcpStream::into_std`: a simulated connection has no OS
+    /// socket, so this is always an [`Unsupported`](io::ErrorKind::Unsupported)
+    /// error.
+    pub fn into_std(self) -> io::Result<std::net::TcpStream> {
+        Err(error::os_socket("sim::net::TcpStream::into_std"))
+    }
+
     /// The local address (this node's address and the connection's port).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         Ok(self

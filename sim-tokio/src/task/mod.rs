@@ -5,7 +5,7 @@ use std::future::Future;
 use std::io;
 use std::panic::Location;
 
-mod join_set;
+pub mod join_set;
 mod local;
 
 pub use join_set::JoinSet;
@@ -13,7 +13,9 @@ pub use local::LocalSet;
 pub use sim_runtime::task::{
     AbortHandle, JoinError, JoinHandle, TaskId as Id, YieldNow, id, try_id, yield_now,
 };
-pub use tokio::task::{LocalKey, futures};
+// Everything else of tokio's `task` (`LocalKey`, `futures`, `unconstrained`,
+// ...) is tokio's own; the names below replace the runtime's.
+pub use tokio::task::*;
 
 /// Spawns a task on the current simulation.
 ///
