@@ -13,8 +13,11 @@ use crate::push::Push;
 /// Any error of the client.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
-/// The pooled HTTP client of `tokio::hyper::client()`.
-pub(crate) type HttpClient = tokio::hyper::Client<Full<Bytes>>;
+/// hyper-util's pooled HTTP client, resolving names with tokio.
+type HttpClient = hyper_util::client::legacy::Client<
+    hyper_util::client::legacy::connect::HttpConnector<crate::resolve::LookupHost>,
+    Full<Bytes>,
+>;
 
 /// A client of one node's HTTP API, over a pooled connection.
 #[derive(Clone, Debug)]
@@ -28,7 +31,8 @@ impl Client {
     /// `http://127.0.0.1:8080`).
     pub fn new(base: impl Into<String>) -> Client {
         Client {
-            http: tokio::hyper::client(),
+            http: hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build(crate::resolve::connector()),
             base: base.into(),
         }
     }

@@ -1,5 +1,4 @@
-//! The HTTP API: `GET`/`PUT /kv/<key>` for clients, `PUT /replicate/<key>`
-//! from the primary.
+//! The HTTP API: `GET`/`PUT /kv/<key>`, served by hyper-util.
 
 use std::convert::Infallible;
 use std::io;
@@ -8,16 +7,27 @@ use std::sync::Arc;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-use crate::store::{Store, VERSION};
+use crate::store::Store;
 
+/// Accepts connections until accepting fails, each served by its own task.
 pub(crate) async fn serve(store: Arc<Store>, listener: TcpListener) -> io::Result<()> {
-    let service = hyper::service::service_fn(move |request| {
+    loop {
+        let (stream, _) = listener.accept().await?;
         let store = store.clone();
-        async move { Ok::<_, Infallible>(handle(&store, request).await) }
-    });
-    tokio::hyper::serve(listener, service).await
+        let service = hyper::service::service_fn(move |request| {
+            let store = store.clone();
+            async move { Ok::<_, Infallible>(handle(&store, request).await) }
+        });
+        tokio::spawn(async move {
+            // A connection that fails only ends itself.
+            let _ = crate::server()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
 }
 
 fn reply(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
@@ -29,10 +39,6 @@ fn reply(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
 async fn handle(store: &Arc<Store>, request: Request<Incoming>) -> Response<Full<Bytes>> {
     let path = request.uri().path().to_owned();
     let method = request.method().clone();
-    let version = request
-        .headers()
-        .get(VERSION)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     let body = match request.into_body().collect().await {
         Ok(body) => body.to_bytes(),
         Err(e) => return reply(StatusCode::BAD_REQUEST, e.to_string()),
@@ -51,15 +57,6 @@ async fn handle(store: &Arc<Store>, request: Request<Incoming>) -> Response<Full
                 ),
             },
             _ => reply(StatusCode::METHOD_NOT_ALLOWED, "GET or PUT"),
-        }
-    } else if let Some(key) = path.strip_prefix("/replicate/").filter(|k| !k.is_empty()) {
-        match (method, version) {
-            (Method::PUT, Some(version)) => {
-                store.apply(key, version, body);
-                reply(StatusCode::OK, "applied")
-            }
-            (Method::PUT, None) => reply(StatusCode::BAD_REQUEST, "no version"),
-            _ => reply(StatusCode::METHOD_NOT_ALLOWED, "PUT"),
         }
     } else {
         reply(StatusCode::NOT_FOUND, "no such route")

@@ -1,20 +1,21 @@
 //! A small replicated key-value store, written as an ordinary tokio
 //! service: nothing in this crate names the simulation.
 //!
-//! - **HTTP API** (hyper, on `tokio::hyper`'s timer and I/O adapter):
-//!   `PUT /kv/<key>` (the body is the value) and `GET /kv/<key>`.
-//! - **Replication**: a primary replicates each write to its backup over
-//!   HTTP (`PUT /replicate/<key>`, with the write's version) with the pooled
-//!   client of `tokio::hyper::client()`, and acknowledges the write once the
-//!   backup has applied it.
+//! - **HTTP API** (hyper, served by hyper-util; clients use hyper-util's
+//!   pooled client): `PUT /kv/<key>` (the body is the value) and
+//!   `GET /kv/<key>`.
+//! - **Replication**: a primary replicates each write to its backup with a
+//!   gRPC call (tonic, `kv.Replica/Apply`, carrying the write's version),
+//!   and acknowledges the write once the backup has applied it.
 //! - **Push channel**: a WebSocket endpoint (tokio-tungstenite over
 //!   `tokio::net`) on which every committed write is pushed to subscribers,
 //!   with a heartbeat ping every [`Config::heartbeat`].
 //!
-//! The crate depends on `tokio = { package = "sim-tokio", .. }`: built
-//! normally that is real tokio; built with `RUSTFLAGS="--cfg sim"` the same
-//! source runs on the deterministic simulation, where `tests/faults.rs`
-//! partitions, slows and kills its nodes.
+//! The crate depends on plain `tokio`, and its workspace patches tokio with
+//! the directory `sim-tokio-patch` writes: built normally that is real
+//! tokio; built with `RUSTFLAGS="--cfg sim"` the same source, hyper-util's
+//! and tonic's tokio calls included, runs on the deterministic simulation,
+//! where `tests/faults.rs` partitions, slows and kills its nodes.
 //!
 //! It has one planted bug, off by default: with
 //! `Config::ack_before_replicated`, a write whose replication times out is
@@ -24,6 +25,8 @@
 mod client;
 mod http;
 mod push;
+mod replica;
+mod resolve;
 mod store;
 
 use std::io;
@@ -40,8 +43,8 @@ use crate::store::Store;
 /// How a node behaves.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// The backup's base URL (`http://backup:8080`) on a primary; `None` on
-    /// a backup, which applies writes locally.
+    /// The URL of the backup's gRPC endpoint (`http://backup:50051`) on a
+    /// primary; `None` on a backup, which applies writes locally.
     pub backup: Option<String>,
     /// How long a write waits for the backup to apply it.
     pub replication_timeout: Duration,
@@ -59,7 +62,8 @@ pub struct Config {
 }
 
 impl Config {
-    /// A primary replicating to the backup at `backup` (a base URL).
+    /// A primary replicating to the backup whose gRPC endpoint is at
+    /// `backup` (a URL).
     pub fn primary(backup: impl Into<String>) -> Config {
         Config {
             backup: Some(backup.into()),
@@ -108,6 +112,14 @@ impl Node {
         http::serve(self.store.clone(), listener).await
     }
 
+    /// Serves the replication endpoint (gRPC) on `listener` until it fails.
+    ///
+    /// # Errors
+    /// The error that ended the server.
+    pub async fn serve_replica(&self, listener: TcpListener) -> io::Result<()> {
+        replica::serve(self.store.clone(), listener).await
+    }
+
     /// Serves the WebSocket push channel on `listener` until accepting
     /// fails.
     ///
@@ -118,12 +130,41 @@ impl Node {
     }
 }
 
-/// Runs a node: the HTTP API on `http`, the push channel on `push`.
+/// hyper-util's connection builder, HTTP/1 and HTTP/2, for both servers.
+///
+/// Without the `Date` header: hyper stamps it from the real clock
+/// (`SystemTime::now()`), which no runtime controls, so the bytes of a
+/// response would differ between two runs of one simulated seed (and, with
+/// HTTP/2's header compression, their sizes). Nothing here needs the date.
+fn server() -> hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor> {
+    let mut builder =
+        hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+    builder.http1().auto_date_header(false);
+    builder.http2().auto_date_header(false);
+    builder
+}
+
+/// The listeners a node serves on.
+#[derive(Debug)]
+pub struct Listeners {
+    /// The HTTP API.
+    pub http: TcpListener,
+    /// The WebSocket push channel.
+    pub push: TcpListener,
+    /// The replication endpoint (gRPC), used on a backup.
+    pub replica: TcpListener,
+}
+
+/// Runs a node on its listeners.
 ///
 /// # Errors
-/// The first accept that failed.
-pub async fn run(config: Config, http: TcpListener, push: TcpListener) -> io::Result<()> {
+/// The first server that failed.
+pub async fn run(config: Config, listeners: Listeners) -> io::Result<()> {
     let node = Node::new(config);
-    tokio::try_join!(node.serve_http(http), node.serve_push(push))?;
+    tokio::try_join!(
+        node.serve_http(listeners.http),
+        node.serve_push(listeners.push),
+        node.serve_replica(listeners.replica),
+    )?;
     Ok(())
 }

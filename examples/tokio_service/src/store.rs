@@ -3,17 +3,12 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use http_body_util::Full;
-use hyper::Request;
 use hyper::body::Bytes;
 use tokio::sync::broadcast;
 
 use crate::Config;
-use crate::client::{Error, HttpClient};
 use crate::push::Push;
-
-/// The header carrying a replicated write's version.
-pub(crate) const VERSION: &str = "x-kv-version";
+use crate::replica::ReplicaClient;
 
 #[derive(Debug, Default)]
 struct State {
@@ -32,16 +27,22 @@ pub(crate) struct Store {
     pub(crate) config: Config,
     state: Mutex<State>,
     pushes: broadcast::Sender<Push>,
-    client: HttpClient,
+    /// The backup, on a primary.
+    replica: Option<ReplicaClient>,
 }
 
 impl Store {
+    /// # Panics
+    /// If the backup's URL is not a URL.
     pub(crate) fn new(config: Config) -> Store {
+        let replica = config.backup.as_deref().map(|url| {
+            ReplicaClient::new(url).unwrap_or_else(|e| panic!("backup URL {url:?}: {e}"))
+        });
         Store {
             config,
             state: Mutex::default(),
             pushes: broadcast::channel(1024).0,
-            client: tokio::hyper::client(),
+            replica,
         }
     }
 
@@ -89,10 +90,10 @@ impl Store {
         value: Bytes,
     ) -> Result<(), NotReplicated> {
         let version = self.next_version();
-        if let Some(backup) = &self.config.backup {
+        if let Some(replica) = &self.replica {
             let replicated = tokio::time::timeout(
                 self.config.replication_timeout,
-                self.replicate(backup, key, version, &value),
+                replica.apply(key, version, value.clone()),
             )
             .await;
             let problem = match replicated {
@@ -107,34 +108,16 @@ impl Store {
                 // THE PLANTED BUG: the backup may not have this write, yet
                 // the client is about to be told it succeeded. The retry
                 // closes the gap only if this node lives long enough.
-                self.retry_in_background(backup.clone(), key.to_owned(), version, value.clone());
+                self.retry_in_background(replica.clone(), key.to_owned(), version, value.clone());
             }
         }
         self.apply(key, version, value);
         Ok(())
     }
 
-    /// Sends one write to the backup; `Ok` once the backup applied it.
-    async fn replicate(
-        &self,
-        backup: &str,
-        key: &str,
-        version: u64,
-        value: &Bytes,
-    ) -> Result<(), Error> {
-        let request = Request::put(format!("{backup}/replicate/{key}"))
-            .header(VERSION, version)
-            .body(Full::new(value.clone()))?;
-        let response = self.client.request(request).await?;
-        if !response.status().is_success() {
-            return Err(format!("the backup answered {}", response.status()).into());
-        }
-        Ok(())
-    }
-
     fn retry_in_background(
         self: &std::sync::Arc<Self>,
-        backup: String,
+        replica: ReplicaClient,
         key: String,
         version: u64,
         value: Bytes,
@@ -145,7 +128,7 @@ impl Store {
                 tokio::time::sleep(store.config.retry_interval).await;
                 let attempt = tokio::time::timeout(
                     store.config.replication_timeout,
-                    store.replicate(&backup, &key, version, &value),
+                    replica.apply(&key, version, value.clone()),
                 );
                 if let Ok(Ok(())) = attempt.await {
                     break;

@@ -21,10 +21,11 @@ use sim::net::LinkConfig;
 use sim::node::NodeHandle;
 use sim::time::{sleep, timeout};
 use tokio::net::TcpListener;
-use tokio_service_example::{Client, Config, Event, Subscriber};
+use tokio_service_example::{Client, Config, Event, Listeners, Subscriber};
 
 const HTTP: u16 = 8080;
 const PUSH: u16 = 9090;
+const REPLICA: u16 = 50051;
 
 /// Seeds the correct service must pass.
 const CORRECT_SEEDS: u64 = 200;
@@ -49,16 +50,19 @@ fn with(name: &'static str, settings: Settings) -> Test {
     harness::test_named!(name).settings(settings)
 }
 
-/// A node running the service on ports `HTTP` and `PUSH`, again after
-/// every restart.
+/// A node running the service on ports `HTTP`, `PUSH` and `REPLICA`, again
+/// after every restart.
 fn start(name: &str, config: Config) -> NodeHandle {
     sim::node::Builder::new(name)
         .init(move || {
             let config = config.clone();
             async move {
-                let http = TcpListener::bind(("0.0.0.0", HTTP)).await.unwrap();
-                let push = TcpListener::bind(("0.0.0.0", PUSH)).await.unwrap();
-                let _ = tokio_service_example::run(config, http, push).await;
+                let listeners = Listeners {
+                    http: TcpListener::bind(("0.0.0.0", HTTP)).await.unwrap(),
+                    push: TcpListener::bind(("0.0.0.0", PUSH)).await.unwrap(),
+                    replica: TcpListener::bind(("0.0.0.0", REPLICA)).await.unwrap(),
+                };
+                let _ = tokio_service_example::run(config, listeners).await;
             }
         })
         .build()
@@ -92,7 +96,7 @@ async fn failover(scenario: Scenario) {
     start("backup", Config::backup());
     let primary = start(
         "primary",
-        Config::primary(format!("http://backup:{HTTP}"))
+        Config::primary(format!("http://backup:{REPLICA}"))
             .ack_before_replicated(ack_before_replicated),
     );
     sleep(Duration::from_millis(10)).await; // let both bind

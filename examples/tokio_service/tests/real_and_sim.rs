@@ -7,30 +7,36 @@ use std::time::Duration;
 
 use hyper::StatusCode;
 use tokio::net::TcpListener;
-use tokio_service_example::{Client, Config, Event, Push, Subscriber, run};
+use tokio_service_example::{Client, Config, Event, Listeners, Push, Subscriber, run};
 
-/// A running node: its HTTP base URL and its push channel's address.
+/// A running node: its HTTP base URL, its push channel's address and its
+/// replication endpoint's URL.
 struct Started {
     http: String,
     push: String,
+    replica: String,
 }
 
-/// Starts a node on two fresh local ports.
+/// Starts a node on three fresh local ports.
 async fn start(config: Config) -> Started {
-    let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let push = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let started = Started {
-        http: format!("http://{}", http.local_addr().unwrap()),
-        push: push.local_addr().unwrap().to_string(),
+    let listeners = Listeners {
+        http: TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        push: TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        replica: TcpListener::bind("127.0.0.1:0").await.unwrap(),
     };
-    tokio::spawn(run(config, http, push));
+    let started = Started {
+        http: format!("http://{}", listeners.http.local_addr().unwrap()),
+        push: listeners.push.local_addr().unwrap().to_string(),
+        replica: format!("http://{}", listeners.replica.local_addr().unwrap()),
+    };
+    tokio::spawn(run(config, listeners));
     started
 }
 
 /// A backup and a primary replicating to it.
 async fn pair() -> (Started, Started) {
     let backup = start(Config::backup()).await;
-    let primary = start(Config::primary(backup.http.clone())).await;
+    let primary = start(Config::primary(backup.replica.clone())).await;
     (primary, backup)
 }
 

@@ -415,6 +415,11 @@ impl<'a> Context<'a> {
 
         let mut manifest = Table::new();
         manifest.insert("package".into(), package.into());
+        // `cfg(sim)` and a left-out feature are expected: sim's own CI lints
+        // these sources; a project building them should not see warnings.
+        let lints: Table =
+            toml::from_str("[rust]\nunexpected_cfgs = \"allow\"\n").expect("a constant table");
+        manifest.insert("lints".into(), lints.into());
         let mut lib = Table::new();
         lib.insert("path".into(), path_value(&dir.join("src/lib.rs")));
         manifest.insert("lib".into(), lib.into());
@@ -660,7 +665,11 @@ mod tests {
             net["dependencies"]["tokio"]["optional"].as_bool(),
             Some(true)
         );
-        assert!(net.get("dev-dependencies").is_none() && net.get("lints").is_none());
+        assert!(net.get("dev-dependencies").is_none());
+        assert_eq!(
+            net["lints"]["rust"]["unexpected_cfgs"].as_str(),
+            Some("allow")
+        );
 
         let facade = ctx.transplant(&sim, "sim", None, &[]).unwrap();
         assert_eq!(
