@@ -24,6 +24,7 @@ pub mod explore;
 mod failure;
 pub mod getrandom;
 pub mod harness;
+pub mod history;
 pub mod node;
 mod policy;
 pub mod rand;

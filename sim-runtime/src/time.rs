@@ -71,6 +71,10 @@ impl Instant {
         Instant { nanos }
     }
 
+    pub(crate) fn nanos(self) -> u64 {
+        self.nanos
+    }
+
     /// The current virtual time.
     ///
     /// # Panics
