@@ -129,3 +129,41 @@ fn start_times_that_cannot_work_are_rejected() {
         );
     }
 }
+
+/// A node's clock jumps (clock skew, an NTP step) move only what code on
+/// that node reads from the wall clock, and are part of the trace.
+#[test]
+fn a_nodes_clock_jumps_alone_and_never_before_the_epoch() {
+    let mut rt = sim::Builder::new().seed(3).record_trace(true).build();
+    rt.block_on(async {
+        let node = sim::node::Builder::new("skewed").build();
+        let read = |node: &sim::node::NodeHandle| node.spawn(async { sim::time::unix_now() });
+        let start = read(&node).await.unwrap();
+        node.jump_clock_backward(Duration::from_secs(90));
+        assert_eq!(read(&node).await.unwrap(), start - Duration::from_secs(90));
+        assert_eq!(node.clock_offset_nanos(), -90_000_000_000);
+        // Virtual time and timers are untouched.
+        sim::time::sleep(Duration::from_secs(10)).await;
+        assert_eq!(read(&node).await.unwrap(), start - Duration::from_secs(80));
+        assert_eq!(sim::time::unix_now(), start + Duration::from_secs(10));
+        // Far back: the clock stops at the epoch.
+        node.jump_clock_backward(Duration::from_secs(u64::MAX / 4));
+        assert_eq!(read(&node).await.unwrap(), Duration::ZERO);
+        node.reset_clock();
+        assert_eq!(read(&node).await.unwrap(), sim::time::unix_now());
+    });
+    let trace = rt.trace().unwrap();
+    let jumps = trace
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.kind,
+                sim::EventKind::Custom {
+                    what: "node.clock",
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(jumps, 3);
+}

@@ -1159,6 +1159,17 @@ impl Handle {
         self.spawn_init(node, Location::caller());
     }
 
+    /// Sets how far the node's wall clock is from the simulation's, in
+    /// nanoseconds (recorded: a clock jump changes what the node computes).
+    pub(crate) fn set_clock_offset(&self, node: NodeId, offset: i64) {
+        self.shared.state.borrow_mut().nodes[node.0 as usize].clock_offset = offset;
+        self.record_event("node.clock", u64::from(node.0), offset as u64);
+    }
+
+    pub(crate) fn clock_offset(&self, node: NodeId) -> i64 {
+        self.shared.state.borrow().nodes[node.0 as usize].clock_offset
+    }
+
     pub(crate) fn pause_node(&self, node: NodeId) {
         {
             let mut st = self.shared.state.borrow_mut();

@@ -34,6 +34,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::panic::Location;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::time::Duration;
 
 use crate::context;
 use crate::error::NoSimulation;
@@ -97,6 +98,10 @@ pub(crate) struct NodeSlot {
     pub(crate) init: Option<Init>,
     /// Tasks woken while the node is paused, in wake order.
     pub(crate) held: Vec<Ready>,
+    /// How far the node's wall clock is from the simulation's, in
+    /// nanoseconds (positive: ahead). Kept across restarts, as a machine's
+    /// clock is.
+    pub(crate) clock_offset: i64,
 }
 
 impl NodeSlot {
@@ -107,6 +112,7 @@ impl NodeSlot {
             state: NodeState::Running,
             init,
             held: Vec::new(),
+            clock_offset: 0,
         }
     }
 }
@@ -279,6 +285,61 @@ impl NodeHandle {
         self.handle.pause_node(self.id);
     }
 
+    /// Jumps the node's wall clock (what [`sim::time::system_now`] and
+    /// [`unix_now`](crate::time::unix_now) read on it) forward by `by`;
+    /// virtual time, timers and other nodes' clocks do not move. For clock
+    /// skew and NTP steps: leases and token expiries computed from the wall
+    /// clock see the jump.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async {
+    ///     let server = sim::node::Builder::new("server").build();
+    ///     let before = server.spawn(async { sim::time::unix_now() }).await.unwrap();
+    ///     server.jump_clock_forward(Duration::from_secs(30));
+    ///     let after = server.spawn(async { sim::time::unix_now() }).await.unwrap();
+    ///     assert_eq!(after - before, Duration::from_secs(30));
+    ///     // Only that node's clock moved.
+    ///     assert_eq!(sim::time::unix_now(), before);
+    ///     server.reset_clock();
+    /// });
+    /// ```
+    ///
+    /// [`sim::time::system_now`]: crate::time::system_now
+    #[track_caller]
+    pub fn jump_clock_forward(&self, by: Duration) {
+        self.handle.assert_not_foreign(NODE);
+        let offset = self.handle.clock_offset(self.id);
+        self.handle
+            .set_clock_offset(self.id, offset.saturating_add(nanos_i64(by)));
+    }
+
+    /// Jumps the node's wall clock backward by `by` (never before the Unix
+    /// epoch); see [`jump_clock_forward`](Self::jump_clock_forward).
+    #[track_caller]
+    pub fn jump_clock_backward(&self, by: Duration) {
+        self.handle.assert_not_foreign(NODE);
+        let offset = self.handle.clock_offset(self.id);
+        self.handle
+            .set_clock_offset(self.id, offset.saturating_sub(nanos_i64(by)));
+    }
+
+    /// Sets the node's wall clock back to the simulation's.
+    #[track_caller]
+    pub fn reset_clock(&self) {
+        self.handle.assert_not_foreign(NODE);
+        self.handle.set_clock_offset(self.id, 0);
+    }
+
+    /// How far the node's wall clock is ahead of the simulation's, in
+    /// nanoseconds (negative: behind).
+    #[track_caller]
+    pub fn clock_offset_nanos(&self) -> i64 {
+        self.handle.assert_not_foreign(NODE);
+        self.handle.clock_offset(self.id)
+    }
+
     /// Resumes a paused node; its held wakes take effect in the order they
     /// happened.
     #[track_caller]
@@ -359,4 +420,9 @@ pub fn all() -> Vec<NodeHandle> {
             id: NodeId(i as u32),
         })
         .collect()
+}
+
+/// A duration as signed nanoseconds, saturating (292 years).
+fn nanos_i64(d: Duration) -> i64 {
+    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
 }

@@ -279,9 +279,19 @@ fn wall_clock(handle: &Handle) -> SystemTime {
     let start = handle.shared().config.start_time;
     // `try_build` checked `start + max_time`, and the clock never passes
     // `max_time`, so the sum exists.
-    start
+    let now = start
         .checked_add(Duration::from_nanos(handle.now_nanos()))
-        .unwrap_or_else(|| unreachable!("`Builder::try_build` checks start_time + max_time"))
+        .unwrap_or_else(|| unreachable!("`Builder::try_build` checks start_time + max_time"));
+    // The current node's clock may have jumped (`NodeHandle::jump_clock_*`).
+    let offset = handle.clock_offset(handle.current_node());
+    let shift = Duration::from_nanos(offset.unsigned_abs());
+    if offset >= 0 {
+        now.checked_add(shift).unwrap_or(now)
+    } else {
+        now.checked_sub(shift)
+            .filter(|t| *t >= UNIX_EPOCH)
+            .unwrap_or(UNIX_EPOCH)
+    }
 }
 
 /// Waits until `duration` of virtual time has passed.

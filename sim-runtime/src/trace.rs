@@ -271,6 +271,17 @@ pub(crate) fn describe_custom(
     Some(match what {
         "node.kill" => format!("node {} killed", node(a)),
         "node.restart" => format!("node {} restarted", node(a)),
+        "node.clock" => {
+            let offset = b as i64;
+            let sign = if offset < 0 { "-" } else { "+" };
+            let by = std::time::Duration::from_nanos(offset.unsigned_abs());
+            format!("clock of node {} set to {sign}{by:?}", node(a))
+        }
+        "history.invoke" => format!("history: operation #{a} invoked"),
+        "history.answer" => format!(
+            "history: operation #{a} {}",
+            ["ok", "failed", "unknown"][b.min(2) as usize]
+        ),
         "net.udp.send" => format!("udp send {} {}", bytes(b), link(a)),
         "net.tcp.send" => format!("tcp send {} {}", bytes(b), link(a)),
         "net.tcp.syn" => format!("tcp connect {}", link(a)),

@@ -214,7 +214,7 @@ impl<Op, Ret> History<Op, Ret> {
             returned: None,
             client,
         });
-        handle.record_event("history invoke", index as u64, 0);
+        handle.record_event("history.invoke", index as u64, 0);
         Pending {
             history: self.clone(),
             index,
@@ -235,7 +235,7 @@ impl<Op, Ret> History<Op, Ret> {
             operation.returned = Some(handle.now());
         }
         operation.outcome = outcome;
-        handle.record_event("history answer", index as u64, code);
+        handle.record_event("history.answer", index as u64, code);
     }
 
     /// How many operations were invoked.
