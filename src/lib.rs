@@ -29,6 +29,11 @@
 /// duplication, partitions; see the `sim-net` crate.
 pub use sim_net as net;
 
+/// A built-in fault schedule (kills, pauses, partitions, lossy and slow
+/// links, clock jumps) with swarm testing; see the `sim-net` crate's
+/// `nemesis` module.
+pub use sim_net::nemesis;
+
 pub use sim_runtime::{
     Bound, BoundError, BoundErrorKind, Builder, ConfigError, Decision, EnterGuard, Event,
     EventKind, Failure, FailureKind, Handle, NoSimulation, Runtime, buggify, explore, getrandom,

@@ -103,6 +103,7 @@ mod error;
 #[cfg(unix)]
 mod fd;
 mod link;
+pub mod nemesis;
 pub mod tcp;
 mod udp;
 mod waiters;

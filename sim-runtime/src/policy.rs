@@ -65,6 +65,7 @@ pub(crate) struct Draws {
     network: ChaCha8Rng,
     faults: ChaCha8Rng,
     select: ChaCha8Rng,
+    nemesis: ChaCha8Rng,
 }
 
 impl Draws {
@@ -73,6 +74,7 @@ impl Draws {
             network: stream(seed, Stream::Network),
             faults: stream(seed, Stream::Faults),
             select: stream(seed, Stream::Select),
+            nemesis: stream(seed, Stream::Nemesis),
         }
     }
 
@@ -80,6 +82,7 @@ impl Draws {
         match what {
             Decision::Latency => &mut self.network,
             Decision::Select => &mut self.select,
+            Decision::Nemesis | Decision::NemesisDetail => &mut self.nemesis,
             _ => &mut self.faults,
         }
     }

@@ -53,6 +53,9 @@ pub(crate) enum Stream {
     /// The start of the virtual wall clock, when the builder asks for a
     /// seeded one (`Builder::seeded_start_time`).
     WallClock = 6,
+    /// The built-in nemesis's fault schedule (`sim::nemesis`), apart so
+    /// that turning it on moves no other draw.
+    Nemesis = 7,
 }
 
 /// The ChaCha stream `which` of `seed`.

@@ -118,6 +118,12 @@ pub enum Decision {
     /// Which branch of a `select!` is polled first (the tokio layer's
     /// unbiased `select!`).
     Select,
+    /// Which fault the built-in nemesis (`sim::nemesis`) strikes next (0:
+    /// none). Counted as a fault, like a loss.
+    Nemesis,
+    /// The details of the nemesis's faults: which kinds a run enables, the
+    /// pauses between faults, where they strike and for how long.
+    NemesisDetail,
 }
 
 impl Decision {
@@ -131,6 +137,8 @@ impl Decision {
             Decision::BuggifySite => "buggify-site",
             Decision::Buggify => "buggify",
             Decision::Select => "select",
+            Decision::Nemesis => "nemesis",
+            Decision::NemesisDetail => "nemesis-detail",
         }
     }
 }
@@ -250,12 +258,31 @@ fn describe_decision(
             "select!: enabled branch {} of {domain} polled first",
             choice + 1
         ),
+        // The nemesis records what each choice meant as an event of its own.
+        Decision::Nemesis if choice == 0 => f.write_str("nemesis: no fault"),
+        Decision::Nemesis => write!(f, "nemesis: fault kind {choice} strikes"),
+        Decision::NemesisDetail => write!(f, "nemesis: detail {choice} of 0..{domain}"),
     }
 }
 
 /// The events sim's own layers record (`node.*` by the runtime, `net.*` by
 /// the network), as they read in a report; `node` names a node by id.
 /// `None` for events of other layers, shown as `what (a, b)`.
+/// The kinds of `sim::nemesis::Fault`, by their codes.
+fn nemesis_fault(code: u64) -> &'static str {
+    const KINDS: [&str; 8] = [
+        "kill",
+        "pause",
+        "partition",
+        "one-way partition",
+        "isolate",
+        "loss",
+        "latency spike",
+        "clock jump",
+    ];
+    KINDS.get(code as usize).copied().unwrap_or("fault")
+}
+
 pub(crate) fn describe_custom(
     what: &str,
     a: u64,
@@ -277,6 +304,9 @@ pub(crate) fn describe_custom(
             let by = std::time::Duration::from_nanos(offset.unsigned_abs());
             format!("clock of node {} set to {sign}{by:?}", node(a))
         }
+        "nemesis.strike" => format!("nemesis strikes ({})", nemesis_fault(a)),
+        "nemesis.heal" if a == 0 => "nemesis heals".to_owned(),
+        "nemesis.heal" => format!("nemesis repairs ({})", nemesis_fault(a - 1)),
         "history.invoke" => format!("history: operation #{a} invoked"),
         "history.answer" => format!(
             "history: operation #{a} {}",

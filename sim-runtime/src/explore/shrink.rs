@@ -11,17 +11,17 @@
 use super::tape::{Entry, trim};
 use crate::trace::Decision;
 
+/// True for a decision that injected a fault (its default, 0, injects none).
+fn is_fault(entry: &Entry) -> bool {
+    matches!(
+        entry.what,
+        Decision::Loss | Decision::Duplicate | Decision::Buggify | Decision::Nemesis
+    ) && entry.value != 0
+}
+
 /// What a shrink minimizes, in order.
 pub(crate) fn size(entries: &[Entry]) -> (usize, usize, u128, usize) {
-    let faults = entries
-        .iter()
-        .filter(|e| {
-            matches!(
-                e.what,
-                Decision::Loss | Decision::Duplicate | Decision::Buggify
-            ) && e.value != 0
-        })
-        .count();
+    let faults = entries.iter().filter(|e| is_fault(e)).count();
     let preemptions = entries
         .iter()
         .filter(|e| e.what == Decision::Schedule && e.value != 0)
@@ -85,7 +85,9 @@ pub(crate) fn shrink(
 }
 
 /// Simpler variants of `tape`, most promising first: shorter prefixes (the
-/// rest taking defaults), then a single non-default decision at each
+/// rest taking defaults), then each fault left out alone (the rest of the
+/// tape unchanged: faults the failure does not need go first), then a
+/// single non-default decision at each
 /// position, then runs of decisions reset to their defaults,
 /// halving the run length down to single decisions (as delta debugging
 /// does), then large values halved.
@@ -104,6 +106,11 @@ fn candidates(tape: &[Entry]) -> impl Iterator<Item = Vec<Entry>> + '_ {
     // position, defaults elsewhere: the simplest runs that can differ from
     // the default one, which a lenient replay of the original's values
     // often cannot reach once earlier decisions changed.
+    let without_one_fault = (0..n).filter(move |&i| is_fault(&tape[i])).map(move |i| {
+        let mut t = tape.to_vec();
+        t[i].value = 0;
+        t
+    });
     let (faults, preemptions, _, _) = size(tape);
     let singles = (0..if faults + preemptions > 1 { n } else { 0 }).map(move |i| {
         let mut t: Vec<Entry> = tape[..=i]
@@ -135,7 +142,11 @@ fn candidates(tape: &[Entry]) -> impl Iterator<Item = Vec<Entry>> + '_ {
             t[i].value /= 2;
             t
         });
-    prefixes.chain(singles).chain(chunks).chain(halved)
+    prefixes
+        .chain(without_one_fault)
+        .chain(singles)
+        .chain(chunks)
+        .chain(halved)
 }
 
 #[cfg(test)]
@@ -216,6 +227,13 @@ mod tests {
             (0..8).map(|k| n * k / 8).collect()
         };
         out.extend(cuts.into_iter().map(|len| tape[..len].to_vec()));
+        for i in 0..n {
+            if is_fault(&tape[i]) {
+                let mut t = tape.to_vec();
+                t[i].value = 0;
+                out.push(t);
+            }
+        }
         if size(tape).0 + size(tape).1 > 1 {
             for i in 0..n {
                 let mut t: Vec<Entry> = tape[..=i]

@@ -9,8 +9,10 @@
 //! sim2.<seed hex>.<test hash hex>.<decisions, base64url>.<checksum hex>
 //! ```
 //!
-//! Each decision is one varint of the 67-bit number `value << 3 | kind`
-//! before base64, so every `u64` value survives (`sim1` strings kept only
+//! Each decision is one varint of the number `value << 3 | kind` before
+//! base64 (kinds 0 to 6; kind 7 is followed by one more bit that tells the
+//! nemesis's two kinds apart: `(value << 1 | which) << 3 | 7`), so every
+//! `u64` value survives (`sim1` strings kept only
 //! its low 61 bits, and named schedules by the order before yields
 //! switched tasks: they are refused with their seed). Trailing default
 //! decisions (value 0: no preemption, no fault, the smallest delay) are
@@ -45,6 +47,17 @@ fn code(what: Decision) -> u64 {
         Decision::BuggifySite => 4,
         Decision::Buggify => 5,
         Decision::Select => 6,
+        Decision::Nemesis => 7,
+        Decision::NemesisDetail => 8,
+    }
+}
+
+/// An entry as the number its varint holds.
+fn pack(entry: &Entry) -> u128 {
+    let value = u128::from(entry.value);
+    match code(entry.what) {
+        code @ 0..=6 => (value << 3) | u128::from(code),
+        extended => (((value << 1) | u128::from(extended - 7)) << 3) | 7,
     }
 }
 
@@ -57,6 +70,8 @@ fn decision(code: u64) -> Option<Decision> {
         4 => Decision::BuggifySite,
         5 => Decision::Buggify,
         6 => Decision::Select,
+        7 => Decision::Nemesis,
+        8 => Decision::NemesisDetail,
         _ => return None,
     })
 }
@@ -108,7 +123,7 @@ impl Tape {
     pub(crate) fn encode(&self) -> String {
         let mut bytes = Vec::with_capacity(self.entries.len() * 2);
         for entry in &self.entries {
-            let mut v = (u128::from(entry.value) << 3) | u128::from(code(entry.what));
+            let mut v = pack(entry);
             loop {
                 let byte = (v & 0x7f) as u8;
                 v >>= 7;
@@ -185,10 +200,13 @@ impl Tape {
             v |= u128::from(byte & 0x7f) << shift;
             shift += 7;
             if byte & 0x80 == 0 {
-                let what = decision((v & 7) as u64)
+                let (code, value) = match (v & 7) as u64 {
+                    7 => (7 + ((v >> 3) & 1) as u64, v >> 4),
+                    code => (code, v >> 3),
+                };
+                let what = decision(code)
                     .ok_or_else(|| invalid("it holds an unknown kind of decision"))?;
-                let value =
-                    u64::try_from(v >> 3).map_err(|_| invalid("a decision is too large"))?;
+                let value = u64::try_from(value).map_err(|_| invalid("a decision is too large"))?;
                 entries.push(Entry { what, value });
                 v = 0;
                 shift = 0;
@@ -433,7 +451,14 @@ mod tests {
             1 << 63,
             u64::MAX,
         ];
-        let kinds = [Decision::Schedule, Decision::Latency, Decision::Buggify];
+        let kinds = [
+            Decision::Schedule,
+            Decision::Latency,
+            Decision::Buggify,
+            Decision::Select,
+            Decision::Nemesis,
+            Decision::NemesisDetail,
+        ];
         let entries: Vec<Entry> = kinds
             .iter()
             .flat_map(|&what| values.map(|value| Entry { what, value }))
