@@ -360,3 +360,97 @@ fn several_tasks_waiting_to_read_one_stream_are_all_woken() {
         assert_eq!(peeker.await.unwrap(), 4);
     });
 }
+
+// ----- addresses: a port belongs to (address, port), as on Linux -----
+
+#[sim::test]
+async fn a_listener_bound_to_loopback_refuses_other_nodes_and_its_node_address() {
+    let server = Builder::new("server").build();
+    let server_ip = server.ip();
+    let on_server = server
+        .spawn(async move {
+            let listener = TcpListener::bind("127.0.0.1:8080").await.unwrap();
+            // Its own node's address is another address: refused.
+            let err = TcpStream::connect((server_ip, 8080)).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
+            // Loopback is answered, and both ends say 127.0.0.1.
+            let client = TcpStream::connect("127.0.0.1:8080").await.unwrap();
+            let (accepted, peer) = listener.accept().await.unwrap();
+            let lo = |port| SocketAddr::from(([127, 0, 0, 1], port));
+            let client_port = client.local_addr().unwrap().port();
+            assert_eq!(client.local_addr().unwrap(), lo(client_port));
+            assert_eq!(client.peer_addr().unwrap(), lo(8080));
+            assert_eq!(peer, lo(client_port));
+            assert_eq!(accepted.local_addr().unwrap(), lo(8080));
+            assert_eq!(accepted.peer_addr().unwrap(), lo(client_port));
+            listener
+        })
+        .await
+        .unwrap();
+    // Another node is refused, and told why.
+    let err = TcpStream::connect("server:8080").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
+    assert!(
+        err.to_string()
+            .contains("its listener is bound to 127.0.0.1:8080"),
+        "{err}"
+    );
+    drop(on_server);
+}
+
+#[sim::test]
+async fn a_listener_bound_to_the_node_address_does_not_answer_on_loopback() {
+    let own_ip = sim::node::current().ip();
+    let listener = TcpListener::bind((own_ip, 8080)).await.unwrap();
+    let err = TcpStream::connect("127.0.0.1:8080").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
+    // Its address is answered, by this node and by others.
+    let client = TcpStream::connect((own_ip, 8080)).await.unwrap();
+    let (_, peer) = listener.accept().await.unwrap();
+    assert_eq!(peer, client.local_addr().unwrap());
+    assert_eq!(peer.ip(), own_ip, "not loopback: the node's own address");
+    let other = Builder::new("other").build();
+    let connected = other
+        .spawn(async { TcpStream::connect("client:8080").await.map(drop) })
+        .await
+        .unwrap();
+    assert!(connected.is_ok());
+}
+
+#[sim::test]
+async fn loopback_and_node_address_listeners_share_a_port_and_a_wildcard_conflicts_with_both() {
+    let own_ip = sim::node::current().ip();
+    let local = TcpListener::bind("127.0.0.1:80").await.unwrap();
+    let public = TcpListener::bind((own_ip, 80)).await.unwrap();
+    for wildcard in ["0.0.0.0:80", "[::]:80"] {
+        let err = TcpListener::bind(wildcard).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::AddrInUse, "{wildcard}");
+    }
+    let err = TcpStream::connect("127.0.0.1:80");
+    let _via_lo = err.await.unwrap();
+    let _via_ip = TcpStream::connect((own_ip, 80)).await.unwrap();
+    let (_, from_lo) = local.accept().await.unwrap();
+    let (_, from_ip) = public.accept().await.unwrap();
+    assert!(from_lo.ip().is_loopback());
+    assert_eq!(from_ip.ip(), own_ip);
+    drop((local, public));
+    // A wildcard takes the port on every address.
+    let _any = TcpListener::bind("0.0.0.0:80").await.unwrap();
+    let err = TcpListener::bind("127.0.0.1:80").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AddrInUse);
+    assert!(err.to_string().contains("bound to 0.0.0.0:80"), "{err}");
+}
+
+#[sim::test]
+async fn a_socket_bound_to_loopback_cannot_connect_to_another_node_einval() {
+    echo_server();
+    bound().await;
+    let socket = net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let server: SocketAddr = (net::lookup("server").unwrap(), 8080).into();
+    let err = socket.connect(server).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    // The port it had reserved is free again.
+    let port = 49152;
+    TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+}

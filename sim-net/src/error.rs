@@ -57,12 +57,32 @@ pub(crate) fn ended(what: &str) -> Error {
     ))
 }
 
-pub(crate) fn addr_in_use(node: &str, proto: &str, port: u16) -> Error {
+pub(crate) fn addr_in_use(node: &str, proto: &str, held: SocketAddr, asked: IpAddr) -> Error {
+    let port = held.port();
+    let why = if held.ip() == asked {
+        String::new()
+    } else if held.ip().is_unspecified() {
+        format!(", which takes the port on every address ({asked} included)")
+    } else {
+        format!(" and binding {asked} would take the port on every address")
+    };
     Error::new(
         ErrorKind::AddrInUse,
         format!(
-            "port {port}/{proto} on node `{node}` is already in use by another socket: \
-             pick another port, or port 0 for an ephemeral one"
+            "port {port}/{proto} on node `{node}` is already in use by a socket bound to \
+             {held}{why}: pick another port, or port 0 for an ephemeral one"
+        ),
+    )
+}
+
+/// A socket bound to a loopback address sending to another node.
+pub(crate) fn loopback_only(node: &str, bound: IpAddr, dst: IpAddr) -> Error {
+    Error::new(
+        ErrorKind::InvalidInput,
+        format!(
+            "cannot reach {dst} from a socket bound to {bound} on node `{node}`: a loopback \
+             address reaches only its own node (Linux says EINVAL). Bind 0.0.0.0 or the \
+             node's address to talk to other nodes"
         ),
     )
 }
@@ -145,10 +165,20 @@ pub(crate) fn too_large(len: usize) -> Error {
     )
 }
 
-pub(crate) fn refused(node: &str, port: u16) -> Error {
+pub(crate) fn refused(node: &str, target: SocketAddr, elsewhere: Option<SocketAddr>) -> Error {
+    let port = target.port();
+    let hint = match elsewhere {
+        Some(listener) => format!(
+            " at {} (its listener is bound to {listener}, which does not take connections \
+             to {}: bind 0.0.0.0 to take them on every address)",
+            target.ip(),
+            target.ip()
+        ),
+        None => String::new(),
+    };
     Error::new(
         ErrorKind::ConnectionRefused,
-        format!("connection refused: node `{node}` is not listening on port {port}"),
+        format!("connection refused: node `{node}` is not listening on port {port}{hint}"),
     )
 }
 

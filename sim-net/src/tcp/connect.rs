@@ -8,7 +8,7 @@
 
 use std::cell::RefCell;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -50,7 +50,7 @@ pub(crate) struct Origin {
 enum Handshake {
     /// Queued at a listener; the answer takes this long to come back.
     Accepted(u64),
-    /// No listener: a reset comes back after this long.
+    /// No listener on the address: a reset comes back after this long.
     Refused(u64),
     /// No answer (node down, answer lost or cut, backlog full).
     Silent,
@@ -63,10 +63,18 @@ pub(crate) struct Connecting {
     owner: Owner,
     dst: NodeId,
     dst_node: NodeHandle,
-    port: u16,
+    /// The address connected to: the accepted end's local address.
+    target: SocketAddr,
     /// The socket id owning the client's port; 0 once the stream owns it.
     id: u64,
+    /// The client's binding in its node's port table (its address may be a
+    /// wildcard).
+    bound: SocketAddr,
+    /// The client's address: `bound` with the source address Linux picks.
     local: SocketAddr,
+    /// A listener on the port at another address, for the message of a
+    /// refusal.
+    elsewhere: Option<SocketAddr>,
     endpoint: Option<Rc<RefCell<Endpoint>>>,
     settings: Settings,
 }
@@ -85,36 +93,40 @@ impl Connecting {
         }
         let handle = owner.handle.clone();
         let me = owner.node.id();
-        let (dst, dst_node, id, local) = {
+        let (dst, dst_node, id, bound, local) = {
             let mut world = owner.net.world.borrow_mut();
             let dst = world.route(me, target.ip())?;
-            let (id, port, ip) = match origin.take() {
-                Some(origin) => (origin.id, origin.local.port(), Some(origin.local.ip())),
+            let any = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+            let bound_ip = origin.as_ref().map_or(any, |origin| origin.local.ip());
+            let ip = world.source_ip(me, bound_ip, target.ip(), dst)?;
+            let (id, bound) = match origin.take() {
+                Some(origin) => (origin.id, origin.local),
                 None => {
-                    let port = world.take_port(me, Proto::Tcp, 0, now_nanos(&handle))?;
+                    let port = world.take_port(me, Proto::Tcp, ip, 0, now_nanos(&handle))?;
                     let id = world.next_socket_id();
                     let node = world.node_seen_mut(me).expect("registered by Owner::here");
-                    node.tcp.insert(port, TcpPort::Conn(id));
-                    (id, port, None)
+                    node.tcp.insert(ip, port, TcpPort::Conn(id));
+                    (id, SocketAddr::new(ip, port))
                 }
             };
-            let node_ip = world.node(me).expect("registered by Owner::here").ip;
-            let ip = ip.filter(|ip| !ip.is_unspecified()).unwrap_or(node_ip);
             let dst_ip = world.node(dst).expect("routed nodes are registered").ip;
             let dst_node = if dst == me {
                 owner.node.clone()
             } else {
                 sim_runtime::node::by_ip(dst_ip).expect("routed nodes exist")
             };
-            (dst, dst_node, id, SocketAddr::new(ip, port))
+            let local = SocketAddr::new(ip, bound.port());
+            (dst, dst_node, id, bound, local)
         };
         let connecting = Connecting {
             owner,
             dst,
             dst_node,
-            port: target.port(),
+            target,
             id,
+            bound,
             local,
+            elsewhere: None,
             endpoint: None,
             settings,
         };
@@ -147,12 +159,19 @@ impl Connecting {
         let Some(node) = world.node(self.dst) else {
             return Handshake::Silent;
         };
-        let server_addr = SocketAddr::new(node.ip, self.port);
-        let listener = match node.tcp.get(&self.port) {
-            Some(TcpPort::Listener(l)) => l.upgrade(),
-            _ => None,
-        };
+        let server_addr = self.target;
+        let (ip, port) = (server_addr.ip(), server_addr.port());
+        let listener = node.tcp.lookup(ip, port, |held| match held {
+            TcpPort::Listener(l) => l.upgrade(),
+            TcpPort::Conn(_) => None,
+        });
         let Some(listener) = listener else {
+            // For the message: a listener of the port on another address.
+            self.elsewhere = node
+                .tcp
+                .values_at(port)
+                .find(|(_, held)| matches!(held, TcpPort::Listener(l) if l.strong_count() > 0))
+                .map(|(bound, _)| SocketAddr::new(bound, port));
             return match syn_delay(&mut world, handle, self.dst, me) {
                 Some(back) => Handshake::Refused(back),
                 None => Handshake::Silent,
@@ -176,7 +195,7 @@ impl Connecting {
             client_buffer,
             now + back,
         );
-        client.port = Some(self.local.port());
+        client.port = Some(self.bound);
         let server_id = world.next_socket_id();
         let server = Endpoint::new(
             server_id,
@@ -210,7 +229,8 @@ impl Connecting {
     }
 
     fn refused(&self) -> io::Error {
-        error::refused(&self.owner.net.node_name(self.dst), self.port)
+        let node = self.owner.net.node_name(self.dst);
+        error::refused(&node, self.target, self.elsewhere)
     }
 
     fn finish(&mut self) -> TcpStream {
@@ -275,7 +295,7 @@ impl Drop for Connecting {
             None => {
                 if let Ok(mut world) = self.owner.net.world.try_borrow_mut() {
                     let node = self.owner.node.id();
-                    world.free_tcp_port(node, self.local.port(), self.id, false, 0);
+                    world.free_tcp_port(node, self.bound, self.id, false, 0);
                 }
             }
         }

@@ -64,9 +64,9 @@ pub(crate) struct Endpoint {
     pub(crate) peer_ep: Weak<RefCell<Endpoint>>,
     /// Key in the node's endpoint slab, while registered there.
     pub(crate) slot: Option<usize>,
-    /// The local port this end holds in the node's port table (a client's
-    /// ephemeral port); accepted ends share their listener's port.
-    pub(crate) port: Option<u16>,
+    /// The binding this end holds in the node's port table (a client's
+    /// port); accepted ends share their listener's.
+    pub(crate) port: Option<SocketAddr>,
 
     // ----- bytes travelling from the peer to this end -----
     /// Segments on their way, in order; arrival times never decrease.
