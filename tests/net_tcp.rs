@@ -454,3 +454,83 @@ async fn a_socket_bound_to_loopback_cannot_connect_to_another_node_einval() {
     let port = 49152;
     TcpListener::bind(("127.0.0.1", port)).await.unwrap();
 }
+
+// ----- hold: connection requests and their answers wait for the release -----
+
+#[sim::test]
+async fn a_connect_across_a_held_link_waits_for_the_release_then_completes() {
+    let (_server, listener) = listening_server().await;
+    net::set_link("client", "server", fixed(3));
+    net::set_link("server", "client", fixed(4));
+    // The request is held.
+    net::hold("client", "server");
+    let connecting = sim::spawn(TcpStream::connect("server:8080"));
+    sleep(Duration::from_secs(10)).await;
+    assert!(!connecting.is_finished(), "the request is held");
+    let released = Instant::now();
+    net::release("client", "server");
+    let stream = connecting.await.unwrap().unwrap();
+    // The request arrives at the release; the answer takes its 4 ms.
+    assert_eq!(released.elapsed(), Duration::from_millis(4));
+    let (_, peer) = listener.accept().await.unwrap();
+    assert_eq!(peer, stream.local_addr().unwrap());
+    // The answer is held: the connect completes at the release.
+    net::hold("server", "client");
+    let connecting = sim::spawn(TcpStream::connect("server:8080"));
+    sleep(Duration::from_secs(10)).await;
+    assert!(!connecting.is_finished(), "the answer is held");
+    let released = Instant::now();
+    net::release("server", "client");
+    connecting.await.unwrap().unwrap();
+    assert_eq!(released.elapsed(), Duration::ZERO);
+    // A refusal is an answer too.
+    net::hold("server", "client");
+    let refused = sim::spawn(TcpStream::connect("server:9"));
+    sleep(Duration::from_secs(10)).await;
+    assert!(!refused.is_finished(), "the refusal is held");
+    net::release("server", "client");
+    let err = refused.await.unwrap().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
+}
+
+#[sim::test]
+async fn a_hold_that_starts_while_the_request_is_in_flight_holds_it() {
+    let (_server, _listener) = listening_server().await;
+    net::set_link("client", "server", fixed(50));
+    let connecting = sim::spawn(TcpStream::connect("server:8080"));
+    sleep(Duration::from_millis(10)).await;
+    net::hold("client", "server");
+    sleep(Duration::from_secs(5)).await;
+    assert!(!connecting.is_finished());
+    net::release("client", "server");
+    assert!(connecting.await.unwrap().is_ok());
+}
+
+#[sim::test]
+async fn a_connect_abandoned_while_its_request_is_held_is_never_accepted() {
+    let (_server, listener) = listening_server().await;
+    net::hold("client", "server");
+    let attempt = timeout(Duration::from_secs(2), TcpStream::connect("server:8080")).await;
+    assert!(attempt.is_err(), "no answer while held");
+    net::release("client", "server");
+    let accepted = timeout(Duration::from_secs(10), listener.accept()).await;
+    assert!(accepted.is_err(), "the abandoned connect was accepted");
+}
+
+#[sim::test]
+async fn a_connect_abandoned_while_its_answer_is_held_is_never_accepted() {
+    // Linux queues a connection for `accept` only once the client completes
+    // the handshake; a client that gave up answers the late SYN-ACK with a
+    // reset, and the half-open connection is dropped.
+    let (_server, listener) = listening_server().await;
+    net::hold("server", "client");
+    let attempt = timeout(Duration::from_secs(2), TcpStream::connect("server:8080")).await;
+    assert!(attempt.is_err(), "no answer while held");
+    net::release("server", "client");
+    let accepted = timeout(Duration::from_secs(10), listener.accept()).await;
+    assert!(accepted.is_err(), "the abandoned connect was accepted");
+    // The listener works on.
+    let client = TcpStream::connect("server:8080").await.unwrap();
+    let (_, peer) = listener.accept().await.unwrap();
+    assert_eq!(peer, client.local_addr().unwrap());
+}

@@ -254,7 +254,10 @@ pub fn rejoin(node: impl Into<NodeRef>) {
 
 /// Holds the link from `from` to `to`: packets in flight on it, and packets
 /// sent on it from now, are not delivered until [`release`]. Use it to force
-/// an order of arrivals in a test.
+/// an order of arrivals in a test. TCP connection requests and their
+/// answers are held too: a connect across a held link waits for the
+/// release, and one abandoned meanwhile (dropped, timed out) is never
+/// accepted.
 ///
 /// ```
 /// use sim_net::UdpSocket;
@@ -322,6 +325,7 @@ pub fn release(from: impl Into<NodeRef>, to: impl Into<NodeRef>) {
             let now = now_nanos(handle);
             let link = world.link_mut(from, to);
             link.held = false;
+            link.held_connects.wake_all();
             let held = mem::take(&mut link.held_udp);
             udp::release_held(world, handle, now, held);
             for ep in &sockets_on(world, to).tcp {

@@ -7,9 +7,11 @@
 //! `timeout`, a `select!`) releases its port when the key is dropped.
 
 use std::cell::RefCell;
+use std::future::poll_fn;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use sim_runtime::node::{NodeHandle, NodeId, NodeState};
@@ -19,7 +21,9 @@ use crate::alarm::{instant_at, now_nanos};
 use crate::error;
 use crate::link::nanos;
 use crate::tcp::endpoint::{Endpoint, delay};
-use crate::tcp::stream::{Close, Conn, Options, TcpStream, close_endpoint};
+use crate::tcp::listener::ListenerState;
+use crate::tcp::stream::{Close, Conn, Options, TcpStream, close_endpoint, release_endpoint};
+use crate::waiters::WaiterKey;
 use crate::world::{Owner, Proto, TcpPort, World, resolve};
 
 /// What a connect's errors name.
@@ -76,6 +80,13 @@ pub(crate) struct Connecting {
     /// refusal.
     elsewhere: Option<SocketAddr>,
     endpoint: Option<Rc<RefCell<Endpoint>>>,
+    /// The listener that queued the server's end, until the client has the
+    /// answer (a connect abandoned before takes it back).
+    listener: Weak<RefCell<ListenerState>>,
+    /// The held link the handshake waits on, and its place among the link's
+    /// waiters.
+    held_on: Option<(NodeId, NodeId)>,
+    held_key: WaiterKey,
     settings: Settings,
 }
 
@@ -128,6 +139,9 @@ impl Connecting {
             local,
             elsewhere: None,
             endpoint: None,
+            listener: Weak::new(),
+            held_on: None,
+            held_key: None,
             settings,
         };
         Ok(Bound::new_in(&handle, RefCell::new(connecting)))
@@ -224,8 +238,36 @@ impl Connecting {
         server.borrow_mut().slot = Some(slot);
         drop(world);
         listener.borrow_mut().push(server);
+        self.listener = Rc::downgrade(&listener);
         self.endpoint = Some(client);
         Handshake::Accepted(back)
+    }
+
+    /// Ready once the link `from → to` is not held: a request or answer due
+    /// on a held link arrives when it is released.
+    fn poll_unheld(&mut self, cx: &mut Context<'_>, from: NodeId, to: NodeId) -> Poll<()> {
+        let mut world = self.owner.net.world.borrow_mut();
+        if !world.is_held(from, to) {
+            if let Some((f, t)) = self.held_on.take() {
+                world
+                    .link_mut(f, t)
+                    .held_connects
+                    .remove(&mut self.held_key);
+            }
+            return Poll::Ready(());
+        }
+        world
+            .link_mut(from, to)
+            .held_connects
+            .register(&mut self.held_key, cx.waker());
+        self.held_on = Some((from, to));
+        let what = if from == self.owner.node.id() {
+            "a TCP connection request on a held link (`sim::net::hold`)"
+        } else {
+            "the answer to a TCP connection request, on a held link (`sim::net::hold`)"
+        };
+        self.owner.handle.note_wait(what, None);
+        Poll::Pending
     }
 
     fn refused(&self) -> io::Error {
@@ -244,20 +286,27 @@ impl Connecting {
 /// Sends connection requests until one is answered. Holds no `Rc` across
 /// an `.await`: the state is looked up through its key after each wait.
 pub(crate) async fn handshake(connecting: Bound<RefCell<Connecting>>) -> io::Result<TcpStream> {
-    let mut rto = resolve(&connecting, WHAT)?.borrow().syn_rto();
+    let (me, dst, mut rto) = {
+        let c = resolve(&connecting, WHAT)?;
+        let c = c.borrow();
+        (c.owner.node.id(), c.dst, c.syn_rto())
+    };
     loop {
         let (there, retry_at) = resolve(&connecting, WHAT)?.borrow().send_request(rto);
         if let Some(there) = there {
             sim_runtime::time::sleep(Duration::from_nanos(there)).await;
+            unheld(&connecting, me, dst).await?;
             let answer = resolve(&connecting, WHAT)?.borrow_mut().arrive();
             match answer {
                 Handshake::Accepted(back) => {
                     sim_runtime::time::sleep(Duration::from_nanos(back)).await;
+                    unheld(&connecting, dst, me).await?;
                     let stream = resolve(&connecting, WHAT)?.borrow_mut().finish();
                     return Ok(stream);
                 }
                 Handshake::Refused(back) => {
                     sim_runtime::time::sleep(Duration::from_nanos(back)).await;
+                    unheld(&connecting, dst, me).await?;
                     let refused = resolve(&connecting, WHAT)?.borrow().refused();
                     return Err(refused);
                 }
@@ -267,6 +316,21 @@ pub(crate) async fn handshake(connecting: Bound<RefCell<Connecting>>) -> io::Res
         sim_runtime::time::sleep_until(retry_at).await;
         rto = rto.saturating_mul(2).min(MAX_SYN_RTO);
     }
+}
+
+/// Waits while the link `from → to` is held. Checked when a request or
+/// answer is due, so a hold that starts while it is in flight holds it too;
+/// it then arrives at the release.
+async fn unheld(
+    connecting: &Bound<RefCell<Connecting>>,
+    from: NodeId,
+    to: NodeId,
+) -> io::Result<()> {
+    poll_fn(|cx| match resolve(connecting, WHAT) {
+        Ok(c) => c.borrow_mut().poll_unheld(cx, from, to).map(Ok),
+        Err(err) => Poll::Ready(Err(err)),
+    })
+    .await
 }
 
 /// The delay of a connection request (or its refusal) from `from` to `to`,
@@ -287,11 +351,40 @@ fn syn_delay(world: &mut World, handle: &Handle, from: NodeId, to: NodeId) -> Op
 
 impl Drop for Connecting {
     fn drop(&mut self) {
+        if let Some((from, to)) = self.held_on.take() {
+            if let Ok(mut world) = self.owner.net.world.try_borrow_mut() {
+                world
+                    .link_mut(from, to)
+                    .held_connects
+                    .remove(&mut self.held_key);
+            }
+        }
         if self.id == 0 {
             return;
         }
         match self.endpoint.take() {
-            Some(endpoint) => close_endpoint(&self.owner, &endpoint, Close::Aborted),
+            Some(endpoint) => {
+                // The answer had not reached the client: a connection still
+                // queued at the listener is taken back unseen; one already
+                // accepted is reset.
+                let server = endpoint
+                    .try_borrow()
+                    .ok()
+                    .and_then(|ep| ep.peer_ep.upgrade());
+                let withdrawn = server.as_ref().is_some_and(|server| {
+                    self.listener
+                        .upgrade()
+                        .and_then(|l| l.try_borrow_mut().ok().map(|mut l| l.withdraw(server)))
+                        .unwrap_or(false)
+                });
+                match server {
+                    Some(server) if withdrawn => {
+                        release_endpoint(&self.owner, &server, true);
+                        release_endpoint(&self.owner, &endpoint, true);
+                    }
+                    _ => close_endpoint(&self.owner, &endpoint, Close::Aborted),
+                }
+            }
             None => {
                 if let Ok(mut world) = self.owner.net.world.try_borrow_mut() {
                     let node = self.owner.node.id();

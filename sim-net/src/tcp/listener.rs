@@ -47,6 +47,15 @@ impl ListenerState {
         self.waiters.wake_all();
     }
 
+    /// Takes `endpoint` out of the queue if it is still there (its client
+    /// abandoned the connect before the handshake's answer reached it: as
+    /// on Linux, a connection the client never completed is never accepted).
+    pub(crate) fn withdraw(&mut self, endpoint: &Rc<RefCell<Endpoint>>) -> bool {
+        let before = self.queue.len();
+        self.queue.retain(|queued| !Rc::ptr_eq(queued, endpoint));
+        self.queue.len() != before
+    }
+
     /// Closes the listener (its node was killed), handing back the queued
     /// connections for the caller to reset.
     pub(crate) fn close(&mut self) -> Vec<Rc<RefCell<Endpoint>>> {

@@ -316,8 +316,9 @@ impl TcpStream {
     /// (`"server:8080"`, a `SocketAddr`, ...), from an ephemeral port.
     ///
     /// The connection request takes the link's latency to arrive, and the
-    /// answer as long to come back. With no listener on the port, the
-    /// answer is `ConnectionRefused`. When there is no answer (the node is
+    /// answer as long to come back (on a held link, either waits for the
+    /// release). With no listener on the address and port, the answer is
+    /// `ConnectionRefused`. When there is no answer (the node is
     /// down, a partition cuts the way, the request was lost), the request is
     /// sent again after [`NetConfig::syn_rto`](crate::NetConfig::syn_rto)
     /// (1 s), doubling up to 64 s, for ever: wrap the call in
