@@ -192,7 +192,10 @@ async fn shutdown_write_ends_the_stream_after_the_last_byte() {
 }
 
 #[sim::test]
-async fn a_dropped_stream_reads_as_eof_then_writes_are_reset() {
+async fn a_dropped_stream_reads_as_eof_then_a_write_draws_a_reset_and_writes_get_broken_pipe() {
+    // Linux: the peer's kernel takes the first write after the close and
+    // answers it with a reset; that reset follows the end of stream
+    // (CLOSE_WAIT), so writes then fail with EPIPE, and reads stay at EOF.
     let (_server, listener) = listening_server().await;
     let mut client = TcpStream::connect("server:8080").await.unwrap();
     let (mut accepted, _) = listener.accept().await.unwrap();
@@ -201,12 +204,17 @@ async fn a_dropped_stream_reads_as_eof_then_writes_are_reset() {
     let mut got = Vec::new();
     client.read_to_end(&mut got).await.unwrap();
     assert_eq!(got, b"bye");
-    let err = client.write_all(b"anyone?").await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+    client.write_all(b"anyone?").await.unwrap();
+    sleep(Duration::from_millis(20)).await; // the reset's round trip
+    let err = client.write_all(b"again").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BrokenPipe);
     assert!(
         err.to_string().contains("`server` closed the connection"),
         "{err}"
     );
+    let err = client.write(b"x").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BrokenPipe);
+    assert_eq!(client.read(&mut [0; 4]).await.unwrap(), 0, "EOF stays");
 }
 
 #[sim::test]
@@ -533,4 +541,123 @@ async fn a_connect_abandoned_while_its_answer_is_held_is_never_accepted() {
     let client = TcpStream::connect("server:8080").await.unwrap();
     let (_, peer) = listener.accept().await.unwrap();
     assert_eq!(peer, client.local_addr().unwrap());
+}
+
+// ----- closing and resets, as Linux does them -----
+
+#[sim::test]
+async fn a_write_loop_to_a_peer_that_closed_is_paced_and_ends_in_broken_pipe() {
+    // Writes go on until the reset answering the first of them is back (a
+    // round trip), paced by the closed peer's window (64 KiB), then fail
+    // with EPIPE: the loop ends, and virtual time moves.
+    let (_server, listener) = listening_server().await;
+    net::set_link("client", "server", fixed(5));
+    net::set_link("server", "client", fixed(5));
+    let mut client = TcpStream::connect("server:8080").await.unwrap();
+    let (accepted, _) = listener.accept().await.unwrap();
+    drop(accepted);
+    // Writing at once: the end of stream is still on its way.
+    let start = Instant::now();
+    let chunk = [7u8; 1000];
+    let mut written = 0;
+    let err = loop {
+        match client.write(&chunk).await {
+            Ok(n) => written += n,
+            Err(err) => break err,
+        }
+    };
+    assert_eq!(err.kind(), ErrorKind::BrokenPipe);
+    assert_eq!(start.elapsed(), Duration::from_millis(10), "one round trip");
+    assert_eq!(written, 64 * 1024, "the closed peer's window, no more");
+    let err = client.write(&chunk).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BrokenPipe);
+    assert_eq!(client.read(&mut [0; 8]).await.unwrap(), 0, "end of stream");
+}
+
+#[sim::test]
+async fn dropping_a_stream_with_unread_data_resets_the_connection_and_the_peer_reads_connection_reset()
+ {
+    // Linux (RFC 2525): closing with unread bytes sends a reset instead of
+    // the end of stream. The peer reads what arrived before it, then
+    // ECONNRESET once; then reads return EOF and writes EPIPE.
+    let (_server, listener) = listening_server().await;
+    let mut client = TcpStream::connect("server:8080").await.unwrap();
+    let (mut accepted, _) = listener.accept().await.unwrap();
+    client.write_all(b"never read").await.unwrap();
+    accepted.write_all(b"hello").await.unwrap();
+    accepted.readable().await.unwrap(); // the bytes have arrived
+    drop(accepted);
+    let mut buf = [0; 16];
+    let n = client.read(&mut buf).await.unwrap();
+    assert_eq!(&buf[..n], b"hello", "bytes sent before the reset are read");
+    let err = client.read(&mut buf).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+    assert!(err.to_string().contains("bytes it had not read"), "{err}");
+    assert_eq!(client.read(&mut buf).await.unwrap(), 0, "reported once");
+    let err = client.write(b"x").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BrokenPipe);
+}
+
+#[sim::test]
+async fn after_a_reset_the_first_write_gets_connection_reset_and_the_next_broken_pipe() {
+    let (_server, listener) = listening_server().await;
+    let mut client = TcpStream::connect("server:8080").await.unwrap();
+    let (accepted, _) = listener.accept().await.unwrap();
+    client.write_all(b"unread").await.unwrap();
+    accepted.readable().await.unwrap();
+    drop(accepted);
+    sleep(Duration::from_millis(20)).await; // the reset arrives
+    let err = client.write(b"x").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+    let err = client.write(b"x").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BrokenPipe);
+    assert_eq!(client.read(&mut [0; 4]).await.unwrap(), 0);
+}
+
+#[sim::test]
+async fn a_writer_blocked_on_a_full_window_gets_connection_reset_when_the_peer_drops_unread_data() {
+    net::configure(NetConfig::new().tcp_buffer(1024));
+    let (_server, listener) = listening_server().await;
+    let mut client = TcpStream::connect("server:8080").await.unwrap();
+    let (accepted, _) = listener.accept().await.unwrap();
+    let writer = sim::spawn(async move { client.write_all(&[1; 4096]).await });
+    sleep(Duration::from_secs(1)).await;
+    assert!(!writer.is_finished(), "the window is full");
+    drop(accepted);
+    let result = timeout(Duration::from_secs(1), writer)
+        .await
+        .expect("the blocked writer learns of the reset")
+        .unwrap();
+    assert_eq!(result.unwrap_err().kind(), ErrorKind::ConnectionReset);
+}
+
+#[sim::test]
+async fn a_write_to_a_closed_peer_across_a_partition_is_answered_after_the_heal() {
+    let (_server, listener) = listening_server().await;
+    let mut client = TcpStream::connect("server:8080").await.unwrap();
+    let (accepted, _) = listener.accept().await.unwrap();
+    drop(accepted);
+    assert_eq!(client.read(&mut [0; 8]).await.unwrap(), 0);
+    net::partition("client", "server");
+    client.write_all(b"stalled").await.unwrap();
+    sleep(Duration::from_secs(10)).await;
+    client.write_all(b"still no answer").await.unwrap();
+    net::heal("client", "server");
+    sleep(Duration::from_secs(1)).await;
+    let err = client.write_all(b"now").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BrokenPipe);
+}
+
+#[sim::test]
+async fn bytes_on_their_way_to_a_stream_that_closes_are_answered_with_a_reset() {
+    let (_server, listener) = listening_server().await;
+    net::set_link("client", "server", fixed(50));
+    let mut client = TcpStream::connect("server:8080").await.unwrap();
+    let (accepted, _) = listener.accept().await.unwrap();
+    client.write_all(b"in flight").await.unwrap();
+    drop(accepted); // before the bytes arrive: the end of stream, then a reset
+    assert_eq!(client.read(&mut [0; 8]).await.unwrap(), 0);
+    sleep(Duration::from_millis(100)).await;
+    let err = client.write(b"x").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BrokenPipe);
 }

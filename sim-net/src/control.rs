@@ -17,7 +17,7 @@ use crate::alarm::now_nanos;
 use crate::config::NetConfig;
 use crate::error;
 use crate::link::{LinkConfig, LinkStats};
-use crate::tcp::endpoint::Endpoint;
+use crate::tcp::endpoint::{Endpoint, flush_endpoint};
 use crate::udp::{self, UdpState, link_word};
 use crate::world::{Net, World};
 
@@ -329,9 +329,8 @@ pub fn release(from: impl Into<NodeRef>, to: impl Into<NodeRef>) {
             let held = mem::take(&mut link.held_udp);
             udp::release_held(world, handle, now, held);
             for ep in &sockets_on(world, to).tcp {
-                let mut ep = ep.borrow_mut();
-                if ep.peer_node == from {
-                    ep.flush(world, handle, now);
+                if ep.borrow().peer_node == from {
+                    flush_endpoint(ep, world, handle, now);
                 }
             }
         },
@@ -464,9 +463,8 @@ fn flush_all(world: &mut World, handle: &Handle) {
     let nodes: Vec<NodeId> = world.nodes().map(|(id, _)| id).collect();
     for node in nodes {
         for ep in &sockets_on(world, node).tcp {
-            let mut ep = ep.borrow_mut();
-            if !ep.stalled.is_empty() {
-                ep.flush(world, handle, now);
+            if !ep.borrow().stalled.is_empty() {
+                flush_endpoint(ep, world, handle, now);
             }
         }
     }

@@ -211,8 +211,12 @@ pub(crate) enum Reset {
     PeerKilled(String),
     /// This side's node was killed.
     Killed(String),
-    /// The peer closed its stream and this side wrote to it.
+    /// The peer closed its stream, and answered with a reset the bytes
+    /// this side wrote to it since.
     PeerClosed(String),
+    /// The peer closed its stream with bytes it had not read (Linux then
+    /// sends a reset instead of the end of stream).
+    UnreadData(String),
     /// The peer dropped the connection before it was established (a
     /// listener dropped with connections queued, or a cancelled connect).
     Aborted(String),
@@ -222,27 +226,52 @@ pub(crate) enum Reset {
 }
 
 impl Reset {
+    /// A kill: no packet, every read and write reports it.
+    pub(crate) fn is_kill(&self) -> bool {
+        matches!(self, Reset::PeerKilled(_) | Reset::Killed(_))
+    }
+
+    /// The reset as `ConnectionReset`.
     pub(crate) fn to_error(&self) -> Error {
-        let message = match self {
-            Reset::PeerKilled(node) => {
-                format!("connection reset: node `{node}` at the other end was killed")
-            }
-            Reset::Killed(node) => {
-                format!("connection reset: this stream's node `{node}` was killed")
-            }
+        self.error(ErrorKind::ConnectionReset)
+    }
+
+    /// The reset as an error of `kind`: `ConnectionReset`, or
+    /// `BrokenPipe` (writing after a reset, or a reset that followed the
+    /// peer's end of stream, where Linux says EPIPE).
+    pub(crate) fn error(&self, kind: ErrorKind) -> Error {
+        let why = match self {
+            Reset::PeerKilled(node) => format!("node `{node}` at the other end was killed"),
+            Reset::Killed(node) => format!("this stream's node `{node}` was killed"),
             Reset::PeerClosed(node) => format!(
-                "connection reset: node `{node}` closed the connection and does not read any more"
+                "node `{node}` closed the connection, and answered the bytes written to it since \
+                 with a reset"
             ),
-            Reset::Aborted(node) => {
-                format!("connection reset: node `{node}` dropped the connection before using it")
-            }
+            Reset::UnreadData(node) => format!(
+                "node `{node}` closed the connection with bytes it had not read, which resets \
+                 it instead of ending the stream (as on Linux)"
+            ),
+            Reset::Aborted(node) => format!("node `{node}` dropped the connection before using it"),
             Reset::Abortive(node) => format!(
-                "connection reset: node `{node}` closed the connection with a linger time of \
-                 zero (`set_zero_linger`), which resets it instead of ending the stream"
+                "node `{node}` closed the connection with a linger time of zero \
+                 (`set_zero_linger`), which resets it instead of ending the stream"
             ),
         };
-        Error::new(ErrorKind::ConnectionReset, message)
+        let message = if kind == ErrorKind::BrokenPipe {
+            format!("broken pipe: the connection is gone ({why}): nothing more can be written")
+        } else {
+            format!("connection reset: {why}")
+        };
+        Error::new(kind, message)
     }
+}
+
+/// `shutdown` on a stream that was reset (Linux: ENOTCONN).
+pub(crate) fn not_connected_tcp() -> Error {
+    Error::new(
+        ErrorKind::NotConnected,
+        "the stream is not connected any more: it was reset",
+    )
 }
 
 pub(crate) fn would_block(what: &str) -> Error {
