@@ -661,3 +661,34 @@ async fn bytes_on_their_way_to_a_stream_that_closes_are_answered_with_a_reset() 
     let err = client.write(b"x").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::BrokenPipe);
 }
+
+#[sim::test(seeds = 30, check_determinism)]
+async fn a_write_loop_to_a_closed_peer_ends_over_a_bad_link_the_same_way_each_replay() {
+    let bad = LinkConfig::new()
+        .latency(Duration::from_millis(1)..=Duration::from_millis(50))
+        .loss(0.3);
+    net::configure(NetConfig::new().link(bad).tcp_buffer(4096));
+    let (_server, listener) = listening_server().await;
+    let mut client = TcpStream::connect("server:8080").await.unwrap();
+    let (accepted, _) = listener.accept().await.unwrap();
+    let unread = sim::rand::random::<bool>();
+    if unread {
+        client.write_all(b"left unread").await.unwrap();
+        accepted.readable().await.unwrap();
+    }
+    drop(accepted);
+    let mut written = 0;
+    let err = loop {
+        match client.write(&[0; 100]).await {
+            Ok(n) => written += n,
+            Err(err) => break err,
+        }
+    };
+    assert!(written <= 4096, "{written}");
+    let expected = if unread {
+        ErrorKind::ConnectionReset
+    } else {
+        ErrorKind::BrokenPipe
+    };
+    assert_eq!(err.kind(), expected, "{err}");
+}
