@@ -170,7 +170,7 @@ pub(crate) fn refused(node: &str, target: SocketAddr, elsewhere: Option<SocketAd
     let hint = match elsewhere {
         Some(listener) => format!(
             " at {} (its listener is bound to {listener}, which does not take connections \
-             to {}: bind 0.0.0.0 to take them on every address)",
+             to {}: bind a wildcard, 0.0.0.0 or ::, to take them on every address)",
             target.ip(),
             target.ip()
         ),
