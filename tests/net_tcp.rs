@@ -692,3 +692,18 @@ async fn a_write_loop_to_a_closed_peer_ends_over_a_bad_link_the_same_way_each_re
     };
     assert_eq!(err.kind(), expected, "{err}");
 }
+
+#[sim::test]
+async fn a_write_loop_to_a_peer_that_shut_down_reading_then_closed_ends() {
+    let (_server, listener) = listening_server().await;
+    let mut client = TcpStream::connect("server:8080").await.unwrap();
+    let (accepted, _) = listener.accept().await.unwrap();
+    accepted.shutdown_std(Shutdown::Read).unwrap();
+    drop(accepted);
+    let err = loop {
+        if let Err(err) = client.write(&[0; 1000]).await {
+            break err;
+        }
+    };
+    assert_eq!(err.kind(), ErrorKind::BrokenPipe);
+}

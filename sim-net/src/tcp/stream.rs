@@ -222,7 +222,7 @@ impl Conn {
             return Poll::Ready(Err(Reset::PeerClosed(name).error(io::ErrorKind::BrokenPipe)));
         };
         let mut peer = peer.borrow_mut();
-        if peer.read_shut {
+        if peer.read_shut && !peer.closed {
             return Poll::Ready(Ok(buf.len()));
         }
         let window = peer.capacity.saturating_sub(peer.unread);
@@ -256,10 +256,10 @@ impl Conn {
         if me.reset.is_some() || me.write_shut {
             return Poll::Ready(Ok(()));
         }
-        let has_room = me
-            .peer_ep
-            .upgrade()
-            .is_none_or(|peer| peer.borrow().read_shut || peer.borrow().has_room());
+        let has_room = me.peer_ep.upgrade().is_none_or(|peer| {
+            let peer = peer.borrow();
+            (peer.read_shut && !peer.closed) || peer.has_room()
+        });
         if has_room {
             return Poll::Ready(Ok(()));
         }
