@@ -192,7 +192,10 @@ async fn shutdown_write_ends_the_stream_after_the_last_byte() {
 }
 
 #[sim::test]
-async fn a_dropped_stream_reads_as_eof_then_writes_are_reset() {
+async fn a_dropped_stream_reads_as_eof_then_a_write_draws_a_reset_and_writes_get_broken_pipe() {
+    // Linux: the peer's kernel takes the first write after the close and
+    // answers it with a reset; that reset follows the end of stream
+    // (CLOSE_WAIT), so writes then fail with EPIPE, and reads stay at EOF.
     let (_server, listener) = listening_server().await;
     let mut client = TcpStream::connect("server:8080").await.unwrap();
     let (mut accepted, _) = listener.accept().await.unwrap();
@@ -201,12 +204,17 @@ async fn a_dropped_stream_reads_as_eof_then_writes_are_reset() {
     let mut got = Vec::new();
     client.read_to_end(&mut got).await.unwrap();
     assert_eq!(got, b"bye");
-    let err = client.write_all(b"anyone?").await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+    client.write_all(b"anyone?").await.unwrap();
+    sleep(Duration::from_millis(20)).await; // the reset's round trip
+    let err = client.write_all(b"again").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BrokenPipe);
     assert!(
         err.to_string().contains("`server` closed the connection"),
         "{err}"
     );
+    let err = client.write(b"x").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BrokenPipe);
+    assert_eq!(client.read(&mut [0; 4]).await.unwrap(), 0, "EOF stays");
 }
 
 #[sim::test]
@@ -359,4 +367,343 @@ fn several_tasks_waiting_to_read_one_stream_are_all_woken() {
         }
         assert_eq!(peeker.await.unwrap(), 4);
     });
+}
+
+// ----- addresses: a port belongs to (address, port), as on Linux -----
+
+#[sim::test]
+async fn a_listener_bound_to_loopback_refuses_other_nodes_and_its_node_address() {
+    let server = Builder::new("server").build();
+    let server_ip = server.ip();
+    let on_server = server
+        .spawn(async move {
+            let listener = TcpListener::bind("127.0.0.1:8080").await.unwrap();
+            // Its own node's address is another address: refused.
+            let err = TcpStream::connect((server_ip, 8080)).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
+            // Loopback is answered, and both ends say 127.0.0.1.
+            let client = TcpStream::connect("127.0.0.1:8080").await.unwrap();
+            let (accepted, peer) = listener.accept().await.unwrap();
+            let lo = |port| SocketAddr::from(([127, 0, 0, 1], port));
+            let client_port = client.local_addr().unwrap().port();
+            assert_eq!(client.local_addr().unwrap(), lo(client_port));
+            assert_eq!(client.peer_addr().unwrap(), lo(8080));
+            assert_eq!(peer, lo(client_port));
+            assert_eq!(accepted.local_addr().unwrap(), lo(8080));
+            assert_eq!(accepted.peer_addr().unwrap(), lo(client_port));
+            listener
+        })
+        .await
+        .unwrap();
+    // Another node is refused, and told why.
+    let err = TcpStream::connect("server:8080").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
+    assert!(
+        err.to_string()
+            .contains("its listener is bound to 127.0.0.1:8080"),
+        "{err}"
+    );
+    drop(on_server);
+}
+
+#[sim::test]
+async fn a_listener_bound_to_the_node_address_does_not_answer_on_loopback() {
+    let own_ip = sim::node::current().ip();
+    let listener = TcpListener::bind((own_ip, 8080)).await.unwrap();
+    let err = TcpStream::connect("127.0.0.1:8080").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
+    // Its address is answered, by this node and by others.
+    let client = TcpStream::connect((own_ip, 8080)).await.unwrap();
+    let (_, peer) = listener.accept().await.unwrap();
+    assert_eq!(peer, client.local_addr().unwrap());
+    assert_eq!(peer.ip(), own_ip, "not loopback: the node's own address");
+    let other = Builder::new("other").build();
+    let connected = other
+        .spawn(async { TcpStream::connect("client:8080").await.map(drop) })
+        .await
+        .unwrap();
+    assert!(connected.is_ok());
+}
+
+#[sim::test]
+async fn loopback_and_node_address_listeners_share_a_port_and_a_wildcard_conflicts_with_both() {
+    let own_ip = sim::node::current().ip();
+    let local = TcpListener::bind("127.0.0.1:80").await.unwrap();
+    let public = TcpListener::bind((own_ip, 80)).await.unwrap();
+    for wildcard in ["0.0.0.0:80", "[::]:80"] {
+        let err = TcpListener::bind(wildcard).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::AddrInUse, "{wildcard}");
+    }
+    let err = TcpStream::connect("127.0.0.1:80");
+    let _via_lo = err.await.unwrap();
+    let _via_ip = TcpStream::connect((own_ip, 80)).await.unwrap();
+    let (_, from_lo) = local.accept().await.unwrap();
+    let (_, from_ip) = public.accept().await.unwrap();
+    assert!(from_lo.ip().is_loopback());
+    assert_eq!(from_ip.ip(), own_ip);
+    drop((local, public));
+    // A wildcard takes the port on every address.
+    let _any = TcpListener::bind("0.0.0.0:80").await.unwrap();
+    let err = TcpListener::bind("127.0.0.1:80").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AddrInUse);
+    assert!(err.to_string().contains("bound to 0.0.0.0:80"), "{err}");
+}
+
+#[sim::test]
+async fn a_socket_bound_to_loopback_cannot_connect_to_another_node_einval() {
+    echo_server();
+    bound().await;
+    let socket = net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let server: SocketAddr = (net::lookup("server").unwrap(), 8080).into();
+    let err = socket.connect(server).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    // The port it had reserved is free again.
+    let port = 49152;
+    TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+}
+
+// ----- hold: connection requests and their answers wait for the release -----
+
+#[sim::test]
+async fn a_connect_across_a_held_link_waits_for_the_release_then_completes() {
+    let (_server, listener) = listening_server().await;
+    net::set_link("client", "server", fixed(3));
+    net::set_link("server", "client", fixed(4));
+    // The request is held.
+    net::hold("client", "server");
+    let connecting = sim::spawn(TcpStream::connect("server:8080"));
+    sleep(Duration::from_secs(10)).await;
+    assert!(!connecting.is_finished(), "the request is held");
+    let released = Instant::now();
+    net::release("client", "server");
+    let stream = connecting.await.unwrap().unwrap();
+    // The request arrives at the release; the answer takes its 4 ms.
+    assert_eq!(released.elapsed(), Duration::from_millis(4));
+    let (_, peer) = listener.accept().await.unwrap();
+    assert_eq!(peer, stream.local_addr().unwrap());
+    // The answer is held: the connect completes at the release.
+    net::hold("server", "client");
+    let connecting = sim::spawn(TcpStream::connect("server:8080"));
+    sleep(Duration::from_secs(10)).await;
+    assert!(!connecting.is_finished(), "the answer is held");
+    let released = Instant::now();
+    net::release("server", "client");
+    connecting.await.unwrap().unwrap();
+    assert_eq!(released.elapsed(), Duration::ZERO);
+    // A refusal is an answer too.
+    net::hold("server", "client");
+    let refused = sim::spawn(TcpStream::connect("server:9"));
+    sleep(Duration::from_secs(10)).await;
+    assert!(!refused.is_finished(), "the refusal is held");
+    net::release("server", "client");
+    let err = refused.await.unwrap().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
+}
+
+#[sim::test]
+async fn a_hold_that_starts_while_the_request_is_in_flight_holds_it() {
+    let (_server, _listener) = listening_server().await;
+    net::set_link("client", "server", fixed(50));
+    let connecting = sim::spawn(TcpStream::connect("server:8080"));
+    sleep(Duration::from_millis(10)).await;
+    net::hold("client", "server");
+    sleep(Duration::from_secs(5)).await;
+    assert!(!connecting.is_finished());
+    net::release("client", "server");
+    assert!(connecting.await.unwrap().is_ok());
+}
+
+#[sim::test]
+async fn a_connect_abandoned_while_its_request_is_held_is_never_accepted() {
+    let (_server, listener) = listening_server().await;
+    net::hold("client", "server");
+    let attempt = timeout(Duration::from_secs(2), TcpStream::connect("server:8080")).await;
+    assert!(attempt.is_err(), "no answer while held");
+    net::release("client", "server");
+    let accepted = timeout(Duration::from_secs(10), listener.accept()).await;
+    assert!(accepted.is_err(), "the abandoned connect was accepted");
+}
+
+#[sim::test]
+async fn a_connect_abandoned_while_its_answer_is_held_is_never_accepted() {
+    // Linux queues a connection for `accept` only once the client completes
+    // the handshake; a client that gave up answers the late SYN-ACK with a
+    // reset, and the half-open connection is dropped.
+    let (_server, listener) = listening_server().await;
+    net::hold("server", "client");
+    let attempt = timeout(Duration::from_secs(2), TcpStream::connect("server:8080")).await;
+    assert!(attempt.is_err(), "no answer while held");
+    net::release("server", "client");
+    let accepted = timeout(Duration::from_secs(10), listener.accept()).await;
+    assert!(accepted.is_err(), "the abandoned connect was accepted");
+    // The listener works on.
+    let client = TcpStream::connect("server:8080").await.unwrap();
+    let (_, peer) = listener.accept().await.unwrap();
+    assert_eq!(peer, client.local_addr().unwrap());
+}
+
+// ----- closing and resets, as Linux does them -----
+
+#[sim::test]
+async fn a_write_loop_to_a_peer_that_closed_is_paced_and_ends_in_broken_pipe() {
+    // Writes go on until the reset answering the first of them is back (a
+    // round trip), paced by the closed peer's window (64 KiB), then fail
+    // with EPIPE: the loop ends, and virtual time moves.
+    let (_server, listener) = listening_server().await;
+    net::set_link("client", "server", fixed(5));
+    net::set_link("server", "client", fixed(5));
+    let mut client = TcpStream::connect("server:8080").await.unwrap();
+    let (accepted, _) = listener.accept().await.unwrap();
+    drop(accepted);
+    // Writing at once: the end of stream is still on its way.
+    let start = Instant::now();
+    let chunk = [7u8; 1000];
+    let mut written = 0;
+    let err = loop {
+        match client.write(&chunk).await {
+            Ok(n) => written += n,
+            Err(err) => break err,
+        }
+    };
+    assert_eq!(err.kind(), ErrorKind::BrokenPipe);
+    assert_eq!(start.elapsed(), Duration::from_millis(10), "one round trip");
+    assert_eq!(written, 64 * 1024, "the closed peer's window, no more");
+    let err = client.write(&chunk).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BrokenPipe);
+    assert_eq!(client.read(&mut [0; 8]).await.unwrap(), 0, "end of stream");
+}
+
+#[sim::test]
+async fn dropping_a_stream_with_unread_data_resets_the_connection_and_the_peer_reads_connection_reset()
+ {
+    // Linux (RFC 2525): closing with unread bytes sends a reset instead of
+    // the end of stream. The peer reads what arrived before it, then
+    // ECONNRESET once; then reads return EOF and writes EPIPE.
+    let (_server, listener) = listening_server().await;
+    let mut client = TcpStream::connect("server:8080").await.unwrap();
+    let (mut accepted, _) = listener.accept().await.unwrap();
+    client.write_all(b"never read").await.unwrap();
+    accepted.write_all(b"hello").await.unwrap();
+    accepted.readable().await.unwrap(); // the bytes have arrived
+    drop(accepted);
+    let mut buf = [0; 16];
+    let n = client.read(&mut buf).await.unwrap();
+    assert_eq!(&buf[..n], b"hello", "bytes sent before the reset are read");
+    let err = client.read(&mut buf).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+    assert!(err.to_string().contains("bytes it had not read"), "{err}");
+    assert_eq!(client.read(&mut buf).await.unwrap(), 0, "reported once");
+    let err = client.write(b"x").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BrokenPipe);
+}
+
+#[sim::test]
+async fn after_a_reset_the_first_write_gets_connection_reset_and_the_next_broken_pipe() {
+    let (_server, listener) = listening_server().await;
+    let mut client = TcpStream::connect("server:8080").await.unwrap();
+    let (accepted, _) = listener.accept().await.unwrap();
+    client.write_all(b"unread").await.unwrap();
+    accepted.readable().await.unwrap();
+    drop(accepted);
+    sleep(Duration::from_millis(20)).await; // the reset arrives
+    let err = client.write(b"x").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+    let err = client.write(b"x").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BrokenPipe);
+    assert_eq!(client.read(&mut [0; 4]).await.unwrap(), 0);
+}
+
+#[sim::test]
+async fn a_writer_blocked_on_a_full_window_gets_connection_reset_when_the_peer_drops_unread_data() {
+    net::configure(NetConfig::new().tcp_buffer(1024));
+    let (_server, listener) = listening_server().await;
+    let mut client = TcpStream::connect("server:8080").await.unwrap();
+    let (accepted, _) = listener.accept().await.unwrap();
+    let writer = sim::spawn(async move { client.write_all(&[1; 4096]).await });
+    sleep(Duration::from_secs(1)).await;
+    assert!(!writer.is_finished(), "the window is full");
+    drop(accepted);
+    let result = timeout(Duration::from_secs(1), writer)
+        .await
+        .expect("the blocked writer learns of the reset")
+        .unwrap();
+    assert_eq!(result.unwrap_err().kind(), ErrorKind::ConnectionReset);
+}
+
+#[sim::test]
+async fn a_write_to_a_closed_peer_across_a_partition_is_answered_after_the_heal() {
+    let (_server, listener) = listening_server().await;
+    let mut client = TcpStream::connect("server:8080").await.unwrap();
+    let (accepted, _) = listener.accept().await.unwrap();
+    drop(accepted);
+    assert_eq!(client.read(&mut [0; 8]).await.unwrap(), 0);
+    net::partition("client", "server");
+    client.write_all(b"stalled").await.unwrap();
+    sleep(Duration::from_secs(10)).await;
+    client.write_all(b"still no answer").await.unwrap();
+    net::heal("client", "server");
+    sleep(Duration::from_secs(1)).await;
+    let err = client.write_all(b"now").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BrokenPipe);
+}
+
+#[sim::test]
+async fn bytes_on_their_way_to_a_stream_that_closes_are_answered_with_a_reset() {
+    let (_server, listener) = listening_server().await;
+    net::set_link("client", "server", fixed(50));
+    let mut client = TcpStream::connect("server:8080").await.unwrap();
+    let (accepted, _) = listener.accept().await.unwrap();
+    client.write_all(b"in flight").await.unwrap();
+    drop(accepted); // before the bytes arrive: the end of stream, then a reset
+    assert_eq!(client.read(&mut [0; 8]).await.unwrap(), 0);
+    sleep(Duration::from_millis(100)).await;
+    let err = client.write(b"x").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BrokenPipe);
+}
+
+#[sim::test(seeds = 30, check_determinism)]
+async fn a_write_loop_to_a_closed_peer_ends_over_a_bad_link_the_same_way_each_replay() {
+    let bad = LinkConfig::new()
+        .latency(Duration::from_millis(1)..=Duration::from_millis(50))
+        .loss(0.3);
+    net::configure(NetConfig::new().link(bad).tcp_buffer(4096));
+    let (_server, listener) = listening_server().await;
+    let mut client = TcpStream::connect("server:8080").await.unwrap();
+    let (accepted, _) = listener.accept().await.unwrap();
+    let unread = sim::rand::random::<bool>();
+    if unread {
+        client.write_all(b"left unread").await.unwrap();
+        accepted.readable().await.unwrap();
+    }
+    drop(accepted);
+    let mut written = 0;
+    let err = loop {
+        match client.write(&[0; 100]).await {
+            Ok(n) => written += n,
+            Err(err) => break err,
+        }
+    };
+    assert!(written <= 4096, "{written}");
+    let expected = if unread {
+        ErrorKind::ConnectionReset
+    } else {
+        ErrorKind::BrokenPipe
+    };
+    assert_eq!(err.kind(), expected, "{err}");
+}
+
+#[sim::test]
+async fn a_write_loop_to_a_peer_that_shut_down_reading_then_closed_ends() {
+    let (_server, listener) = listening_server().await;
+    let mut client = TcpStream::connect("server:8080").await.unwrap();
+    let (accepted, _) = listener.accept().await.unwrap();
+    accepted.shutdown_std(Shutdown::Read).unwrap();
+    drop(accepted);
+    let err = loop {
+        if let Err(err) = client.write(&[0; 1000]).await {
+            break err;
+        }
+    };
+    assert_eq!(err.kind(), ErrorKind::BrokenPipe);
 }

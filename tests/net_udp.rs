@@ -304,3 +304,117 @@ fn idle_nodes_and_idle_time_cost_nothing() {
     // hours of virtual time and 200 waiting sockets cost no other step.
     assert_eq!(rt.steps(), 3 + 200 + 1);
 }
+
+// ----- addresses: a port belongs to (address, port), as on Linux -----
+
+#[sim::test]
+async fn a_socket_bound_to_loopback_receives_only_its_own_nodes_loopback_traffic() {
+    let own_ip = sim::node::current().ip();
+    let local = UdpSocket::bind("127.0.0.1:9000").await.unwrap();
+    assert_eq!(
+        local.local_addr().unwrap(),
+        "127.0.0.1:9000".parse().unwrap()
+    );
+    // Another node sends to this node's address: nobody is bound there.
+    let other = Builder::new("other").build();
+    other
+        .spawn(async {
+            let socket = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+            socket.send_to(b"remote", "client:9000").await.unwrap();
+        })
+        .await
+        .unwrap();
+    // This node sends to its own address: not the loopback address either.
+    let sender = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    sender.send_to(b"own ip", (own_ip, 9000)).await.unwrap();
+    // Only loopback traffic gets in, and says where it came from.
+    sender.send_to(b"loopback", "127.0.0.1:9000").await.unwrap();
+    let mut buf = [0; 16];
+    let (n, from) = local.recv_from(&mut buf).await.unwrap();
+    assert_eq!(&buf[..n], b"loopback");
+    let sender_port = sender.local_addr().unwrap().port();
+    assert_eq!(from, SocketAddr::from(([127, 0, 0, 1], sender_port)));
+    sleep(Duration::from_secs(1)).await;
+    assert!(local.try_recv_from(&mut buf).is_err(), "nothing else came");
+    assert_eq!(net::stats("other", "client").dropped, 1);
+}
+
+#[sim::test]
+async fn loopback_and_node_address_bind_one_port_and_a_wildcard_conflicts_with_both() {
+    let own_ip = sim::node::current().ip();
+    let local = UdpSocket::bind("127.0.0.1:53").await.unwrap();
+    let public = UdpSocket::bind((own_ip, 53)).await.unwrap();
+    for wildcard in ["0.0.0.0:53", "[::]:53"] {
+        let err = UdpSocket::bind(wildcard).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::AddrInUse, "{wildcard}");
+        assert!(
+            err.to_string().contains("bound to 127.0.0.1:53"),
+            "{wildcard}: {err}"
+        );
+    }
+    // ::1 is another address than 127.0.0.1 (as on Linux).
+    let v6_local = UdpSocket::bind("[::1]:53").await.unwrap();
+    // Each gets the datagrams sent to its own address.
+    let sender = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    sender.send_to(b"to lo", "127.0.0.1:53").await.unwrap();
+    sender.send_to(b"to ip", (own_ip, 53)).await.unwrap();
+    let v6_sender = UdpSocket::bind("[::]:0").await.unwrap();
+    v6_sender.send_to(b"to ::1", "[::1]:53").await.unwrap();
+    let mut buf = [0; 8];
+    let (n, from) = local.recv_from(&mut buf).await.unwrap();
+    assert_eq!((&buf[..n], from.ip()), (&b"to lo"[..], ip("127.0.0.1")));
+    let (n, from) = public.recv_from(&mut buf).await.unwrap();
+    assert_eq!((&buf[..n], from.ip()), (&b"to ip"[..], own_ip));
+    let (n, from) = v6_local.recv_from(&mut buf).await.unwrap();
+    assert_eq!((&buf[..n], from.ip()), (&b"to ::1"[..], ip("::1")));
+    // A wildcard holds the port on every address: the other way round too.
+    drop((local, public, v6_local));
+    let _any = UdpSocket::bind("0.0.0.0:53").await.unwrap();
+    let err = UdpSocket::bind("127.0.0.1:53").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AddrInUse);
+    let err = UdpSocket::bind((own_ip, 53)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AddrInUse);
+}
+
+#[sim::test]
+async fn a_socket_connected_to_loopback_reports_127_0_0_1_and_hears_the_replies() {
+    let server = UdpSocket::bind("0.0.0.0:7000").await.unwrap();
+    let client = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    client.connect("localhost:7000").await.unwrap();
+    assert_eq!(
+        client.peer_addr().unwrap(),
+        "127.0.0.1:7000".parse().unwrap()
+    );
+    client.send(b"ping").await.unwrap();
+    let mut buf = [0; 8];
+    let (n, from) = server.recv_from(&mut buf).await.unwrap();
+    assert_eq!(from.ip(), ip("127.0.0.1"));
+    // The reply comes from 127.0.0.1:7000, the connected peer: not filtered.
+    server.send_to(&buf[..n], from).await.unwrap();
+    let n = timeout(Duration::from_secs(1), client.recv(&mut buf))
+        .await
+        .expect("the reply from the connected peer is kept")
+        .unwrap();
+    assert_eq!(&buf[..n], b"ping");
+}
+
+#[sim::test]
+async fn a_socket_bound_to_loopback_cannot_reach_another_node_einval() {
+    Builder::new("server").build();
+    let local = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let err = local.send_to(b"x", "server:9").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("loopback address"), "{err}");
+    let err = local.connect("server:9").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    // Its own node's address is reachable through the loopback interface.
+    let own_ip = sim::node::current().ip();
+    let public = UdpSocket::bind((own_ip, 9)).await.unwrap();
+    local.send_to(b"x", (own_ip, 9)).await.unwrap();
+    let (_, from) = public.recv_from(&mut [0; 1]).await.unwrap();
+    assert_eq!(from, local.local_addr().unwrap());
+}
+
+fn ip(s: &str) -> std::net::IpAddr {
+    s.parse().unwrap()
+}

@@ -18,6 +18,36 @@ impl Drop for DropLog {
     }
 }
 
+/// Runs its closure when dropped: a destructor that starts clean-up work.
+struct OnDrop(Option<Box<dyn FnOnce()>>);
+impl OnDrop {
+    fn new(f: impl FnOnce() + 'static) -> OnDrop {
+        OnDrop(Some(Box::new(f)))
+    }
+}
+impl Drop for OnDrop {
+    fn drop(&mut self) {
+        if let Some(f) = self.0.take() {
+            f();
+        }
+    }
+}
+
+/// A guard whose destructor logs the node it runs on and spawns a task that
+/// logs the node it runs on (tokio: a task's destructors run in its own
+/// runtime's context, so what they spawn goes to that runtime).
+fn cleanup_guard(log: &Log, who: &'static str) -> OnDrop {
+    let log = log.clone();
+    OnDrop::new(move || {
+        let here = node::current().name();
+        log.borrow_mut().push(format!("{who} dropped on {here}"));
+        sim::spawn(async move {
+            let here = node::current().name();
+            log.borrow_mut().push(format!("{who} cleaned up on {here}"));
+        });
+    })
+}
+
 #[test]
 fn tasks_run_on_the_node_that_spawned_them() {
     sim::Runtime::new(1).block_on(async {
@@ -157,6 +187,91 @@ fn restart_runs_init_again() {
         sleep(Duration::from_secs(1)).await;
     });
     assert_eq!(*starts.borrow(), [0, 5, 10]);
+}
+
+#[test]
+fn a_task_spawned_by_a_destructor_during_abort_runs_on_the_aborted_tasks_node() {
+    let log: Log = Rc::default();
+    let l = log.clone();
+    sim::Runtime::new(1).block_on(async move {
+        let server = node::Builder::new("server").build();
+        let guard = cleanup_guard(&l, "worker");
+        let worker = server.spawn(async move {
+            let _guard = guard;
+            std::future::pending::<()>().await;
+        });
+        sleep(Duration::from_millis(1)).await;
+        // Aborted from the client's task: the destructor still runs as the
+        // server's code.
+        worker.abort();
+        sleep(Duration::from_millis(1)).await;
+        // A task aborting itself (dropped after its poll) too.
+        let guard = cleanup_guard(&l, "self");
+        let me = Rc::new(RefCell::new(None::<sim::task::AbortHandle>));
+        let m = me.clone();
+        let handle = server.spawn(async move {
+            let _guard = guard;
+            m.borrow().as_ref().unwrap().abort();
+            std::future::pending::<()>().await;
+        });
+        *me.borrow_mut() = Some(handle.abort_handle());
+        assert!(handle.await.unwrap_err().is_cancelled());
+        sleep(Duration::from_millis(1)).await;
+    });
+    assert_eq!(
+        *log.borrow(),
+        [
+            "worker dropped on server",
+            "worker cleaned up on server",
+            "self dropped on server",
+            "self cleaned up on server",
+        ]
+    );
+}
+
+#[test]
+fn after_kill_nothing_spawned_by_the_dead_nodes_destructors_runs() {
+    let log: Log = Rc::default();
+    let l = log.clone();
+    sim::Runtime::new(1).block_on(async move {
+        let server = node::Builder::new("server").build();
+        let guard = cleanup_guard(&l, "worker");
+        server.spawn(async move {
+            let _guard = guard;
+            std::future::pending::<()>().await;
+        });
+        // A task killing its own node is dropped after that poll.
+        let guard = cleanup_guard(&l, "killer");
+        let s = server.clone();
+        let killer = server.spawn(async move {
+            let _guard = guard;
+            sleep(Duration::from_millis(5)).await;
+            s.kill();
+            std::future::pending::<()>().await;
+        });
+        sleep(Duration::from_millis(1)).await;
+        let other = node::Builder::new("other").build();
+        let guard = cleanup_guard(&l, "bystander");
+        let bystander = other.spawn(async move {
+            let _guard = guard;
+            std::future::pending::<()>().await;
+        });
+        assert!(killer.await.unwrap_err().is_cancelled());
+        assert_eq!(server.state(), NodeState::Down);
+        bystander.abort();
+        sleep(Duration::from_secs(1)).await;
+    });
+    // The killed node's clean-up tasks were spawned on it, dead, so they
+    // never ran; the other node's did.
+    assert_eq!(
+        *log.borrow(),
+        [
+            "worker dropped on server",
+            "killer dropped on server",
+            "bystander dropped on other",
+            "bystander cleaned up on other",
+        ]
+    );
 }
 
 #[test]

@@ -17,7 +17,7 @@ use crate::alarm::now_nanos;
 use crate::config::NetConfig;
 use crate::error;
 use crate::link::{LinkConfig, LinkStats};
-use crate::tcp::endpoint::Endpoint;
+use crate::tcp::endpoint::{Endpoint, flush_endpoint};
 use crate::udp::{self, UdpState, link_word};
 use crate::world::{Net, World};
 
@@ -254,7 +254,10 @@ pub fn rejoin(node: impl Into<NodeRef>) {
 
 /// Holds the link from `from` to `to`: packets in flight on it, and packets
 /// sent on it from now, are not delivered until [`release`]. Use it to force
-/// an order of arrivals in a test.
+/// an order of arrivals in a test. TCP connection requests and their
+/// answers are held too: a connect across a held link waits for the
+/// release, and one abandoned meanwhile (dropped, timed out) is never
+/// accepted.
 ///
 /// ```
 /// use sim_net::UdpSocket;
@@ -322,12 +325,12 @@ pub fn release(from: impl Into<NodeRef>, to: impl Into<NodeRef>) {
             let now = now_nanos(handle);
             let link = world.link_mut(from, to);
             link.held = false;
+            link.held_connects.wake_all();
             let held = mem::take(&mut link.held_udp);
             udp::release_held(world, handle, now, held);
             for ep in &sockets_on(world, to).tcp {
-                let mut ep = ep.borrow_mut();
-                if ep.peer_node == from {
-                    ep.flush(world, handle, now);
+                if ep.borrow().peer_node == from {
+                    flush_endpoint(ep, world, handle, now);
                 }
             }
         },
@@ -460,9 +463,8 @@ fn flush_all(world: &mut World, handle: &Handle) {
     let nodes: Vec<NodeId> = world.nodes().map(|(id, _)| id).collect();
     for node in nodes {
         for ep in &sockets_on(world, node).tcp {
-            let mut ep = ep.borrow_mut();
-            if !ep.stalled.is_empty() {
-                ep.flush(world, handle, now);
+            if !ep.borrow().stalled.is_empty() {
+                flush_endpoint(ep, world, handle, now);
             }
         }
     }

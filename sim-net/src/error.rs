@@ -69,12 +69,32 @@ pub(crate) fn os_socket(what: &str) -> Error {
     )
 }
 
-pub(crate) fn addr_in_use(node: &str, proto: &str, port: u16) -> Error {
+pub(crate) fn addr_in_use(node: &str, proto: &str, held: SocketAddr, asked: IpAddr) -> Error {
+    let port = held.port();
+    let why = if held.ip() == asked {
+        String::new()
+    } else if held.ip().is_unspecified() {
+        format!(", which takes the port on every address ({asked} included)")
+    } else {
+        format!(" and binding {asked} would take the port on every address")
+    };
     Error::new(
         ErrorKind::AddrInUse,
         format!(
-            "port {port}/{proto} on node `{node}` is already in use by another socket: \
-             pick another port, or port 0 for an ephemeral one"
+            "port {port}/{proto} on node `{node}` is already in use by a socket bound to \
+             {held}{why}: pick another port, or port 0 for an ephemeral one"
+        ),
+    )
+}
+
+/// A socket bound to a loopback address sending to another node.
+pub(crate) fn loopback_only(node: &str, bound: IpAddr, dst: IpAddr) -> Error {
+    Error::new(
+        ErrorKind::InvalidInput,
+        format!(
+            "cannot reach {dst} from a socket bound to {bound} on node `{node}`: a loopback \
+             address reaches only its own node (Linux says EINVAL). Bind 0.0.0.0 or the \
+             node's address to talk to other nodes"
         ),
     )
 }
@@ -157,10 +177,20 @@ pub(crate) fn too_large(len: usize) -> Error {
     )
 }
 
-pub(crate) fn refused(node: &str, port: u16) -> Error {
+pub(crate) fn refused(node: &str, target: SocketAddr, elsewhere: Option<SocketAddr>) -> Error {
+    let port = target.port();
+    let hint = match elsewhere {
+        Some(listener) => format!(
+            " at {} (its listener is bound to {listener}, which does not take connections \
+             to {}: bind a wildcard, 0.0.0.0 or ::, to take them on every address)",
+            target.ip(),
+            target.ip()
+        ),
+        None => String::new(),
+    };
     Error::new(
         ErrorKind::ConnectionRefused,
-        format!("connection refused: node `{node}` is not listening on port {port}"),
+        format!("connection refused: node `{node}` is not listening on port {port}{hint}"),
     )
 }
 
@@ -193,8 +223,12 @@ pub(crate) enum Reset {
     PeerKilled(String),
     /// This side's node was killed.
     Killed(String),
-    /// The peer closed its stream and this side wrote to it.
+    /// The peer closed its stream, and answered with a reset the bytes
+    /// this side wrote to it since.
     PeerClosed(String),
+    /// The peer closed its stream with bytes it had not read (Linux then
+    /// sends a reset instead of the end of stream).
+    UnreadData(String),
     /// The peer dropped the connection before it was established (a
     /// listener dropped with connections queued, or a cancelled connect).
     Aborted(String),
@@ -204,27 +238,52 @@ pub(crate) enum Reset {
 }
 
 impl Reset {
+    /// A kill: no packet, every read and write reports it.
+    pub(crate) fn is_kill(&self) -> bool {
+        matches!(self, Reset::PeerKilled(_) | Reset::Killed(_))
+    }
+
+    /// The reset as `ConnectionReset`.
     pub(crate) fn to_error(&self) -> Error {
-        let message = match self {
-            Reset::PeerKilled(node) => {
-                format!("connection reset: node `{node}` at the other end was killed")
-            }
-            Reset::Killed(node) => {
-                format!("connection reset: this stream's node `{node}` was killed")
-            }
+        self.error(ErrorKind::ConnectionReset)
+    }
+
+    /// The reset as an error of `kind`: `ConnectionReset`, or
+    /// `BrokenPipe` (writing after a reset, or a reset that followed the
+    /// peer's end of stream, where Linux says EPIPE).
+    pub(crate) fn error(&self, kind: ErrorKind) -> Error {
+        let why = match self {
+            Reset::PeerKilled(node) => format!("node `{node}` at the other end was killed"),
+            Reset::Killed(node) => format!("this stream's node `{node}` was killed"),
             Reset::PeerClosed(node) => format!(
-                "connection reset: node `{node}` closed the connection and does not read any more"
+                "node `{node}` closed the connection, and answered the bytes written to it since \
+                 with a reset"
             ),
-            Reset::Aborted(node) => {
-                format!("connection reset: node `{node}` dropped the connection before using it")
-            }
+            Reset::UnreadData(node) => format!(
+                "node `{node}` closed the connection with bytes it had not read, which resets \
+                 it instead of ending the stream (as on Linux)"
+            ),
+            Reset::Aborted(node) => format!("node `{node}` dropped the connection before using it"),
             Reset::Abortive(node) => format!(
-                "connection reset: node `{node}` closed the connection with a linger time of \
-                 zero (`set_zero_linger`), which resets it instead of ending the stream"
+                "node `{node}` closed the connection with a linger time of zero \
+                 (`set_zero_linger`), which resets it instead of ending the stream"
             ),
         };
-        Error::new(ErrorKind::ConnectionReset, message)
+        let message = if kind == ErrorKind::BrokenPipe {
+            format!("broken pipe: the connection is gone ({why}): nothing more can be written")
+        } else {
+            format!("connection reset: {why}")
+        };
+        Error::new(kind, message)
     }
+}
+
+/// `shutdown` on a stream that was reset (Linux: ENOTCONN).
+pub(crate) fn not_connected_tcp() -> Error {
+    Error::new(
+        ErrorKind::NotConnected,
+        "the stream is not connected any more: it was reset",
+    )
 }
 
 pub(crate) fn would_block(what: &str) -> Error {

@@ -49,7 +49,12 @@
 //!   address each; [`lookup`] and every address argument ([`ToSimAddr`])
 //!   accept node names. A socket is bound on the node of the task that
 //!   binds it.
-//! - **Ports.** Binding a port in use is `AddrInUse`; port 0 picks the
+//! - **Ports** belong to `(address, port)`, as on Linux: a socket bound to
+//!   `127.0.0.1` receives only its own node's loopback traffic, one bound
+//!   to the node's address does not answer on `127.0.0.1`, both can be
+//!   bound at once, and a wildcard (`0.0.0.0`, `::`) takes the port on
+//!   every address. Loopback traffic reports `127.0.0.1` (or `::1`) as its
+//!   addresses. Binding a port in use is `AddrInUse`; port 0 picks the
 //!   node's next free ephemeral port, counting from 49152. A dropped socket
 //!   frees its port at once (TCP ports can be kept in a TIME_WAIT with
 //!   [`NetConfig::time_wait`]). Killing a node closes its sockets and frees
@@ -86,6 +91,7 @@
 //! | --- | --- |
 //! | `addr` | [`ToSimAddr`], [`lookup`]: names to addresses |
 //! | `world` | the per-simulation network: nodes, ports, links, node events |
+//! | `ports` | a node's port table: bindings by `(address, port)`, conflicts, delivery |
 //! | `link` | [`LinkConfig`], [`LinkStats`], a link's state and fate draws |
 //! | `config` | [`NetConfig`]: buffers, TCP timers, the default link |
 //! | `control` | what tests call: faults, link settings, counters |
@@ -104,6 +110,7 @@ mod error;
 mod fd;
 mod link;
 pub mod nemesis;
+mod ports;
 pub mod tcp;
 mod udp;
 mod waiters;

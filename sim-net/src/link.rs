@@ -18,6 +18,7 @@ use std::time::Duration;
 use sim_runtime::{Decision, Handle};
 
 use crate::udp::Held;
+use crate::waiters::Waiters;
 
 /// The default latency range of a link: uniform in 1 ms..=5 ms.
 pub const DEFAULT_LATENCY: RangeInclusive<Duration> =
@@ -224,4 +225,7 @@ pub(crate) struct LinkState {
     pub(crate) held: bool,
     /// UDP datagrams held on this link, in send order.
     pub(crate) held_udp: Vec<Held>,
+    /// Connects whose request (or its answer) is due on this link while it
+    /// is held: woken by `release`.
+    pub(crate) held_connects: Waiters,
 }

@@ -203,8 +203,9 @@ pub(crate) fn link_word(from: NodeId, to: NodeId) -> u64 {
     (u64::from(from.as_u32()) << 32) | u64::from(to.as_u32())
 }
 
-/// Sends one datagram from `(src, from)` to port `port` of node `dst`:
-/// draws its fate and queues it at the receiving socket.
+/// Sends one datagram from `(src, from)` to `to` on node `dst`: draws its
+/// fate and queues it at the socket bound there (to `to`'s address, or a
+/// wildcard covering it).
 #[allow(clippy::too_many_arguments)]
 fn transmit(
     world: &mut World,
@@ -213,7 +214,7 @@ fn transmit(
     src: NodeId,
     from: SocketAddr,
     dst: NodeId,
-    port: u16,
+    to: SocketAddr,
     data: &[u8],
 ) {
     // The bytes' hash enters the fingerprint: the determinism check catches
@@ -223,8 +224,7 @@ fn transmit(
     let cut = world.is_cut(src, dst);
     let target = world
         .node(dst)
-        .and_then(|n| n.udp.get(&port))
-        .and_then(Weak::upgrade);
+        .and_then(|n| n.udp.lookup(to.ip(), to.port(), Weak::upgrade));
     let link = world.link_mut(src, dst);
     link.stats.sent += 1;
     if cut || handle.chance(Decision::Loss, config.loss_rate()) {
@@ -340,16 +340,17 @@ impl Udp {
         let handle = &self.owner.handle;
         let now = now_nanos(handle);
         let mut world = self.owner.net.world.borrow_mut();
-        let (src, port) = {
+        let (src, local) = {
             let st = self.state.borrow();
             if let Some(node) = &st.closed {
                 return Err(error::closed_by_kill(node));
             }
-            (st.node, st.local.port())
+            (st.node, st.local)
         };
         let dst = world.route(src, target.ip())?;
-        let from = SocketAddr::new(world.node(src).expect("registered").ip, port);
-        transmit(&mut world, handle, now, src, from, dst, target.port(), buf);
+        let ip = world.source_ip(src, local.ip(), target.ip(), dst)?;
+        let from = SocketAddr::new(ip, local.port());
+        transmit(&mut world, handle, now, src, from, dst, target, buf);
         Ok(buf.len())
     }
 
@@ -445,9 +446,32 @@ impl Udp {
 impl UdpSocket {
     /// Binds a socket on the current node.
     ///
-    /// The address is the node's own, `0.0.0.0` or `127.0.0.1` (any other
-    /// is `AddrNotAvailable`); port 0 picks the node's next free ephemeral
-    /// port, counting from 49152. A port in use is `AddrInUse`.
+    /// The address is the node's own, `0.0.0.0` / `::` or loopback (any
+    /// other is `AddrNotAvailable`); port 0 picks the node's next free
+    /// ephemeral port, counting from 49152. The socket receives the
+    /// datagrams sent to the address it is bound to (a wildcard: to any
+    /// address of the node), so a socket bound to `127.0.0.1` hears only
+    /// its own node. `AddrInUse` when another socket holds the port on an
+    /// address this one would cover, or the other way round.
+    ///
+    /// ```
+    /// use sim_net::UdpSocket;
+    ///
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async {
+    ///     let local = UdpSocket::bind("127.0.0.1:53").await.unwrap();
+    ///     let own_ip = sim::node::current().ip();
+    ///     let public = UdpSocket::bind((own_ip, 53)).await.unwrap();
+    ///     let err = UdpSocket::bind("0.0.0.0:53").await.unwrap_err();
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
+    ///     let sender = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    ///     sender.send_to(b"lo", "127.0.0.1:53").await.unwrap();
+    ///     let mut buf = [0; 8];
+    ///     let (n, from) = local.recv_from(&mut buf).await.unwrap();
+    ///     assert_eq!((&buf[..n], from.ip()), (&b"lo"[..], "127.0.0.1".parse().unwrap()));
+    ///     assert!(public.try_recv_from(&mut buf).is_err(), "not sent to the node's address");
+    /// });
+    /// ```
     pub async fn bind<A: ToSimAddr>(addr: A) -> io::Result<UdpSocket> {
         const WHAT: &str = "sim::net::UdpSocket::bind";
         let owner = Owner::here(WHAT)?;
@@ -457,7 +481,7 @@ impl UdpSocket {
         let state = {
             let mut world = owner.net.world.borrow_mut();
             world.check_local_ip(node, addr.ip())?;
-            let port = world.take_port(node, Proto::Udp, addr.port(), now)?;
+            let port = world.take_port(node, Proto::Udp, addr.ip(), addr.port(), now)?;
             let state = Rc::new(RefCell::new(UdpState {
                 node,
                 local: SocketAddr::new(addr.ip(), port),
@@ -474,7 +498,7 @@ impl UdpSocket {
                 .node_seen_mut(node)
                 .expect("registered by Owner::here")
                 .udp
-                .insert(port, Rc::downgrade(&state));
+                .insert(addr.ip(), port, Rc::downgrade(&state));
             state
         };
         let handle = owner.handle.clone();
@@ -762,8 +786,8 @@ impl UdpSocket {
         let mut world = udp.owner.net.world.borrow_mut();
         let mut st = udp.state.borrow_mut();
         let dst = world.route(st.node, addr.ip())?;
-        let ip = world.node(dst).expect("routed nodes are registered").ip;
-        st.peer = Some(SocketAddr::new(ip, addr.port()));
+        world.source_ip(st.node, st.local.ip(), addr.ip(), dst)?;
+        st.peer = Some(addr);
         Ok(())
     }
 
@@ -882,15 +906,11 @@ impl Drop for Udp {
         for datagram in st.in_flight.values() {
             world.link_mut(datagram.src, st.node).stats.dropped += 1;
         }
-        let port = st.local.port();
+        let local = st.local;
         if let Some(node) = world.node_seen_mut(st.node) {
-            if node
-                .udp
-                .get(&port)
-                .is_some_and(|w| std::ptr::eq(w.as_ptr(), Rc::as_ptr(&self.state)))
-            {
-                node.udp.remove(&port);
-            }
+            node.udp.remove_if(local.ip(), local.port(), |w| {
+                std::ptr::eq(w.as_ptr(), Rc::as_ptr(&self.state))
+            });
         }
     }
 }

@@ -17,7 +17,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::rc::{Rc, Weak};
 
 use sim_runtime::node::{NodeEvent, NodeHandle, NodeId};
@@ -27,6 +27,7 @@ use slab::Slab;
 use crate::config::NetConfig;
 use crate::error;
 use crate::link::{LinkConfig, LinkState};
+use crate::ports::{Ports, overlaps};
 use crate::tcp::endpoint::{Endpoint, EndpointRef};
 use crate::tcp::listener::ListenerState;
 use crate::udp::UdpState;
@@ -72,10 +73,10 @@ pub(crate) struct NodeNet {
     pub(crate) id: NodeId,
     pub(crate) name: Rc<str>,
     pub(crate) ip: IpAddr,
-    pub(crate) udp: BTreeMap<u16, Weak<RefCell<UdpState>>>,
-    pub(crate) tcp: BTreeMap<u16, TcpPort>,
-    /// TCP ports in TIME_WAIT, until the given virtual time.
-    pub(crate) time_wait: BTreeMap<u16, u64>,
+    pub(crate) udp: Ports<Weak<RefCell<UdpState>>>,
+    pub(crate) tcp: Ports<TcpPort>,
+    /// TCP `(address, port)`s in TIME_WAIT, until the given virtual time.
+    pub(crate) time_wait: Ports<u64>,
     /// Every open TCP connection end on the node (for kills and heals).
     pub(crate) endpoints: Slab<Weak<RefCell<Endpoint>>>,
     next_ephemeral: u16,
@@ -153,10 +154,12 @@ impl Net {
                 return;
             };
             node.next_ephemeral = EPHEMERAL_FIRST;
-            node.time_wait.clear();
-            let udp: Vec<_> = std::mem::take(&mut node.udp).into_values().collect();
-            let listeners: Vec<_> = std::mem::take(&mut node.tcp)
-                .into_values()
+            node.time_wait = Ports::default();
+            let udp = node.udp.take_all();
+            let listeners: Vec<_> = node
+                .tcp
+                .take_all()
+                .into_iter()
                 .filter_map(|port| match port {
                     TcpPort::Listener(l) => Some(l),
                     TcpPort::Conn(_) => None,
@@ -219,9 +222,9 @@ impl World {
                 id: node.id(),
                 name: node.name().into(),
                 ip,
-                udp: BTreeMap::new(),
-                tcp: BTreeMap::new(),
-                time_wait: BTreeMap::new(),
+                udp: Ports::default(),
+                tcp: Ports::default(),
+                time_wait: Ports::default(),
                 endpoints: Slab::new(),
                 next_ephemeral: EPHEMERAL_FIRST,
             });
@@ -303,28 +306,50 @@ impl World {
         }
     }
 
-    /// Reserves `port` (or an ephemeral one for 0) for `proto` on `node`,
-    /// returning the port. The caller then records the owner.
+    /// The address a socket of `node` bound to `bound` sends from to `dst`
+    /// (on node `dst_node`), as Linux picks it: the bound address, or for a
+    /// wildcard, the loopback address towards a loopback destination and
+    /// the node's address otherwise. A socket bound to a loopback address
+    /// reaches only its own node (`InvalidInput`, Linux's `EINVAL`).
+    pub(crate) fn source_ip(
+        &self,
+        node: NodeId,
+        bound: IpAddr,
+        dst: IpAddr,
+        dst_node: NodeId,
+    ) -> io::Result<IpAddr> {
+        let n = self.node(node).expect("the sending node is registered");
+        if bound.is_loopback() && dst_node != node {
+            return Err(error::loopback_only(&n.name, bound, dst));
+        }
+        if !bound.is_unspecified() {
+            return Ok(bound);
+        }
+        Ok(match dst {
+            IpAddr::V4(ip) if ip.is_loopback() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_loopback() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            _ => n.ip,
+        })
+    }
+
+    /// Reserves `(ip, port)` (or an ephemeral port for 0) for `proto` on
+    /// `node`, returning the port. The caller then records the owner.
     pub(crate) fn take_port(
         &mut self,
         node: NodeId,
         proto: Proto,
+        ip: IpAddr,
         port: u16,
         now: u64,
     ) -> io::Result<u16> {
         let n = self
             .node_seen_mut(node)
             .expect("the binding node is registered");
-        n.time_wait.retain(|_, until| *until > now);
+        n.time_wait.retain(|_, _, until| *until > now);
         if port != 0 {
-            return if n.in_use(proto, port) {
-                if proto == Proto::Tcp && n.time_wait.contains_key(&port) {
-                    Err(error::in_time_wait(&n.name, port))
-                } else {
-                    Err(error::addr_in_use(&n.name, proto.name(), port))
-                }
-            } else {
-                Ok(port)
+            return match n.conflict(proto, ip, port) {
+                Some(err) => Err(err),
+                None => Ok(port),
             };
         }
         let span = u32::from(u16::MAX - EPHEMERAL_FIRST) + 1;
@@ -335,26 +360,28 @@ impl World {
             } else {
                 candidate + 1
             };
-            if !n.in_use(proto, candidate) {
+            if n.conflict(proto, ip, candidate).is_none() {
                 return Ok(candidate);
             }
         }
         Err(error::no_ephemeral_port(&n.name, proto.name()))
     }
 
-    /// Lets `port` be bound again before its TIME_WAIT ends (`SO_REUSEADDR`).
-    pub(crate) fn end_time_wait(&mut self, node: NodeId, port: u16) {
+    /// Lets `(ip, port)` be bound again before its TIME_WAIT ends
+    /// (`SO_REUSEADDR`).
+    pub(crate) fn end_time_wait(&mut self, node: NodeId, ip: IpAddr, port: u16) {
         if let Some(n) = self.node_seen_mut(node) {
-            n.time_wait.remove(&port);
+            n.time_wait
+                .retain(|bound, p, _| p != port || !overlaps(bound, ip));
         }
     }
 
-    /// Frees a TCP port held by socket `id` (a listener or a connection),
-    /// into TIME_WAIT if configured and `graceful`.
+    /// Frees the TCP binding `addr` held by socket `id` (a listener or a
+    /// connection), into TIME_WAIT if configured and `graceful`.
     pub(crate) fn free_tcp_port(
         &mut self,
         node: NodeId,
-        port: u16,
+        addr: SocketAddr,
         id: u64,
         graceful: bool,
         now: u64,
@@ -363,28 +390,44 @@ impl World {
         let Some(n) = self.node_seen_mut(node) else {
             return;
         };
-        let owned = match n.tcp.get(&port) {
-            Some(TcpPort::Conn(owner)) => *owner == id,
-            Some(TcpPort::Listener(l)) => l
+        let (ip, port) = (addr.ip(), addr.port());
+        let owned = |held: &TcpPort| match held {
+            TcpPort::Conn(owner) => *owner == id,
+            TcpPort::Listener(l) => l
                 .upgrade()
                 .is_none_or(|l| l.try_borrow().map(|l| l.id == id).unwrap_or(true)),
-            None => false,
         };
-        if owned {
-            n.tcp.remove(&port);
-            if graceful && time_wait > 0 {
-                n.time_wait.insert(port, now.saturating_add(time_wait));
-            }
+        if n.tcp.remove_if(ip, port, owned).is_some() && graceful && time_wait > 0 {
+            n.time_wait.insert(ip, port, now.saturating_add(time_wait));
         }
     }
 }
 
 impl NodeNet {
-    fn in_use(&self, proto: Proto, port: u16) -> bool {
-        match proto {
-            Proto::Udp => self.udp.get(&port).is_some_and(|s| s.strong_count() > 0),
-            Proto::Tcp => self.tcp.contains_key(&port) || self.time_wait.contains_key(&port),
+    /// Why `(ip, port)` cannot be bound for `proto`, if it cannot.
+    fn conflict(&self, proto: Proto, ip: IpAddr, port: u16) -> Option<io::Error> {
+        let held = match proto {
+            Proto::Udp => self
+                .udp
+                .conflict(ip, port, |s| s.strong_count() > 0)
+                .map(|(bound, _)| bound),
+            Proto::Tcp => self
+                .tcp
+                .conflict(ip, port, |_| true)
+                .map(|(bound, _)| bound),
+        };
+        if let Some(bound) = held {
+            return Some(error::addr_in_use(
+                &self.name,
+                proto.name(),
+                SocketAddr::new(bound, port),
+                ip,
+            ));
         }
+        if proto == Proto::Tcp && self.time_wait.conflict(ip, port, |_| true).is_some() {
+            return Some(error::in_time_wait(&self.name, port));
+        }
+        None
     }
 }
 

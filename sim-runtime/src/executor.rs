@@ -69,6 +69,10 @@ pub(crate) struct Shared {
     wait: Cell<Option<WaitPoint>>,
     /// The slot of the task being polled, if any.
     running: Cell<Option<usize>>,
+    /// The node of the task whose future is being dropped outside its own
+    /// poll (an abort, a kill, the shutdown), while its destructors run:
+    /// what they spawn or bind belongs to that node, not to the caller's.
+    dropping_on: Cell<Option<NodeId>>,
     /// What the running poll may still complete before it must yield (see
     /// [`Handle::poll_proceed`]).
     budget: Cell<u32>,
@@ -234,6 +238,7 @@ impl Handle {
                 now: Cell::new(0),
                 wait: Cell::new(None),
                 running: Cell::new(None),
+                dropping_on: Cell::new(None),
                 budget: Cell::new(BUDGET),
                 state: RefCell::new(state),
                 rng: RefCell::new(rng),
@@ -415,7 +420,8 @@ impl Handle {
     /// default node between runs). `future` is `None` for a `block_on`
     /// future, which the runtime polls itself. A task spawned on a node that
     /// is down, or while the simulation shuts down, is handed back to be
-    /// cancelled, with whether it was the shutdown.
+    /// cancelled, with whether it was the shutdown and the node it was for.
+    #[allow(clippy::type_complexity)]
     pub(crate) fn insert_task(
         &self,
         future: Option<BoxFuture>,
@@ -423,19 +429,19 @@ impl Handle {
         name: Option<Rc<str>>,
         node: Option<NodeId>,
         spawned_at: &'static Location<'static>,
-    ) -> Result<(usize, TaskId), (Option<BoxFuture>, bool)> {
+    ) -> Result<(usize, TaskId), (Option<BoxFuture>, bool, NodeId)> {
         let node = node.unwrap_or_else(|| self.current_node());
         let mut st = self.shared.state.borrow_mut();
         match st.phase {
             Phase::Open => {}
-            Phase::Closing => return Err((future, true)),
+            Phase::Closing => return Err((future, true, node)),
             Phase::Closed => {
                 drop(st);
                 panic!("{}", error::ended("sim::spawn"))
             }
         }
         let paused = match st.nodes[node.0 as usize].state {
-            NodeState::Down => return Err((future, false)),
+            NodeState::Down => return Err((future, false, node)),
             NodeState::Paused => true,
             NodeState::Running => false,
         };
@@ -548,7 +554,10 @@ impl Handle {
     /// Drops the future of the removed task `slot`; a panic in its
     /// destructor is recorded as the run's failure (unless one is already).
     fn drop_future(&self, slot: &Slot, future: Option<BoxFuture>) {
-        let Err(payload) = panic::catch_unwind(AssertUnwindSafe(move || drop(future))) else {
+        let dropped = self.as_node(slot.node, || {
+            panic::catch_unwind(AssertUnwindSafe(move || drop(future)))
+        });
+        let Err(payload) = dropped else {
             return;
         };
         let site = crate::failure::take_panic_site(&*payload);
@@ -812,7 +821,7 @@ impl Handle {
                     });
                 }
                 drop(st);
-                drop_quietly(future);
+                self.as_node(slot.node, || drop_quietly(future));
                 if let Some(completion) = &slot.completion {
                     completion.fail(JoinError::panic(task, payload));
                 }
@@ -977,7 +986,9 @@ impl Handle {
                 .map(|(task, key)| self.remove_task(&mut st, key, EventKind::Cancelled { task }))
                 .collect::<Vec<_>>()
         };
-        slots.into_iter().for_each(shut_down);
+        for slot in slots {
+            self.as_node(slot.node, || shut_down(slot));
+        }
         // Layers' state and listeners may hold handles to the simulation:
         // dropping them breaks every `Rc` cycle through it. They go before
         // the timers, since they may own sleeps that remove their entries.
@@ -1003,13 +1014,32 @@ impl Handle {
 
     // ----- nodes -----
 
-    /// The node of the running task; the default node otherwise.
+    /// The node of the running task (or of the task whose future is being
+    /// dropped, while its destructors run); the default node otherwise.
     pub(crate) fn current_node(&self) -> NodeId {
+        if let Some(node) = self.shared.dropping_on.get() {
+            return node;
+        }
         let Some(key) = self.shared.running.get() else {
             return NodeId::DEFAULT;
         };
         let st = self.shared.state.borrow();
         st.tasks.get(key).map_or(NodeId::DEFAULT, |slot| slot.node)
+    }
+
+    /// Runs `f`, a destructor of a task of `node` called from outside that
+    /// task's poll, as code of `node` (see `Shared::dropping_on`), restoring
+    /// the previous node afterwards, even if `f` panics.
+    pub(crate) fn as_node<R>(&self, node: NodeId, f: impl FnOnce() -> R) -> R {
+        struct Restore<'a>(&'a Cell<Option<NodeId>>, Option<NodeId>);
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                self.0.set(self.1);
+            }
+        }
+        let cell = &self.shared.dropping_on;
+        let _restore = Restore(cell, cell.replace(Some(node)));
+        f()
     }
 
     pub(crate) fn node_count(&self) -> usize {

@@ -8,6 +8,11 @@
 //! timers are held until it resumes) and resumed. Killing a node never
 //! affects another node's tasks.
 //!
+//! A task's destructors run as code of its own node, whoever drops it (an
+//! `abort` from another node, a `kill`, the end of the simulation): what
+//! they spawn goes to that node, and is cancelled at once if the node is
+//! down, so nothing of a killed node runs after `kill`.
+//!
 //! ```
 //! use std::time::Duration;
 //! let mut rt = sim::Runtime::new(1);

@@ -272,11 +272,12 @@ where
             id,
             spawned_at: location,
         },
-        Err((future, shutting_down)) => {
+        Err((future, shutting_down, node)) => {
             // The node is down, or the simulation is shutting down (spawned
             // from a destructor): the task is cancelled before it starts. It
-            // never gets an id: its handle reports task#0.
-            drop(future);
+            // never gets an id: its handle reports task#0. Its destructors
+            // run as code of the node it was spawned for.
+            handle.as_node(node, || drop(future));
             let error = if shutting_down {
                 JoinError::shut_down
             } else {

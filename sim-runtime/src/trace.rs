@@ -315,6 +315,7 @@ pub(crate) fn describe_custom(
         "net.udp.send" => format!("udp send {} {}", bytes(b), link(a)),
         "net.tcp.send" => format!("tcp send {} {}", bytes(b), link(a)),
         "net.tcp.syn" => format!("tcp connect {}", link(a)),
+        "net.tcp.rst" => format!("tcp reset {}", link(a)),
         "net.partition" if b == 2 => {
             format!("partition {} (both ways)", link(a).replace(" -> ", " <-> "))
         }
@@ -588,6 +589,10 @@ mod tests {
         assert_eq!(
             describe_custom("net.tcp.send", 1 << 32, 10, &node).unwrap(),
             "tcp send 10 bytes server -> client"
+        );
+        assert_eq!(
+            describe_custom("net.tcp.rst", 1 << 32, 0, &node).unwrap(),
+            "tcp reset server -> client"
         );
         assert_eq!(
             describe_custom("net.partition", 1, 2, &node).unwrap(),

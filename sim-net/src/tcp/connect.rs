@@ -7,9 +7,11 @@
 //! `timeout`, a `select!`) releases its port when the key is dropped.
 
 use std::cell::RefCell;
+use std::future::poll_fn;
 use std::io;
-use std::net::SocketAddr;
-use std::rc::Rc;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use sim_runtime::node::{NodeHandle, NodeId, NodeState};
@@ -19,7 +21,9 @@ use crate::alarm::{instant_at, now_nanos};
 use crate::error;
 use crate::link::nanos;
 use crate::tcp::endpoint::{Endpoint, delay};
-use crate::tcp::stream::{Close, Conn, Options, TcpStream, close_endpoint};
+use crate::tcp::listener::ListenerState;
+use crate::tcp::stream::{Close, Conn, Options, TcpStream, close_endpoint, release_endpoint};
+use crate::waiters::WaiterKey;
 use crate::world::{Owner, Proto, TcpPort, World, resolve};
 
 /// What a connect's errors name.
@@ -50,7 +54,7 @@ pub(crate) struct Origin {
 enum Handshake {
     /// Queued at a listener; the answer takes this long to come back.
     Accepted(u64),
-    /// No listener: a reset comes back after this long.
+    /// No listener on the address: a reset comes back after this long.
     Refused(u64),
     /// No answer (node down, answer lost or cut, backlog full).
     Silent,
@@ -63,11 +67,26 @@ pub(crate) struct Connecting {
     owner: Owner,
     dst: NodeId,
     dst_node: NodeHandle,
-    port: u16,
+    /// The address connected to: the accepted end's local address.
+    target: SocketAddr,
     /// The socket id owning the client's port; 0 once the stream owns it.
     id: u64,
+    /// The client's binding in its node's port table (its address may be a
+    /// wildcard).
+    bound: SocketAddr,
+    /// The client's address: `bound` with the source address Linux picks.
     local: SocketAddr,
+    /// A listener on the port at another address, for the message of a
+    /// refusal.
+    elsewhere: Option<SocketAddr>,
     endpoint: Option<Rc<RefCell<Endpoint>>>,
+    /// The listener that queued the server's end, until the client has the
+    /// answer (a connect abandoned before takes it back).
+    listener: Weak<RefCell<ListenerState>>,
+    /// The held link the handshake waits on, and its place among the link's
+    /// waiters.
+    held_on: Option<(NodeId, NodeId)>,
+    held_key: WaiterKey,
     settings: Settings,
 }
 
@@ -85,37 +104,44 @@ impl Connecting {
         }
         let handle = owner.handle.clone();
         let me = owner.node.id();
-        let (dst, dst_node, id, local) = {
+        let (dst, dst_node, id, bound, local) = {
             let mut world = owner.net.world.borrow_mut();
             let dst = world.route(me, target.ip())?;
-            let (id, port, ip) = match origin.take() {
-                Some(origin) => (origin.id, origin.local.port(), Some(origin.local.ip())),
+            let any = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+            let bound_ip = origin.as_ref().map_or(any, |origin| origin.local.ip());
+            let ip = world.source_ip(me, bound_ip, target.ip(), dst)?;
+            let (id, bound) = match origin.take() {
+                Some(origin) => (origin.id, origin.local),
                 None => {
-                    let port = world.take_port(me, Proto::Tcp, 0, now_nanos(&handle))?;
+                    let port = world.take_port(me, Proto::Tcp, ip, 0, now_nanos(&handle))?;
                     let id = world.next_socket_id();
                     let node = world.node_seen_mut(me).expect("registered by Owner::here");
-                    node.tcp.insert(port, TcpPort::Conn(id));
-                    (id, port, None)
+                    node.tcp.insert(ip, port, TcpPort::Conn(id));
+                    (id, SocketAddr::new(ip, port))
                 }
             };
-            let node_ip = world.node(me).expect("registered by Owner::here").ip;
-            let ip = ip.filter(|ip| !ip.is_unspecified()).unwrap_or(node_ip);
             let dst_ip = world.node(dst).expect("routed nodes are registered").ip;
             let dst_node = if dst == me {
                 owner.node.clone()
             } else {
                 sim_runtime::node::by_ip(dst_ip).expect("routed nodes exist")
             };
-            (dst, dst_node, id, SocketAddr::new(ip, port))
+            let local = SocketAddr::new(ip, bound.port());
+            (dst, dst_node, id, bound, local)
         };
         let connecting = Connecting {
             owner,
             dst,
             dst_node,
-            port: target.port(),
+            target,
             id,
+            bound,
             local,
+            elsewhere: None,
             endpoint: None,
+            listener: Weak::new(),
+            held_on: None,
+            held_key: None,
             settings,
         };
         Ok(Bound::new_in(&handle, RefCell::new(connecting)))
@@ -147,12 +173,19 @@ impl Connecting {
         let Some(node) = world.node(self.dst) else {
             return Handshake::Silent;
         };
-        let server_addr = SocketAddr::new(node.ip, self.port);
-        let listener = match node.tcp.get(&self.port) {
-            Some(TcpPort::Listener(l)) => l.upgrade(),
-            _ => None,
-        };
+        let server_addr = self.target;
+        let (ip, port) = (server_addr.ip(), server_addr.port());
+        let listener = node.tcp.lookup(ip, port, |held| match held {
+            TcpPort::Listener(l) => l.upgrade(),
+            TcpPort::Conn(_) => None,
+        });
         let Some(listener) = listener else {
+            // For the message: a listener of the port on another address.
+            self.elsewhere = node
+                .tcp
+                .values_at(port)
+                .find(|(_, held)| matches!(held, TcpPort::Listener(l) if l.strong_count() > 0))
+                .map(|(bound, _)| SocketAddr::new(bound, port));
             return match syn_delay(&mut world, handle, self.dst, me) {
                 Some(back) => Handshake::Refused(back),
                 None => Handshake::Silent,
@@ -176,7 +209,7 @@ impl Connecting {
             client_buffer,
             now + back,
         );
-        client.port = Some(self.local.port());
+        client.port = Some(self.bound);
         let server_id = world.next_socket_id();
         let server = Endpoint::new(
             server_id,
@@ -205,12 +238,41 @@ impl Connecting {
         server.borrow_mut().slot = Some(slot);
         drop(world);
         listener.borrow_mut().push(server);
+        self.listener = Rc::downgrade(&listener);
         self.endpoint = Some(client);
         Handshake::Accepted(back)
     }
 
+    /// Ready once the link `from → to` is not held: a request or answer due
+    /// on a held link arrives when it is released.
+    fn poll_unheld(&mut self, cx: &mut Context<'_>, from: NodeId, to: NodeId) -> Poll<()> {
+        let mut world = self.owner.net.world.borrow_mut();
+        if !world.is_held(from, to) {
+            if let Some((f, t)) = self.held_on.take() {
+                world
+                    .link_mut(f, t)
+                    .held_connects
+                    .remove(&mut self.held_key);
+            }
+            return Poll::Ready(());
+        }
+        world
+            .link_mut(from, to)
+            .held_connects
+            .register(&mut self.held_key, cx.waker());
+        self.held_on = Some((from, to));
+        let what = if from == self.owner.node.id() {
+            "a TCP connection request on a held link (`sim::net::hold`)"
+        } else {
+            "the answer to a TCP connection request, on a held link (`sim::net::hold`)"
+        };
+        self.owner.handle.note_wait(what, None);
+        Poll::Pending
+    }
+
     fn refused(&self) -> io::Error {
-        error::refused(&self.owner.net.node_name(self.dst), self.port)
+        let node = self.owner.net.node_name(self.dst);
+        error::refused(&node, self.target, self.elsewhere)
     }
 
     fn finish(&mut self) -> TcpStream {
@@ -224,20 +286,27 @@ impl Connecting {
 /// Sends connection requests until one is answered. Holds no `Rc` across
 /// an `.await`: the state is looked up through its key after each wait.
 pub(crate) async fn handshake(connecting: Bound<RefCell<Connecting>>) -> io::Result<TcpStream> {
-    let mut rto = resolve(&connecting, WHAT)?.borrow().syn_rto();
+    let (me, dst, mut rto) = {
+        let c = resolve(&connecting, WHAT)?;
+        let c = c.borrow();
+        (c.owner.node.id(), c.dst, c.syn_rto())
+    };
     loop {
         let (there, retry_at) = resolve(&connecting, WHAT)?.borrow().send_request(rto);
         if let Some(there) = there {
             sim_runtime::time::sleep(Duration::from_nanos(there)).await;
+            unheld(&connecting, me, dst).await?;
             let answer = resolve(&connecting, WHAT)?.borrow_mut().arrive();
             match answer {
                 Handshake::Accepted(back) => {
                     sim_runtime::time::sleep(Duration::from_nanos(back)).await;
+                    unheld(&connecting, dst, me).await?;
                     let stream = resolve(&connecting, WHAT)?.borrow_mut().finish();
                     return Ok(stream);
                 }
                 Handshake::Refused(back) => {
                     sim_runtime::time::sleep(Duration::from_nanos(back)).await;
+                    unheld(&connecting, dst, me).await?;
                     let refused = resolve(&connecting, WHAT)?.borrow().refused();
                     return Err(refused);
                 }
@@ -247,6 +316,21 @@ pub(crate) async fn handshake(connecting: Bound<RefCell<Connecting>>) -> io::Res
         sim_runtime::time::sleep_until(retry_at).await;
         rto = rto.saturating_mul(2).min(MAX_SYN_RTO);
     }
+}
+
+/// Waits while the link `from → to` is held. Checked when a request or
+/// answer is due, so a hold that starts while it is in flight holds it too;
+/// it then arrives at the release.
+async fn unheld(
+    connecting: &Bound<RefCell<Connecting>>,
+    from: NodeId,
+    to: NodeId,
+) -> io::Result<()> {
+    poll_fn(|cx| match resolve(connecting, WHAT) {
+        Ok(c) => c.borrow_mut().poll_unheld(cx, from, to).map(Ok),
+        Err(err) => Poll::Ready(Err(err)),
+    })
+    .await
 }
 
 /// The delay of a connection request (or its refusal) from `from` to `to`,
@@ -267,15 +351,44 @@ fn syn_delay(world: &mut World, handle: &Handle, from: NodeId, to: NodeId) -> Op
 
 impl Drop for Connecting {
     fn drop(&mut self) {
+        if let Some((from, to)) = self.held_on.take() {
+            if let Ok(mut world) = self.owner.net.world.try_borrow_mut() {
+                world
+                    .link_mut(from, to)
+                    .held_connects
+                    .remove(&mut self.held_key);
+            }
+        }
         if self.id == 0 {
             return;
         }
         match self.endpoint.take() {
-            Some(endpoint) => close_endpoint(&self.owner, &endpoint, Close::Aborted),
+            Some(endpoint) => {
+                // The answer had not reached the client: a connection still
+                // queued at the listener is taken back unseen; one already
+                // accepted is reset.
+                let server = endpoint
+                    .try_borrow()
+                    .ok()
+                    .and_then(|ep| ep.peer_ep.upgrade());
+                let withdrawn = server.as_ref().is_some_and(|server| {
+                    self.listener
+                        .upgrade()
+                        .and_then(|l| l.try_borrow_mut().ok().map(|mut l| l.withdraw(server)))
+                        .unwrap_or(false)
+                });
+                match server {
+                    Some(server) if withdrawn => {
+                        release_endpoint(&self.owner, &server, true);
+                        release_endpoint(&self.owner, &endpoint, true);
+                    }
+                    _ => close_endpoint(&self.owner, &endpoint, Close::Aborted),
+                }
+            }
             None => {
                 if let Ok(mut world) = self.owner.net.world.try_borrow_mut() {
                     let node = self.owner.node.id();
-                    world.free_tcp_port(node, self.local.port(), self.id, false, 0);
+                    world.free_tcp_port(node, self.bound, self.id, false, 0);
                 }
             }
         }

@@ -16,9 +16,23 @@
 //! partition heals; segments already in flight when the partition starts
 //! still arrive. A held link (`hold`) keeps the segments' drawn arrival times
 //! and delivers them at the latest of those and the release.
+//!
+//! Closing and resets follow Linux. An end whose owner closes it sends the
+//! end of stream, or a reset (`Segment::Rst`) if it had bytes it never read
+//! (or a linger time of zero). It then stays alive, `closed`, held by its
+//! peer (`closed_peer`) and registered on its node: its window still paces
+//! the peer's writes, and the first bytes to reach it are answered with a
+//! reset, sent when they arrive. A reset travels like any segment. Its
+//! error is reported once, by the next read or write (Linux's `sk_err`):
+//! `ConnectionReset`, or `BrokenPipe` when the peer's end of stream had
+//! arrived first; afterwards reads return end of stream and writes
+//! `BrokenPipe`. Bytes that arrived before the reset are read first. A kill
+//! is different (no packet leaves a dead node): it resets both ends at once,
+//! and every read and write reports it.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::io;
 use std::net::SocketAddr;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
@@ -45,6 +59,8 @@ pub(crate) enum Segment {
     Data(Vec<u8>),
     /// The end of the stream (the writer shut down or closed).
     Fin,
+    /// A reset: the sender's socket is gone (and why, for the error).
+    Rst(Reset),
 }
 
 /// A segment not yet on its way: `at` is its drawn arrival time on a held
@@ -64,9 +80,9 @@ pub(crate) struct Endpoint {
     pub(crate) peer_ep: Weak<RefCell<Endpoint>>,
     /// Key in the node's endpoint slab, while registered there.
     pub(crate) slot: Option<usize>,
-    /// The local port this end holds in the node's port table (a client's
-    /// ephemeral port); accepted ends share their listener's port.
-    pub(crate) port: Option<u16>,
+    /// The binding this end holds in the node's port table (a client's
+    /// port); accepted ends share their listener's.
+    pub(crate) port: Option<SocketAddr>,
 
     // ----- bytes travelling from the peer to this end -----
     /// Segments on their way, in order; arrival times never decrease.
@@ -90,8 +106,26 @@ pub(crate) struct Endpoint {
     // ----- bytes from this end to the peer -----
     pub(crate) write_shut: bool,
     pub(crate) writer: Option<Waker>,
+    /// Wakes the writer when a reset it waits for arrives.
+    write_alarm: Alarm,
 
     pub(crate) reset: Option<Reset>,
+    /// The error a reset left for the next read or write to report, once
+    /// (Linux's `sk_err`); `None` once reported, and for a kill, which
+    /// every operation reports.
+    reset_error: Option<io::ErrorKind>,
+
+    // ----- closing -----
+    /// The owner closed this end while its peer lives: bytes reaching it
+    /// are answered with a reset (it stays registered until the peer goes).
+    pub(crate) closed: bool,
+    /// A reset was sent to the peer (one is enough).
+    rst_sent: bool,
+    /// When the first bytes to reach this end after it closed arrive: the
+    /// reset answering them leaves then (see `take_rst_due`).
+    rst_due: Option<u64>,
+    /// The peer's end after its owner closed it, kept while this end lives.
+    pub(crate) closed_peer: Option<Rc<RefCell<Endpoint>>>,
 }
 
 impl Endpoint {
@@ -127,7 +161,13 @@ impl Endpoint {
             read_shut: false,
             write_shut: false,
             writer: None,
+            write_alarm: Alarm::default(),
             reset: None,
+            reset_error: None,
+            closed: false,
+            rst_sent: false,
+            rst_due: None,
+            closed_peer: None,
         }
     }
 
@@ -147,8 +187,65 @@ impl Endpoint {
                 Segment::Data(bytes) if self.read_shut => self.unread -= bytes.len(),
                 Segment::Data(bytes) => self.arrived.push_back(bytes),
                 Segment::Fin => self.fin_arrived = true,
+                // Those waiting learn of it from their alarms, set for now.
+                Segment::Rst(reason) => self.note_reset(reason),
             }
         }
+    }
+
+    /// The arrival time of the first bytes on their way here (when this
+    /// end closes: the reset answering them leaves then).
+    pub(crate) fn first_data_due(&self) -> Option<u64> {
+        self.in_flight
+            .iter()
+            .find(|(_, seg)| matches!(seg, Segment::Data(_)))
+            .map(|(at, _)| *at)
+    }
+
+    /// The time a reset answering bytes that reached this closed end is to
+    /// leave, once: the caller sends it to the peer (`transmit_rst`).
+    pub(crate) fn take_rst_due(&mut self) -> Option<u64> {
+        let due = self.rst_due.take();
+        if due.is_some() {
+            self.rst_sent = true;
+        }
+        due
+    }
+
+    /// This end closes with a reset (an abortive close, or unread bytes):
+    /// no further reset answers what reaches it.
+    pub(crate) fn close_with_rst(&mut self) {
+        self.write_shut = true;
+        self.rst_sent = true;
+    }
+
+    /// What a read reports after a reset, once the bytes that arrived
+    /// before it are read: the kill's error each time, a reset's error once
+    /// (none if the end of stream arrived first, as Linux's reads check it
+    /// first), then end of stream.
+    pub(crate) fn read_reset(&mut self) -> Option<io::Result<usize>> {
+        let reset = self.reset.as_ref()?;
+        if reset.is_kill() {
+            return Some(Err(reset.to_error()));
+        }
+        if self.fin_arrived {
+            return Some(Ok(0));
+        }
+        Some(match self.reset_error.take() {
+            Some(kind) => Err(reset.error(kind)),
+            None => Ok(0),
+        })
+    }
+
+    /// What a write reports after a reset: the kill's error each time, a
+    /// reset's error once, then `BrokenPipe`.
+    pub(crate) fn write_reset(&mut self) -> Option<io::Error> {
+        let reset = self.reset.as_ref()?;
+        if reset.is_kill() {
+            return Some(reset.to_error());
+        }
+        let kind = self.reset_error.take().unwrap_or(io::ErrorKind::BrokenPipe);
+        Some(reset.error(kind))
     }
 
     pub(crate) fn fin_arrived(&self) -> bool {
@@ -265,18 +362,53 @@ impl Endpoint {
     }
 
     pub(crate) fn wake_writer(&mut self) {
+        self.write_alarm.clear();
         if let Some(w) = self.writer.take() {
             w.wake();
         }
     }
 
-    /// Resets this end (first reason wins) and wakes whoever waits on it.
-    pub(crate) fn reset_with(&mut self, reason: Reset) {
+    /// Registers a writer waiting for room in the peer's window. The room
+    /// never comes when the peer closed: the writer then waits for the
+    /// reset on its way (always the last segment), woken by an alarm.
+    pub(crate) fn wait_write(&mut self, handle: &Handle, now: u64, waker: &Waker) {
+        self.writer = Some(waker.clone());
+        self.arm_writer(handle, now);
+    }
+
+    fn arm_writer(&mut self, handle: &Handle, now: u64) {
+        let rst_at = match self.in_flight.back() {
+            Some((at, Segment::Rst(_))) => *at,
+            _ => return,
+        };
+        if rst_at <= now {
+            self.wake_writer();
+        } else if let Some(writer) = &self.writer {
+            self.write_alarm.set(handle, rst_at, writer);
+        }
+    }
+
+    /// Records a reset (the first reason wins) and drops what was still on
+    /// its way; waking whoever waits is the caller's.
+    fn note_reset(&mut self, reason: Reset) {
         if self.reset.is_none() {
+            if !reason.is_kill() {
+                self.reset_error = Some(if self.fin_arrived {
+                    io::ErrorKind::BrokenPipe
+                } else {
+                    io::ErrorKind::ConnectionReset
+                });
+            }
             self.reset = Some(reason);
         }
         self.in_flight.clear();
         self.stalled.clear();
+    }
+
+    /// Resets this end at once (first reason wins) and wakes whoever waits
+    /// on it.
+    pub(crate) fn reset_with(&mut self, reason: Reset) {
+        self.note_reset(reason);
         self.wake_reader();
         self.wake_writer();
     }
@@ -285,7 +417,16 @@ impl Endpoint {
     fn push(&mut self, handle: &Handle, now: u64, arrival: u64, seg: Segment) {
         let at = arrival.max(self.last_at);
         self.last_at = at;
+        let is_rst = matches!(seg, Segment::Rst(_));
+        if self.closed && !self.rst_sent && self.rst_due.is_none() {
+            if let Segment::Data(_) = seg {
+                self.rst_due = Some(at);
+            }
+        }
         self.in_flight.push_back((at, seg));
+        if is_rst && self.writer.is_some() {
+            self.arm_writer(handle, now);
+        }
         if self.in_flight.len() == 1 && !self.readers.is_empty() {
             self.rearm(handle, now);
         }
@@ -294,21 +435,39 @@ impl Endpoint {
     /// Sends `seg` from the peer to this end: draws its fate, or stalls it
     /// on a cut or held link.
     pub(crate) fn transmit(&mut self, world: &mut World, handle: &Handle, now: u64, seg: Segment) {
+        self.send(world, handle, now, now, seg);
+    }
+
+    /// Sends a reset from the peer to this end, leaving the peer at `sent`
+    /// (now, or later: when the bytes it answers reach the peer).
+    pub(crate) fn transmit_rst(
+        &mut self,
+        world: &mut World,
+        handle: &Handle,
+        now: u64,
+        sent: u64,
+        reason: Reset,
+    ) {
+        self.send(world, handle, now, sent.max(now), Segment::Rst(reason));
+    }
+
+    fn send(&mut self, world: &mut World, handle: &Handle, now: u64, sent: u64, seg: Segment) {
         let (from, to) = (self.peer_node, self.node);
         // The bytes' hash enters the fingerprint: the determinism check
         // catches runs that send different data of the same length.
         match &seg {
             Segment::Data(bytes) => handle.record_data("net.tcp.send", link_word(from, to), bytes),
             Segment::Fin => handle.record_event("net.tcp.send", link_word(from, to), 0),
+            Segment::Rst(_) => handle.record_event("net.tcp.rst", link_word(from, to), 0),
         }
         let cut = world.is_cut(from, to);
         let held = world.is_held(from, to);
         if cut || held || !self.stalled.is_empty() {
-            let at = (!cut).then(|| now + delay(world, handle, from, to));
+            let at = (!cut).then(|| sent + delay(world, handle, from, to));
             self.stalled.push_back(Stalled { at, seg });
             self.flush(world, handle, now);
         } else {
-            let arrival = now + delay(world, handle, from, to);
+            let arrival = sent + delay(world, handle, from, to);
             self.push(handle, now, arrival, seg);
         }
     }
@@ -338,6 +497,33 @@ impl Endpoint {
         }
         self.last_at = now;
         self.alarm.clear();
+        self.write_alarm.clear();
+    }
+}
+
+/// Puts a stalled endpoint's segments on their way (after a heal or a
+/// release), and, if it is a closed end that bytes now reach, sends its
+/// peer the reset answering them.
+pub(crate) fn flush_endpoint(
+    ep: &Rc<RefCell<Endpoint>>,
+    world: &mut World,
+    handle: &Handle,
+    now: u64,
+) {
+    let (due, peer, name) = {
+        let mut ep = ep.borrow_mut();
+        ep.flush(world, handle, now);
+        let Some(due) = ep.take_rst_due() else {
+            return;
+        };
+        let name = world
+            .node(ep.node)
+            .map_or_else(|| ep.node.to_string(), |n| n.name.to_string());
+        (due, ep.peer_ep.upgrade(), name)
+    };
+    if let Some(peer) = peer {
+        peer.borrow_mut()
+            .transmit_rst(world, handle, now, due, Reset::PeerClosed(name));
     }
 }
 

@@ -49,6 +49,15 @@ impl ListenerState {
         self.waiters.wake_all();
     }
 
+    /// Takes `endpoint` out of the queue if it is still there (its client
+    /// abandoned the connect before the handshake's answer reached it: as
+    /// on Linux, a connection the client never completed is never accepted).
+    pub(crate) fn withdraw(&mut self, endpoint: &Rc<RefCell<Endpoint>>) -> bool {
+        let before = self.queue.len();
+        self.queue.retain(|queued| !Rc::ptr_eq(queued, endpoint));
+        self.queue.len() != before
+    }
+
     /// Closes the listener (its node was killed), handing back the queued
     /// connections for the caller to reset.
     pub(crate) fn close(&mut self) -> Vec<Rc<RefCell<Endpoint>>> {
@@ -141,7 +150,11 @@ impl Listener {
             .node_seen_mut(node)
             .expect("registered by Owner::here")
             .tcp
-            .insert(local.port(), TcpPort::Listener(Rc::downgrade(&state)));
+            .insert(
+                local.ip(),
+                local.port(),
+                TcpPort::Listener(Rc::downgrade(&state)),
+            );
         let handle = owner.handle.clone();
         let listener = Listener {
             owner,
@@ -190,9 +203,30 @@ impl Listener {
 impl TcpListener {
     /// Binds a listener on the current node.
     ///
-    /// The address is the node's own, `0.0.0.0` or `127.0.0.1` (any other
-    /// is `AddrNotAvailable`); port 0 picks an ephemeral port. A port in
-    /// use is `AddrInUse`.
+    /// The address is the node's own, `0.0.0.0` / `::` or loopback (any
+    /// other is `AddrNotAvailable`); port 0 picks an ephemeral port. The
+    /// listener answers connections to the address it is bound to (a
+    /// wildcard: to any address of the node), so one bound to `127.0.0.1`
+    /// serves only its own node. `AddrInUse` when another socket holds the
+    /// port on an address this one would cover, or the other way round.
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    /// use sim_net::{TcpListener, TcpStream};
+    ///
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async {
+    ///     // An admin port for this node only.
+    ///     let admin = TcpListener::bind("127.0.0.1:9000").await.unwrap();
+    ///     let other = sim::node::Builder::new("other").build();
+    ///     let from_other = other.spawn(TcpStream::connect("client:9000")).await.unwrap();
+    ///     assert_eq!(from_other.unwrap_err().kind(), ErrorKind::ConnectionRefused);
+    ///     let local = TcpStream::connect("localhost:9000").await.unwrap();
+    ///     let (_, peer) = admin.accept().await.unwrap();
+    ///     assert_eq!(peer, local.local_addr().unwrap());
+    ///     assert!(peer.ip().is_loopback());
+    /// });
+    /// ```
     pub async fn bind<A: ToSimAddr>(addr: A) -> io::Result<TcpListener> {
         const WHAT: &str = "sim::net::TcpListener::bind";
         let owner = Owner::here(WHAT)?;
@@ -202,7 +236,7 @@ impl TcpListener {
         let (id, port, backlog, recv_buffer) = {
             let mut world = owner.net.world.borrow_mut();
             world.check_local_ip(node, addr.ip())?;
-            let port = world.take_port(node, Proto::Tcp, addr.port(), now)?;
+            let port = world.take_port(node, Proto::Tcp, addr.ip(), addr.port(), now)?;
             let config = &world.config;
             let (backlog, recv_buffer) = (config.tcp_backlog_size(), config.tcp_buffer_size());
             (world.next_socket_id(), port, backlog, recv_buffer)
@@ -343,13 +377,13 @@ impl Drop for Listener {
             Ok(mut st) => st.close(),
             Err(_) => return,
         };
-        let (id, node, port) = {
+        let (id, node, local) = {
             let st = self.state.borrow();
-            (st.id, st.node, st.local.port())
+            (st.id, st.node, st.local)
         };
         if let Ok(mut world) = self.owner.net.world.try_borrow_mut() {
             let now = now_nanos(&self.owner.handle);
-            world.free_tcp_port(node, port, id, !killed, now);
+            world.free_tcp_port(node, local, id, !killed, now);
         }
         let name = self.owner.node_name().to_string();
         for endpoint in queued {

@@ -190,15 +190,15 @@ impl TcpSocket {
         let mut world = owner.net.world.borrow_mut();
         world.check_local_ip(node, addr.ip())?;
         if setup.reuseaddr && addr.port() != 0 {
-            world.end_time_wait(node, addr.port());
+            world.end_time_wait(node, addr.ip(), addr.port());
         }
-        let port = world.take_port(node, Proto::Tcp, addr.port(), now)?;
+        let port = world.take_port(node, Proto::Tcp, addr.ip(), addr.port(), now)?;
         let id = world.next_socket_id();
         world
             .node_seen_mut(node)
             .expect("registered by Owner::here")
             .tcp
-            .insert(port, TcpPort::Conn(id));
+            .insert(addr.ip(), port, TcpPort::Conn(id));
         setup.origin = Some(Origin {
             id,
             local: SocketAddr::new(addr.ip(), port),
@@ -209,6 +209,8 @@ impl TcpSocket {
     /// Connects to `addr`, from the bound port if [`bind`](Self::bind) was
     /// called (an ephemeral one otherwise), as
     /// [`TcpStream::connect`] does. The stream keeps the socket's options.
+    /// A socket bound to a loopback address reaches only its own node
+    /// (`InvalidInput`, Linux's `EINVAL`).
     pub async fn connect(self, addr: SocketAddr) -> io::Result<TcpStream> {
         let connecting = self.start_connect(addr)?;
         connect::handshake(connecting).await
@@ -390,7 +392,7 @@ impl Drop for Socket {
         };
         if let Ok(mut world) = self.owner.net.world.try_borrow_mut() {
             let node = self.owner.node.id();
-            world.free_tcp_port(node, origin.local.port(), origin.id, false, 0);
+            world.free_tcp_port(node, origin.local, origin.id, false, 0);
         }
     }
 }

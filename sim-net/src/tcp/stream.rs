@@ -46,13 +46,20 @@ use crate::world::{DEFAULT_TTL, Owner, World, check_ttl, resolve, resolve_or_pan
 ///   [`shutdown_std(Write)`](Self::shutdown_std)): the peer reads the
 ///   remaining bytes, then end of stream. Dropping the stream does the
 ///   same, and frees its port; with a linger time of zero
-///   ([`set_zero_linger`](Self::set_zero_linger)) it resets the connection
-///   instead.
-/// - When the peer's node is killed, the next read or write fails at once
+///   ([`set_zero_linger`](Self::set_zero_linger)), or with bytes it has
+///   not read, it resets the connection instead (as Linux does).
+/// - Writing to a peer that dropped its stream succeeds, paced by the
+///   peer's window, until the reset the peer answers with is back (a round
+///   trip); then writes fail with `BrokenPipe` (Linux's EPIPE: that reset
+///   follows the end of stream).
+/// - A reset without an end of stream before it (the peer closed with
+///   unread bytes, or a zero linger) is reported once, as
+///   `ConnectionReset`, by the next read or write; then reads return end
+///   of stream and writes `BrokenPipe`. Bytes that arrived before the reset
+///   are read first.
+/// - When the peer's node is killed, every read and write fails at once
 ///   with `ConnectionReset` (the peer's kernel is gone: nothing more
 ///   arrives, not even bytes that were in flight).
-/// - Writing to a peer that dropped its stream succeeds until its end of
-///   stream has arrived, then fails with `ConnectionReset`.
 /// - A partition stalls the stream: bytes written during it are sent when it
 ///   heals, in order (bytes already in flight when it starts still arrive).
 /// - Backpressure: a writer may have
@@ -129,8 +136,8 @@ impl Conn {
         let now = now_nanos(handle);
         let mut world = self.owner.net.world.borrow_mut();
         let mut me = self.ep.borrow_mut();
-        if let Some(reset) = &me.reset {
-            // Readable: the read that follows reports the reset.
+        if let Some(reset) = me.reset.as_ref().filter(|reset| reset.is_kill()) {
+            // Readable: the read that follows reports the kill.
             return Poll::Ready(if mode == Read::Ready {
                 Ok(0)
             } else {
@@ -162,6 +169,17 @@ impl Conn {
             }
             return Poll::Ready(Ok(n));
         }
+        if me.reset.is_some() {
+            // Readable: the bytes that came before the reset are read; then
+            // the read reports it (once), then end of stream.
+            if let Some(cx) = cx.as_deref() {
+                me.done_reading(cx.waker());
+            }
+            if mode == Read::Ready {
+                return Poll::Ready(Ok(0));
+            }
+            return Poll::Ready(me.read_reset().expect("reset checked above"));
+        }
         if me.fin_arrived() || !wants_bytes {
             if let Some(cx) = cx.as_deref() {
                 me.done_reading(cx.waker());
@@ -178,13 +196,18 @@ impl Conn {
 
     /// Writes as much of `buf` as the peer's window takes. Without a
     /// context it returns `Pending` instead of waiting for room.
+    ///
+    /// A peer that closed its stream still takes bytes into its window
+    /// (so a write loop is paced) and answers them with a reset: the
+    /// writes go on until it arrives, then fail (see `endpoint`).
     fn poll_write(&self, cx: Option<&mut Context<'_>>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let handle = &self.owner.handle;
         let now = now_nanos(handle);
         let mut world = self.owner.net.world.borrow_mut();
         let mut me = self.ep.borrow_mut();
-        if let Some(reset) = &me.reset {
-            return Poll::Ready(Err(reset.to_error()));
+        me.settle(&mut world, now);
+        if let Some(err) = me.write_reset() {
+            return Poll::Ready(Err(err));
         }
         if me.write_shut {
             return Poll::Ready(Err(error::write_shut_down()));
@@ -193,23 +216,19 @@ impl Conn {
             return Poll::Ready(Ok(0));
         }
         let Some(peer) = me.peer_ep.upgrade() else {
-            // The peer dropped its stream: bytes go nowhere, and once its end
-            // of stream has arrived, writing is an error.
-            me.settle(&mut world, now);
-            if me.fin_arrived() {
-                let name = node_name(&world, me.peer_node);
-                return Poll::Ready(Err(Reset::PeerClosed(name).to_error()));
-            }
-            return Poll::Ready(Ok(buf.len()));
+            // Only a reset at once (a kill, an aborted connect) lets the
+            // peer's end go while this one lives, and it was reported above.
+            let name = node_name(&world, me.peer_node);
+            return Poll::Ready(Err(Reset::PeerClosed(name).error(io::ErrorKind::BrokenPipe)));
         };
         let mut peer = peer.borrow_mut();
-        if peer.read_shut {
+        if peer.read_shut && !peer.closed {
             return Poll::Ready(Ok(buf.len()));
         }
         let window = peer.capacity.saturating_sub(peer.unread);
         if window == 0 {
             if let Some(cx) = cx {
-                me.writer = Some(cx.waker().clone());
+                me.wait_write(handle, now, cx.waker());
                 handle.note_wait("a TCP write (the peer's receive window is full)", None);
             }
             return Poll::Pending;
@@ -217,27 +236,35 @@ impl Conn {
         let n = buf.len().min(window);
         peer.unread += n;
         peer.transmit(&mut world, handle, now, Segment::Data(buf[..n].to_vec()));
+        if let Some(due) = peer.take_rst_due() {
+            // The peer closed: it answers with a reset when the bytes arrive.
+            let name = node_name(&world, peer.node);
+            me.transmit_rst(&mut world, handle, now, due, Reset::PeerClosed(name));
+        }
         Poll::Ready(Ok(n))
     }
 
     /// Ready when a write would not wait: room in the peer's window, or an
     /// error (reset, shut down) that the write then reports.
     fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let handle = &self.owner.handle;
+        let now = now_nanos(handle);
+        let mut world = self.owner.net.world.borrow_mut();
         let mut me = self.ep.borrow_mut();
+        me.settle(&mut world, now);
+        drop(world);
         if me.reset.is_some() || me.write_shut {
             return Poll::Ready(Ok(()));
         }
-        let has_room = me
-            .peer_ep
-            .upgrade()
-            .is_none_or(|peer| peer.borrow().read_shut || peer.borrow().has_room());
+        let has_room = me.peer_ep.upgrade().is_none_or(|peer| {
+            let peer = peer.borrow();
+            (peer.read_shut && !peer.closed) || peer.has_room()
+        });
         if has_room {
             return Poll::Ready(Ok(()));
         }
-        me.writer = Some(cx.waker().clone());
-        self.owner
-            .handle
-            .note_wait("a TCP write (the peer's receive window is full)", None);
+        me.wait_write(handle, now, cx.waker());
+        handle.note_wait("a TCP write (the peer's receive window is full)", None);
         Poll::Pending
     }
 
@@ -247,13 +274,17 @@ impl Conn {
         let now = now_nanos(handle);
         let mut world = self.owner.net.world.borrow_mut();
         let mut me = self.ep.borrow_mut();
+        me.settle(&mut world, now);
         if let Some(reset) = &me.reset {
-            return Err(reset.to_error());
+            return Err(if reset.is_kill() {
+                reset.to_error()
+            } else {
+                error::not_connected_tcp()
+            });
         }
         let peer = me.peer_ep.upgrade();
         if matches!(how, Shutdown::Read | Shutdown::Both) && !me.read_shut {
             me.read_shut = true;
-            me.settle(&mut world, now);
             me.discard_buffer();
             if let Some(peer) = &peer {
                 peer.borrow_mut().wake_writer();
@@ -273,7 +304,14 @@ impl Conn {
     /// closing is usually the last thing done with a stream).
     pub(crate) fn close_write(&self) -> io::Result<()> {
         match self.shutdown(Shutdown::Write) {
-            Err(err) if err.kind() == io::ErrorKind::ConnectionReset => Ok(()),
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    io::ErrorKind::ConnectionReset | io::ErrorKind::NotConnected
+                ) =>
+            {
+                Ok(())
+            }
             other => other,
         }
     }
@@ -316,8 +354,9 @@ impl TcpStream {
     /// (`"server:8080"`, a `SocketAddr`, ...), from an ephemeral port.
     ///
     /// The connection request takes the link's latency to arrive, and the
-    /// answer as long to come back. With no listener on the port, the
-    /// answer is `ConnectionRefused`. When there is no answer (the node is
+    /// answer as long to come back (on a held link, either waits for the
+    /// release). With no listener on the address and port, the answer is
+    /// `ConnectionRefused`. When there is no answer (the node is
     /// down, a partition cuts the way, the request was lost), the request is
     /// sent again after [`NetConfig::syn_rto`](crate::NetConfig::syn_rto)
     /// (1 s), doubling up to 64 s, for ever: wrap the call in
@@ -572,9 +611,9 @@ impl TcpStream {
     }
 
     /// Sets a linger time of zero: dropping the stream then resets the
-    /// connection (the peer's next read or write fails with
-    /// `ConnectionReset`, bytes not yet read are lost) instead of ending it,
-    /// and its port skips TIME_WAIT.
+    /// connection instead of ending it (once the reset arrives, the peer's
+    /// next read or write fails with `ConnectionReset`), and its port skips
+    /// TIME_WAIT.
     ///
     /// ```
     /// use std::io::ErrorKind;
@@ -765,8 +804,10 @@ pub(crate) enum Close {
     Abortive,
 }
 
-/// Removes an endpoint from its node's registry and frees its port (into
-/// TIME_WAIT if configured, unless killed or `abortive`).
+/// Frees an endpoint's port (into TIME_WAIT if configured, unless killed
+/// or `abortive`) and removes it from its node's registry, unless it is a
+/// closed end its peer keeps (that goes with the peer), and with it the
+/// closed end it kept itself.
 pub(crate) fn release_endpoint(owner: &Owner, endpoint: &Rc<RefCell<Endpoint>>, abortive: bool) {
     let Ok(mut world) = owner.net.world.try_borrow_mut() else {
         return;
@@ -779,23 +820,39 @@ pub(crate) fn release_endpoint(owner: &Owner, endpoint: &Rc<RefCell<Endpoint>>, 
     if let Some(port) = ep.port.take() {
         world.free_tcp_port(ep.node, port, ep.id, !killed && !abortive, now);
     }
-    if let Some(slot) = ep.slot.take() {
-        if let Some(node) = world.node_seen_mut(ep.node) {
-            if node
-                .endpoints
-                .get(slot)
-                .is_some_and(|w| std::ptr::eq(w.as_ptr(), Rc::as_ptr(endpoint)))
-            {
-                node.endpoints.remove(slot);
-            }
+    if !ep.closed {
+        unregister(&mut world, endpoint, &mut ep);
+    }
+    if let Some(closed_peer) = ep.closed_peer.take() {
+        if let Ok(mut peer) = closed_peer.try_borrow_mut() {
+            unregister(&mut world, &closed_peer, &mut peer);
         }
     }
 }
 
-/// Closes an endpoint whose owner is gone: a kill resets both ends; an
-/// aborted connect or an abortive close resets the peer; a normal close
-/// sends the end of stream. Then releases it.
+/// Removes an endpoint from its node's registry.
+fn unregister(world: &mut World, endpoint: &Rc<RefCell<Endpoint>>, ep: &mut Endpoint) {
+    let Some(slot) = ep.slot.take() else {
+        return;
+    };
+    if let Some(node) = world.node_seen_mut(ep.node) {
+        if node
+            .endpoints
+            .get(slot)
+            .is_some_and(|w| std::ptr::eq(w.as_ptr(), Rc::as_ptr(endpoint)))
+        {
+            node.endpoints.remove(slot);
+        }
+    }
+}
+
+/// Closes an endpoint whose owner is gone: a kill resets both ends at once;
+/// an aborted connect resets the peer at once. Otherwise, as on Linux, the
+/// end sends a reset if it had bytes it never read or a linger time of
+/// zero, the end of stream if not; it then stays with its peer, closed, to
+/// answer what reaches it with a reset (see `endpoint`). Then releases it.
 pub(crate) fn close_endpoint(owner: &Owner, endpoint: &Rc<RefCell<Endpoint>>, how: Close) {
+    let mut abortive = how == Close::Abortive;
     // Telling the peer draws from the simulation and may set its timer:
     // only from inside the simulation (not after it ended, not from another).
     if owner.in_own_simulation() {
@@ -808,24 +865,50 @@ pub(crate) fn close_endpoint(owner: &Owner, endpoint: &Rc<RefCell<Endpoint>>, ho
             let mut me = endpoint.borrow_mut();
             if let Some(peer) = me.peer_ep.upgrade() {
                 let mut peer = peer.borrow_mut();
-                match how {
-                    Close::Aborted => peer.reset_with(Reset::Aborted(name)),
-                    Close::Abortive if me.reset.is_none() => {
-                        peer.reset_with(Reset::Abortive(name));
+                if how == Close::Aborted {
+                    peer.reset_with(Reset::Aborted(name));
+                } else if me.reset.is_none() {
+                    me.settle(&mut world, now);
+                    let rst = if how == Close::Abortive {
+                        Some(Reset::Abortive(name.clone()))
+                    } else if me.has_data() {
+                        Some(Reset::UnreadData(name.clone()))
+                    } else {
+                        None
+                    };
+                    match rst {
+                        Some(reason) => {
+                            abortive = true;
+                            me.close_with_rst();
+                            peer.transmit_rst(&mut world, handle, now, now, reason);
+                        }
+                        None => {
+                            if !me.write_shut {
+                                me.write_shut = true;
+                                peer.transmit(&mut world, handle, now, Segment::Fin);
+                            }
+                            // Bytes on their way here are answered with a
+                            // reset when they arrive.
+                            if let Some(due) = me.first_data_due() {
+                                me.close_with_rst();
+                                let reason = Reset::PeerClosed(name);
+                                peer.transmit_rst(&mut world, handle, now, due, reason);
+                            }
+                        }
                     }
-                    _ if !me.write_shut && me.reset.is_none() => {
-                        me.write_shut = true;
-                        peer.transmit(&mut world, handle, now, Segment::Fin);
+                    // The peer keeps this end (unless it closed too).
+                    if !peer.closed {
+                        me.closed = true;
+                        peer.closed_peer = Some(endpoint.clone());
                     }
-                    _ => {}
                 }
-                // Its writes now go nowhere: let a writer waiting for room
-                // find out.
+                // Let a writer waiting for room look again (it now waits
+                // for the reset, if one comes).
                 peer.wake_writer();
             }
         }
     }
-    release_endpoint(owner, endpoint, how == Close::Abortive);
+    release_endpoint(owner, endpoint, abortive);
 }
 
 impl Drop for Conn {

@@ -23,7 +23,8 @@
 //! virtual time cannot show.
 //!
 //! ```
-//! //! use sim::history::{History, models::{Register, RegisterOp, RegisterRet}};
+//! use std::time::Duration;
+//! use sim::history::{History, models::{Register, RegisterOp, RegisterRet}};
 //!
 //! let mut rt = sim::Runtime::new(7);
 //! let history = History::new();
