@@ -2,7 +2,7 @@
 //! Knossos and Porcupine do it) and the cutting down of a failing history
 //! to a sub-history that still fails.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 
 use super::{Model, Operation, Outcome, at};
@@ -10,6 +10,11 @@ use super::{Model, Operation, Outcome, at};
 /// How many search steps one part of a history may take before the
 /// checker gives up ([`CheckError::TooLarge`]).
 const BUDGET: u64 = 5_000_000;
+
+/// How many search steps cutting a failing history down may take in all
+/// (each candidate sub-history is a search; a failing one explores its
+/// whole space). When it runs out, the report shows the cut so far.
+const CUT_BUDGET: u64 = 1_000_000;
 
 /// Why a history did not check.
 #[derive(Debug)]
@@ -154,8 +159,9 @@ where
         }
     }
     for (partition, part) in parts {
+        let part = leave_out_unobserved(model, part);
         let checked: Vec<Checked<'_, M>> = part.iter().map(Checked::new).collect();
-        match search(model, &checked) {
+        match search(model, &checked, BUDGET) {
             Search::Linearizable => {}
             Search::TooLarge => {
                 return Err(CheckError::TooLarge {
@@ -176,6 +182,33 @@ where
         }
     }
     Ok(())
+}
+
+/// Leaves out the unanswered operations the model says change nothing
+/// ([`Model::can_leave_out`]).
+fn leave_out_unobserved<M: Model>(
+    model: &M,
+    part: Vec<Operation<M::Op, M::Ret>>,
+) -> Vec<Operation<M::Op, M::Ret>> {
+    let keep: Vec<bool> = {
+        let all: Vec<(&M::Op, Option<&M::Ret>)> = part
+            .iter()
+            .map(|o| {
+                let ret = match &o.outcome {
+                    Outcome::Ok(ret) => Some(ret),
+                    _ => None,
+                };
+                (&o.op, ret)
+            })
+            .collect();
+        part.iter()
+            .map(|o| !matches!(o.outcome, Outcome::Unknown) || !model.can_leave_out(&o.op, &all))
+            .collect()
+    };
+    part.into_iter()
+        .zip(keep)
+        .filter_map(|(o, keep)| keep.then_some(o))
+        .collect()
 }
 
 /// An operation as the search sees it: its window and its answer (`None`:
@@ -239,7 +272,12 @@ impl Bits {
 
 /// Is there an order of `ops`, each at an instant within its window, under
 /// which `model` gives every known answer?
-fn search<M: Model>(model: &M, ops: &[Checked<'_, M>]) -> Search {
+fn search<M: Model>(model: &M, ops: &[Checked<'_, M>], budget: u64) -> Search {
+    search_counted(model, ops, budget).0
+}
+
+/// [`search`], with the number of steps it took.
+fn search_counted<M: Model>(model: &M, ops: &[Checked<'_, M>], budget: u64) -> (Search, u64) {
     // Events in time order: node 0 is the head, 2n+1 the tail; an
     // invocation sorts before an answer at the same instant (two operations
     // that meet at one instant may be in either order).
@@ -278,8 +316,8 @@ fn search<M: Model>(model: &M, ops: &[Checked<'_, M>]) -> Search {
     let mut steps = 0u64;
     while next[head] != tail {
         steps += 1;
-        if steps > BUDGET {
-            return Search::TooLarge;
+        if steps > budget {
+            return (Search::TooLarge, steps);
         }
         let (i, is_call) = call_of[entry];
         if is_call {
@@ -301,7 +339,7 @@ fn search<M: Model>(model: &M, ops: &[Checked<'_, M>]) -> Search {
             // An answer: the operation it closes had to be linearized by
             // now. Undo the latest choice and try the next candidate.
             let Some((call, before)) = stack.pop() else {
-                return Search::Violation;
+                return (Search::Violation, steps);
             };
             let j = call_of[call].0;
             state = before;
@@ -311,7 +349,31 @@ fn search<M: Model>(model: &M, ops: &[Checked<'_, M>]) -> Search {
             entry = next[call];
         }
     }
-    Search::Linearizable
+    (Search::Linearizable, steps)
+}
+
+/// Delta debugging over `items`: the largest set found (in chunks of
+/// halving size, then one by one) whose change still `fails`. `fails` is
+/// given the whole set to try (those found so far and a new chunk).
+fn reduce(items: &[usize], mut fails: impl FnMut(&BTreeSet<usize>) -> bool) -> BTreeSet<usize> {
+    let mut found = BTreeSet::new();
+    let mut chunk = items.len().div_ceil(2).max(1);
+    loop {
+        for part in items.chunks(chunk) {
+            if part.iter().all(|i| found.contains(i)) {
+                continue;
+            }
+            let mut trying = found.clone();
+            trying.extend(part.iter().copied());
+            if fails(&trying) {
+                found = trying;
+            }
+        }
+        if chunk == 1 {
+            return found;
+        }
+        chunk = chunk.div_ceil(2);
+    }
 }
 
 /// Cuts a failing part down soundly (every step keeps "this fails implies
@@ -321,6 +383,18 @@ fn search<M: Model>(model: &M, ops: &[Checked<'_, M>]) -> Search {
 /// indices kept and, per index, whether its answer is needed.
 fn cut_down<M: Model>(model: &M, part: &[Operation<M::Op, M::Ret>]) -> (Vec<usize>, Vec<bool>) {
     let full: Vec<Checked<'_, M>> = part.iter().map(Checked::new).collect();
+    // All the searches below share one budget: when it runs out, the
+    // sub-history found so far (already sound) is the report.
+    let left = std::cell::Cell::new(CUT_BUDGET);
+    let fails = |ops: &[Checked<'_, M>]| -> bool {
+        let budget = left.get();
+        if budget == 0 {
+            return false;
+        }
+        let (result, spent) = search_counted(model, ops, budget);
+        left.set(budget.saturating_sub(spent));
+        result == Search::Violation
+    };
     // The prefix up to the invocation of operation `k` (in invocation
     // order, which is the order of `part`).
     let prefix = |k: usize| -> (Vec<usize>, Vec<Checked<'_, M>>) {
@@ -344,46 +418,87 @@ fn cut_down<M: Model>(model: &M, part: &[Operation<M::Op, M::Ret>]) -> (Vec<usiz
     let (mut low, mut high) = (0, part.len() - 1);
     while low < high {
         let mid = low + (high - low) / 2;
-        if search(model, &prefix(mid).1) == Search::Violation {
+        if fails(&prefix(mid).1) {
             high = mid;
         } else {
             low = mid + 1;
         }
     }
     let (mut kept, mut ops) = prefix(low);
-    if search(model, &ops) != Search::Violation {
+    if !fails(&ops) {
         // Only the whole history fails (its last answers matter).
         kept = (0..part.len()).collect();
         ops = full.clone();
     }
     // Reads change nothing: leaving one out only removes a constraint.
+    let reads: Vec<usize> = (0..kept.len())
+        .filter(|&at| model.is_read(ops[at].op))
+        .collect();
+    let left_out = reduce(&reads, |without| {
+        let fewer: Vec<Checked<'_, M>> = (0..ops.len())
+            .filter(|at| !without.contains(at))
+            .map(|at| ops[at].clone())
+            .collect();
+        fails(&fewer)
+    });
     let mut at = 0;
-    while at < kept.len() {
-        if model.is_read(ops[at].op) {
-            let mut fewer = ops.clone();
-            fewer.remove(at);
-            if search(model, &fewer) == Search::Violation {
-                ops = fewer;
-                kept.remove(at);
-                continue;
-            }
-        }
+    ops.retain(|_| {
         at += 1;
-    }
+        !left_out.contains(&(at - 1))
+    });
+    let mut at = 0;
+    kept.retain(|_| {
+        at += 1;
+        !left_out.contains(&(at - 1))
+    });
     // Ignoring an answer only relaxes: mark those the failure does not need.
-    let mut needed = vec![true; kept.len()];
-    for at in 0..kept.len() {
-        if ops[at].ret.is_some() {
-            let mut relaxed = ops.clone();
-            relaxed[at] = ops[at].relaxed();
-            if search(model, &relaxed) == Search::Violation {
-                ops = relaxed;
-                needed[at] = false;
-            }
-        } else {
-            needed[at] = false;
-        }
+    let answered: Vec<usize> = (0..kept.len())
+        .filter(|&at| ops[at].ret.is_some())
+        .collect();
+    let ignored = reduce(&answered, |ignoring| {
+        let relaxed: Vec<Checked<'_, M>> = (0..ops.len())
+            .map(|at| {
+                if ignoring.contains(&at) {
+                    ops[at].relaxed()
+                } else {
+                    ops[at].clone()
+                }
+            })
+            .collect();
+        // A relaxed operation may take effect at any later time, which the
+        // search pays for; one the model can leave out costs nothing.
+        let all: Vec<(&M::Op, Option<&M::Ret>)> = relaxed.iter().map(|o| (o.op, o.ret)).collect();
+        let relaxed: Vec<Checked<'_, M>> = relaxed
+            .iter()
+            .enumerate()
+            .filter(|(at, o)| !ignoring.contains(at) || !model.can_leave_out(o.op, &all))
+            .map(|(_, o)| o.clone())
+            .collect();
+        fails(&relaxed)
+    });
+    let needed: Vec<bool> = (0..kept.len())
+        .map(|at| ops[at].ret.is_some() && !ignored.contains(&at))
+        .collect();
+    for &at in &ignored {
+        ops[at] = ops[at].relaxed();
     }
+    // An operation whose answer is not needed is as good as unanswered: if
+    // the model says it changes nothing then, it goes too.
+    let all: Vec<(&M::Op, Option<&M::Ret>)> = ops.iter().map(|o| (o.op, o.ret)).collect();
+    let gone: Vec<bool> = (0..kept.len())
+        .map(|at| !needed[at] && model.can_leave_out(ops[at].op, &all))
+        .collect();
+    let mut at = 0;
+    kept.retain(|_| {
+        at += 1;
+        !gone[at - 1]
+    });
+    let mut needed = needed;
+    let mut at = 0;
+    needed.retain(|_| {
+        at += 1;
+        !gone[at - 1]
+    });
     (kept, needed)
 }
 
@@ -573,6 +688,22 @@ mod tests {
             deq(2, 4, 5, Some(1)),
         ];
         assert!(check(&model, twice).is_err());
+    }
+
+    #[test]
+    fn unanswered_writes_nobody_saw_are_left_out() {
+        // 60 writes that timed out, and reads that saw only two of them:
+        // without leaving the others out, each could take effect anywhere.
+        let model = Register::new(None);
+        let mut h: Vec<R> = (0..60)
+            .map(|i| op(i, i as u64, None, RegisterOp::Write(i as u32), None))
+            .collect();
+        h.push(read(60, 100, 101, Some(7)));
+        h.push(read(61, 102, 103, Some(42)));
+        assert!(check(&model, h.clone()).is_ok());
+        // One that was seen still counts: 7 cannot come back after 42.
+        h.push(read(62, 104, 105, Some(7)));
+        assert!(check(&model, h).is_err());
     }
 
     #[test]

@@ -101,6 +101,21 @@ pub trait Model {
         false
     }
 
+    /// For an operation whose answer never came: true if leaving it out
+    /// changes nothing, given every operation of its part with its answer
+    /// (`others`, itself included). Such operations are left out before
+    /// the search, which keeps a history with many timed-out writes cheap
+    /// to check (each could otherwise take effect at any later point).
+    ///
+    /// Only say `true` when it is sound both ways: a write whose value no
+    /// answer shows (no read returned it, no compare-and-set compared with
+    /// it) can always be placed after everything else, where it changes no
+    /// answer. The default, `false`, keeps every operation.
+    fn can_leave_out(&self, op: &Self::Op, others: &[(&Self::Op, Option<&Self::Ret>)]) -> bool {
+        let _ = (op, others);
+        false
+    }
+
     /// The model's name, for reports.
     fn name(&self) -> &str {
         std::any::type_name::<Self>()

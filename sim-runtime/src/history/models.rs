@@ -73,6 +73,22 @@ impl<T: Clone + Eq + Hash + fmt::Debug> Model for Register<T> {
         matches!(op, RegisterOp::Read)
     }
 
+    /// An unanswered write or compare-and-set whose value no answer shows
+    /// and no compare-and-set expects.
+    fn can_leave_out(
+        &self,
+        op: &RegisterOp<T>,
+        others: &[(&RegisterOp<T>, Option<&RegisterRet<T>>)],
+    ) -> bool {
+        let (RegisterOp::Write(v) | RegisterOp::Cas { to: v, .. }) = op else {
+            return false;
+        };
+        !others.iter().any(|(other, ret)| {
+            matches!(ret, Some(RegisterRet::Read(Some(seen))) if seen == v)
+                || matches!(other, RegisterOp::Cas { from, .. } if from == v)
+        })
+    }
+
     fn name(&self) -> &str {
         "register"
     }
@@ -222,6 +238,18 @@ where
         matches!(op, KvOp::Get(_))
     }
 
+    /// An unanswered put or compare-and-set whose value no answer of its
+    /// part (its key) shows and no compare-and-set expects.
+    fn can_leave_out(&self, op: &KvOp<K, V>, others: &[(&KvOp<K, V>, Option<&KvRet<V>>)]) -> bool {
+        let (KvOp::Put(_, v) | KvOp::Cas { to: v, .. }) = op else {
+            return false;
+        };
+        !others.iter().any(|(other, ret)| {
+            matches!(ret, Some(KvRet::Value(Some(seen))) if seen == v)
+                || matches!(other, KvOp::Cas { from: Some(from), .. } if from == v)
+        })
+    }
+
     fn name(&self) -> &str {
         "key-value map"
     }
@@ -305,6 +333,20 @@ impl<T: Clone + Eq + Hash + fmt::Debug> Model for Queue<T> {
             }
             _ => None,
         }
+    }
+
+    /// An unanswered enqueue of a value no dequeue returned.
+    fn can_leave_out(
+        &self,
+        op: &QueueOp<T>,
+        others: &[(&QueueOp<T>, Option<&QueueRet<T>>)],
+    ) -> bool {
+        let QueueOp::Enqueue(v) = op else {
+            return false;
+        };
+        !others
+            .iter()
+            .any(|(_, ret)| matches!(ret, Some(QueueRet::Dequeued(Some(seen))) if seen == v))
     }
 
     fn name(&self) -> &str {
