@@ -121,6 +121,16 @@ pub enum Decision {
 }
 
 impl Decision {
+    /// Whether a yes to this decision injects a fault: a message lost or
+    /// duplicated, a `buggify!` site firing. What the exhaustive search's
+    /// fault bound counts, and what shrinking removes first.
+    pub(crate) fn is_fault(self) -> bool {
+        matches!(
+            self,
+            Decision::Loss | Decision::Duplicate | Decision::Buggify
+        )
+    }
+
     /// A short name: `schedule`, `latency`, `loss`, ...
     pub fn name(self) -> &'static str {
         match self {

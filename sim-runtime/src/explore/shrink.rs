@@ -15,12 +15,7 @@ use crate::trace::Decision;
 pub(crate) fn size(entries: &[Entry]) -> (usize, usize, u128, usize) {
     let faults = entries
         .iter()
-        .filter(|e| {
-            matches!(
-                e.what,
-                Decision::Loss | Decision::Duplicate | Decision::Buggify
-            ) && e.value != 0
-        })
+        .filter(|e| e.what.is_fault() && e.value != 0)
         .count();
     let preemptions = entries
         .iter()
