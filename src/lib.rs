@@ -91,6 +91,7 @@ pub use sim_runtime::{
 /// | `depth = 3` | an integer from 1 to 64 | PCT's depth: how many specific orderings a bug may need (default 3). Only with `explore = "pct"` (a compile error otherwise). |
 /// | `max_schedules = 100_000` | an integer greater than zero | The exhaustive search's budget of schedules (default 100,000). Only with `explore = "exhaustive"` (a compile error otherwise). |
 /// | `preemption_bound = 2` | an integer | Bounds the exhaustive search to schedules with at most this many preemptions, fewest first. Only with `explore = "exhaustive"` (a compile error otherwise). |
+/// | `fault_bound = 1` | an integer | Bounds the exhaustive search to schedules with at most this many faults (messages lost or duplicated, `buggify!` sites firing), fewest first, each fault tried at every place in the run, the earliest first. Only with `explore = "exhaustive"` (a compile error otherwise). |
 /// | `task_panics = "join"` | `"fail"` (default) or `"join"` | What a panic in a spawned task does: fail the run, or go to its `JoinHandle` (`.await` gives a `JoinError` with `is_panic()`; as with tokio, the panic of a task whose handle was dropped is lost). |
 ///
 /// A duration string is one or more `<integer><unit>` parts, added up, with

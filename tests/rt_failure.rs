@@ -169,15 +169,21 @@ fn a_wake_from_another_os_thread_fails_the_run() {
             // A real thread completing a channel: the simulation cannot know
             // when this happens, so it must not pretend the run is repeatable.
             // The thread sends only once the receiver waits, so that the
-            // completion is a wake (not a value ready at the first poll).
+            // completion is a wake (not a value ready at the first poll), and
+            // the poll returns once it has sent: the wake is in before the
+            // simulation looks for something to do.
             let (go, waiting) = std::sync::mpsc::channel::<()>();
+            let (sent, has_sent) = std::sync::mpsc::channel::<()>();
             let thread = std::thread::spawn(move || {
                 waiting.recv().unwrap();
-                tx.send(1).unwrap()
+                tx.send(1).unwrap();
+                sent.send(()).unwrap();
             });
             let out = std::future::poll_fn(|cx| {
                 let poll = std::pin::Pin::new(&mut rx).poll(cx);
-                let _ = go.send(());
+                if go.send(()).is_ok() {
+                    has_sent.recv().unwrap();
+                }
                 poll
             })
             .await;
@@ -190,6 +196,58 @@ fn a_wake_from_another_os_thread_fails_the_run() {
         failure.to_string().contains("woken from another OS thread"),
         "{failure}"
     );
+}
+
+/// Waits on `rt` for a channel that a real thread completes once the
+/// receiver waits: with nothing else to do, the run finds itself idle
+/// before or after the wake.
+fn receive_from_a_thread(rt: &mut sim::Runtime) -> sim::Failure {
+    rt.try_block_on(async {
+        let (tx, mut rx) = futures::channel::oneshot::channel::<u32>();
+        let (go, waiting) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            waiting.recv().unwrap();
+            let _ = tx.send(1);
+        });
+        let out = std::future::poll_fn(|cx| {
+            let poll = std::pin::Pin::new(&mut rx).poll(cx);
+            let _ = go.send(());
+            poll
+        })
+        .await;
+        thread.join().unwrap();
+        out
+    })
+    .unwrap_err()
+}
+
+#[test]
+fn a_late_wake_from_another_os_thread_is_waited_for_once_a_waker_left_the_thread() {
+    // Issue #17, defect 4: a deadlock waits (up to 100 ms of wall time) for a
+    // wake from another thread only once a waker of this thread's
+    // simulations has been woken from one. Before, nothing says a waker
+    // left: a task that a thread wakes only after the run found nothing to
+    // do is a deadlock.
+    let (tx, mut rx) = futures::channel::oneshot::channel::<u32>();
+    let (go, waiting) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        waiting.recv().unwrap();
+        tx.send(1).unwrap()
+    });
+    let mut rt = sim::Runtime::new(1);
+    let failure = rt
+        .try_block_on(std::future::poll_fn(|cx| {
+            std::pin::Pin::new(&mut rx).poll(cx)
+        }))
+        .unwrap_err();
+    assert!(matches!(failure.kind(), FailureKind::Deadlock), "{failure}");
+    // The thread wakes the task after the end: now a waker has left.
+    go.send(()).unwrap();
+    thread.join().unwrap();
+    drop(rt);
+    // So a run whose task a thread wakes late waits for that wake.
+    let failure = receive_from_a_thread(&mut sim::Runtime::new(1));
+    assert_eq!(failure.kind().name(), "foreign-wake", "{failure}");
 }
 
 #[test]

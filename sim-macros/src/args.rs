@@ -188,6 +188,18 @@ pub(crate) const ARGS: &[Spec] = &[
         }),
     },
     Spec {
+        name: "fault_bound",
+        kind: Kind::U64,
+        method: "fault_bound",
+        example: "fault_bound = 1",
+        excludes: &[],
+        needs: Some(Needs {
+            arg: "explore",
+            value: "exhaustive",
+            what: "the exhaustive search's fault bound",
+        }),
+    },
+    Spec {
         name: "task_panics",
         kind: Kind::Choice {
             enum_name: "TaskPanics",
@@ -481,8 +493,8 @@ mod tests {
     }
 
     const ACCEPTED: &str = "`#[sim::test]` accepts `seeds`, `seed`, `max_time`, `max_steps`, \
-        `check_determinism`, `leaks`, `explore`, `depth`, `max_schedules`, `preemption_bound` and \
-        `task_panics`";
+        `check_determinism`, `leaks`, `explore`, `depth`, `max_schedules`, `preemption_bound`, \
+        `fault_bound` and `task_panics`";
 
     #[test]
     fn no_arguments_no_calls() {
@@ -583,6 +595,20 @@ mod tests {
                 .preemption_bound(0)
             )
             .to_string()
+        );
+        assert_eq!(
+            calls("fault_bound = 2, explore = \"exhaustive\", preemption_bound = 1"),
+            quote!(
+                .explore(::sim::harness::Strategy::Exhaustive)
+                .preemption_bound(1)
+                .fault_bound(2)
+            )
+            .to_string()
+        );
+        assert_eq!(
+            error("explore = \"random\", fault_bound = 1"),
+            "fault_bound is the exhaustive search's fault bound and does nothing with \
+             `explore = \"random\"`; write `explore = \"exhaustive\"`, or remove fault_bound"
         );
         assert_eq!(
             error("explore = \"dfs\""),

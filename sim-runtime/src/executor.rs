@@ -82,6 +82,8 @@ pub(crate) struct Shared {
     /// (`sim::rand`, `getrandom` fills): fixed by the seed, so an
     /// exhaustive search does not explore them.
     pub(crate) fixed_draws: Cell<u64>,
+    /// How many times a deadlock waited for a wake from another thread.
+    grace_waits: Cell<u64>,
     remote: Arc<Remote>,
     /// Per-simulation state of layers built on the runtime, by type, in
     /// creation order.
@@ -178,7 +180,9 @@ impl Slot {
 }
 
 /// How long a simulation with nothing left to do waits for a wake from
-/// another thread before reporting a deadlock (see `Remote::wait_for_wake`).
+/// another thread before reporting a deadlock (see `Remote::wait_for_wake`),
+/// once wakers of its thread's simulations have been woken from another
+/// thread (`Remote::wakers_escaped`); otherwise it does not wait.
 const DEADLOCK_GRACE: Duration = Duration::from_millis(100);
 
 /// How many leaf futures may complete in one poll before the task is made
@@ -243,6 +247,7 @@ impl Handle {
                 state: RefCell::new(state),
                 rng: RefCell::new(rng),
                 fixed_draws: Cell::new(0),
+                grace_waits: Cell::new(0),
                 remote: Remote::new(id),
                 extensions: RefCell::new(Vec::new()),
                 listeners: RefCell::new(Vec::new()),
@@ -302,6 +307,12 @@ impl Handle {
 
     pub(crate) fn fixed_draws(&self) -> u64 {
         self.shared.fixed_draws.get()
+    }
+
+    /// How many times a deadlock waited for a wake from another thread.
+    #[cfg(test)]
+    pub(crate) fn grace_waits(&self) -> u64 {
+        self.shared.grace_waits.get()
     }
 
     /// Makes this simulation current on this thread until the guard drops,
@@ -842,9 +853,13 @@ impl Handle {
         let mut st = self.shared.state.borrow_mut();
         let Some(deadline) = st.timers.next_deadline() else {
             drop(st);
-            if self.shared.config.deadlock_grace && self.shared.remote.wait_for_wake(DEADLOCK_GRACE)
-            {
-                return Ok(());
+            let remote = &self.shared.remote;
+            if self.shared.config.deadlock_grace && remote.wakers_escaped() {
+                let waits = &self.shared.grace_waits;
+                waits.set(waits.get() + 1);
+                if remote.wait_for_wake(DEADLOCK_GRACE) {
+                    return Ok(());
+                }
             }
             return Err(self.deadlock());
         };

@@ -171,7 +171,9 @@ impl Builder {
     }
 
     /// Whether a deadlock first waits up to 100 ms of wall time for a wake
-    /// from another OS thread (to report it as a foreign wake instead).
+    /// from another OS thread (to report it as a foreign wake instead), once
+    /// a waker of this thread's simulations has been woken from another
+    /// thread (see `waker`); without that, a deadlock never waits.
     pub(crate) fn deadlock_grace(mut self, wait: bool) -> Self {
         self.config.deadlock_grace = wait;
         self
@@ -486,6 +488,12 @@ impl Runtime {
     /// `getrandom` fills).
     pub(crate) fn fixed_draws(&self) -> u64 {
         self.handle.fixed_draws()
+    }
+
+    /// How many times a deadlock waited for a wake from another thread.
+    #[cfg(test)]
+    pub(crate) fn grace_waits(&self) -> u64 {
+        self.handle.grace_waits()
     }
 
     /// Preemptions so far: choices of another task while the one polled

@@ -127,6 +127,17 @@ pub enum Decision {
 }
 
 impl Decision {
+    /// Whether a non-zero value of this decision injects a fault: a
+    /// message lost or duplicated, a `buggify!` site firing, the nemesis
+    /// striking. What the exhaustive search's fault bound counts, and what
+    /// shrinking removes first.
+    pub(crate) fn is_fault(self) -> bool {
+        matches!(
+            self,
+            Decision::Loss | Decision::Duplicate | Decision::Buggify | Decision::Nemesis
+        )
+    }
+
     /// A short name: `schedule`, `latency`, `loss`, ...
     pub fn name(self) -> &'static str {
         match self {

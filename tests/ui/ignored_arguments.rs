@@ -12,6 +12,9 @@ async fn budget_without_exhaustive() {}
 #[sim::test(explore = "pct", preemption_bound = 1)]
 async fn bound_with_pct() {}
 
+#[sim::test(fault_bound = 1)]
+async fn fault_bound_without_exhaustive() {}
+
 #[sim::test(task_panics = "ignore")]
 async fn bad_task_panics() {}
 

@@ -5,7 +5,7 @@
 //! | --- | --- |
 //! | `random` (default) | every decision drawn from the seed's streams |
 //! | `pct` | priority-based scheduling with `depth - 1` priority change points (PCT) |
-//! | `exhaustive` | depth-first enumeration of every tape, within `max_schedules` and an optional preemption bound |
+//! | `exhaustive` | depth-first enumeration of every tape, within `max_schedules` and optional preemption and fault bounds (fewest first; faults placed at every point, earliest first) |
 //! | `portfolio` | seeds alternate: random, PCT depth 1, 2 and 3 |
 //!
 //! A scheduling point is an `.await` that returned `Pending` while another

@@ -13,10 +13,7 @@ use crate::trace::Decision;
 
 /// True for a decision that injected a fault (its default, 0, injects none).
 fn is_fault(entry: &Entry) -> bool {
-    matches!(
-        entry.what,
-        Decision::Loss | Decision::Duplicate | Decision::Buggify | Decision::Nemesis
-    ) && entry.value != 0
+    entry.what.is_fault() && entry.value != 0
 }
 
 /// What a shrink minimizes, in order.

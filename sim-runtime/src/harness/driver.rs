@@ -16,7 +16,9 @@ use super::{
     Summary, TaskPanics, Test, TestFailure, TestOutput, log,
 };
 use crate::explore::Strategy;
-use crate::explore::exhaustive::{Branch, Dfs, next_prefix};
+use crate::explore::exhaustive::{
+    Branch, Dfs, Levels, first_placement, next_placement, next_prefix,
+};
 use crate::explore::pct::Pct;
 use crate::explore::shrink::{self, Attempt};
 use crate::explore::tape::{Entry, Replay, Tape, trim};
@@ -52,6 +54,8 @@ enum Spec {
     Dfs {
         prefix: Vec<u64>,
         bound: Option<u64>,
+        /// Under a fault bound, where the run injects its faults.
+        placement: Option<Vec<u64>>,
     },
     Replay(Vec<Entry>),
     Lenient(Vec<Entry>),
@@ -68,8 +72,8 @@ impl Spec {
     }
 }
 
-/// The branching decisions a search run logs.
-type BranchLog = std::rc::Rc<std::cell::RefCell<Vec<Branch>>>;
+/// What a search run logs: its branching decisions and faults.
+type SearchLog = std::rc::Rc<std::cell::RefCell<crate::explore::exhaustive::Log>>;
 
 /// One run's outcome.
 struct Run {
@@ -87,6 +91,8 @@ struct Run {
     spawns: Vec<(crate::task::TaskId, &'static Location<'static>)>,
     tape: Option<Vec<Entry>>,
     branches: Vec<Branch>,
+    /// Faults injected (counted by the search's decider only).
+    faults: u64,
 }
 
 pub(super) struct Harness<'a, F> {
@@ -336,13 +342,8 @@ where
             .settings
             .preemption_bound
             .or(self.test.preemption_bound);
+        let fault_bound = self.settings.fault_bound.or(self.test.fault_bound);
         let shard = self.settings.shard.unwrap_or(Shard { index: 0, count: 1 });
-        // With a bound, the simplest schedules come first: all those with
-        // no preemption, then those with exactly one, and so on.
-        let levels: Vec<Option<u64>> = match bound {
-            None => vec![None],
-            Some(b) => (0..=b).map(Some).collect(),
-        };
         let mut progress = Progress::new(self.test.id(), max as usize, "schedules");
         let mut summary = Summary {
             complete: true,
@@ -352,46 +353,65 @@ where
         // The most values any run drew from the seed outside the tape: the
         // search varies every decision on the tape, not those values.
         let mut fixed_draws = 0;
-        'levels: for level in levels {
-            let mut prefix = if shard.count > 1 {
-                vec![shard.index]
-            } else {
-                Vec::new()
-            };
+        // With bounds, the simplest schedules come first: fewest preemptions
+        // and faults (see `explore::exhaustive`).
+        let mut levels = Levels::new(fault_bound, bound);
+        'levels: while let Some(level) = levels.next() {
+            // Under a fault bound, each placement of the level's faults in
+            // turn, the earliest first; each searched depth first.
+            let mut placement = level.faults.map(first_placement);
             loop {
-                if summary.schedules >= max {
-                    summary.complete = false;
-                    break 'levels;
-                }
-                let spec = Spec::Dfs {
-                    prefix: prefix.clone(),
-                    bound: level,
+                // The most fault points of the placement a run reached.
+                let mut reached = 0;
+                let mut prefix = if shard.count > 1 {
+                    vec![shard.index]
+                } else {
+                    Vec::new()
                 };
-                let run = self.run_once(seed, &spec, false, false);
-                fixed_draws = fixed_draws.max(run.fixed_draws);
-                let log = &run.branches;
-                let outside_shard = shard.count > 1
-                    && log
-                        .first()
-                        .map_or(shard.index > 0, |b| shard.index >= b.count);
-                if outside_shard {
-                    break;
-                }
-                // At level b, schedules with fewer preemptions were run before.
-                let new = level.is_none_or(|b| b == 0 || run.preemptions == b);
-                if new {
-                    depth = depth.max(log.len());
-                    if run.failure.is_some() {
-                        progress.finish(&summary, 1);
-                        return Err(self.report(seed, Origin::Search, spec, run, &summary));
+                loop {
+                    if summary.schedules >= max {
+                        summary.complete = false;
+                        break 'levels;
                     }
-                    summary.schedules += 1;
-                    summary.virtual_time += run.elapsed;
-                    progress.tick(summary.schedules, Some(depth));
+                    let spec = Spec::Dfs {
+                        prefix: prefix.clone(),
+                        bound: level.preemptions,
+                        placement: placement.clone(),
+                    };
+                    let run = self.run_once(seed, &spec, false, false);
+                    fixed_draws = fixed_draws.max(run.fixed_draws);
+                    levels.saw(run.faults, run.preemptions);
+                    reached = reached.max(run.faults);
+                    let log = &run.branches;
+                    let outside_shard = shard.count > 1
+                        && log
+                            .first()
+                            .map_or(shard.index > 0, |b| shard.index >= b.count);
+                    if outside_shard {
+                        break;
+                    }
+                    // Runs with fewer preemptions or faults were run before.
+                    if level.counts(run.faults, run.preemptions) {
+                        depth = depth.max(log.len());
+                        if run.failure.is_some() {
+                            progress.finish(&summary, 1);
+                            return Err(self.report(seed, Origin::Search, spec, run, &summary));
+                        }
+                        summary.schedules += 1;
+                        summary.virtual_time += run.elapsed;
+                        progress.tick(summary.schedules, Some(depth));
+                    }
+                    match next_prefix(log, shard.count) {
+                        Some(next) => prefix = next,
+                        None => break,
+                    }
                 }
-                match next_prefix(log, shard.count) {
-                    Some(next) => prefix = next,
-                    None => break,
+                placement = match placement {
+                    Some(placement) => next_placement(&placement, reached),
+                    None => None,
+                };
+                if placement.is_none() {
+                    break;
                 }
             }
         }
@@ -412,7 +432,9 @@ where
         };
         let bound = bound
             .map(|b| format!(", preemption bound {b}"))
-            .unwrap_or_default();
+            .into_iter()
+            .chain(fault_bound.map(|f| format!(", fault bound {f}")))
+            .collect::<String>();
         let shard = if shard.count > 1 {
             format!(", shard {}/{}", shard.index, shard.count)
         } else {
@@ -522,12 +544,16 @@ where
     }
 
     /// The decider of a run, and the branch log when it is a search run.
-    fn decider(&self, seed: u64, spec: &Spec) -> (Box<dyn Decider>, Option<BranchLog>) {
+    fn decider(&self, seed: u64, spec: &Spec) -> (Box<dyn Decider>, Option<SearchLog>) {
         match spec {
             Spec::Random => (Box::new(Random::new(seed)), None),
             Spec::Pct { depth, k } => (Box::new(Pct::new(seed, *depth, *k)), None),
-            Spec::Dfs { prefix, bound } => {
-                let (dfs, log) = Dfs::new(prefix.clone(), *bound);
+            Spec::Dfs {
+                prefix,
+                bound,
+                placement,
+            } => {
+                let (dfs, log) = Dfs::new(prefix.clone(), *bound, placement.clone());
                 (Box::new(dfs), Some(log))
             }
             Spec::Replay(entries) => (Box::new(Replay::strict(entries.clone())), None),
@@ -536,7 +562,7 @@ where
     }
 
     fn run_once(&self, seed: u64, spec: &Spec, record_trace: bool, record_tape: bool) -> Run {
-        let (decider, branches) = self.decider(seed, spec);
+        let (decider, search_log) = self.decider(seed, spec);
         let mut builder = Builder::new()
             .seed(seed)
             .max_time(self.settings.max_time.unwrap_or(self.test.max_time))
@@ -572,7 +598,11 @@ where
             trace: rt.trace(),
             spawns: rt.spawn_sites(),
             tape: rt.tape(),
-            branches: branches.map(|b| b.borrow().clone()).unwrap_or_default(),
+            branches: search_log
+                .as_ref()
+                .map(|log| log.borrow().branches.clone())
+                .unwrap_or_default(),
+            faults: search_log.map_or(0, |log| log.borrow().faults),
         }
     }
 

@@ -52,6 +52,8 @@ pub struct Settings {
     pub max_schedules: Option<u64>,
     /// `SIM_PREEMPTION_BOUND`: the exhaustive search's preemption bound.
     pub preemption_bound: Option<u64>,
+    /// `SIM_FAULT_BOUND`: the exhaustive search's fault bound.
+    pub fault_bound: Option<u64>,
     /// `SIM_REPLAY`: a replay string from a failure report.
     pub replay: Option<String>,
     /// `SIM_SHRINK`: how many runs shrinking may make (`Some(0)`: off).
@@ -226,6 +228,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "a number of preemptions (0 or more)",
     ),
     (
+        "SIM_FAULT_BOUND",
+        "a number of faults (0 or more): losses, duplications and `buggify!` firings",
+    ),
+    (
         "SIM_REPLAY",
         "a replay string from a failure report (`sim2.…`)",
     ),
@@ -303,6 +309,8 @@ impl Settings {
         max_schedules: u64;
         /// The exhaustive search's preemption bound (`SIM_PREEMPTION_BOUND`).
         preemption_bound: u64;
+        /// The exhaustive search's fault bound (`SIM_FAULT_BOUND`).
+        fault_bound: u64;
         /// Replays this replay string (`SIM_REPLAY`).
         replay: #[into] String;
         /// How many runs shrinking may make, 0 for none (`SIM_SHRINK`).
@@ -445,6 +453,9 @@ impl Settings {
         if let Some(v) = get("SIM_PREEMPTION_BOUND") {
             settings.preemption_bound =
                 Some(parse_u64(&v).ok_or_else(|| err("SIM_PREEMPTION_BOUND", &v))?);
+        }
+        if let Some(v) = get("SIM_FAULT_BOUND") {
+            settings.fault_bound = Some(parse_u64(&v).ok_or_else(|| err("SIM_FAULT_BOUND", &v))?);
         }
         if let Some(v) = get("SIM_REPLAY") {
             settings.replay = Some(v.trim().to_owned());
@@ -642,6 +653,7 @@ mod tests {
             ("SIM_DEPTH", "0", "from 1 to 64"),
             ("SIM_MAX_SCHEDULES", "0", "greater than zero"),
             ("SIM_PREEMPTION_BOUND", "-1", "0 or more"),
+            ("SIM_FAULT_BOUND", "one", "a number of faults (0 or more)"),
             ("SIM_SHRINK", "some", "`off`, or the number of runs"),
             ("SIM_WATCHDOG", "0", "`off`, or the seconds"),
             ("SIM_WATCHDOG", "soon", "`off`, or the seconds"),

@@ -28,6 +28,7 @@
 //! | `SIM_DEPTH=<n>` | PCT's depth (default [`DEFAULT_DEPTH`]) |
 //! | `SIM_MAX_SCHEDULES=<n>` | the exhaustive search's budget (default [`DEFAULT_MAX_SCHEDULES`]) |
 //! | `SIM_PREEMPTION_BOUND=<n>` | bound the exhaustive search to `n` preemptions, fewest first |
+//! | `SIM_FAULT_BOUND=<n>` | bound the exhaustive search to `n` faults (losses, duplications, `buggify!` firings), fewest first, each tried at every place, earliest first |
 //! | `SIM_REPLAY=<string>` | replay a tape from a failure report |
 //! | `SIM_SHRINK=<runs>\|off` | how many runs shrinking may make (default [`DEFAULT_SHRINK_RUNS`]) |
 //! | `SIM_WATCHDOG=<seconds>\|off` | abort the process with a report when one poll runs longer (default [`DEFAULT_WATCHDOG`]) |
@@ -137,6 +138,7 @@ pub struct Test {
     depth: Option<u32>,
     max_schedules: Option<u64>,
     preemption_bound: Option<u64>,
+    fault_bound: Option<u64>,
     task_panics: TaskPanics,
     ignored: bool,
     features: Option<&'static [(&'static str, bool)]>,
@@ -170,6 +172,7 @@ impl Test {
             depth: None,
             max_schedules: None,
             preemption_bound: None,
+            fault_bound: None,
             task_panics: TaskPanics::Fail,
             ignored: false,
             features: None,
@@ -241,6 +244,16 @@ impl Test {
         self
     }
 
+    /// Bounds the exhaustive search to schedules with at most `n` faults
+    /// (a message lost or duplicated, a `buggify!` site firing), explored
+    /// with 0 first, then 1, up to `n`; each fault is tried at every place
+    /// in the run, the earliest first. With a lossy link, the search
+    /// otherwise dives into losing every retry.
+    pub fn fault_bound(mut self, n: u64) -> Test {
+        self.fault_bound = Some(n);
+        self
+    }
+
     /// What a panic in a spawned task does: fail the run (the default), or
     /// go to its `JoinHandle`.
     pub fn task_panics(mut self, task_panics: TaskPanics) -> Test {
@@ -272,7 +285,8 @@ impl Test {
 
     /// Checks the test's arguments: counts and limits above zero, and no
     /// argument that the chosen strategy ignores (`depth` is PCT's,
-    /// `max_schedules` and `preemption_bound` the exhaustive search's).
+    /// `max_schedules`, `preemption_bound` and `fault_bound` the
+    /// exhaustive search's).
     /// [`try_run`] checks this before running anything.
     pub fn validate(&self) -> Result<(), InvalidSetting> {
         for (what, value, example) in [
@@ -334,6 +348,7 @@ impl Test {
         for (what, given) in [
             ("max_schedules", self.max_schedules.is_some()),
             ("preemption_bound", self.preemption_bound.is_some()),
+            ("fault_bound", self.fault_bound.is_some()),
         ] {
             if given && strategy != Strategy::Exhaustive {
                 return Err(InvalidSetting::new(
