@@ -143,3 +143,34 @@ fn a_kill_no_test_code_asked_for_is_found_and_shrunk_to_that_one_fault() {
         "{shrunk}"
     );
 }
+
+/// `#[sim::test(nemesis)]`: every run starts the default nemesis; the
+/// body heals it before checking that the cluster is whole again.
+#[sim::test(nemesis, seeds = 10)]
+async fn the_attribute_starts_the_nemesis_in_every_run() {
+    cluster();
+    sim::time::sleep(Duration::from_secs(5)).await;
+    sim::nemesis::heal().await;
+    for node in sim::node::all() {
+        assert_eq!(node.state(), NodeState::Running, "{}", node.name());
+    }
+}
+
+/// The same through `Test::setup`, counting what struck over the seeds.
+#[test]
+fn test_setup_runs_in_every_run() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static STRUCK: AtomicUsize = AtomicUsize::new(0);
+    let mut settings = Settings::new().seeds(10);
+    settings.regressions = Some(Regressions::Off);
+    let test = harness::test_named!("test_setup_runs_in_every_run")
+        .settings(settings)
+        .setup(sim::nemesis::start_default);
+    harness::try_run(test, || async {
+        cluster();
+        sim::time::sleep(Duration::from_secs(5)).await;
+        STRUCK.fetch_add(sim::nemesis::heal().await.len(), Ordering::Relaxed);
+    })
+    .unwrap_or_else(|f| panic!("{f}"));
+    assert!(STRUCK.load(Ordering::Relaxed) > 10);
+}

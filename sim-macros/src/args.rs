@@ -60,10 +60,12 @@ pub(crate) enum Kind {
     /// A duration string greater than zero, passed as a `Duration`:
     /// `max_time = "10m"`.
     Duration,
-    /// A bare flag, passed as `true`: `check_determinism`.
+    /// A bare flag: `check_determinism`.
     Flag {
         /// What the flag does, completing "write `name` to ...".
         meaning: &'static str,
+        /// What the method is given: `true`, or a path.
+        passes: &'static str,
     },
     /// One of a few strings, passed as a variant of an enum in
     /// `sim::harness`: `leaks = "deny"`.
@@ -117,6 +119,7 @@ pub(crate) const ARGS: &[Spec] = &[
         name: "check_determinism",
         kind: Kind::Flag {
             meaning: "run every seed twice and compare the runs",
+            passes: "true",
         },
         method: "check_determinism",
         example: "check_determinism",
@@ -207,6 +210,17 @@ pub(crate) const ARGS: &[Spec] = &[
         },
         method: "task_panics",
         example: "task_panics = \"join\"",
+        excludes: &[],
+        needs: None,
+    },
+    Spec {
+        name: "nemesis",
+        kind: Kind::Flag {
+            meaning: "strike every run with the built-in nemesis (`sim::nemesis`)",
+            passes: "::sim::nemesis::start_default",
+        },
+        method: "setup",
+        example: "nemesis",
         excludes: &[],
         needs: None,
     },
@@ -338,12 +352,14 @@ pub(crate) fn apply(raw: &RawArgs) -> syn::Result<Vec<TokenStream>> {
 /// so that a type error downstream points at it.
 fn value(spec: &Spec, arg: &RawArg) -> syn::Result<TokenStream> {
     match (&spec.kind, &arg.value) {
-        (Kind::Flag { .. }, RawValue::Bare) => Ok(quote!(true)),
-        (Kind::Flag { meaning }, RawValue::Assign(eq, expr)) => Err(syn::Error::new_spanned(
+        (Kind::Flag { passes, .. }, RawValue::Bare) => Ok(passes
+            .parse()
+            .unwrap_or_else(|_| unreachable!("`passes` is valid Rust"))),
+        (Kind::Flag { meaning, .. }, RawValue::Assign(eq, expr)) => Err(syn::Error::new_spanned(
             quote!(#eq #expr),
             error::flag_value(spec, meaning),
         )),
-        (Kind::Flag { meaning }, RawValue::Parens(group)) => Err(syn::Error::new_spanned(
+        (Kind::Flag { meaning, .. }, RawValue::Parens(group)) => Err(syn::Error::new_spanned(
             group,
             error::flag_value(spec, meaning),
         )),
@@ -494,7 +510,7 @@ mod tests {
 
     const ACCEPTED: &str = "`#[sim::test]` accepts `seeds`, `seed`, `max_time`, `max_steps`, \
         `check_determinism`, `leaks`, `explore`, `depth`, `max_schedules`, `preemption_bound`, \
-        `fault_bound` and `task_panics`";
+        `fault_bound`, `task_panics` and `nemesis`";
 
     #[test]
     fn no_arguments_no_calls() {

@@ -26,6 +26,7 @@
 //! | `preemption_bound = 2` | an integer | Bounds the exhaustive search to schedules with at most this many preemptions, fewest first. Only with `explore = "exhaustive"` (a compile error otherwise). |
 //! | `fault_bound = 1` | an integer | Bounds the exhaustive search to schedules with at most this many faults (messages lost or duplicated, `buggify!` sites firing), fewest first, each fault tried at every place in the run, the earliest first. Only with `explore = "exhaustive"` (a compile error otherwise). |
 //! | `task_panics = "join"` | `"fail"` (default) or `"join"` | What a panic in a spawned task does: fail the run, or go to its `JoinHandle` (`.await` gives a `JoinError` with `is_panic()`; as with tokio, the panic of a task whose handle was dropped is lost). |
+//! | `nemesis` | bare flag | Strike every run with the built-in nemesis (`sim::nemesis`): kills and restarts, pauses, partitions, lossy and slow links, clock jumps of the nodes the test builds, a random subset of kinds per seed (swarm testing). `sim::nemesis::heal().await` stops it and repairs everything, for a liveness check. |
 //!
 //! A duration string is one or more `<integer><unit>` parts, added up, with
 //! the units `ns`, `us`, `ms`, `s`, `m`, `h` and `d`: `"250ms"`, `"2s"`,

@@ -338,6 +338,18 @@ fn repair(shared: &RefCell<Shared>) -> Vec<Struck> {
     log
 }
 
+/// Starts the default nemesis ([`Nemesis::new`]) in the current
+/// simulation: what `#[sim::test(nemesis)]` calls at the start of every
+/// run. [`heal`] stops it.
+///
+/// # Panics
+/// Outside a simulation.
+#[track_caller]
+pub fn start_default() {
+    // The handle is not needed: `heal` finds the nemesis.
+    let _running = Nemesis::new().start();
+}
+
 /// Heals every nemesis started in the current simulation (see
 /// [`Running::heal`]), for code that did not keep the handle (the
 /// `nemesis` argument of `#[sim::test]`).

@@ -579,7 +579,14 @@ where
         }
         let mut rt = builder.build();
         let body = self.body;
-        let failure = match rt.try_block_on_at(async { body().await.into_result() }, self.caller) {
+        let setup = self.test.setup;
+        let run = async {
+            if let Some(setup) = setup {
+                setup();
+            }
+            body().await.into_result()
+        };
+        let failure = match rt.try_block_on_at(run, self.caller) {
             Err(failure) => Some(failure),
             Ok(Err(error)) => Some(rt.failure(FailureKind::ReturnedErr { error })),
             Ok(Ok(())) => match rt.finish_decisions() {

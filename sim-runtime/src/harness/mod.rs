@@ -140,6 +140,7 @@ pub struct Test {
     preemption_bound: Option<u64>,
     fault_bound: Option<u64>,
     task_panics: TaskPanics,
+    setup: Option<fn()>,
     ignored: bool,
     features: Option<&'static [(&'static str, bool)]>,
     default_features: &'static [&'static str],
@@ -174,6 +175,7 @@ impl Test {
             preemption_bound: None,
             fault_bound: None,
             task_panics: TaskPanics::Fail,
+            setup: None,
             ignored: false,
             features: None,
             default_features: &[],
@@ -258,6 +260,14 @@ impl Test {
     /// go to its `JoinHandle`.
     pub fn task_panics(mut self, task_panics: TaskPanics) -> Test {
         self.task_panics = task_panics;
+        self
+    }
+
+    /// A function each run calls inside its simulation before the test's
+    /// body: what `#[sim::test(nemesis)]` uses to start the nemesis
+    /// (`sim::nemesis::start_default`) in every run.
+    pub fn setup(mut self, setup: fn()) -> Test {
+        self.setup = Some(setup);
         self
     }
 
