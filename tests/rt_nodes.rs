@@ -390,3 +390,59 @@ fn layer_decisions_are_seeded_and_recorded() {
     // 40 recorded decisions on top of the main task's spawn, poll and completion.
     assert_eq!(na, 43);
 }
+
+/// A node built with `restart_on_panic` is crashed by a panic in any of
+/// its tasks and restarted by its "supervisor" after a seeded delay; the
+/// run does not fail, and the delay replays with the seed.
+#[test]
+fn a_panicking_node_is_restarted_after_a_seeded_delay() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let run = |seed| {
+        let mut rt = sim::Runtime::new(seed);
+        rt.block_on(async {
+            let starts = Rc::new(RefCell::new(Vec::new()));
+            let seen = starts.clone();
+            sim::node::Builder::new("worker")
+                .init(move || {
+                    seen.borrow_mut().push(sim::time::Instant::now());
+                    let crash = seen.borrow().len() < 3;
+                    async move {
+                        let helper = sim::spawn(sim::time::sleep(Duration::from_secs(60)));
+                        sim::time::sleep(Duration::from_millis(5)).await;
+                        if crash {
+                            panic!("worker lost its mind");
+                        }
+                        helper.await.unwrap();
+                    }
+                })
+                .restart_on_panic(Duration::from_millis(100)..=Duration::from_millis(900))
+                .build();
+            sim::time::sleep(Duration::from_secs(5)).await;
+            let starts = starts.borrow();
+            assert_eq!(starts.len(), 3, "two crashes, two restarts");
+            for pair in starts.windows(2) {
+                let down = pair[1] - pair[0] - Duration::from_millis(5);
+                assert!(down >= Duration::from_millis(100) && down <= Duration::from_millis(900));
+            }
+            starts.clone()
+        })
+    };
+    assert_eq!(run(4), run(4));
+    assert_ne!(run(4), run(5));
+}
+
+#[test]
+fn a_panic_that_does_not_match_still_fails_the_run() {
+    let mut rt = sim::Runtime::new(1);
+    let failure = rt
+        .try_block_on(async {
+            sim::node::Builder::new("worker")
+                .init(|| async { panic!("disk on fire") })
+                .restart_on_panic_matching("connection reset", Duration::ZERO..=Duration::ZERO)
+                .build();
+            sim::time::sleep(Duration::from_secs(1)).await;
+        })
+        .unwrap_err();
+    assert!(failure.to_string().contains("disk on fire"), "{failure}");
+}

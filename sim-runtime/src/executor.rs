@@ -27,7 +27,7 @@ use crate::context;
 use crate::error::{self, NoSimulation};
 use crate::explore::tape::{Entry, alternative, preempts};
 use crate::failure::{Failure, FailureKind, Report};
-use crate::node::{NodeEvent, NodeHandle, NodeId, NodeSlot, NodeState, default_ip};
+use crate::node::{NodeEvent, NodeHandle, NodeId, NodeSlot, NodeState, OnPanic, default_ip};
 use crate::policy::{Decider, Last, Ready, TapeError};
 use crate::rand::SimRng;
 use crate::runtime::Config;
@@ -123,6 +123,9 @@ struct State {
     phase: Phase,
     /// Indexed by `NodeId`.
     nodes: Vec<NodeSlot>,
+    /// Nodes that panicked, waiting for their restart: each with the timer
+    /// that stops the clock at its time.
+    restarts: Vec<(TimerKey, NodeId)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -233,6 +236,7 @@ impl Handle {
             failure: None,
             phase: Phase::Open,
             nodes: vec![NodeSlot::new("client".into(), default_ip(0), None)],
+            restarts: Vec::new(),
         };
         let rng = SimRng::new(config.seed);
         let handle = Handle {
@@ -823,7 +827,13 @@ impl Handle {
                 let info = st.tasks[key].info(&st.nodes);
                 let slot = self.remove_task(&mut st, key, EventKind::Panicked { task });
                 let site = crate::failure::take_panic_site(&*payload);
-                if self.shared.config.fail_on_task_panic || slot.completion.is_none() {
+                // A node that a panic crashes: its supervisor restarts it.
+                let crash = st.nodes[slot.node.0 as usize]
+                    .on_panic
+                    .clone()
+                    .filter(|policy| policy.matches(&crate::failure::panic_message(&*payload)));
+                if crash.is_some() {
+                } else if self.shared.config.fail_on_task_panic || slot.completion.is_none() {
                     st.failure.get_or_insert(FailureKind::Panic {
                         task: Box::new(info),
                         message: crate::failure::panic_message(&*payload),
@@ -836,9 +846,26 @@ impl Handle {
                 if let Some(completion) = &slot.completion {
                     completion.fail(JoinError::panic(task, payload));
                 }
+                let node = slot.node;
                 drop_quietly(slot);
+                if let Some(policy) = crash {
+                    self.crash_node(node, &policy);
+                }
             }
         }
+    }
+
+    /// Kills a node whose task panicked and schedules its restart after a
+    /// delay drawn from the seed.
+    fn crash_node(&self, node: NodeId, policy: &OnPanic) {
+        self.record_event("node.crash", u64::from(node.0), 0);
+        self.kill_node(node);
+        let (lo, hi) = policy.delay;
+        let span = hi - lo;
+        let delay = lo + self.draw(Decision::Restart, span.saturating_add(1).max(1));
+        let deadline = self.now_nanos().saturating_add(delay);
+        let key = self.timer_insert(deadline, Waker::noop());
+        self.shared.state.borrow_mut().restarts.push((key, node));
     }
 
     /// Jumps the clock to the next timer and fires every timer due then.
@@ -878,8 +905,26 @@ impl Handle {
             st.trace.record(deadline, EventKind::TimerFired, None);
             woken.extend(st.timers.get_mut(key).take());
         }
+        // Nodes whose restart is due (their timers just fired).
+        let mut due = Vec::new();
+        let State {
+            restarts, timers, ..
+        } = &mut *st;
+        restarts.retain(|&(key, node)| {
+            if timers.is_armed(key) {
+                return true;
+            }
+            timers.remove(key);
+            due.push(node);
+            false
+        });
         drop(st);
         woken.drain(..).for_each(Waker::wake);
+        for node in due {
+            if self.node_state(node) == NodeState::Down {
+                self.restart_node(node);
+            }
+        }
         Ok(())
     }
 
@@ -1095,6 +1140,7 @@ impl Handle {
         name: String,
         ip: Option<std::net::IpAddr>,
         init: Option<Rc<dyn Fn() -> BoxFuture>>,
+        on_panic: Option<Rc<OnPanic>>,
         at: &'static Location<'static>,
     ) -> Result<NodeHandle, String> {
         let id = {
@@ -1122,7 +1168,9 @@ impl Handle {
             if let Some(watch) = &self.shared.config.watch {
                 watch.node_added(&name);
             }
-            st.nodes.push(NodeSlot::new(name.into(), ip, init));
+            let mut slot = NodeSlot::new(name.into(), ip, init);
+            slot.on_panic = on_panic;
+            st.nodes.push(slot);
             NodeId(n)
         };
         self.spawn_init(id, at);

@@ -36,6 +36,7 @@
 use std::fmt;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};
+use std::ops::RangeInclusive;
 use std::panic::Location;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -107,6 +108,23 @@ pub(crate) struct NodeSlot {
     /// nanoseconds (positive: ahead). Kept across restarts, as a machine's
     /// clock is.
     pub(crate) clock_offset: i64,
+    /// What a panic in one of its tasks does, when not the default (fail
+    /// the run).
+    pub(crate) on_panic: Option<Rc<OnPanic>>,
+}
+
+/// A node that a panic crashes and its supervisor restarts.
+pub(crate) struct OnPanic {
+    /// Only panics whose message contains this (all when `None`).
+    pub(crate) matching: Option<String>,
+    /// The restart delay's range, in nanoseconds.
+    pub(crate) delay: (u64, u64),
+}
+
+impl OnPanic {
+    pub(crate) fn matches(&self, message: &str) -> bool {
+        self.matching.as_deref().is_none_or(|m| message.contains(m))
+    }
 }
 
 impl NodeSlot {
@@ -118,6 +136,7 @@ impl NodeSlot {
             init,
             held: Vec::new(),
             clock_offset: 0,
+            on_panic: None,
         }
     }
 }
@@ -137,6 +156,7 @@ pub struct Builder {
     name: String,
     ip: Option<IpAddr>,
     init: Option<Init>,
+    on_panic: Option<Rc<OnPanic>>,
 }
 
 impl Builder {
@@ -146,6 +166,7 @@ impl Builder {
             name: name.into(),
             ip: None,
             init: None,
+            on_panic: None,
         }
     }
 
@@ -166,6 +187,73 @@ impl Builder {
         self
     }
 
+    /// A panic in any of the node's tasks crashes the node instead of
+    /// failing the run, as a supervisor (systemd, Kubernetes) treats a
+    /// crashed process: its tasks are dropped, as by
+    /// [`kill`](NodeHandle::kill), and after a delay in `delay`, drawn from
+    /// the seed (a `restart` decision: replayed, explored, shrunk toward the
+    /// shortest), it restarts with its `init`. A task awaiting the
+    /// panicked task's `JoinHandle` gets the panic as a `JoinError`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async {
+    ///     let starts = std::rc::Rc::new(std::cell::Cell::new(0));
+    ///     let counted = starts.clone();
+    ///     sim::node::Builder::new("flaky")
+    ///         .init(move || {
+    ///             counted.set(counted.get() + 1);
+    ///             let first = counted.get() == 1;
+    ///             async move {
+    ///                 sim::time::sleep(Duration::from_millis(10)).await;
+    ///                 assert!(!first, "the first start crashes");
+    ///             }
+    ///         })
+    ///         .restart_on_panic(Duration::from_millis(100)..=Duration::from_millis(200))
+    ///         .build();
+    ///     sim::time::sleep(Duration::from_secs(1)).await;
+    ///     assert_eq!(starts.get(), 2); // crashed once, restarted once
+    /// });
+    /// ```
+    ///
+    /// # Panics
+    /// If the range is empty, at the caller's line.
+    #[track_caller]
+    pub fn restart_on_panic(self, delay: RangeInclusive<Duration>) -> Builder {
+        self.on_panic(None, delay)
+    }
+
+    /// [`restart_on_panic`](Self::restart_on_panic) for panics whose
+    /// message contains `pattern`; any other panic fails the run.
+    ///
+    /// # Panics
+    /// If the range is empty, at the caller's line.
+    #[track_caller]
+    pub fn restart_on_panic_matching(
+        self,
+        pattern: impl Into<String>,
+        delay: RangeInclusive<Duration>,
+    ) -> Builder {
+        self.on_panic(Some(pattern.into()), delay)
+    }
+
+    #[track_caller]
+    fn on_panic(mut self, matching: Option<String>, delay: RangeInclusive<Duration>) -> Builder {
+        let (lo, hi) = (nanos_u64(*delay.start()), nanos_u64(*delay.end()));
+        assert!(
+            lo <= hi,
+            "sim::node::Builder::restart_on_panic: the delay range {:?}..={:?} is empty",
+            delay.start(),
+            delay.end()
+        );
+        self.on_panic = Some(Rc::new(OnPanic {
+            matching,
+            delay: (lo, hi),
+        }));
+        self
+    }
+
     /// Creates the node in the current simulation and starts its `init`.
     ///
     /// # Panics
@@ -174,7 +262,13 @@ impl Builder {
     #[track_caller]
     pub fn build(self) -> NodeHandle {
         let handle = context::current("sim::node::Builder::build");
-        match handle.add_node(self.name, self.ip, self.init, Location::caller()) {
+        match handle.add_node(
+            self.name,
+            self.ip,
+            self.init,
+            self.on_panic,
+            Location::caller(),
+        ) {
             Ok(node) => node,
             Err(message) => panic!("{message}"),
         }
@@ -425,6 +519,11 @@ pub fn all() -> Vec<NodeHandle> {
             id: NodeId(i as u32),
         })
         .collect()
+}
+
+/// A duration as nanoseconds, saturating (584 years).
+fn nanos_u64(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// A duration as signed nanoseconds, saturating (292 years).

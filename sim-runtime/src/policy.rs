@@ -66,6 +66,7 @@ pub(crate) struct Draws {
     faults: ChaCha8Rng,
     select: ChaCha8Rng,
     nemesis: ChaCha8Rng,
+    restart: ChaCha8Rng,
 }
 
 impl Draws {
@@ -75,6 +76,7 @@ impl Draws {
             faults: stream(seed, Stream::Faults),
             select: stream(seed, Stream::Select),
             nemesis: stream(seed, Stream::Nemesis),
+            restart: stream(seed, Stream::Restart),
         }
     }
 
@@ -83,6 +85,7 @@ impl Draws {
             Decision::Latency => &mut self.network,
             Decision::Select => &mut self.select,
             Decision::Nemesis | Decision::NemesisDetail => &mut self.nemesis,
+            Decision::Restart => &mut self.restart,
             _ => &mut self.faults,
         }
     }

@@ -56,6 +56,9 @@ pub(crate) enum Stream {
     /// The built-in nemesis's fault schedule (`sim::nemesis`), apart so
     /// that turning it on moves no other draw.
     Nemesis = 7,
+    /// The delays before nodes that panicked restart
+    /// (`node::Builder::restart_on_panic`).
+    Restart = 8,
 }
 
 /// The ChaCha stream `which` of `seed`.

@@ -124,6 +124,10 @@ pub enum Decision {
     /// The details of the nemesis's faults: which kinds a run enables, the
     /// pauses between faults, where they strike and for how long.
     NemesisDetail,
+    /// How long a node that panicked stays down before it restarts
+    /// (`node::Builder::restart_on_panic`), in nanoseconds above the
+    /// shortest delay.
+    Restart,
 }
 
 impl Decision {
@@ -150,6 +154,7 @@ impl Decision {
             Decision::Select => "select",
             Decision::Nemesis => "nemesis",
             Decision::NemesisDetail => "nemesis-detail",
+            Decision::Restart => "restart",
         }
     }
 }
@@ -273,6 +278,12 @@ fn describe_decision(
         Decision::Nemesis if choice == 0 => f.write_str("nemesis: no fault"),
         Decision::Nemesis => write!(f, "nemesis: fault kind {choice} strikes"),
         Decision::NemesisDetail => write!(f, "nemesis: detail {choice} of 0..{domain}"),
+        Decision::Restart => write!(
+            f,
+            "restart: after the shortest delay + {} (of up to {})",
+            FmtDuration(choice),
+            FmtDuration(domain.saturating_sub(1))
+        ),
     }
 }
 
@@ -309,6 +320,7 @@ pub(crate) fn describe_custom(
     Some(match what {
         "node.kill" => format!("node {} killed", node(a)),
         "node.restart" => format!("node {} restarted", node(a)),
+        "node.crash" => format!("node {} crashed (a task panicked)", node(a)),
         "node.clock" => {
             let offset = b as i64;
             let sign = if offset < 0 { "-" } else { "+" };

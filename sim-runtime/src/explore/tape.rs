@@ -10,8 +10,8 @@
 //! ```
 //!
 //! Each decision is one varint of the number `value << 3 | kind` before
-//! base64 (kinds 0 to 6; kind 7 is followed by one more bit that tells the
-//! nemesis's two kinds apart: `(value << 1 | which) << 3 | 7`), so every
+//! base64 (kinds 0 to 6; kind 7 is followed by two more bits that tell the
+//! later kinds apart: `(value << 2 | which) << 3 | 7`), so every
 //! `u64` value survives (`sim1` strings kept only
 //! its low 61 bits, and named schedules by the order before yields
 //! switched tasks: they are refused with their seed). Trailing default
@@ -49,6 +49,7 @@ fn code(what: Decision) -> u64 {
         Decision::Select => 6,
         Decision::Nemesis => 7,
         Decision::NemesisDetail => 8,
+        Decision::Restart => 9,
     }
 }
 
@@ -57,7 +58,7 @@ fn pack(entry: &Entry) -> u128 {
     let value = u128::from(entry.value);
     match code(entry.what) {
         code @ 0..=6 => (value << 3) | u128::from(code),
-        extended => (((value << 1) | u128::from(extended - 7)) << 3) | 7,
+        extended => (((value << 2) | u128::from(extended - 7)) << 3) | 7,
     }
 }
 
@@ -72,6 +73,7 @@ fn decision(code: u64) -> Option<Decision> {
         6 => Decision::Select,
         7 => Decision::Nemesis,
         8 => Decision::NemesisDetail,
+        9 => Decision::Restart,
         _ => return None,
     })
 }
@@ -201,7 +203,7 @@ impl Tape {
             shift += 7;
             if byte & 0x80 == 0 {
                 let (code, value) = match (v & 7) as u64 {
-                    7 => (7 + ((v >> 3) & 1) as u64, v >> 4),
+                    7 => (7 + ((v >> 3) & 3) as u64, v >> 5),
                     code => (code, v >> 3),
                 };
                 let what = decision(code)
@@ -458,6 +460,7 @@ mod tests {
             Decision::Select,
             Decision::Nemesis,
             Decision::NemesisDetail,
+            Decision::Restart,
         ];
         let entries: Vec<Entry> = kinds
             .iter()
