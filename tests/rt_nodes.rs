@@ -446,3 +446,45 @@ fn a_panic_that_does_not_match_still_fails_the_run() {
         .unwrap_err();
     assert!(failure.to_string().contains("disk on fire"), "{failure}");
 }
+
+/// A ctrl-c completes a node's listeners (every one, each call waiting for
+/// the next signal) and kills a node nobody listens on; a restarted node
+/// starts over.
+#[test]
+fn ctrl_c_is_caught_by_listeners_and_kills_the_others() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    let mut rt = sim::Runtime::new(2);
+    rt.block_on(async {
+        let caught = Rc::new(Cell::new(0));
+        let count = caught.clone();
+        let server = sim::node::Builder::new("server")
+            .init(move || {
+                let count = count.clone();
+                async move {
+                    for _ in 0..2 {
+                        let (a, b) = futures::join!(sim::signal::ctrl_c(), sim::signal::ctrl_c());
+                        a.unwrap();
+                        b.unwrap();
+                        count.set(count.get() + 2);
+                    }
+                }
+            })
+            .build();
+        sim::time::sleep(Duration::from_millis(1)).await;
+        server.ctrl_c();
+        sim::time::sleep(Duration::from_millis(1)).await;
+        assert_eq!(caught.get(), 2);
+        server.ctrl_c();
+        sim::time::sleep(Duration::from_millis(1)).await;
+        assert_eq!(caught.get(), 4);
+        // Its init returned; it still catches (the handler stays installed).
+        server.ctrl_c();
+        assert_eq!(server.state(), sim::node::NodeState::Running);
+        // After a restart it listens anew: until then, a ctrl-c kills it.
+        server.restart();
+        let idle = sim::node::Builder::new("idle").build();
+        idle.ctrl_c();
+        assert_eq!(idle.state(), sim::node::NodeState::Down);
+    });
+}

@@ -855,6 +855,52 @@ impl Handle {
         }
     }
 
+    /// Delivers a ctrl-c to a node that listens for it (waking its
+    /// listeners); false if it does not (the caller kills it).
+    pub(crate) fn deliver_sigint(&self, node: NodeId) -> bool {
+        let waiters = {
+            let mut st = self.shared.state.borrow_mut();
+            let sigint = &mut st.nodes[node.0 as usize].sigint;
+            if !sigint.caught {
+                None
+            } else {
+                sigint.count += 1;
+                Some(std::mem::take(&mut sigint.waiters))
+            }
+        };
+        self.record_event(
+            "node.sigint",
+            u64::from(node.0),
+            u64::from(waiters.is_some()),
+        );
+        waiters
+            .map(|w| w.into_iter().for_each(Waker::wake))
+            .is_some()
+    }
+
+    /// A task of `node` listens for ctrl-c: from now on the node catches it.
+    /// Returns how many it caught so far.
+    pub(crate) fn listen_sigint(&self, node: NodeId) -> u64 {
+        let mut st = self.shared.state.borrow_mut();
+        let sigint = &mut st.nodes[node.0 as usize].sigint;
+        sigint.caught = true;
+        sigint.count
+    }
+
+    /// Whether a ctrl-c came since the listener saw `seen`; if not, the
+    /// waker is kept until one does.
+    pub(crate) fn poll_sigint(&self, node: NodeId, seen: u64, waker: &Waker) -> bool {
+        let mut st = self.shared.state.borrow_mut();
+        let sigint = &mut st.nodes[node.0 as usize].sigint;
+        if sigint.count != seen {
+            return true;
+        }
+        if !sigint.waiters.iter().any(|w| w.will_wake(waker)) {
+            sigint.waiters.push(waker.clone());
+        }
+        false
+    }
+
     /// Kills a node whose task panicked and schedules its restart after a
     /// delay drawn from the seed.
     fn crash_node(&self, node: NodeId, policy: &OnPanic) {
@@ -1206,6 +1252,8 @@ impl Handle {
             }
             st.nodes[node.0 as usize].state = NodeState::Down;
             st.nodes[node.0 as usize].held.clear();
+            // A restarted process listens for ctrl-c anew.
+            st.nodes[node.0 as usize].sigint = crate::node::Sigint::default();
             let keys = in_spawn_order(&st, |slot| slot.node == node);
             let mut slots = Vec::with_capacity(keys.len());
             for (task, key) in keys {

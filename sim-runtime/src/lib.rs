@@ -29,6 +29,7 @@ pub mod node;
 mod policy;
 pub mod rand;
 mod runtime;
+pub mod signal;
 pub mod task;
 pub mod time;
 mod timer;

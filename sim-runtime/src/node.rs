@@ -111,6 +111,19 @@ pub(crate) struct NodeSlot {
     /// What a panic in one of its tasks does, when not the default (fail
     /// the run).
     pub(crate) on_panic: Option<Rc<OnPanic>>,
+    /// Ctrl-c (SIGINT) as the node's process sees it.
+    pub(crate) sigint: Sigint,
+}
+
+/// A node's ctrl-c handling: until one of its tasks listens
+/// (`sim::signal::ctrl_c`), a ctrl-c kills it; after, ctrl-c completes the
+/// listeners. A restart starts over.
+#[derive(Default)]
+pub(crate) struct Sigint {
+    pub(crate) caught: bool,
+    /// How many ctrl-c the node caught: a listener waits for it to move.
+    pub(crate) count: u64,
+    pub(crate) waiters: Vec<std::task::Waker>,
 }
 
 /// A node that a panic crashes and its supervisor restarts.
@@ -137,6 +150,7 @@ impl NodeSlot {
             held: Vec::new(),
             clock_offset: 0,
             on_panic: None,
+            sigint: Sigint::default(),
         }
     }
 }
@@ -437,6 +451,41 @@ impl NodeHandle {
     pub fn clock_offset_nanos(&self) -> i64 {
         self.handle.assert_not_foreign(NODE);
         self.handle.clock_offset(self.id)
+    }
+
+    /// Sends the node a ctrl-c (SIGINT), as a terminal or an orchestrator
+    /// does before stopping a process: if one of its tasks listens
+    /// ([`sim::signal::ctrl_c`]), the listeners complete and the node goes
+    /// on (a graceful shutdown is the node's to do); otherwise the node is
+    /// killed, as SIGINT's default action terminates a process.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async {
+    ///     let server = sim::node::Builder::new("server")
+    ///         .init(|| async {
+    ///             sim::signal::ctrl_c().await.unwrap();
+    ///             // ... flush, close, then return ...
+    ///         })
+    ///         .build();
+    ///     sim::time::sleep(Duration::from_millis(10)).await;
+    ///     server.ctrl_c();
+    ///     sim::time::sleep(Duration::from_millis(10)).await;
+    ///     assert_eq!(server.state(), sim::node::NodeState::Running); // it caught it
+    ///     let plain = sim::node::Builder::new("plain").build();
+    ///     plain.ctrl_c();
+    ///     assert_eq!(plain.state(), sim::node::NodeState::Down); // it did not
+    /// });
+    /// ```
+    ///
+    /// [`sim::signal::ctrl_c`]: crate::signal::ctrl_c
+    #[track_caller]
+    pub fn ctrl_c(&self) {
+        self.handle.assert_not_foreign(NODE);
+        if !self.handle.deliver_sigint(self.id) {
+            self.kill();
+        }
     }
 
     /// Resumes a paused node; its held wakes take effect in the order they

@@ -321,6 +321,8 @@ pub(crate) fn describe_custom(
         "node.kill" => format!("node {} killed", node(a)),
         "node.restart" => format!("node {} restarted", node(a)),
         "node.crash" => format!("node {} crashed (a task panicked)", node(a)),
+        "node.sigint" if b == 1 => format!("node {} caught a ctrl-c", node(a)),
+        "node.sigint" => format!("node {} got a ctrl-c and died", node(a)),
         "node.clock" => {
             let offset = b as i64;
             let sign = if offset < 0 { "-" } else { "+" };

@@ -28,7 +28,7 @@
 //! runtime, so an HTTP service runs unchanged under both builds.
 //!
 //! Under `--cfg sim`, `fs` reaches the real disk through blocking calls
-//! (it is not simulated yet), `signal::ctrl_c` never completes, and
+//! (it is not simulated yet), `signal::ctrl_c` completes on a ctrl-c the test sends the node (`NodeHandle::ctrl_c`), and
 //! `process` is not available.
 #![forbid(unsafe_code)]
 

@@ -1,4 +1,5 @@
-//! Signals: a simulation receives none.
+//! Signals: ctrl-c is the simulation's, per node (sent by
+//! `NodeHandle::ctrl_c`); the rest is tokio's.
 
 use std::io;
 
@@ -7,20 +8,25 @@ use std::io;
 #[cfg(feature = "signal")]
 pub use tokio::signal::*;
 
-/// Completes when the process receives ctrl-c: under the simulation, never
-/// (a server's graceful-shutdown branch simply never fires; to test it,
-/// trigger shutdown through your own channel).
+/// Completes when the current node receives a ctrl-c, sent by the test with
+/// `sim::node::NodeHandle::ctrl_c` (see `sim::signal::ctrl_c`): a server's
+/// graceful-shutdown branch runs as it would in production. Once a task
+/// listens, a ctrl-c no longer kills the node.
 ///
 /// ```
 /// # #[cfg(sim)] {
 /// use std::time::Duration;
 /// let mut rt = sim_tokio::runtime::Runtime::new().unwrap();
 /// rt.block_on(async {
+///     // Nobody sends this node a ctrl-c: the wait times out.
 ///     let waited = sim_tokio::time::timeout(Duration::from_secs(60), sim_tokio::signal::ctrl_c()).await;
 ///     assert!(waited.is_err());
 /// });
 /// # }
 /// ```
+///
+/// # Errors
+/// Never (the `Result` is tokio's signature).
 pub async fn ctrl_c() -> io::Result<()> {
-    std::future::pending().await
+    sim_runtime::signal::ctrl_c().await
 }
