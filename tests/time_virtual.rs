@@ -152,3 +152,37 @@ fn instant_is_virtual() {
         assert_eq!(format!("{t1:?}"), "Instant(1.500000000s)");
     });
 }
+
+/// `time::advance` jumps the clock while tasks are ready (a busy task never
+/// lets it move by itself), firing the timers due by then.
+#[test]
+fn advance_jumps_the_clock_while_tasks_are_ready() {
+    let mut rt = sim::Runtime::new(1);
+    rt.block_on(async {
+        let busy = sim::spawn(async {
+            loop {
+                sim::task::yield_now().await;
+            }
+        });
+        let start = Instant::now();
+        let short = sim::spawn(sleep(Duration::from_secs(3)));
+        let long = sim::spawn(sleep(Duration::from_secs(30)));
+        sim::time::advance(Duration::from_secs(10)).await;
+        assert_eq!(start.elapsed(), Duration::from_secs(10));
+        short.await.unwrap();
+        assert!(!long.is_finished());
+        // Not awaited: nothing moves.
+        drop(sim::time::advance(Duration::from_secs(100)));
+        assert_eq!(start.elapsed(), Duration::from_secs(10));
+        busy.abort();
+        long.abort();
+    });
+    // Past the time limit: the run fails with it.
+    let mut rt = sim::Builder::new()
+        .max_time(Duration::from_secs(60))
+        .build();
+    let failure = rt
+        .try_block_on(async { sim::time::advance(Duration::from_secs(3600)).await })
+        .unwrap_err();
+    assert!(failure.to_string().contains("time limit"), "{failure}");
+}

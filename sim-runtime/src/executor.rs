@@ -974,6 +974,35 @@ impl Handle {
         Ok(())
     }
 
+    /// Moves the clock forward by `by` nanoseconds now, whether or not
+    /// tasks are ready, firing every timer due by then (`time::advance`).
+    /// A jump past the time limit fails the run.
+    pub(crate) fn jump(&self, by: u64) {
+        let mut st = self.shared.state.borrow_mut();
+        let now = self.now_nanos();
+        let target = now.saturating_add(by);
+        let limit = self.shared.config.max_time;
+        if u128::from(target) > limit.as_nanos() {
+            st.failure.get_or_insert(FailureKind::TimeLimit {
+                limit,
+                next_timer: Duration::from_nanos(target),
+            });
+            return;
+        }
+        if by == 0 {
+            return;
+        }
+        self.shared.now.set(target);
+        st.trace.record(target, EventKind::ClockAdvanced, None);
+        let mut woken = Vec::new();
+        while let Some(key) = st.timers.poll(target) {
+            st.trace.record(target, EventKind::TimerFired, None);
+            woken.extend(st.timers.get_mut(key).take());
+        }
+        drop(st);
+        woken.into_iter().for_each(Waker::wake);
+    }
+
     /// The deadlock at hand: a plain one, or one where paused nodes hold
     /// the tasks that could run.
     fn deadlock(&self) -> FailureKind {

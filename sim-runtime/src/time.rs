@@ -294,6 +294,48 @@ fn wall_clock(handle: &Handle) -> SystemTime {
     }
 }
 
+/// Moves virtual time forward by `by` at once, even while tasks are ready
+/// to run (time otherwise moves only when none is), firing every timer due
+/// by then; then yields. As tokio's `time::advance` in a test with paused
+/// time. A jump past the run's time limit fails the run.
+///
+/// ```
+/// use std::time::Duration;
+/// let mut rt = sim::Runtime::new(1);
+/// rt.block_on(async {
+///     let start = sim::time::Instant::now();
+///     let sleeper = sim::spawn(sim::time::sleep(Duration::from_secs(5)));
+///     // A busy task keeps the clock from moving on its own.
+///     let busy = sim::spawn(async {
+///         loop {
+///             sim::task::yield_now().await;
+///         }
+///     });
+///     sim::time::advance(Duration::from_secs(10)).await;
+///     assert_eq!(start.elapsed(), Duration::from_secs(10));
+///     sleeper.await.unwrap();
+///     busy.abort();
+/// });
+/// ```
+///
+/// # Panics
+/// Outside a simulation, at the caller's line.
+#[track_caller]
+pub fn advance(by: Duration) -> impl Future<Output = ()> + Send + Sync {
+    const ADVANCE: &str = "a `sim::time::advance` future";
+    let sim = SimRef::of(&context::current("sim::time::advance"));
+    // Nothing happens until awaited, as with tokio's `async fn advance`.
+    let mut jumped = false;
+    let mut then = crate::task::yield_now();
+    std::future::poll_fn(move |cx| {
+        if !jumped {
+            jumped = true;
+            sim.with(&ADVANCE, |handle| handle.jump(nanos(by)));
+        }
+        Pin::new(&mut then).poll(cx)
+    })
+}
+
 /// Waits until `duration` of virtual time has passed.
 ///
 /// ```
