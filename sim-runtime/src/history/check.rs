@@ -653,6 +653,57 @@ mod tests {
     }
 
     #[test]
+    fn compare_and_set_and_delete_follow_the_value() {
+        let model = Register::new(Some(1));
+        let cas = |i, from: u32, to: u32, swapped| {
+            op(
+                i,
+                i as u64 * 10,
+                Some(i as u64 * 10 + 5),
+                RegisterOp::Cas { from, to },
+                Some(RegisterRet::Swapped(swapped)),
+            )
+        };
+        assert!(
+            check(
+                &model,
+                vec![
+                    cas(0, 1, 2, true),
+                    cas(1, 1, 3, false),
+                    read(2, 30, 31, Some(2))
+                ]
+            )
+            .is_ok()
+        );
+        assert!(check(&model, vec![cas(0, 1, 2, true), cas(1, 2, 3, false)]).is_err());
+        let map = KvMap::new();
+        let kv = |i, op: KvOp<String, u32>, ret| op_at(i, op, ret);
+        let h = vec![
+            kv(0, KvOp::Put("a".into(), 1), KvRet::Done),
+            kv(1, KvOp::Delete("a".into()), KvRet::Done),
+            kv(
+                2,
+                KvOp::Cas {
+                    key: "a".into(),
+                    from: None,
+                    to: 7,
+                },
+                KvRet::Swapped(true),
+            ),
+            kv(3, KvOp::Get("a".into()), KvRet::Value(Some(7))),
+        ];
+        assert!(check(&map, h.clone()).is_ok());
+        let mut stale = h;
+        stale.push(kv(4, KvOp::Get("a".into()), KvRet::Value(Some(1))));
+        assert!(check(&map, stale).is_err());
+    }
+
+    /// Operation `i`, from `10 i` to `10 i + 5` milliseconds: one after another.
+    fn op_at<Op, Ret>(i: usize, o: Op, ret: Ret) -> Operation<Op, Ret> {
+        op(i, i as u64 * 10, Some(i as u64 * 10 + 5), o, Some(ret))
+    }
+
+    #[test]
     fn a_queue_delivers_in_order() {
         let model = Queue::new();
         let enq = |i, from, to, v: u32| {

@@ -99,20 +99,56 @@ fn register_step<T: Clone + Eq>(
     op: &RegisterOp<T>,
     ret: Option<&RegisterRet<T>>,
 ) -> Option<Option<T>> {
+    let op = match op {
+        RegisterOp::Read => Cell::Read,
+        RegisterOp::Write(v) => Cell::Set(Some(v)),
+        RegisterOp::Cas { from, to } => Cell::Cas {
+            from: Some(from),
+            to,
+        },
+    };
+    let ret = ret.map(|ret| match ret {
+        RegisterRet::Read(seen) => Told::Read(seen),
+        RegisterRet::Written => Told::Done,
+        RegisterRet::Swapped(swapped) => Told::Swapped(*swapped),
+    });
+    cell_step(state, op, ret)
+}
+
+/// An operation on one value (a register, a key of a map): the step both
+/// models share.
+enum Cell<'a, V> {
+    Read,
+    Set(Option<&'a V>),
+    Cas { from: Option<&'a V>, to: &'a V },
+}
+
+/// What an operation on one value answered.
+enum Told<'a, V> {
+    Read(&'a Option<V>),
+    Done,
+    Swapped(bool),
+}
+
+fn cell_step<V: Clone + Eq>(
+    state: &Option<V>,
+    op: Cell<'_, V>,
+    ret: Option<Told<'_, V>>,
+) -> Option<Option<V>> {
     match (op, ret) {
-        (RegisterOp::Read, None) => Some(state.clone()),
-        (RegisterOp::Read, Some(RegisterRet::Read(seen))) => (seen == state).then(|| state.clone()),
-        (RegisterOp::Write(v), None | Some(RegisterRet::Written)) => Some(Some(v.clone())),
-        (RegisterOp::Cas { from, to }, ret) => {
-            let swaps = state.as_ref() == Some(from);
+        (Cell::Read, None) => Some(state.clone()),
+        (Cell::Read, Some(Told::Read(seen))) => (seen == state).then(|| state.clone()),
+        (Cell::Set(v), None | Some(Told::Done)) => Some(v.cloned()),
+        (Cell::Cas { from, to }, ret) => {
+            let swaps = state.as_ref() == from;
             match ret {
                 None => Some(if swaps {
                     Some(to.clone())
                 } else {
                     state.clone()
                 }),
-                Some(RegisterRet::Swapped(true)) => swaps.then(|| Some(to.clone())),
-                Some(RegisterRet::Swapped(false)) => (!swaps).then(|| state.clone()),
+                Some(Told::Swapped(true)) => swaps.then(|| Some(to.clone())),
+                Some(Told::Swapped(false)) => (!swaps).then(|| state.clone()),
                 Some(_) => None,
             }
         }
@@ -205,26 +241,21 @@ where
         op: &KvOp<K, V>,
         ret: Option<&KvRet<V>>,
     ) -> Option<Option<V>> {
-        match (op, ret) {
-            (KvOp::Get(_), None) => Some(state.clone()),
-            (KvOp::Get(_), Some(KvRet::Value(seen))) => (seen == state).then(|| state.clone()),
-            (KvOp::Put(_, v), None | Some(KvRet::Done)) => Some(Some(v.clone())),
-            (KvOp::Delete(_), None | Some(KvRet::Done)) => Some(None),
-            (KvOp::Cas { from, to, .. }, ret) => {
-                let swaps = state == from;
-                match ret {
-                    None => Some(if swaps {
-                        Some(to.clone())
-                    } else {
-                        state.clone()
-                    }),
-                    Some(KvRet::Swapped(true)) => swaps.then(|| Some(to.clone())),
-                    Some(KvRet::Swapped(false)) => (!swaps).then(|| state.clone()),
-                    Some(_) => None,
-                }
-            }
-            _ => None,
-        }
+        let op = match op {
+            KvOp::Get(_) => Cell::Read,
+            KvOp::Put(_, v) => Cell::Set(Some(v)),
+            KvOp::Delete(_) => Cell::Set(None),
+            KvOp::Cas { from, to, .. } => Cell::Cas {
+                from: from.as_ref(),
+                to,
+            },
+        };
+        let ret = ret.map(|ret| match ret {
+            KvRet::Value(seen) => Told::Read(seen),
+            KvRet::Done => Told::Done,
+            KvRet::Swapped(swapped) => Told::Swapped(*swapped),
+        });
+        cell_step(state, op, ret)
     }
 
     /// The key, hashed with a fixed hasher (the same in every run).
