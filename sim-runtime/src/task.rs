@@ -112,7 +112,8 @@ impl fmt::Display for TaskInfo {
             (Some(wait), _) => write!(f, ", waiting on {wait}"),
             (None, _) => write!(
                 f,
-                ", waiting on a future outside sim (a channel, a lock, ...)"
+                ", waiting on a future outside sim (a channel, a lock, ...; tokio's are named \
+                 when built with `--cfg tokio_unstable` and tokio's `tracing` feature)"
             ),
         }
     }

@@ -34,7 +34,13 @@ pub(crate) fn capture(filter: &str, echo: bool) -> (DefaultGuard, Lines) {
         lines: lines.clone(),
         echo,
     };
-    let subscriber = Registry::default().with(filter).with(layer);
+    // The log lines as the filter says; tokio's resource spans (trace
+    // level) whatever it says, for deadlock reports (`waits.rs`).
+    let resources = super::waits::ResourceWaits
+        .with_filter(tracing_subscriber::filter::filter_fn(super::waits::wanted));
+    let subscriber = Registry::default()
+        .with(layer.with_filter(filter))
+        .with(resources);
     install_listener();
     let guard = tracing::subscriber::set_default(subscriber);
     // Sites cached as "never" before this capture existed must reach it.

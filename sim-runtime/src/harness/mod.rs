@@ -44,6 +44,7 @@ mod driver;
 mod env;
 mod log;
 mod report;
+mod waits;
 
 use std::cell::Cell;
 use std::fmt;
