@@ -58,6 +58,26 @@ async fn axum_serve_answers_hyper_utils_pooled_client() {
     }
 }
 
+/// `futures-timer` (jsonrpsee's and libp2p's timer) keeps time on a
+/// helper thread; patched, its `Delay` is a sleep on the simulation's
+/// virtual clock, so an hour passes at once.
+#[tokio::test]
+async fn futures_timer_delays_keep_the_runtime_s_time() {
+    assert_on_the_expected_runtime();
+    let start = tokio::time::Instant::now();
+    let wait = if cfg!(sim) {
+        Duration::from_secs(3600)
+    } else {
+        Duration::from_millis(20)
+    };
+    let mut delay = futures_timer::Delay::new(wait * 10);
+    delay.reset(wait);
+    delay.await;
+    assert!(start.elapsed() >= wait);
+    #[cfg(sim)]
+    assert_eq!(start.elapsed(), wait, "virtual time, to the nanosecond");
+}
+
 #[tokio::test]
 async fn reqwest_gets_from_axum() {
     assert_on_the_expected_runtime();

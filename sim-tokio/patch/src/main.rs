@@ -75,21 +75,28 @@ fn error(message: impl Into<String>) -> Error {
     Error(message.into())
 }
 
-const USAGE: &str = "usage: sim-tokio-patch OUT [--tokio VERSION]\n\
+const USAGE: &str = "usage: sim-tokio-patch OUT [--tokio VERSION] [--also futures-timer]\n\
     Writes into OUT the packages a project patches crates.io's `tokio` with \
-    (VERSION: the tokio to wrap, default the one this checkout of sim is tested with).";
+    (VERSION: the tokio to wrap, default the one this checkout of sim is tested with); \
+    `--also futures-timer` patches `futures-timer` too (its `Delay` on virtual time).";
+
+/// Crates besides tokio that can be patched, each with the shim source
+/// (in `sim-tokio/patch/shims/`) and the version requirement fetched.
+const ALSO: &[(&str, &str, &str)] = &[("futures-timer", "futures_timer.rs", "3")];
 
 /// The command line: the output directory and, optionally, tokio's version.
 #[derive(Debug, PartialEq)]
 struct Args {
     out: PathBuf,
     tokio: Option<String>,
+    also: Vec<&'static str>,
 }
 
 impl Args {
     fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, Error> {
         let mut out = None;
         let mut tokio = None;
+        let mut also = Vec::new();
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "-h" | "--help" => return Err(error(USAGE)),
@@ -102,6 +109,19 @@ impl Args {
                     }
                     None => return Err(error(format!("`--tokio` needs a version\n{USAGE}"))),
                 },
+                "--also" => match args.next() {
+                    Some(name) => match ALSO.iter().find(|(known, _, _)| *known == name) {
+                        Some((known, _, _)) => also.push(*known),
+                        None => {
+                            let known: Vec<&str> = ALSO.iter().map(|(n, _, _)| *n).collect();
+                            return Err(error(format!(
+                                "`--also {name}`: the crates that can be patched are {}\n{USAGE}",
+                                known.join(", ")
+                            )));
+                        }
+                    },
+                    None => return Err(error(format!("`--also` needs a crate\n{USAGE}"))),
+                },
                 flag if flag.starts_with('-') => {
                     return Err(error(format!("unknown option `{flag}`\n{USAGE}")));
                 }
@@ -110,7 +130,7 @@ impl Args {
             }
         }
         let out = out.ok_or_else(|| error(format!("missing OUT directory\n{USAGE}")))?;
-        Ok(Args { out, tokio })
+        Ok(Args { out, tokio, also })
     }
 }
 
@@ -138,14 +158,8 @@ fn run(args: impl Iterator<Item = String>) -> Result<String, Error> {
         .canonicalize()
         .map_err(|e| error(format!("{}: {e}", args.out.display())))?;
 
-    let fetched = fetch(&out, "tokio", &version)?;
-    let real = out.join("real-tokio");
-    if real.exists() {
-        fs::remove_dir_all(&real).map_err(|e| error(format!("{}: {e}", real.display())))?;
-    }
-    copy_dir(&fetched.dir, &real)?;
-    let renamed = rename_real(read_toml(&real.join("Cargo.toml"))?);
-    write_toml(&real.join("Cargo.toml"), &renamed)?;
+    let fetched = fetch(&out, "tokio", &format!("={version}"))?;
+    copy_real(&fetched, &out.join("real-tokio"), REAL)?;
 
     let ctx = Context::new(&sim, &out, &workspace)?;
     let net = ctx.transplant(&sim.join("sim-net"), "sim-net", None, &[])?;
@@ -163,7 +177,26 @@ fn run(args: impl Iterator<Item = String>) -> Result<String, Error> {
     shim.insert("features".into(), forwarded(&fetched.features).into());
     write_toml(&out.join("tokio/Cargo.toml"), &shim)?;
 
-    let summary = instructions(&out, &sim, &version);
+    let mut also = Vec::new();
+    for name in &args.also {
+        let (_, source, requirement) = ALSO
+            .iter()
+            .find(|(known, _, _)| known == name)
+            .unwrap_or_else(|| unreachable!("checked when parsing"));
+        let fetched = fetch(&out, name, requirement)?;
+        let real_name = format!("sim-real-{name}");
+        copy_real(&fetched, &out.join(format!("real-{name}")), &real_name)?;
+        let shim = small_shim(
+            &ctx,
+            name,
+            &fetched,
+            &sim.join("sim-tokio/patch/shims").join(source),
+        );
+        write_toml(&out.join(name).join("Cargo.toml"), &shim)?;
+        also.push((*name, fetched.version));
+    }
+
+    let summary = instructions(&out, &sim, &version, &also);
     fs::write(out.join("README.md"), format!("{summary}\n"))
         .map_err(|e| error(format!("writing README.md: {e}")))?;
     Ok(summary)
@@ -219,17 +252,18 @@ fn locked_version(lock: &Table, name: &str) -> Result<String, Error> {
 /// A package's published source, as cargo downloaded it.
 struct Fetched {
     dir: PathBuf,
+    version: String,
     features: Vec<String>,
 }
 
-/// Asks cargo for `name` at exactly `version` (downloading it if it is not
-/// in cargo's cache yet), through a throwaway manifest.
-fn fetch(out: &Path, name: &str, version: &str) -> Result<Fetched, Error> {
+/// Asks cargo for `name` at `requirement` (`=1.54.1`, `3`), downloading it
+/// if it is not in cargo's cache yet, through a throwaway manifest.
+fn fetch(out: &Path, name: &str, requirement: &str) -> Result<Fetched, Error> {
     let dir = out.join(".fetch");
     fs::create_dir_all(&dir).map_err(|e| error(format!("{}: {e}", dir.display())))?;
     let manifest = format!(
         "[package]\nname = \"sim-tokio-patch-fetch\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n\
-         [lib]\npath = \"lib.rs\"\n\n[dependencies]\n{name} = \"={version}\"\n\n[workspace]\n"
+         [lib]\npath = \"lib.rs\"\n\n[dependencies]\n{name} = \"{requirement}\"\n\n[workspace]\n"
     );
     fs::write(dir.join("Cargo.toml"), manifest).map_err(|e| error(e.to_string()))?;
     fs::write(dir.join("lib.rs"), "").map_err(|e| error(e.to_string()))?;
@@ -242,7 +276,7 @@ fn fetch(out: &Path, name: &str, version: &str) -> Result<Fetched, Error> {
     fs::remove_dir_all(&dir).map_err(|e| error(format!("{}: {e}", dir.display())))?;
     if !output.status.success() {
         return Err(error(format!(
-            "cargo could not get {name} {version}:\n{}",
+            "cargo could not get {name} {requirement}:\n{}",
             String::from_utf8_lossy(&output.stderr)
         )));
     }
@@ -252,8 +286,12 @@ fn fetch(out: &Path, name: &str, version: &str) -> Result<Fetched, Error> {
         .as_array()
         .into_iter()
         .flatten()
-        .find(|p| p["name"] == name && p["version"] == version)
-        .ok_or_else(|| error(format!("cargo metadata does not list {name} {version}")))?;
+        .find(|p| p["name"] == name)
+        .ok_or_else(|| error(format!("cargo metadata does not list {name} {requirement}")))?;
+    let version = package["version"]
+        .as_str()
+        .ok_or_else(|| error("cargo metadata gave no version"))?
+        .to_owned();
     let manifest = package["manifest_path"]
         .as_str()
         .ok_or_else(|| error("cargo metadata gave no manifest path"))?;
@@ -262,12 +300,61 @@ fn fetch(out: &Path, name: &str, version: &str) -> Result<Fetched, Error> {
         .map(|f| f.keys().cloned().collect())
         .unwrap_or_default();
     Ok(Fetched {
+        version,
         dir: Path::new(manifest)
             .parent()
             .ok_or_else(|| error("a manifest path without a directory"))?
             .to_owned(),
         features,
     })
+}
+
+/// `fetched`'s source copied to `to`, its package renamed `package`.
+fn copy_real(fetched: &Fetched, to: &Path, package: &str) -> Result<(), Error> {
+    if to.exists() {
+        fs::remove_dir_all(to).map_err(|e| error(format!("{}: {e}", to.display())))?;
+    }
+    copy_dir(&fetched.dir, to)?;
+    let renamed = rename_real(read_toml(&to.join("Cargo.toml"))?, package);
+    write_toml(&to.join("Cargo.toml"), &renamed)
+}
+
+/// The patch for a small crate: a package named `name`, of the fetched
+/// version, whose library is `source` (the real crate, named `real`,
+/// re-exported normally; the simulation's under `--cfg sim`).
+fn small_shim(ctx: &Context<'_>, name: &str, fetched: &Fetched, source: &Path) -> Table {
+    let mut manifest: Table = toml::from_str(&format!(
+        "[package]\nname = \"{name}\"\nversion = \"{version}\"\nedition = \"2021\"\n\
+         publish = false\n\n[lints.rust]\nunexpected_cfgs = \"allow\"\n",
+        version = fetched.version
+    ))
+    .unwrap_or_else(|e| unreachable!("a constant manifest: {e}"));
+    let mut lib = Table::new();
+    lib.insert("path".into(), path_value(source));
+    manifest.insert("lib".into(), lib.into());
+    manifest.insert(
+        "features".into(),
+        forwarded_to(&fetched.features, "real").into(),
+    );
+    let mut real = Table::new();
+    real.insert("package".into(), format!("sim-real-{name}").into());
+    real.insert(
+        "path".into(),
+        path_value(&ctx.out.join(format!("real-{name}"))),
+    );
+    let mut deps = Table::new();
+    deps.insert("real".into(), real.into());
+    manifest.insert("dependencies".into(), deps.into());
+    let mut runtime = Table::new();
+    runtime.insert("path".into(), path_value(&ctx.sim.join("sim-runtime")));
+    let mut sim_deps = Table::new();
+    sim_deps.insert("sim-runtime".into(), runtime.into());
+    let mut cfg = Table::new();
+    cfg.insert("dependencies".into(), sim_deps.into());
+    let mut target = Table::new();
+    target.insert("cfg(sim)".into(), cfg.into());
+    manifest.insert("target".into(), target.into());
+    manifest
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<(), Error> {
@@ -293,13 +380,18 @@ fn copy_dir(from: &Path, to: &Path) -> Result<(), Error> {
 /// tokio's manifest, renamed: the package is `sim-real-tokio`, the library
 /// still `tokio`. Its tests and benches are dropped (a path dependency's
 /// are never built).
-fn rename_real(mut manifest: Table) -> Table {
-    if let Some(Value::Table(package)) = manifest.get_mut("package") {
-        package.insert("name".into(), REAL.into());
+fn rename_real(mut manifest: Table, package: &str) -> Table {
+    let mut library = None;
+    if let Some(Value::Table(table)) = manifest.get_mut("package") {
+        library = table
+            .get("name")
+            .and_then(Value::as_str)
+            .map(|name| name.replace('-', "_"));
+        table.insert("name".into(), package.into());
     }
     let lib = manifest.entry("lib").or_insert_with(|| Table::new().into());
-    if let Value::Table(lib) = lib {
-        lib.insert("name".into(), "tokio".into());
+    if let (Value::Table(lib), Some(library)) = (lib, library) {
+        lib.entry("name").or_insert_with(|| library.into());
     }
     for section in ["test", "bench", "example", "dev-dependencies"] {
         manifest.remove(section);
@@ -330,12 +422,17 @@ fn left_out_dependencies(layer: &Table) -> Vec<String> {
 /// Every feature of real tokio, forwarded to it, so a crate's
 /// `features = [...]` for tokio means what it always did.
 fn forwarded(features: &[String]) -> Table {
+    forwarded_to(features, "tokio")
+}
+
+/// Every feature of `features`, forwarded to the dependency `dep`.
+fn forwarded_to(features: &[String], dep: &str) -> Table {
     let mut table = Table::new();
     table.insert("default".into(), Value::Array(Vec::new()));
     for feature in features.iter().filter(|f| *f != "default") {
         table.insert(
             feature.clone(),
-            Value::Array(vec![format!("tokio/{feature}").into()]),
+            Value::Array(vec![format!("{dep}/{feature}").into()]),
         );
     }
     table
@@ -534,15 +631,24 @@ fn path_value(path: &Path) -> Value {
     path.display().to_string().into()
 }
 
-fn instructions(out: &Path, sim: &Path, version: &str) -> String {
+fn instructions(out: &Path, sim: &Path, version: &str, also: &[(&str, String)]) -> String {
     let out = out.display();
+    let patches: String = also
+        .iter()
+        .map(|(name, _)| format!("{name} = {{ path = \"{out}/{name}\" }}\n"))
+        .collect();
+    let versions: String = also
+        .iter()
+        .map(|(name, version)| format!(", {name} {version}"))
+        .collect();
     format!(
-        "sim-tokio-patch: tokio {version}, routed to the simulation of {sim} under `--cfg sim`.\n\
+        "sim-tokio-patch: tokio {version}{versions}, routed to the simulation of {sim} under `--cfg sim`.\n\
          \n\
          Add to your workspace's root Cargo.toml (keep `tokio = \"1\"` in your dependencies as it is):\n\
          \n\
          [patch.crates-io]\n\
          tokio = {{ path = \"{out}/tokio\" }}\n\
+         {patches}\
          \n\
          and depend on sim through this directory (not the checkout), so that sim and tokio\n\
          share one simulated network:\n\
@@ -570,8 +676,13 @@ mod tests {
             args(&["out", "--tokio", "1.47.1"]).unwrap(),
             Args {
                 out: "out".into(),
-                tokio: Some("1.47.1".into())
+                tokio: Some("1.47.1".into()),
+                also: Vec::new(),
             }
+        );
+        assert_eq!(
+            args(&["out", "--also", "futures-timer"]).unwrap().also,
+            ["futures-timer"]
         );
         assert_eq!(args(&["out"]).unwrap().tokio, None);
         for (bad, says) in [
@@ -580,6 +691,11 @@ mod tests {
             (&[][..], "missing OUT"),
             (&["out", "--fast"][..], "unknown option `--fast`"),
             (&["out", "again"][..], "unexpected argument `again`"),
+            (
+                &["out", "--also", "mio"][..],
+                "can be patched are futures-timer",
+            ),
+            (&["out", "--also"][..], "needs a crate"),
         ] {
             let err = args(bad).unwrap_err().to_string();
             assert!(err.contains(says), "{bad:?}: {err}");
@@ -592,10 +708,13 @@ mod tests {
 
     #[test]
     fn the_real_copy_is_renamed_and_keeps_its_library_name() {
-        let renamed = rename_real(table(
-            "[package]\nname = \"tokio\"\nversion = \"1.0.0\"\n[[test]]\nname = \"t\"\n\
+        let renamed = rename_real(
+            table(
+                "[package]\nname = \"tokio\"\nversion = \"1.0.0\"\n[[test]]\nname = \"t\"\n\
              [dev-dependencies]\nx = \"1\"\n[target.'cfg(unix)'.dev-dependencies]\ny = \"1\"\n",
-        ));
+            ),
+            REAL,
+        );
         assert_eq!(renamed["package"]["name"].as_str(), Some(REAL));
         assert_eq!(renamed["lib"]["name"].as_str(), Some("tokio"));
         assert!(renamed.get("test").is_none() && renamed.get("dev-dependencies").is_none());
@@ -618,6 +737,39 @@ mod tests {
             features["parking_lot"].as_array().unwrap()[0].as_str(),
             Some("tokio/parking_lot")
         );
+    }
+
+    #[test]
+    fn a_small_crate_is_patched_over_its_renamed_self() {
+        let sim = checkout().unwrap();
+        let workspace = read_toml(&sim.join("Cargo.toml")).unwrap();
+        let ctx = Context::new(&sim, Path::new("/generated"), &workspace).unwrap();
+        let fetched = Fetched {
+            dir: PathBuf::from("/registry/futures-timer-3.0.4"),
+            version: "3.0.4".into(),
+            features: vec!["default".into(), "wasm-bindgen".into()],
+        };
+        let source = sim.join("sim-tokio/patch/shims/futures_timer.rs");
+        let shim = small_shim(&ctx, "futures-timer", &fetched, &source);
+        assert_eq!(shim["package"]["name"].as_str(), Some("futures-timer"));
+        assert_eq!(shim["package"]["version"].as_str(), Some("3.0.4"));
+        assert!(Path::new(shim["lib"]["path"].as_str().unwrap()).exists());
+        assert_eq!(
+            shim["dependencies"]["real"]["package"].as_str(),
+            Some("sim-real-futures-timer")
+        );
+        assert_eq!(
+            shim["features"]["wasm-bindgen"].as_array().unwrap()[0].as_str(),
+            Some("real/wasm-bindgen")
+        );
+        let runtime = shim["target"]["cfg(sim)"]["dependencies"]["sim-runtime"]["path"].as_str();
+        assert!(runtime.unwrap().ends_with("sim-runtime"));
+        // The renamed copy keeps its library name.
+        let renamed = rename_real(
+            table("[package]\nname = \"futures-timer\"\nversion = \"3.0.4\"\n"),
+            "sim-real-futures-timer",
+        );
+        assert_eq!(renamed["lib"]["name"].as_str(), Some("futures_timer"));
     }
 
     /// The manifests of this checkout, transplanted: tokio is the renamed
