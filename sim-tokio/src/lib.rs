@@ -23,6 +23,12 @@
 //! sockets, runtime handles) are `Send + Sync` here too; they stay on their
 //! simulation's thread, and using one anywhere else is a clear error.
 //!
+//! Crates the project does not own (hyper-util, axum, tonic, reqwest) name
+//! crates.io's `tokio`: `sim-tokio-patch` (in `sim-tokio/patch`) writes a
+//! `[patch.crates-io]` whose `tokio` is this crate's source over a renamed
+//! copy of real tokio, so they run on the simulation too (see the README's
+//! "Third-party crates").
+//!
 //! With the feature `hyper`, `hyper` has the glue hyper and
 //! hyper-util need (executor, timer, connector, server loop) on this crate's
 //! runtime, so an HTTP service runs unchanged under both builds.
