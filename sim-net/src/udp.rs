@@ -37,6 +37,8 @@ pub(crate) struct Datagram {
     from: SocketAddr,
     src: NodeId,
     data: Vec<u8>,
+    /// The copy's number for the timeline's notes: message `<< 1 | copy`.
+    copy: u64,
 }
 
 /// A datagram held on a link by `hold`, with its original delivery time.
@@ -189,14 +191,26 @@ pub(crate) fn release_held(world: &mut World, handle: &Handle, now: u64, held: V
         match h.target.upgrade() {
             Some(target) => {
                 let seq = world.next_seq();
+                let at = h.at.max(now);
+                handle.note("net.arrive", h.datagram.copy, at);
                 target
                     .borrow_mut()
-                    .enqueue(handle, now, h.at.max(now), seq, h.datagram);
+                    .enqueue(handle, now, at, seq, h.datagram);
             }
-            None => world.link_mut(h.datagram.src, h.dst).stats.dropped += 1,
+            None => {
+                handle.note("net.lost", h.datagram.copy >> 1, LOST_NO_SOCKET);
+                world.link_mut(h.datagram.src, h.dst).stats.dropped += 1;
+            }
         }
     }
 }
+
+/// Why a message was lost, in its `net.lost` note: a loss drawn for the link.
+pub(crate) const LOST_DRAWN: u64 = 0;
+/// ... the link was cut by a partition.
+pub(crate) const LOST_CUT: u64 = 1;
+/// ... no socket was there to take it.
+pub(crate) const LOST_NO_SOCKET: u64 = 2;
 
 /// A word naming a directed link, for trace events.
 pub(crate) fn link_word(from: NodeId, to: NodeId) -> u64 {
@@ -220,6 +234,9 @@ fn transmit(
     // The bytes' hash enters the fingerprint: the determinism check catches
     // runs that send different data of the same length.
     handle.record_data("net.udp.send", link_word(src, dst), data);
+    // Not in the fingerprint: the timeline pairs this send with its arrivals.
+    let message = world.next_message();
+    handle.note("net.msg", message, 0);
     let config = world.link_config(src, dst);
     let cut = world.is_cut(src, dst);
     let target = world
@@ -229,24 +246,30 @@ fn transmit(
     link.stats.sent += 1;
     if cut || handle.chance(Decision::Loss, config.loss_rate()) {
         link.stats.dropped += 1;
+        handle.note("net.lost", message, if cut { LOST_CUT } else { LOST_DRAWN });
         return;
     }
     let copies = if handle.chance(Decision::Duplicate, config.duplicate_rate()) {
         link.stats.duplicated += 1;
+        handle.note("net.dup", message, 0);
         2
     } else {
         1
     };
-    for _ in 0..copies {
+    for copy in 0..copies {
         let at = now + config.draw_latency(handle);
         let datagram = Datagram {
             from,
             src,
             data: data.to_vec(),
+            copy: message << 1 | copy,
         };
         let link = world.link_mut(src, dst);
         match &target {
-            None => link.stats.dropped += 1,
+            None => {
+                link.stats.dropped += 1;
+                handle.note("net.lost", message, LOST_NO_SOCKET);
+            }
             Some(target) if link.held => link.held_udp.push(Held {
                 target: Rc::downgrade(target),
                 dst,
@@ -255,6 +278,7 @@ fn transmit(
             }),
             Some(target) => {
                 let seq = world.next_seq();
+                handle.note("net.arrive", datagram.copy, at);
                 target.borrow_mut().enqueue(handle, now, at, seq, datagram);
             }
         }

@@ -493,6 +493,12 @@ impl Handle {
             tasks[key].name.as_ref(),
         );
         trace.note_spawn(id, spawned_at);
+        trace.note_task(|| crate::trace::TaskRecord {
+            task: id,
+            node: node.0,
+            name: tasks[key].name.clone(),
+            at: spawned_at,
+        });
         if let Some(watch) = &self.shared.config.watch {
             let slot = &tasks[key];
             watch.task_added(id.0, slot.spawned_at, slot.name.as_deref(), slot.node.0);
@@ -701,12 +707,15 @@ impl Handle {
             // (see `explore::tape`); finding a choice's place costs a scan,
             // made only when a tape is kept.
             let preempted = preempts(ready, last, i);
+            let chosen = ready[i].task;
             let alternative = match (&st.tape, last) {
                 (Some(_), Some(_)) => alternative(&st.ready, last, i),
                 _ => i,
             };
             if preempted {
                 st.preemptions += 1;
+                let now = self.now_nanos();
+                st.trace.note(now, "preempt", chosen.as_u64(), 0);
             }
             self.record_decision(
                 &mut st,
@@ -974,6 +983,28 @@ impl Handle {
         self.shared.state.borrow().trace.spawns()
     }
 
+    /// The timeline's notes and tasks, and the nodes' names.
+    pub(crate) fn timeline_parts(
+        &self,
+    ) -> (
+        Vec<crate::trace::Note>,
+        Vec<crate::trace::TaskRecord>,
+        Vec<Rc<str>>,
+    ) {
+        let st = self.shared.state.borrow();
+        let (notes, tasks) = st.trace.timeline();
+        let nodes = st.nodes.iter().map(|node| node.name.clone()).collect();
+        (notes, tasks, nodes)
+    }
+
+    /// The running task's node and id, for log lines.
+    pub(crate) fn running_ids(&self) -> Option<(u32, u64)> {
+        let key = self.shared.running.get()?;
+        let st = self.shared.state.try_borrow().ok()?;
+        let slot = st.tasks.get(key)?;
+        Some((slot.node.0, slot.id.as_u64()))
+    }
+
     pub(crate) fn trace(&self) -> Option<Vec<crate::trace::Event>> {
         self.shared.state.borrow().trace.full().map(<[_]>::to_vec)
     }
@@ -1222,6 +1253,8 @@ impl Handle {
                 return;
             }
             st.nodes[node.0 as usize].state = NodeState::Paused;
+            let now = self.now_nanos();
+            st.trace.note(now, "node.pause", u64::from(node.0), 0);
         }
         self.hold_ready(node);
         self.notify(NodeEvent::Paused(node));
@@ -1255,6 +1288,8 @@ impl Handle {
             st.nodes[node.0 as usize].state = NodeState::Running;
             let held = std::mem::take(&mut st.nodes[node.0 as usize].held);
             st.ready.extend(held);
+            let now = self.now_nanos();
+            st.trace.note(now, "node.resume", u64::from(node.0), 0);
         }
         self.notify(NodeEvent::Resumed(node));
     }
@@ -1412,6 +1447,33 @@ impl Handle {
             .borrow_mut()
             .trace
             .record(now, EventKind::Custom { what, a, b }, None);
+    }
+
+    /// Records a note for the timeline a failing run leaves
+    /// (`target/sim-logs/<test>-<seed>.html`): something a layer knows that
+    /// its events do not say, such as which message a send was (`net.msg`)
+    /// or when a copy of it arrives (`net.arrive`). A note follows the last
+    /// event recorded. Notes are kept only while the full trace is
+    /// ([`Builder::record_trace`](crate::Builder::record_trace)) and never
+    /// enter the fingerprint, so noting changes no run and costs one check
+    /// when nothing is kept.
+    ///
+    /// ```
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async { sim::Handle::current().note("disk.flush", 3, 0) });
+    /// ```
+    pub fn note(&self, what: &'static str, a: u64, b: u64) {
+        let now = self.now_nanos();
+        let mut st = self.shared.state.borrow_mut();
+        if st.trace.keeps_all() {
+            st.trace.note(now, what, a, b);
+        }
+    }
+
+    /// Whether notes are kept (the full trace is): lets a layer skip work
+    /// that only feeds [`note`](Self::note).
+    pub fn notes_kept(&self) -> bool {
+        self.shared.state.borrow().trace.keeps_all()
     }
 
     /// Records an event of a layer built on the runtime that carries bytes

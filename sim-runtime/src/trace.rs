@@ -415,6 +415,32 @@ pub(crate) fn hash_bytes(bytes: &[u8]) -> u32 {
     (h ^ (h >> 32)) as u32
 }
 
+/// An annotation for the timeline ([`Handle::note`](crate::Handle::note)):
+/// what a layer knows that the events do not say (which message a send is,
+/// when it arrives, a node paused). Kept only with the full trace, never
+/// folded into the fingerprint, so recording notes changes no run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Note {
+    /// How many events were recorded before it: the note follows event
+    /// `after - 1` (a message's note follows its send event).
+    pub(crate) after: u64,
+    /// Virtual time in nanoseconds.
+    pub(crate) nanos: u64,
+    /// A short, static description ("net.msg").
+    pub(crate) what: &'static str,
+    pub(crate) a: u64,
+    pub(crate) b: u64,
+}
+
+/// A task as the timeline sees it: kept with the full trace.
+#[derive(Clone, Debug)]
+pub(crate) struct TaskRecord {
+    pub(crate) task: TaskId,
+    pub(crate) node: u32,
+    pub(crate) name: Option<Rc<str>>,
+    pub(crate) at: &'static std::panic::Location<'static>,
+}
+
 /// How many recent events a failure report shows.
 pub(crate) const RECENT: usize = 24;
 
@@ -430,6 +456,9 @@ pub(crate) struct Trace {
     /// Where each task was spawned, kept with the full trace, so a report
     /// comparing two traces can say where the tasks it names come from.
     spawns: Option<Vec<(TaskId, &'static std::panic::Location<'static>)>>,
+    /// The timeline's notes and tasks, kept with the full trace.
+    notes: Option<Vec<Note>>,
+    tasks: Option<Vec<TaskRecord>>,
 }
 
 impl Trace {
@@ -441,6 +470,8 @@ impl Trace {
             ring_next: 0,
             full: record_all.then(Vec::new),
             spawns: record_all.then(Vec::new),
+            notes: record_all.then(Vec::new),
+            tasks: record_all.then(Vec::new),
         }
     }
 
@@ -483,6 +514,40 @@ impl Trace {
         if let Some(spawns) = &mut self.spawns {
             spawns.push((task, at));
         }
+    }
+
+    /// Whether the full trace (and the timeline's notes) is kept.
+    #[inline]
+    pub(crate) fn keeps_all(&self) -> bool {
+        self.full.is_some()
+    }
+
+    /// Records a note for the timeline, when the full trace is kept.
+    pub(crate) fn note(&mut self, nanos: u64, what: &'static str, a: u64, b: u64) {
+        if let Some(notes) = &mut self.notes {
+            notes.push(Note {
+                after: self.count,
+                nanos,
+                what,
+                a,
+                b,
+            });
+        }
+    }
+
+    /// Notes a task for the timeline (kept with the full trace only).
+    pub(crate) fn note_task(&mut self, record: impl FnOnce() -> TaskRecord) {
+        if let Some(tasks) = &mut self.tasks {
+            tasks.push(record());
+        }
+    }
+
+    /// The timeline's notes and tasks, when the full trace is kept.
+    pub(crate) fn timeline(&self) -> (Vec<Note>, Vec<TaskRecord>) {
+        (
+            self.notes.clone().unwrap_or_default(),
+            self.tasks.clone().unwrap_or_default(),
+        )
     }
 
     /// Where each task was spawned, when the full trace is kept.

@@ -9,11 +9,11 @@ use std::panic::Location;
 use std::path::Path;
 use std::time::Duration;
 
-use super::env::{SeedBase, Settings, Shard};
+use super::env::{SeedBase, Settings, Shard, Timeline};
 use super::report::{self, Saved};
 use super::{
     DEFAULT_DEPTH, DEFAULT_MAX_SCHEDULES, DEFAULT_SEEDS, DEFAULT_SHRINK_RUNS, FailedRun, Leaks,
-    Summary, TaskPanics, Test, TestFailure, TestOutput, log,
+    Summary, TaskPanics, Test, TestFailure, TestOutput, log, timeline,
 };
 use crate::explore::Strategy;
 use crate::explore::exhaustive::{
@@ -72,6 +72,13 @@ impl Spec {
     }
 }
 
+/// What a timeline needs besides the events: notes, tasks, node names.
+type Parts = (
+    Vec<crate::trace::Note>,
+    Vec<crate::trace::TaskRecord>,
+    Vec<std::rc::Rc<str>>,
+);
+
 /// What a search run logs: its branching decisions and faults.
 type SearchLog = std::rc::Rc<std::cell::RefCell<crate::explore::exhaustive::Log>>;
 
@@ -89,6 +96,8 @@ struct Run {
     trace: Option<Vec<Event>>,
     /// Where each task was spawned, kept with the full trace.
     spawns: Vec<(crate::task::TaskId, &'static Location<'static>)>,
+    /// The timeline's notes, tasks and node names, kept with the full trace.
+    parts: Option<Parts>,
     tape: Option<Vec<Entry>>,
     branches: Vec<Branch>,
     /// Faults injected (counted by the search's decider only).
@@ -147,6 +156,37 @@ where
             .max(1);
         self.pct_k.set(Some(k));
         k
+    }
+
+    fn timeline(&self) -> Timeline {
+        self.settings.timeline.unwrap_or_default()
+    }
+
+    /// Writes the timeline of `run` beside the log file of `seed`; its
+    /// path, or `None` when the run was not recorded or writing failed
+    /// (a timeline is an aid: it never fails the test).
+    fn write_timeline(
+        &self,
+        seed: u64,
+        run: &Run,
+        logs: &[log::Captured],
+        failure: Option<&Failure>,
+    ) -> Option<std::path::PathBuf> {
+        let (notes, tasks, nodes) = run.parts.as_ref()?;
+        let id = self.test.id();
+        let doc = timeline::build(&timeline::Input {
+            test: &id,
+            seed,
+            fingerprint: run.fingerprint,
+            end_ns: u64::try_from(run.elapsed.as_nanos()).unwrap_or(u64::MAX),
+            events: run.trace.as_deref().unwrap_or_default(),
+            notes,
+            tasks,
+            nodes,
+            logs,
+            failure,
+        });
+        timeline::write(&report::log_file(self.test, seed), &doc).ok()
     }
 
     fn depth(&self) -> u32 {
@@ -471,25 +511,44 @@ where
 
     /// Runs one seed (twice when checking determinism).
     fn run_seed(&self, seed: u64, spec: &Spec) -> Run {
-        if !self.check_determinism() {
-            let echo = self.settings.log.as_deref().map(|filter| {
+        // `SIM_TIMELINE=all`: every seed is recorded, its log captured, and
+        // a passing one leaves its timeline here (a failing one's is the
+        // report's).
+        let all = self.timeline() == Timeline::All;
+        let capture = match (&self.settings.log, all) {
+            (Some(filter), _) => {
                 // Each run's lines under a header, so many seeds' logs read apart.
                 println!(
                     "sim: {} seed {seed:#x} ({}) log, SIM_LOG={filter}:",
                     self.test.id(),
                     spec.name()
                 );
-                log::capture(filter, true)
-            });
-            let run = self.run_once(seed, spec, false, false);
-            drop(echo);
+                Some(log::capture(filter, true))
+            }
+            (None, true) => Some(log::capture("info", false)),
+            (None, false) => None,
+        };
+        let keep = |run: &Run, capture: Option<(tracing::subscriber::DefaultGuard, log::Lines)>| {
+            let Some((guard, lines)) = capture else {
+                return;
+            };
+            drop(guard);
+            if all && run.failure.is_none() {
+                self.write_timeline(seed, run, &log::take_lines(&lines), None);
+            }
+        };
+        if !self.check_determinism() {
+            let run = self.run_once(seed, spec, all, false);
+            keep(&run, capture);
             return run;
         }
         let first = self.run_once(seed, spec, true, false);
         let second = self.run_once(seed, spec, true, false);
         if first.fingerprint == second.fingerprint {
+            keep(&first, capture);
             return first;
         }
+        drop(capture);
         let outcome = |run: &Run| match &run.failure {
             Some(failure) => failure.kind().summary(),
             None => "passed".to_owned(),
@@ -597,6 +656,7 @@ where
             fixed_draws: rt.fixed_draws(),
             trace: rt.trace(),
             spawns: rt.spawn_sites(),
+            parts: record_trace.then(|| rt.handle().timeline_parts()),
             tape: rt.tape(),
             branches: search_log
                 .as_ref()
@@ -759,15 +819,20 @@ where
         let decoded = tape_string
             .as_deref()
             .map(|text| Tape::decode(text, &self.test.id()));
+        // Recorded in full only when a timeline is wanted: passing runs
+        // never pay for it, and recording changes nothing in the run.
+        let record = self.timeline() != Timeline::Off;
         let (guard, lines) = log::capture(&log_filter, false);
         let shown = match &decoded {
             Some(Ok(tape)) => {
-                self.run_once(seed, &Spec::Replay(tape.entries.clone()), false, false)
+                self.run_once(seed, &Spec::Replay(tape.entries.clone()), record, false)
             }
-            _ => self.run_once(seed, &spec, false, false),
+            _ => self.run_once(seed, &spec, record, false),
         };
         drop(guard);
-        let log = std::mem::take(&mut *lines.lock().unwrap_or_else(|e| e.into_inner()));
+        let captured = log::take_lines(&lines);
+        let timeline = self.write_timeline(seed, &shown, &captured, shown.failure.as_ref());
+        let log: Vec<String> = captured.into_iter().map(|c| c.line).collect();
         if let Some(text) = tape_string.take_if(|_| {
             !matches!(decoded, Some(Ok(_)))
                 || shown.failure.as_ref().map(Self::failure_key).as_ref() != Some(&key)
@@ -860,6 +925,7 @@ where
                 fingerprint,
                 log,
                 log_file,
+                timeline,
                 log_filter,
                 rerun_note,
                 regression_saved,
