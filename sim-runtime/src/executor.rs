@@ -221,7 +221,7 @@ impl Handle {
             timers: TimerQueue::new(),
             steps: 0,
             next_id: 1,
-            trace: Trace::new(config.record_trace),
+            trace: Trace::new(config.record_trace).limit(config.trace_limit),
             decider,
             last: None,
             last_yielded: false,
@@ -983,18 +983,13 @@ impl Handle {
         self.shared.state.borrow().trace.spawns()
     }
 
-    /// The timeline's notes and tasks, and the nodes' names.
-    pub(crate) fn timeline_parts(
-        &self,
-    ) -> (
-        Vec<crate::trace::Note>,
-        Vec<crate::trace::TaskRecord>,
-        Vec<Rc<str>>,
-    ) {
+    /// The timeline's notes and tasks, the nodes' names, and whether the
+    /// full trace was cut at its limit.
+    pub(crate) fn timeline_parts(&self) -> crate::trace::Parts {
         let st = self.shared.state.borrow();
         let (notes, tasks) = st.trace.timeline();
         let nodes = st.nodes.iter().map(|node| node.name.clone()).collect();
-        (notes, tasks, nodes)
+        (notes, tasks, nodes, st.trace.cut())
     }
 
     /// The running task's node and id, for log lines.
@@ -1468,12 +1463,6 @@ impl Handle {
         if st.trace.keeps_all() {
             st.trace.note(now, what, a, b);
         }
-    }
-
-    /// Whether notes are kept (the full trace is): lets a layer skip work
-    /// that only feeds [`note`](Self::note).
-    pub fn notes_kept(&self) -> bool {
-        self.shared.state.borrow().trace.keeps_all()
     }
 
     /// Records an event of a layer built on the runtime that carries bytes

@@ -441,6 +441,10 @@ pub(crate) struct TaskRecord {
     pub(crate) at: &'static std::panic::Location<'static>,
 }
 
+/// What a timeline needs besides the events: the notes, the tasks, the
+/// nodes' names, and whether the full trace was cut at its limit.
+pub(crate) type Parts = (Vec<Note>, Vec<TaskRecord>, Vec<Rc<str>>, bool);
+
 /// How many recent events a failure report shows.
 pub(crate) const RECENT: usize = 24;
 
@@ -459,6 +463,9 @@ pub(crate) struct Trace {
     /// The timeline's notes and tasks, kept with the full trace.
     notes: Option<Vec<Note>>,
     tasks: Option<Vec<TaskRecord>>,
+    /// How many events `full` keeps at most; past it, neither events nor
+    /// notes are kept (the fingerprint goes on).
+    limit: u64,
 }
 
 impl Trace {
@@ -472,7 +479,19 @@ impl Trace {
             spawns: record_all.then(Vec::new),
             notes: record_all.then(Vec::new),
             tasks: record_all.then(Vec::new),
+            limit: u64::MAX,
         }
+    }
+
+    /// Keeps at most `limit` events in the full trace.
+    pub(crate) fn limit(mut self, limit: u64) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// Whether the full trace stopped at its limit.
+    pub(crate) fn cut(&self) -> bool {
+        self.full.as_ref().is_some_and(|_| self.count > self.limit)
     }
 
     /// Records an event; `name` is the task's name, kept for reports only.
@@ -504,7 +523,7 @@ impl Trace {
             }
             self.ring_next = (self.ring_next + 1) % RECENT;
         }
-        if let Some(full) = &mut self.full {
+        if let Some(full) = self.full.as_mut().filter(|_| self.count <= self.limit) {
             full.push(event);
         }
     }
@@ -524,7 +543,7 @@ impl Trace {
 
     /// Records a note for the timeline, when the full trace is kept.
     pub(crate) fn note(&mut self, nanos: u64, what: &'static str, a: u64, b: u64) {
-        if let Some(notes) = &mut self.notes {
+        if let Some(notes) = self.notes.as_mut().filter(|_| self.count < self.limit) {
             notes.push(Note {
                 after: self.count,
                 nanos,
@@ -697,6 +716,30 @@ mod tests {
         assert_eq!(FmtDuration(750).to_string(), "750ns");
         assert_eq!(FmtDuration(1_500_000_000).to_string(), "1.5s");
         assert_eq!(FmtDuration(20_000_000).to_string(), "20ms");
+    }
+
+    #[test]
+    fn a_limited_trace_keeps_its_head_and_the_same_fingerprint() {
+        let mut whole = Trace::new(true);
+        let mut cut = Trace::new(true).limit(4);
+        for trace in [&mut whole, &mut cut] {
+            for i in 0..10 {
+                trace.record(i, EventKind::TimerFired, None);
+                trace.note(i, "net.msg", i, 0);
+            }
+        }
+        assert_eq!(whole.fingerprint(), cut.fingerprint());
+        assert_eq!(cut.full().unwrap().len(), 4);
+        assert!(cut.cut() && !whole.cut());
+        let (notes, _) = cut.timeline();
+        assert!(notes.iter().all(|n| n.after <= 4), "{notes:?}");
+        assert_eq!(whole.timeline().0.len(), 10);
+        // Notes never enter the fingerprint.
+        let mut plain = Trace::new(false);
+        for i in 0..10 {
+            plain.record(i, EventKind::TimerFired, None);
+        }
+        assert_eq!(plain.fingerprint(), whole.fingerprint());
     }
 
     #[test]

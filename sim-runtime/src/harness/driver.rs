@@ -72,12 +72,21 @@ impl Spec {
     }
 }
 
-/// What a timeline needs besides the events: notes, tasks, node names.
-type Parts = (
-    Vec<crate::trace::Note>,
-    Vec<crate::trace::TaskRecord>,
-    Vec<std::rc::Rc<str>>,
-);
+/// What a run keeps of its events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Record {
+    /// The fingerprint and the recent events only.
+    Nothing,
+    /// Every event (the determinism check compares them).
+    Everything,
+    /// Every event up to [`TIMELINE_EVENTS`], with the notes: for a timeline.
+    Timeline,
+}
+
+/// How many events a timeline records: a run that goes on (to the step
+/// limit, 50 million polls) would otherwise keep gigabytes; the timeline
+/// says where it was cut.
+const TIMELINE_EVENTS: u64 = 2_000_000;
 
 /// What a search run logs: its branching decisions and faults.
 type SearchLog = std::rc::Rc<std::cell::RefCell<crate::explore::exhaustive::Log>>;
@@ -97,7 +106,7 @@ struct Run {
     /// Where each task was spawned, kept with the full trace.
     spawns: Vec<(crate::task::TaskId, &'static Location<'static>)>,
     /// The timeline's notes, tasks and node names, kept with the full trace.
-    parts: Option<Parts>,
+    parts: Option<crate::trace::Parts>,
     tape: Option<Vec<Entry>>,
     branches: Vec<Branch>,
     /// Faults injected (counted by the search's decider only).
@@ -151,7 +160,7 @@ where
             _ => self.test.derived_base(),
         };
         let k = self
-            .run_once(base, &Spec::Random, false, false)
+            .run_once(base, &Spec::Random, Record::Nothing, false)
             .choices
             .max(1);
         self.pct_k.set(Some(k));
@@ -172,7 +181,7 @@ where
         logs: &[log::Captured],
         failure: Option<&Failure>,
     ) -> Option<std::path::PathBuf> {
-        let (notes, tasks, nodes) = run.parts.as_ref()?;
+        let (notes, tasks, nodes, cut) = run.parts.as_ref()?;
         let id = self.test.id();
         let doc = timeline::build(&timeline::Input {
             test: &id,
@@ -185,6 +194,7 @@ where
             nodes,
             logs,
             failure,
+            cut: *cut,
         });
         timeline::write(&report::log_file(self.test, seed), &doc).ok()
     }
@@ -282,7 +292,12 @@ where
                     continue;
                 }
             };
-            let run = self.run_once(tape.seed, &Spec::Replay(tape.entries.clone()), false, false);
+            let run = self.run_once(
+                tape.seed,
+                &Spec::Replay(tape.entries.clone()),
+                Record::Nothing,
+                false,
+            );
             match &run.failure {
                 Some(f) if matches!(f.kind(), FailureKind::TapeMismatch { .. }) => {
                     let _ = writeln!(
@@ -418,7 +433,7 @@ where
                         bound: level.preemptions,
                         placement: placement.clone(),
                     };
-                    let run = self.run_once(seed, &spec, false, false);
+                    let run = self.run_once(seed, &spec, Record::Nothing, false);
                     fixed_draws = fixed_draws.max(run.fixed_draws);
                     levels.saw(run.faults, run.preemptions);
                     reached = reached.max(run.faults);
@@ -497,7 +512,7 @@ where
             Err(e) => panic!("{e}"),
         };
         let spec = Spec::Replay(tape.entries);
-        let run = self.run_once(tape.seed, &spec, false, false);
+        let run = self.run_once(tape.seed, &spec, Record::Nothing, false);
         if run.failure.is_some() {
             return Err(self.report(tape.seed, Origin::Replay, spec, run, &Summary::default()));
         }
@@ -538,12 +553,17 @@ where
             }
         };
         if !self.check_determinism() {
-            let run = self.run_once(seed, spec, all, false);
+            let record = if all {
+                Record::Timeline
+            } else {
+                Record::Nothing
+            };
+            let run = self.run_once(seed, spec, record, false);
             keep(&run, capture);
             return run;
         }
-        let first = self.run_once(seed, spec, true, false);
-        let second = self.run_once(seed, spec, true, false);
+        let first = self.run_once(seed, spec, Record::Everything, false);
+        let second = self.run_once(seed, spec, Record::Everything, false);
         if first.fingerprint == second.fingerprint {
             keep(&first, capture);
             return first;
@@ -620,13 +640,18 @@ where
         }
     }
 
-    fn run_once(&self, seed: u64, spec: &Spec, record_trace: bool, record_tape: bool) -> Run {
+    fn run_once(&self, seed: u64, spec: &Spec, record: Record, record_tape: bool) -> Run {
+        let record_trace = record != Record::Nothing;
         let (decider, search_log) = self.decider(seed, spec);
         let mut builder = Builder::new()
             .seed(seed)
             .max_time(self.settings.max_time.unwrap_or(self.test.max_time))
             .max_steps(self.settings.max_steps.unwrap_or(self.test.max_steps))
             .record_trace(record_trace)
+            .trace_limit(match record {
+                Record::Timeline => TIMELINE_EVENTS,
+                _ => u64::MAX,
+            })
             .record_tape(record_tape)
             .fail_on_task_panic(self.test.task_panics == TaskPanics::Fail)
             // A candidate of shrinking has no foreign thread to wait for.
@@ -747,7 +772,7 @@ where
             )),
             _ if nondeterministic => None,
             _ => {
-                let again = self.run_once(seed, &spec, false, true);
+                let again = self.run_once(seed, &spec, Record::Nothing, true);
                 Some((
                     trim(again.tape.unwrap_or_default()),
                     again.fingerprint,
@@ -784,8 +809,12 @@ where
                         capped = true;
                         return None;
                     }
-                    let attempt =
-                        self.run_once(seed, &Spec::Lenient(candidate.to_vec()), false, true);
+                    let attempt = self.run_once(
+                        seed,
+                        &Spec::Lenient(candidate.to_vec()),
+                        Record::Nothing,
+                        true,
+                    );
                     Some(Attempt {
                         failure: attempt.failure.as_ref().map(Self::failure_key),
                         tape: attempt.tape.unwrap_or_default(),
@@ -821,7 +850,10 @@ where
             .map(|text| Tape::decode(text, &self.test.id()));
         // Recorded in full only when a timeline is wanted: passing runs
         // never pay for it, and recording changes nothing in the run.
-        let record = self.timeline() != Timeline::Off;
+        let record = match self.timeline() {
+            Timeline::Off => Record::Nothing,
+            _ => Record::Timeline,
+        };
         let (guard, lines) = log::capture(&log_filter, false);
         let shown = match &decoded {
             Some(Ok(tape)) => {

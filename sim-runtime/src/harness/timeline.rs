@@ -40,6 +40,8 @@ pub(crate) struct Input<'a> {
     pub(crate) nodes: &'a [std::rc::Rc<str>],
     pub(crate) logs: &'a [Captured],
     pub(crate) failure: Option<&'a Failure>,
+    /// The trace stopped at its limit: what follows is not drawn.
+    pub(crate) cut: bool,
 }
 
 /// The JSON document (see the README for each field).
@@ -53,6 +55,8 @@ pub(crate) struct Doc {
     outcome: &'static str,
     end_ns: u64,
     events: u64,
+    /// The trace was cut at this many events (a run too long to draw whole).
+    cut_at: Option<u64>,
     nodes: Vec<NodeOut>,
     tasks: Vec<TaskOut>,
     messages: Vec<Message>,
@@ -540,6 +544,7 @@ pub(crate) fn build(input: &Input<'_>) -> Doc {
         },
         end_ns: input.end_ns,
         events: input.events.len() as u64,
+        cut_at: input.cut.then_some(input.events.len() as u64),
         nodes: names
             .iter()
             .enumerate()
