@@ -2,7 +2,18 @@
 //! external URL whose embedded JSON holds the nodes, the messages with their
 //! sends and arrivals, the faults and the failure; the same JSON in a file;
 //! `SIM_TIMELINE` turns it off or on for passing seeds; recording it changes
-//! nothing in the run.
+//! nothing in the run. In a real browser (`#[ignore]`d: CI runs them with
+//! headless Chromium installed), the page draws the lanes, the arrows and
+//! the failure of zoo failures without a script error.
+
+#[path = "../examples/zoo/entry.rs"]
+pub mod entry;
+#[path = "../examples/zoo/exit_cascade.rs"]
+pub mod exit_cascade;
+#[path = "../examples/zoo/heartbeat.rs"]
+pub mod heartbeat;
+#[path = "../examples/zoo/wire.rs"]
+pub mod wire;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -295,4 +306,140 @@ fn sim_timeline_is_validated() {
         err.to_string(),
         "sim: invalid environment variable SIM_TIMELINE=\"yes\": expected `off`, `failures` or `all`"
     );
+}
+
+/// The headless browser: `$CHROMIUM`, else the first of Chromium's usual
+/// names on the `PATH`.
+fn browser() -> PathBuf {
+    if let Some(path) = std::env::var_os("CHROMIUM") {
+        return PathBuf::from(path);
+    }
+    let names = [
+        "chromium-headless-shell",
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+    ];
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path) {
+        for name in names {
+            if dir.join(name).is_file() {
+                return dir.join(name);
+            }
+        }
+    }
+    panic!(
+        "no headless Chromium found (tried {names:?} on the PATH): install one \
+         (Debian: apt-get install chromium-headless-shell) or set CHROMIUM=<path>"
+    );
+}
+
+/// Runs the browser on `page` with `args`, killed after a minute: a check
+/// never hangs.
+fn run_browser(page: &Path, args: &[&str]) -> String {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let url = format!("file://{}", page.canonicalize().unwrap().display());
+    let mut child = Command::new(browser())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+        ])
+        .args(["--window-size=1400,900", "--virtual-time-budget=5000"])
+        .args(args)
+        .arg(&url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the browser starts");
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = String::new();
+        stdout.read_to_string(&mut out).map(|_| out)
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "the browser failed on {url}: {status}");
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the browser took over a minute on {url}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    reader.join().unwrap().unwrap()
+}
+
+/// Loads `page` and checks the rendered DOM: no script error, a lane per
+/// node in `lanes`, arrows, the failure marker.
+fn check_in_browser(page: &Path, lanes: &[&str]) {
+    let dom = run_browser(page, &["--dump-dom"]);
+    assert!(!dom.contains("data-error"), "a script error: {dom}");
+    let drawn = dom
+        .split("data-drawn=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("the page never finished drawing: {dom}"));
+    assert!(drawn > 0, "nothing drawn");
+    for lane in lanes {
+        assert!(
+            dom.contains(&format!(">{lane}</div>")),
+            "no lane for `{lane}`"
+        );
+    }
+    assert!(dom.contains("marker-end=\"url(#arr)\""), "no arrow");
+    assert!(dom.contains("stroke=\"var(--fail)\""), "no failure marker");
+}
+
+#[test]
+#[ignore = "needs headless Chromium: cargo test -p sim --test harness_timeline -- --ignored"]
+fn the_page_draws_in_a_browser() {
+    let failure = failing(10, Settings::quiet());
+    check_in_browser(failure.timeline().unwrap(), &["client", "server"]);
+}
+
+#[test]
+#[ignore = "needs headless Chromium: cargo test -p sim --test harness_timeline -- --ignored"]
+fn zoo_failures_draw_in_a_browser() {
+    let found = heartbeat::ENTRY.find(&heartbeat::ENTRY.buggy, heartbeat::buggy);
+    let nodes = timeline_nodes(found.failure.timeline().unwrap());
+    check_in_browser(found.failure.timeline().unwrap(), &nodes);
+    let found = exit_cascade::ENTRY.find(&exit_cascade::ENTRY.buggy, exit_cascade::buggy);
+    let nodes = timeline_nodes(found.failure.timeline().unwrap());
+    check_in_browser(found.failure.timeline().unwrap(), &nodes);
+}
+
+/// The names of a timeline's nodes.
+fn timeline_nodes(page: &Path) -> Vec<&'static str> {
+    let doc = embedded(&std::fs::read_to_string(page).unwrap());
+    doc["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| &*n["name"].as_str().unwrap().to_owned().leak())
+        .collect()
+}
+
+/// The README's pictures: `docs/timeline-heartbeat.png` and
+/// `docs/timeline-exit-cascade.png`, the timelines of two zoo failures.
+#[test]
+#[ignore = "writes the README's screenshots: cargo test -p sim --test harness_timeline -- --ignored readme_screenshots"]
+fn readme_screenshots() {
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    let heartbeat = heartbeat::ENTRY.find(&heartbeat::ENTRY.buggy, heartbeat::buggy);
+    let cascade = exit_cascade::ENTRY.find(&exit_cascade::ENTRY.buggy, exit_cascade::buggy);
+    for (found, name) in [(heartbeat, "heartbeat"), (cascade, "exit-cascade")] {
+        let png = docs.join(format!("timeline-{name}.png"));
+        let _ = std::fs::remove_file(&png);
+        let arg = format!("--screenshot={}", png.display());
+        run_browser(found.failure.timeline().unwrap(), &[&arg]);
+        assert!(png.is_file(), "{} was not written", png.display());
+    }
 }
