@@ -426,6 +426,61 @@ fn timeline_nodes(page: &Path) -> Vec<&'static str> {
         .collect()
 }
 
+/// Many round trips and log lines: well over 100,000 events, then a failure.
+async fn chatty() {
+    Builder::new("server")
+        .init(|| async {
+            let socket = UdpSocket::bind("0.0.0.0:9").await.unwrap();
+            let mut buf = [0; 64];
+            loop {
+                let (n, from) = socket.recv_from(&mut buf).await.unwrap();
+                tracing::info!("echo {n} bytes");
+                socket.send_to(&buf[..n], from).await.unwrap();
+            }
+        })
+        .build();
+    sleep(Duration::from_millis(1)).await;
+    let socket = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    let mut buf = [0; 64];
+    for i in 0..12_000u32 {
+        socket.send_to(&i.to_le_bytes(), "server:9").await.unwrap();
+        socket.recv_from(&mut buf).await.unwrap();
+        tracing::info!(i, "round trip");
+    }
+    panic!("enough");
+}
+
+#[test]
+#[ignore = "needs headless Chromium: cargo test -p sim --test harness_timeline -- --ignored"]
+fn a_long_run_draws_in_a_browser() {
+    let failure = harness::try_run(
+        test("chatty").seed(1).settings(Settings::quiet().shrink(0)),
+        chatty,
+    )
+    .unwrap_err();
+    let page = failure.timeline().unwrap();
+    let doc = embedded(&std::fs::read_to_string(page).unwrap());
+    assert!(
+        doc["events"].as_u64().unwrap() > 100_000,
+        "{}",
+        doc["events"]
+    );
+    assert_eq!(doc["messages"].as_array().unwrap().len(), 24_000);
+    let wall = std::time::Instant::now();
+    check_in_browser(page, &["client", "server"]);
+    // Only what is in view is drawn, within a budget per kind.
+    let dom = run_browser(page, &["--dump-dom"]);
+    assert!(
+        dom.contains("not drawn (an even sample is)"),
+        "the sample is announced"
+    );
+    assert!(
+        wall.elapsed() < Duration::from_secs(30),
+        "two loads took {:?}",
+        wall.elapsed()
+    );
+}
+
 /// The README's pictures: `docs/timeline-heartbeat.png` and
 /// `docs/timeline-exit-cascade.png`, the timelines of two zoo failures.
 #[test]
