@@ -1451,18 +1451,21 @@ impl Handle {
     /// event recorded. Notes are kept only while the full trace is
     /// ([`Builder::record_trace`](crate::Builder::record_trace)) and never
     /// enter the fingerprint, so noting changes no run and costs one check
-    /// when nothing is kept.
+    /// (a field read) when nothing is kept.
     ///
     /// ```
     /// let mut rt = sim::Runtime::new(1);
     /// rt.block_on(async { sim::Handle::current().note("disk.flush", 3, 0) });
     /// ```
+    #[inline]
     pub fn note(&self, what: &'static str, a: u64, b: u64) {
-        let now = self.now_nanos();
-        let mut st = self.shared.state.borrow_mut();
-        if st.trace.keeps_all() {
-            st.trace.note(now, what, a, b);
+        // A field read, no borrow, when nothing is kept: the network notes
+        // every send.
+        if !self.shared.config.record_trace {
+            return;
         }
+        let now = self.now_nanos();
+        self.shared.state.borrow_mut().trace.note(now, what, a, b);
     }
 
     /// Records an event of a layer built on the runtime that carries bytes

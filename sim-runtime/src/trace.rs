@@ -535,12 +535,6 @@ impl Trace {
         }
     }
 
-    /// Whether the full trace (and the timeline's notes) is kept.
-    #[inline]
-    pub(crate) fn keeps_all(&self) -> bool {
-        self.full.is_some()
-    }
-
     /// Records a note for the timeline, when the full trace is kept.
     pub(crate) fn note(&mut self, nanos: u64, what: &'static str, a: u64, b: u64) {
         if let Some(notes) = self.notes.as_mut().filter(|_| self.count < self.limit) {
