@@ -74,6 +74,8 @@ async fn echo_then_partition() {
     let answer = timeout(Duration::from_millis(50), socket.recv_from(&mut buf)).await;
     tracing::warn!(answered = answer.is_ok(), "no answer across the partition");
     net::heal("client", "server");
+    // On its way when the server dies: it never arrives.
+    socket.send_to(b"late", "server:9").await.unwrap();
     server.kill();
     sleep(Duration::from_millis(10)).await;
     server.restart();
@@ -149,7 +151,7 @@ fn a_failing_run_leaves_a_self_contained_timeline() {
         .iter()
         .filter(|m| m["proto"] == "udp" && m["from"] == client && m["to"] == server)
         .collect();
-    assert_eq!(pings.len(), 3, "two pings and one datagram lost");
+    assert_eq!(pings.len(), 4, "two pings, one datagram lost, one dropped");
     for ping in &pings[..2] {
         assert_eq!(ping["len"], 4);
         assert_eq!(ping["hash"].as_str().unwrap().len(), 8);
@@ -161,6 +163,8 @@ fn a_failing_run_leaves_a_self_contained_timeline() {
     }
     assert_eq!(pings[2]["lost"], "partition");
     assert!(pings[2]["arrivals"].as_array().unwrap().is_empty());
+    assert_eq!(pings[3]["lost"], "receiver closed", "{}", pings[3]);
+    assert!(pings[3]["arrivals"].as_array().unwrap().is_empty());
     let echoes = messages
         .iter()
         .filter(|m| m["proto"] == "udp" && m["from"] == server && m["to"] == client)

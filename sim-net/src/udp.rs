@@ -79,6 +79,13 @@ impl UdpState {
     /// Closes the socket because its node was killed.
     pub(crate) fn close(&mut self, node: &str) {
         self.closed = Some(node.into());
+        if !self.in_flight.is_empty() {
+            if let Ok(handle) = Handle::try_current() {
+                for datagram in self.in_flight.values() {
+                    handle.note("net.drop", datagram.copy, DROPPED_CLOSED);
+                }
+            }
+        }
         self.in_flight.clear();
         self.arrived.clear();
         self.arrived_bytes = 0;
@@ -97,10 +104,18 @@ impl UdpState {
             }
             let datagram = entry.remove();
             let stats = &mut world.link_mut(datagram.src, self.node).stats;
+            // Dropped on arrival: the timeline's arrow ends in a cross.
+            let drop = |why| {
+                if let Ok(handle) = Handle::try_current() {
+                    handle.note("net.drop", datagram.copy, why);
+                }
+            };
             if self.peer.is_some_and(|peer| peer != datagram.from) {
                 stats.dropped += 1;
+                drop(DROPPED_NOT_PEER);
             } else if self.arrived_bytes + datagram.data.len() > self.capacity {
                 stats.overflowed += 1;
+                drop(DROPPED_OVERFLOW);
             } else {
                 stats.delivered += 1;
                 self.arrived_bytes += datagram.data.len();
@@ -211,6 +226,14 @@ pub(crate) const LOST_DRAWN: u64 = 0;
 pub(crate) const LOST_CUT: u64 = 1;
 /// ... no socket was there to take it.
 pub(crate) const LOST_NO_SOCKET: u64 = 2;
+
+/// Why a copy that was on its way never arrived, in its `net.drop` note:
+/// the receiver was closed (its node killed, a TCP reset).
+pub(crate) const DROPPED_CLOSED: u64 = 0;
+/// ... the receive buffer was full.
+pub(crate) const DROPPED_OVERFLOW: u64 = 1;
+/// ... a connected UDP socket takes only its peer's datagrams.
+pub(crate) const DROPPED_NOT_PEER: u64 = 2;
 
 /// A word naming a directed link, for trace events.
 pub(crate) fn link_word(from: NodeId, to: NodeId) -> u64 {
@@ -929,6 +952,9 @@ impl Drop for Udp {
         st.settle(&mut world, now);
         for datagram in st.in_flight.values() {
             world.link_mut(datagram.src, st.node).stats.dropped += 1;
+            self.owner
+                .handle
+                .note("net.drop", datagram.copy, DROPPED_CLOSED);
         }
         let local = st.local;
         if let Some(node) = world.node_seen_mut(st.node) {

@@ -1451,7 +1451,8 @@ impl Handle {
     /// event recorded. Notes are kept only while the full trace is
     /// ([`Builder::record_trace`](crate::Builder::record_trace)) and never
     /// enter the fingerprint, so noting changes no run and costs one check
-    /// (a field read) when nothing is kept.
+    /// (a field read) when nothing is kept. It never panics (a note made
+    /// while the simulation's state is busy, from a destructor, is skipped).
     ///
     /// ```
     /// let mut rt = sim::Runtime::new(1);
@@ -1465,7 +1466,11 @@ impl Handle {
             return;
         }
         let now = self.now_nanos();
-        self.shared.state.borrow_mut().trace.note(now, what, a, b);
+        // Never a panic: a note may come from a destructor, which can run
+        // while the state is borrowed (a note is an aid; it is skipped).
+        if let Ok(mut st) = self.shared.state.try_borrow_mut() {
+            st.trace.note(now, what, a, b);
+        }
     }
 
     /// Records an event of a layer built on the runtime that carries bytes

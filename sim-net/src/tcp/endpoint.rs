@@ -403,6 +403,14 @@ impl Endpoint {
             }
             self.reset = Some(reason);
         }
+        if !self.in_flight.is_empty() || !self.stalled.is_empty() {
+            if let Ok(handle) = Handle::try_current() {
+                let messages = self.in_flight.iter().map(|(_, _, message)| *message);
+                for message in messages.chain(self.stalled.iter().map(|s| s.message)) {
+                    handle.note("net.drop", message << 1, crate::udp::DROPPED_CLOSED);
+                }
+            }
+        }
         self.in_flight.clear();
         self.stalled.clear();
     }

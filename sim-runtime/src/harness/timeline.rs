@@ -104,7 +104,10 @@ struct Message {
     hash: Option<String>,
     /// When each copy arrives at the receiving node (two for a duplicate).
     arrivals: Vec<u64>,
-    /// Why it never arrived: `loss` (drawn), `partition`, `no socket`.
+    /// Why it never arrived: `loss` (drawn), `partition`, `no socket`
+    /// (nothing bound there when it was sent), `receiver closed` (its node
+    /// killed or the connection reset on the way), `buffer full`, `not its
+    /// peer` (a connected UDP socket).
     lost: Option<&'static str>,
     duplicated: bool,
 }
@@ -206,6 +209,7 @@ pub(crate) fn build(input: &Input<'_>) -> Doc {
     let mut arrivals: BTreeMap<u64, BTreeMap<u64, u64>> = BTreeMap::new();
     let mut lost: BTreeMap<u64, &'static str> = BTreeMap::new();
     let mut duplicated: Vec<u64> = Vec::new();
+    let mut dropped: BTreeMap<u64, &'static str> = BTreeMap::new();
     let mut decisions = Vec::new();
     let mut bands: Vec<Band> = Vec::new();
     let mut markers: Vec<Marker> = Vec::new();
@@ -230,6 +234,18 @@ pub(crate) fn build(input: &Input<'_>) -> Doc {
                 lost.insert(note.a, why);
             }
             "net.dup" => duplicated.push(note.a),
+            // A copy on its way dropped: its arrival is taken back.
+            "net.drop" => {
+                if let Some(copies) = arrivals.get_mut(&(note.a >> 1)) {
+                    copies.remove(&(note.a & 1));
+                }
+                let why = match note.b {
+                    0 => "receiver closed",
+                    1 => "buffer full",
+                    _ => "not its peer",
+                };
+                dropped.insert(note.a >> 1, why);
+            }
             "preempt" => {
                 let node = node_of.get(&note.a).copied();
                 decisions.push(DecisionOut {
@@ -499,7 +515,14 @@ pub(crate) fn build(input: &Input<'_>) -> Doc {
         if let Some(copies) = arrivals.get(&message.id) {
             message.arrivals = copies.values().copied().collect();
         }
-        message.lost = lost.get(&message.id).copied();
+        message.lost = lost.get(&message.id).copied().or_else(|| {
+            // Every copy dropped on the way or on arrival.
+            message
+                .arrivals
+                .is_empty()
+                .then(|| dropped.get(&message.id).copied())
+                .flatten()
+        });
         message.duplicated = duplicated.contains(&message.id);
     }
     decisions.sort_by_key(|d| d.ns);
