@@ -155,6 +155,7 @@ fn a_failing_run_leaves_a_self_contained_timeline() {
     for ping in &pings[..2] {
         assert_eq!(ping["len"], 4);
         assert_eq!(ping["hash"].as_str().unwrap().len(), 8);
+        assert_eq!(ping["head"], "70696e67", "the first bytes: `ping`");
         let sent = ping["send_ns"].as_u64().unwrap();
         let arrivals = ping["arrivals"].as_array().unwrap();
         assert_eq!(arrivals.len(), 1, "{ping}");

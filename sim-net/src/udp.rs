@@ -235,6 +235,15 @@ pub(crate) const DROPPED_OVERFLOW: u64 = 1;
 /// ... a connected UDP socket takes only its peer's datagrams.
 pub(crate) const DROPPED_NOT_PEER: u64 = 2;
 
+/// The first 8 bytes of a payload as a little-endian word (zeros past
+/// its end), for the timeline's preview (`net.head`).
+pub(crate) fn head(data: &[u8]) -> u64 {
+    let mut word = [0; 8];
+    let n = data.len().min(8);
+    word[..n].copy_from_slice(&data[..n]);
+    u64::from_le_bytes(word)
+}
+
 /// A word naming a directed link, for trace events.
 pub(crate) fn link_word(from: NodeId, to: NodeId) -> u64 {
     (u64::from(from.as_u32()) << 32) | u64::from(to.as_u32())
@@ -260,6 +269,7 @@ fn transmit(
     // Not in the fingerprint: the timeline pairs this send with its arrivals.
     let message = world.next_message();
     handle.note("net.msg", message, 0);
+    handle.note("net.head", message, head(data));
     let config = world.link_config(src, dst);
     let cut = world.is_cut(src, dst);
     let target = world

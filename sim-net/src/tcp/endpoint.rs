@@ -474,6 +474,9 @@ impl Endpoint {
         // Not in the fingerprint: the timeline pairs this send with its arrival.
         let message = world.next_message();
         handle.note("net.msg", message, 0);
+        if let Segment::Data(bytes) = &seg {
+            handle.note("net.head", message, crate::udp::head(bytes));
+        }
         let cut = world.is_cut(from, to);
         let held = world.is_held(from, to);
         if cut || held || !self.stalled.is_empty() {

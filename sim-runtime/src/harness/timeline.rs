@@ -102,6 +102,8 @@ struct Message {
     len: u64,
     /// The 32-bit payload hash of the send event, as 8 hex digits.
     hash: Option<String>,
+    /// The payload's first bytes (up to 8), as hex.
+    head: Option<String>,
     /// When each copy arrives at the receiving node (two for a duplicate).
     arrivals: Vec<u64>,
     /// Why it never arrived: `loss` (drawn), `partition`, `no socket`
@@ -209,6 +211,7 @@ pub(crate) fn build(input: &Input<'_>) -> Doc {
     let mut arrivals: BTreeMap<u64, BTreeMap<u64, u64>> = BTreeMap::new();
     let mut lost: BTreeMap<u64, &'static str> = BTreeMap::new();
     let mut duplicated: Vec<u64> = Vec::new();
+    let mut heads: BTreeMap<u64, u64> = BTreeMap::new();
     let mut dropped: BTreeMap<u64, &'static str> = BTreeMap::new();
     let mut decisions = Vec::new();
     let mut bands: Vec<Band> = Vec::new();
@@ -232,6 +235,9 @@ pub(crate) fn build(input: &Input<'_>) -> Doc {
                     _ => "no socket",
                 };
                 lost.insert(note.a, why);
+            }
+            "net.head" => {
+                heads.insert(note.a, note.b);
             }
             "net.dup" => duplicated.push(note.a),
             // A copy on its way dropped: its arrival is taken back.
@@ -387,6 +393,7 @@ pub(crate) fn build(input: &Input<'_>) -> Doc {
                     task: running.task,
                     len: 0,
                     hash: None,
+                    head: None,
                     arrivals: Vec::new(),
                     lost: None,
                     duplicated: false,
@@ -504,6 +511,15 @@ pub(crate) fn build(input: &Input<'_>) -> Doc {
                     task: running.task,
                     len,
                     hash: Some(format!("{hash:08x}")),
+                    head: heads
+                        .get(&msg_of_event.get(&index).copied().unwrap_or(0))
+                        .map(|word| {
+                            let bytes = word.to_le_bytes();
+                            bytes[..(len.min(8) as usize)]
+                                .iter()
+                                .map(|b| format!("{b:02x}"))
+                                .collect()
+                        }),
                     arrivals: Vec::new(),
                     lost: None,
                     duplicated: false,
