@@ -527,22 +527,8 @@ where
     /// Runs one seed (twice when checking determinism).
     fn run_seed(&self, seed: u64, spec: &Spec) -> Run {
         // `SIM_TIMELINE=all`: every seed is recorded, its log captured, and
-        // a passing one leaves its timeline here (a failing one's is the
-        // report's).
+        // a passing one leaves its timeline (a failing one's is the report's).
         let all = self.timeline() == Timeline::All;
-        let capture = match (&self.settings.log, all) {
-            (Some(filter), _) => {
-                // Each run's lines under a header, so many seeds' logs read apart.
-                println!(
-                    "sim: {} seed {seed:#x} ({}) log, SIM_LOG={filter}:",
-                    self.test.id(),
-                    spec.name()
-                );
-                Some(log::capture(filter, true))
-            }
-            (None, true) => Some(log::capture("info", false)),
-            (None, false) => None,
-        };
         let keep = |run: &Run, capture: Option<(tracing::subscriber::DefaultGuard, log::Lines)>| {
             let Some((guard, lines)) = capture else {
                 return;
@@ -553,6 +539,19 @@ where
             }
         };
         if !self.check_determinism() {
+            let capture = match (&self.settings.log, all) {
+                (Some(filter), _) => {
+                    // Each run's lines under a header, so many seeds' logs read apart.
+                    println!(
+                        "sim: {} seed {seed:#x} ({}) log, SIM_LOG={filter}:",
+                        self.test.id(),
+                        spec.name()
+                    );
+                    Some(log::capture(filter, true))
+                }
+                (None, true) => Some(log::capture("info", false)),
+                (None, false) => None,
+            };
             let record = if all {
                 Record::Timeline
             } else {
@@ -562,13 +561,21 @@ where
             keep(&run, capture);
             return run;
         }
+        // The first run's log, quietly, for its timeline.
+        let filter = self.settings.log.as_deref().unwrap_or("info");
+        let capture = all.then(|| log::capture(filter, false));
         let first = self.run_once(seed, spec, Record::Everything, false);
+        let lines = capture.map(|(guard, lines)| {
+            drop(guard);
+            lines
+        });
         let second = self.run_once(seed, spec, Record::Everything, false);
         if first.fingerprint == second.fingerprint {
-            keep(&first, capture);
+            if let Some(lines) = lines.filter(|_| first.failure.is_none()) {
+                self.write_timeline(seed, &first, &log::take_lines(&lines), None);
+            }
             return first;
         }
-        drop(capture);
         let outcome = |run: &Run| match &run.failure {
             Some(failure) => failure.kind().summary(),
             None => "passed".to_owned(),
