@@ -110,6 +110,9 @@ impl Zoo {
             None => println!("          (a nondeterminism failure has no tape to shrink)"),
         }
         println!("          replay: {}", failure.replay_command());
+        if let Some(timeline) = failure.timeline() {
+            println!("          timeline: {}", timeline.display());
+        }
         // Replay it the cheapest exact way: the replay string, or the seed
         // with the determinism check.
         let settings = match failure.replay_string() {

@@ -37,6 +37,8 @@ pub(crate) struct Datagram {
     from: SocketAddr,
     src: NodeId,
     data: Vec<u8>,
+    /// The copy's number for the timeline's notes: message `<< 1 | copy`.
+    copy: u64,
 }
 
 /// A datagram held on a link by `hold`, with its original delivery time.
@@ -77,6 +79,13 @@ impl UdpState {
     /// Closes the socket because its node was killed.
     pub(crate) fn close(&mut self, node: &str) {
         self.closed = Some(node.into());
+        if !self.in_flight.is_empty() {
+            if let Ok(handle) = Handle::try_current() {
+                for datagram in self.in_flight.values() {
+                    handle.note("net.drop", datagram.copy, DROPPED_CLOSED);
+                }
+            }
+        }
         self.in_flight.clear();
         self.arrived.clear();
         self.arrived_bytes = 0;
@@ -95,10 +104,18 @@ impl UdpState {
             }
             let datagram = entry.remove();
             let stats = &mut world.link_mut(datagram.src, self.node).stats;
+            // Dropped on arrival: the timeline's arrow ends in a cross.
+            let drop = |why| {
+                if let Ok(handle) = Handle::try_current() {
+                    handle.note("net.drop", datagram.copy, why);
+                }
+            };
             if self.peer.is_some_and(|peer| peer != datagram.from) {
                 stats.dropped += 1;
+                drop(DROPPED_NOT_PEER);
             } else if self.arrived_bytes + datagram.data.len() > self.capacity {
                 stats.overflowed += 1;
+                drop(DROPPED_OVERFLOW);
             } else {
                 stats.delivered += 1;
                 self.arrived_bytes += datagram.data.len();
@@ -189,13 +206,42 @@ pub(crate) fn release_held(world: &mut World, handle: &Handle, now: u64, held: V
         match h.target.upgrade() {
             Some(target) => {
                 let seq = world.next_seq();
+                let at = h.at.max(now);
+                handle.note("net.arrive", h.datagram.copy, at);
                 target
                     .borrow_mut()
-                    .enqueue(handle, now, h.at.max(now), seq, h.datagram);
+                    .enqueue(handle, now, at, seq, h.datagram);
             }
-            None => world.link_mut(h.datagram.src, h.dst).stats.dropped += 1,
+            None => {
+                handle.note("net.lost", h.datagram.copy >> 1, LOST_NO_SOCKET);
+                world.link_mut(h.datagram.src, h.dst).stats.dropped += 1;
+            }
         }
     }
+}
+
+/// Why a message was lost, in its `net.lost` note: a loss drawn for the link.
+pub(crate) const LOST_DRAWN: u64 = 0;
+/// ... the link was cut by a partition.
+pub(crate) const LOST_CUT: u64 = 1;
+/// ... no socket was there to take it.
+pub(crate) const LOST_NO_SOCKET: u64 = 2;
+
+/// Why a copy that was on its way never arrived, in its `net.drop` note:
+/// the receiver was closed (its node killed, a TCP reset).
+pub(crate) const DROPPED_CLOSED: u64 = 0;
+/// ... the receive buffer was full.
+pub(crate) const DROPPED_OVERFLOW: u64 = 1;
+/// ... a connected UDP socket takes only its peer's datagrams.
+pub(crate) const DROPPED_NOT_PEER: u64 = 2;
+
+/// The first 8 bytes of a payload as a little-endian word (zeros past
+/// its end), for the timeline's preview (`net.head`).
+pub(crate) fn head(data: &[u8]) -> u64 {
+    let mut word = [0; 8];
+    let n = data.len().min(8);
+    word[..n].copy_from_slice(&data[..n]);
+    u64::from_le_bytes(word)
 }
 
 /// A word naming a directed link, for trace events.
@@ -220,6 +266,10 @@ fn transmit(
     // The bytes' hash enters the fingerprint: the determinism check catches
     // runs that send different data of the same length.
     handle.record_data("net.udp.send", link_word(src, dst), data);
+    // Not in the fingerprint: the timeline pairs this send with its arrivals.
+    let message = world.next_message();
+    handle.note("net.msg", message, 0);
+    handle.note("net.head", message, head(data));
     let config = world.link_config(src, dst);
     let cut = world.is_cut(src, dst);
     let target = world
@@ -229,24 +279,30 @@ fn transmit(
     link.stats.sent += 1;
     if cut || handle.chance(Decision::Loss, config.loss_rate()) {
         link.stats.dropped += 1;
+        handle.note("net.lost", message, if cut { LOST_CUT } else { LOST_DRAWN });
         return;
     }
     let copies = if handle.chance(Decision::Duplicate, config.duplicate_rate()) {
         link.stats.duplicated += 1;
+        handle.note("net.dup", message, 0);
         2
     } else {
         1
     };
-    for _ in 0..copies {
+    for copy in 0..copies {
         let at = now + config.draw_latency(handle);
         let datagram = Datagram {
             from,
             src,
             data: data.to_vec(),
+            copy: message << 1 | copy,
         };
         let link = world.link_mut(src, dst);
         match &target {
-            None => link.stats.dropped += 1,
+            None => {
+                link.stats.dropped += 1;
+                handle.note("net.lost", message, LOST_NO_SOCKET);
+            }
             Some(target) if link.held => link.held_udp.push(Held {
                 target: Rc::downgrade(target),
                 dst,
@@ -255,6 +311,7 @@ fn transmit(
             }),
             Some(target) => {
                 let seq = world.next_seq();
+                handle.note("net.arrive", datagram.copy, at);
                 target.borrow_mut().enqueue(handle, now, at, seq, datagram);
             }
         }
@@ -905,6 +962,9 @@ impl Drop for Udp {
         st.settle(&mut world, now);
         for datagram in st.in_flight.values() {
             world.link_mut(datagram.src, st.node).stats.dropped += 1;
+            self.owner
+                .handle
+                .note("net.drop", datagram.copy, DROPPED_CLOSED);
         }
         let local = st.local;
         if let Some(node) = world.node_seen_mut(st.node) {

@@ -66,6 +66,9 @@ pub(crate) struct World {
     seq: u64,
     /// Identifies sockets (to tell a port's owner from a later one).
     next_socket: u64,
+    /// Numbers the messages sent (datagrams, segments), from 1, for the
+    /// timeline's notes: which arrival belongs to which send.
+    messages: u64,
 }
 
 /// One node's sockets and ports.
@@ -202,6 +205,13 @@ impl World {
     pub(crate) fn next_seq(&mut self) -> u64 {
         self.seq += 1;
         self.seq
+    }
+
+    /// The next message's number (see `Handle::note`): a copy of message
+    /// `m` is noted as `m << 1 | copy`.
+    pub(crate) fn next_message(&mut self) -> u64 {
+        self.messages += 1;
+        self.messages
     }
 
     pub(crate) fn next_socket_id(&mut self) -> u64 {

@@ -224,7 +224,7 @@ impl Handle {
             timers: TimerQueue::new(),
             steps: 0,
             next_id: 1,
-            trace: Trace::new(config.record_trace),
+            trace: Trace::new(config.record_trace).limit(config.trace_limit),
             decider,
             last: None,
             last_yielded: false,
@@ -497,6 +497,12 @@ impl Handle {
             tasks[key].name.as_ref(),
         );
         trace.note_spawn(id, spawned_at);
+        trace.note_task(|| crate::trace::TaskRecord {
+            task: id,
+            node: node.0,
+            name: tasks[key].name.clone(),
+            at: spawned_at,
+        });
         if let Some(watch) = &self.shared.config.watch {
             let slot = &tasks[key];
             watch.task_added(id.0, slot.spawned_at, slot.name.as_deref(), slot.node.0);
@@ -705,12 +711,15 @@ impl Handle {
             // (see `explore::tape`); finding a choice's place costs a scan,
             // made only when a tape is kept.
             let preempted = preempts(ready, last, i);
+            let chosen = ready[i].task;
             let alternative = match (&st.tape, last) {
                 (Some(_), Some(_)) => alternative(&st.ready, last, i),
                 _ => i,
             };
             if preempted {
                 st.preemptions += 1;
+                let now = self.now_nanos();
+                st.trace.note(now, "preempt", chosen.as_u64(), 0);
             }
             self.record_decision(
                 &mut st,
@@ -1094,6 +1103,23 @@ impl Handle {
         self.shared.state.borrow().trace.spawns()
     }
 
+    /// The timeline's notes and tasks, the nodes' names, and whether the
+    /// full trace was cut at its limit.
+    pub(crate) fn timeline_parts(&self) -> crate::trace::Parts {
+        let st = self.shared.state.borrow();
+        let (notes, tasks) = st.trace.timeline();
+        let nodes = st.nodes.iter().map(|node| node.name.clone()).collect();
+        (notes, tasks, nodes, st.trace.cut())
+    }
+
+    /// The running task's node and id, for log lines.
+    pub(crate) fn running_ids(&self) -> Option<(u32, u64)> {
+        let key = self.shared.running.get()?;
+        let st = self.shared.state.try_borrow().ok()?;
+        let slot = st.tasks.get(key)?;
+        Some((slot.node.0, slot.id.as_u64()))
+    }
+
     pub(crate) fn trace(&self) -> Option<Vec<crate::trace::Event>> {
         self.shared.state.borrow().trace.full().map(<[_]>::to_vec)
     }
@@ -1347,6 +1373,8 @@ impl Handle {
                 return;
             }
             st.nodes[node.0 as usize].state = NodeState::Paused;
+            let now = self.now_nanos();
+            st.trace.note(now, "node.pause", u64::from(node.0), 0);
         }
         self.hold_ready(node);
         self.notify(NodeEvent::Paused(node));
@@ -1380,6 +1408,8 @@ impl Handle {
             st.nodes[node.0 as usize].state = NodeState::Running;
             let held = std::mem::take(&mut st.nodes[node.0 as usize].held);
             st.ready.extend(held);
+            let now = self.now_nanos();
+            st.trace.note(now, "node.resume", u64::from(node.0), 0);
         }
         self.notify(NodeEvent::Resumed(node));
     }
@@ -1537,6 +1567,35 @@ impl Handle {
             .borrow_mut()
             .trace
             .record(now, EventKind::Custom { what, a, b }, None);
+    }
+
+    /// Records a note for the timeline a failing run leaves
+    /// (`target/sim-logs/<test>-<seed>.html`): something a layer knows that
+    /// its events do not say, such as which message a send was (`net.msg`)
+    /// or when a copy of it arrives (`net.arrive`). A note follows the last
+    /// event recorded. Notes are kept only while the full trace is
+    /// ([`Builder::record_trace`](crate::Builder::record_trace)) and never
+    /// enter the fingerprint, so noting changes no run and costs one check
+    /// (a field read) when nothing is kept. It never panics (a note made
+    /// while the simulation's state is busy, from a destructor, is skipped).
+    ///
+    /// ```
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async { sim::Handle::current().note("disk.flush", 3, 0) });
+    /// ```
+    #[inline]
+    pub fn note(&self, what: &'static str, a: u64, b: u64) {
+        // A field read, no borrow, when nothing is kept: the network notes
+        // every send.
+        if !self.shared.config.record_trace {
+            return;
+        }
+        let now = self.now_nanos();
+        // Never a panic: a note may come from a destructor, which can run
+        // while the state is borrowed (a note is an aid; it is skipped).
+        if let Ok(mut st) = self.shared.state.try_borrow_mut() {
+            st.trace.note(now, what, a, b);
+        }
     }
 
     /// Records an event of a layer built on the runtime that carries bytes

@@ -23,6 +23,8 @@ pub(crate) struct Config {
     pub(crate) max_steps: u64,
     pub(crate) fail_on_task_panic: bool,
     pub(crate) record_trace: bool,
+    /// How many events the full trace keeps at most.
+    pub(crate) trace_limit: u64,
     pub(crate) record_tape: bool,
     /// The watchdog watching this simulation, if any.
     pub(crate) watch: Option<std::sync::Arc<crate::watchdog::Watch>>,
@@ -78,6 +80,7 @@ impl Builder {
                 max_steps: Self::DEFAULT_MAX_STEPS,
                 fail_on_task_panic: true,
                 record_trace: false,
+                trace_limit: u64::MAX,
                 record_tape: false,
                 watch: None,
                 deadlock_grace: true,
@@ -186,6 +189,13 @@ impl Builder {
     }
 
     /// Keeps every decision of the run, for [`Runtime::tape`].
+    /// Keeps at most `limit` events of the full trace (and its notes):
+    /// the run goes on the same, the trace says it was cut.
+    pub(crate) fn trace_limit(mut self, limit: u64) -> Self {
+        self.config.trace_limit = limit;
+        self
+    }
+
     pub(crate) fn record_tape(mut self, record: bool) -> Self {
         self.config.record_tape = record;
         self

@@ -429,6 +429,36 @@ pub(crate) fn hash_bytes(bytes: &[u8]) -> u32 {
     (h ^ (h >> 32)) as u32
 }
 
+/// An annotation for the timeline ([`Handle::note`](crate::Handle::note)):
+/// what a layer knows that the events do not say (which message a send is,
+/// when it arrives, a node paused). Kept only with the full trace, never
+/// folded into the fingerprint, so recording notes changes no run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Note {
+    /// How many events were recorded before it: the note follows event
+    /// `after - 1` (a message's note follows its send event).
+    pub(crate) after: u64,
+    /// Virtual time in nanoseconds.
+    pub(crate) nanos: u64,
+    /// A short, static description ("net.msg").
+    pub(crate) what: &'static str,
+    pub(crate) a: u64,
+    pub(crate) b: u64,
+}
+
+/// A task as the timeline sees it: kept with the full trace.
+#[derive(Clone, Debug)]
+pub(crate) struct TaskRecord {
+    pub(crate) task: TaskId,
+    pub(crate) node: u32,
+    pub(crate) name: Option<Rc<str>>,
+    pub(crate) at: &'static std::panic::Location<'static>,
+}
+
+/// What a timeline needs besides the events: the notes, the tasks, the
+/// nodes' names, and whether the full trace was cut at its limit.
+pub(crate) type Parts = (Vec<Note>, Vec<TaskRecord>, Vec<Rc<str>>, bool);
+
 /// How many recent events a failure report shows.
 pub(crate) const RECENT: usize = 24;
 
@@ -444,6 +474,12 @@ pub(crate) struct Trace {
     /// Where each task was spawned, kept with the full trace, so a report
     /// comparing two traces can say where the tasks it names come from.
     spawns: Option<Vec<(TaskId, &'static std::panic::Location<'static>)>>,
+    /// The timeline's notes and tasks, kept with the full trace.
+    notes: Option<Vec<Note>>,
+    tasks: Option<Vec<TaskRecord>>,
+    /// How many events `full` keeps at most; past it, neither events nor
+    /// notes are kept (the fingerprint goes on).
+    limit: u64,
 }
 
 impl Trace {
@@ -455,7 +491,21 @@ impl Trace {
             ring_next: 0,
             full: record_all.then(Vec::new),
             spawns: record_all.then(Vec::new),
+            notes: record_all.then(Vec::new),
+            tasks: record_all.then(Vec::new),
+            limit: u64::MAX,
         }
+    }
+
+    /// Keeps at most `limit` events in the full trace.
+    pub(crate) fn limit(mut self, limit: u64) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// Whether the full trace stopped at its limit.
+    pub(crate) fn cut(&self) -> bool {
+        self.full.as_ref().is_some_and(|_| self.count > self.limit)
     }
 
     /// Records an event; `name` is the task's name, kept for reports only.
@@ -487,7 +537,7 @@ impl Trace {
             }
             self.ring_next = (self.ring_next + 1) % RECENT;
         }
-        if let Some(full) = &mut self.full {
+        if let Some(full) = self.full.as_mut().filter(|_| self.count <= self.limit) {
             full.push(event);
         }
     }
@@ -497,6 +547,34 @@ impl Trace {
         if let Some(spawns) = &mut self.spawns {
             spawns.push((task, at));
         }
+    }
+
+    /// Records a note for the timeline, when the full trace is kept.
+    pub(crate) fn note(&mut self, nanos: u64, what: &'static str, a: u64, b: u64) {
+        if let Some(notes) = self.notes.as_mut().filter(|_| self.count < self.limit) {
+            notes.push(Note {
+                after: self.count,
+                nanos,
+                what,
+                a,
+                b,
+            });
+        }
+    }
+
+    /// Notes a task for the timeline (kept with the full trace only).
+    pub(crate) fn note_task(&mut self, record: impl FnOnce() -> TaskRecord) {
+        if let Some(tasks) = &mut self.tasks {
+            tasks.push(record());
+        }
+    }
+
+    /// The timeline's notes and tasks, when the full trace is kept.
+    pub(crate) fn timeline(&self) -> (Vec<Note>, Vec<TaskRecord>) {
+        (
+            self.notes.clone().unwrap_or_default(),
+            self.tasks.clone().unwrap_or_default(),
+        )
     }
 
     /// Where each task was spawned, when the full trace is kept.
@@ -646,6 +724,30 @@ mod tests {
         assert_eq!(FmtDuration(750).to_string(), "750ns");
         assert_eq!(FmtDuration(1_500_000_000).to_string(), "1.5s");
         assert_eq!(FmtDuration(20_000_000).to_string(), "20ms");
+    }
+
+    #[test]
+    fn a_limited_trace_keeps_its_head_and_the_same_fingerprint() {
+        let mut whole = Trace::new(true);
+        let mut cut = Trace::new(true).limit(4);
+        for trace in [&mut whole, &mut cut] {
+            for i in 0..10 {
+                trace.record(i, EventKind::TimerFired, None);
+                trace.note(i, "net.msg", i, 0);
+            }
+        }
+        assert_eq!(whole.fingerprint(), cut.fingerprint());
+        assert_eq!(cut.full().unwrap().len(), 4);
+        assert!(cut.cut() && !whole.cut());
+        let (notes, _) = cut.timeline();
+        assert!(notes.iter().all(|n| n.after <= 4), "{notes:?}");
+        assert_eq!(whole.timeline().0.len(), 10);
+        // Notes never enter the fingerprint.
+        let mut plain = Trace::new(false);
+        for i in 0..10 {
+            plain.record(i, EventKind::TimerFired, None);
+        }
+        assert_eq!(plain.fingerprint(), whole.fingerprint());
     }
 
     #[test]

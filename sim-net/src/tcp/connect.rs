@@ -337,16 +337,27 @@ async fn unheld(
 /// or `None` if it is lost or cut. Not retransmitted: the client retries.
 fn syn_delay(world: &mut World, handle: &Handle, from: NodeId, to: NodeId) -> Option<u64> {
     handle.record_event("net.tcp.syn", crate::udp::link_word(from, to), 0);
+    let message = world.next_message();
+    handle.note("net.msg", message, 0);
     let config = world.link_config(from, to);
     let cut = world.is_cut(from, to);
     let stats = &mut world.link_mut(from, to).stats;
     stats.sent += 1;
     if cut || handle.chance(Decision::Loss, config.loss_rate()) {
         stats.dropped += 1;
+        let why = if cut {
+            crate::udp::LOST_CUT
+        } else {
+            crate::udp::LOST_DRAWN
+        };
+        handle.note("net.lost", message, why);
         return None;
     }
     stats.delivered += 1;
-    Some(config.draw_latency(handle))
+    let delay = config.draw_latency(handle);
+    let now = crate::alarm::now_nanos(handle);
+    handle.note("net.arrive", message << 1, now + delay);
+    Some(delay)
 }
 
 impl Drop for Connecting {

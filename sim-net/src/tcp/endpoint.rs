@@ -68,6 +68,8 @@ pub(crate) enum Segment {
 pub(crate) struct Stalled {
     at: Option<u64>,
     seg: Segment,
+    /// The message's number for the timeline's notes.
+    message: u64,
 }
 
 pub(crate) struct Endpoint {
@@ -86,7 +88,7 @@ pub(crate) struct Endpoint {
 
     // ----- bytes travelling from the peer to this end -----
     /// Segments on their way, in order; arrival times never decrease.
-    in_flight: VecDeque<(u64, Segment)>,
+    in_flight: VecDeque<(u64, Segment, u64)>,
     /// Arrival time of the last segment put in flight.
     last_at: u64,
     pub(crate) stalled: VecDeque<Stalled>,
@@ -173,15 +175,15 @@ impl Endpoint {
 
     /// Moves the segments due by `now` into the receive buffer.
     pub(crate) fn settle(&mut self, world: &mut World, now: u64) {
-        if self.in_flight.front().is_none_or(|(at, _)| *at > now) {
+        if self.in_flight.front().is_none_or(|(at, _, _)| *at > now) {
             return;
         }
         let stats = &mut world.link_mut(self.peer_node, self.node).stats;
-        while let Some((at, _)) = self.in_flight.front() {
+        while let Some((at, _, _)) = self.in_flight.front() {
             if *at > now {
                 break;
             }
-            let (_, seg) = self.in_flight.pop_front().expect("checked above");
+            let (_, seg, _) = self.in_flight.pop_front().expect("checked above");
             stats.delivered += 1;
             match seg {
                 Segment::Data(bytes) if self.read_shut => self.unread -= bytes.len(),
@@ -198,8 +200,8 @@ impl Endpoint {
     pub(crate) fn first_data_due(&self) -> Option<u64> {
         self.in_flight
             .iter()
-            .find(|(_, seg)| matches!(seg, Segment::Data(_)))
-            .map(|(at, _)| *at)
+            .find(|(_, seg, _)| matches!(seg, Segment::Data(_)))
+            .map(|(at, _, _)| *at)
     }
 
     /// The time a reset answering bytes that reached this closed end is to
@@ -340,8 +342,8 @@ impl Endpoint {
         match self.in_flight.front() {
             _ if readable => self.wake_reader(),
             None => self.alarm.clear(),
-            Some((at, _)) if *at <= now => self.wake_reader(),
-            Some((at, _)) => {
+            Some((at, _, _)) if *at <= now => self.wake_reader(),
+            Some((at, _, _)) => {
                 let at = *at;
                 match self.readers.as_slice() {
                     [one] => self.alarm.set(handle, at, one),
@@ -378,7 +380,7 @@ impl Endpoint {
 
     fn arm_writer(&mut self, handle: &Handle, now: u64) {
         let rst_at = match self.in_flight.back() {
-            Some((at, Segment::Rst(_))) => *at,
+            Some((at, Segment::Rst(_), _)) => *at,
             _ => return,
         };
         if rst_at <= now {
@@ -401,6 +403,14 @@ impl Endpoint {
             }
             self.reset = Some(reason);
         }
+        if !self.in_flight.is_empty() || !self.stalled.is_empty() {
+            if let Ok(handle) = Handle::try_current() {
+                let messages = self.in_flight.iter().map(|(_, _, message)| *message);
+                for message in messages.chain(self.stalled.iter().map(|s| s.message)) {
+                    handle.note("net.drop", message << 1, crate::udp::DROPPED_CLOSED);
+                }
+            }
+        }
         self.in_flight.clear();
         self.stalled.clear();
     }
@@ -414,16 +424,17 @@ impl Endpoint {
     }
 
     /// Queues a segment arriving at `arrival` (or after the previous one).
-    fn push(&mut self, handle: &Handle, now: u64, arrival: u64, seg: Segment) {
+    fn push(&mut self, handle: &Handle, now: u64, arrival: u64, seg: Segment, message: u64) {
         let at = arrival.max(self.last_at);
         self.last_at = at;
+        handle.note("net.arrive", message << 1, at);
         let is_rst = matches!(seg, Segment::Rst(_));
         if self.closed && !self.rst_sent && self.rst_due.is_none() {
             if let Segment::Data(_) = seg {
                 self.rst_due = Some(at);
             }
         }
-        self.in_flight.push_back((at, seg));
+        self.in_flight.push_back((at, seg, message));
         if is_rst && self.writer.is_some() {
             self.arm_writer(handle, now);
         }
@@ -460,15 +471,21 @@ impl Endpoint {
             Segment::Fin => handle.record_event("net.tcp.send", link_word(from, to), 0),
             Segment::Rst(_) => handle.record_event("net.tcp.rst", link_word(from, to), 0),
         }
+        // Not in the fingerprint: the timeline pairs this send with its arrival.
+        let message = world.next_message();
+        handle.note("net.msg", message, 0);
+        if let Segment::Data(bytes) = &seg {
+            handle.note("net.head", message, crate::udp::head(bytes));
+        }
         let cut = world.is_cut(from, to);
         let held = world.is_held(from, to);
         if cut || held || !self.stalled.is_empty() {
             let at = (!cut).then(|| sent + delay(world, handle, from, to));
-            self.stalled.push_back(Stalled { at, seg });
+            self.stalled.push_back(Stalled { at, seg, message });
             self.flush(world, handle, now);
         } else {
             let arrival = sent + delay(world, handle, from, to);
-            self.push(handle, now, arrival, seg);
+            self.push(handle, now, arrival, seg, message);
         }
     }
 
@@ -483,8 +500,8 @@ impl Endpoint {
                 None if !held && !world.is_cut(from, to) => now + delay(world, handle, from, to),
                 _ => break,
             };
-            let Stalled { seg, .. } = self.stalled.pop_front().expect("checked above");
-            self.push(handle, now, arrival, seg);
+            let Stalled { seg, message, .. } = self.stalled.pop_front().expect("checked above");
+            self.push(handle, now, arrival, seg, message);
         }
     }
 
@@ -492,8 +509,12 @@ impl Endpoint {
     /// their arrival times and wait in `stalled` until the release.
     pub(crate) fn hold_in_flight(&mut self, world: &mut World, now: u64) {
         self.settle(world, now);
-        while let Some((at, seg)) = self.in_flight.pop_back() {
-            self.stalled.push_front(Stalled { at: Some(at), seg });
+        while let Some((at, seg, message)) = self.in_flight.pop_back() {
+            self.stalled.push_front(Stalled {
+                at: Some(at),
+                seg,
+                message,
+            });
         }
         self.last_at = now;
         self.alarm.clear();

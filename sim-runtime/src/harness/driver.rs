@@ -9,11 +9,11 @@ use std::panic::Location;
 use std::path::Path;
 use std::time::Duration;
 
-use super::env::{SeedBase, Settings, Shard};
+use super::env::{SeedBase, Settings, Shard, Timeline};
 use super::report::{self, Saved};
 use super::{
     DEFAULT_DEPTH, DEFAULT_MAX_SCHEDULES, DEFAULT_SEEDS, DEFAULT_SHRINK_RUNS, FailedRun, Leaks,
-    Summary, TaskPanics, Test, TestFailure, TestOutput, log,
+    Summary, TaskPanics, Test, TestFailure, TestOutput, log, timeline,
 };
 use crate::explore::Strategy;
 use crate::explore::exhaustive::{
@@ -72,6 +72,22 @@ impl Spec {
     }
 }
 
+/// What a run keeps of its events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Record {
+    /// The fingerprint and the recent events only.
+    Nothing,
+    /// Every event (the determinism check compares them).
+    Everything,
+    /// Every event up to [`TIMELINE_EVENTS`], with the notes: for a timeline.
+    Timeline,
+}
+
+/// How many events a timeline records: a run that goes on (to the step
+/// limit, 50 million polls) would otherwise keep gigabytes; the timeline
+/// says where it was cut.
+const TIMELINE_EVENTS: u64 = 2_000_000;
+
 /// What a search run logs: its branching decisions and faults.
 type SearchLog = std::rc::Rc<std::cell::RefCell<crate::explore::exhaustive::Log>>;
 
@@ -89,6 +105,8 @@ struct Run {
     trace: Option<Vec<Event>>,
     /// Where each task was spawned, kept with the full trace.
     spawns: Vec<(crate::task::TaskId, &'static Location<'static>)>,
+    /// The timeline's notes, tasks and node names, kept with the full trace.
+    parts: Option<crate::trace::Parts>,
     tape: Option<Vec<Entry>>,
     branches: Vec<Branch>,
     /// Faults injected (counted by the search's decider only).
@@ -142,11 +160,43 @@ where
             _ => self.test.derived_base(),
         };
         let k = self
-            .run_once(base, &Spec::Random, false, false)
+            .run_once(base, &Spec::Random, Record::Nothing, false)
             .choices
             .max(1);
         self.pct_k.set(Some(k));
         k
+    }
+
+    fn timeline(&self) -> Timeline {
+        self.settings.timeline.unwrap_or_default()
+    }
+
+    /// Writes the timeline of `run` beside the log file of `seed`; its
+    /// path, or `None` when the run was not recorded or writing failed
+    /// (a timeline is an aid: it never fails the test).
+    fn write_timeline(
+        &self,
+        seed: u64,
+        run: &Run,
+        logs: &[log::Captured],
+        failure: Option<&Failure>,
+    ) -> Option<std::path::PathBuf> {
+        let (notes, tasks, nodes, cut) = run.parts.as_ref()?;
+        let id = self.test.id();
+        let doc = timeline::build(&timeline::Input {
+            test: &id,
+            seed,
+            fingerprint: run.fingerprint,
+            end_ns: u64::try_from(run.elapsed.as_nanos()).unwrap_or(u64::MAX),
+            events: run.trace.as_deref().unwrap_or_default(),
+            notes,
+            tasks,
+            nodes,
+            logs,
+            failure,
+            cut: *cut,
+        });
+        timeline::write(&report::log_file(self.test, seed), &doc).ok()
     }
 
     fn depth(&self) -> u32 {
@@ -242,7 +292,12 @@ where
                     continue;
                 }
             };
-            let run = self.run_once(tape.seed, &Spec::Replay(tape.entries.clone()), false, false);
+            let run = self.run_once(
+                tape.seed,
+                &Spec::Replay(tape.entries.clone()),
+                Record::Nothing,
+                false,
+            );
             match &run.failure {
                 Some(f) if matches!(f.kind(), FailureKind::TapeMismatch { .. }) => {
                     let _ = writeln!(
@@ -378,7 +433,7 @@ where
                         bound: level.preemptions,
                         placement: placement.clone(),
                     };
-                    let run = self.run_once(seed, &spec, false, false);
+                    let run = self.run_once(seed, &spec, Record::Nothing, false);
                     fixed_draws = fixed_draws.max(run.fixed_draws);
                     levels.saw(run.faults, run.preemptions);
                     reached = reached.max(run.faults);
@@ -457,7 +512,7 @@ where
             Err(e) => panic!("{e}"),
         };
         let spec = Spec::Replay(tape.entries);
-        let run = self.run_once(tape.seed, &spec, false, false);
+        let run = self.run_once(tape.seed, &spec, Record::Nothing, false);
         if run.failure.is_some() {
             return Err(self.report(tape.seed, Origin::Replay, spec, run, &Summary::default()));
         }
@@ -471,23 +526,54 @@ where
 
     /// Runs one seed (twice when checking determinism).
     fn run_seed(&self, seed: u64, spec: &Spec) -> Run {
+        // `SIM_TIMELINE=all`: every seed is recorded, its log captured, and
+        // a passing one leaves its timeline (a failing one's is the report's).
+        let all = self.timeline() == Timeline::All;
+        let keep = |run: &Run, capture: Option<(tracing::subscriber::DefaultGuard, log::Lines)>| {
+            let Some((guard, lines)) = capture else {
+                return;
+            };
+            drop(guard);
+            if all && run.failure.is_none() {
+                self.write_timeline(seed, run, &log::take_lines(&lines), None);
+            }
+        };
         if !self.check_determinism() {
-            let echo = self.settings.log.as_deref().map(|filter| {
-                // Each run's lines under a header, so many seeds' logs read apart.
-                println!(
-                    "sim: {} seed {seed:#x} ({}) log, SIM_LOG={filter}:",
-                    self.test.id(),
-                    spec.name()
-                );
-                log::capture(filter, true)
-            });
-            let run = self.run_once(seed, spec, false, false);
-            drop(echo);
+            let capture = match (&self.settings.log, all) {
+                (Some(filter), _) => {
+                    // Each run's lines under a header, so many seeds' logs read apart.
+                    println!(
+                        "sim: {} seed {seed:#x} ({}) log, SIM_LOG={filter}:",
+                        self.test.id(),
+                        spec.name()
+                    );
+                    Some(log::capture(filter, true))
+                }
+                (None, true) => Some(log::capture("info", false)),
+                (None, false) => None,
+            };
+            let record = if all {
+                Record::Timeline
+            } else {
+                Record::Nothing
+            };
+            let run = self.run_once(seed, spec, record, false);
+            keep(&run, capture);
             return run;
         }
-        let first = self.run_once(seed, spec, true, false);
-        let second = self.run_once(seed, spec, true, false);
+        // The first run's log, quietly, for its timeline.
+        let filter = self.settings.log.as_deref().unwrap_or("info");
+        let capture = all.then(|| log::capture(filter, false));
+        let first = self.run_once(seed, spec, Record::Everything, false);
+        let lines = capture.map(|(guard, lines)| {
+            drop(guard);
+            lines
+        });
+        let second = self.run_once(seed, spec, Record::Everything, false);
         if first.fingerprint == second.fingerprint {
+            if let Some(lines) = lines.filter(|_| first.failure.is_none()) {
+                self.write_timeline(seed, &first, &log::take_lines(&lines), None);
+            }
             return first;
         }
         let outcome = |run: &Run| match &run.failure {
@@ -561,13 +647,18 @@ where
         }
     }
 
-    fn run_once(&self, seed: u64, spec: &Spec, record_trace: bool, record_tape: bool) -> Run {
+    fn run_once(&self, seed: u64, spec: &Spec, record: Record, record_tape: bool) -> Run {
+        let record_trace = record != Record::Nothing;
         let (decider, search_log) = self.decider(seed, spec);
         let mut builder = Builder::new()
             .seed(seed)
             .max_time(self.settings.max_time.unwrap_or(self.test.max_time))
             .max_steps(self.settings.max_steps.unwrap_or(self.test.max_steps))
             .record_trace(record_trace)
+            .trace_limit(match record {
+                Record::Timeline => TIMELINE_EVENTS,
+                _ => u64::MAX,
+            })
             .record_tape(record_tape)
             .fail_on_task_panic(self.test.task_panics == TaskPanics::Fail)
             // A candidate of shrinking has no foreign thread to wait for.
@@ -604,6 +695,7 @@ where
             fixed_draws: rt.fixed_draws(),
             trace: rt.trace(),
             spawns: rt.spawn_sites(),
+            parts: record_trace.then(|| rt.handle().timeline_parts()),
             tape: rt.tape(),
             branches: search_log
                 .as_ref()
@@ -694,7 +786,7 @@ where
             )),
             _ if nondeterministic => None,
             _ => {
-                let again = self.run_once(seed, &spec, false, true);
+                let again = self.run_once(seed, &spec, Record::Nothing, true);
                 Some((
                     trim(again.tape.unwrap_or_default()),
                     again.fingerprint,
@@ -731,8 +823,12 @@ where
                         capped = true;
                         return None;
                     }
-                    let attempt =
-                        self.run_once(seed, &Spec::Lenient(candidate.to_vec()), false, true);
+                    let attempt = self.run_once(
+                        seed,
+                        &Spec::Lenient(candidate.to_vec()),
+                        Record::Nothing,
+                        true,
+                    );
                     Some(Attempt {
                         failure: attempt.failure.as_ref().map(Self::failure_key),
                         tape: attempt.tape.unwrap_or_default(),
@@ -766,15 +862,23 @@ where
         let decoded = tape_string
             .as_deref()
             .map(|text| Tape::decode(text, &self.test.id()));
+        // Recorded in full only when a timeline is wanted: passing runs
+        // never pay for it, and recording changes nothing in the run.
+        let record = match self.timeline() {
+            Timeline::Off => Record::Nothing,
+            _ => Record::Timeline,
+        };
         let (guard, lines) = log::capture(&log_filter, false);
         let shown = match &decoded {
             Some(Ok(tape)) => {
-                self.run_once(seed, &Spec::Replay(tape.entries.clone()), false, false)
+                self.run_once(seed, &Spec::Replay(tape.entries.clone()), record, false)
             }
-            _ => self.run_once(seed, &spec, false, false),
+            _ => self.run_once(seed, &spec, record, false),
         };
         drop(guard);
-        let log = std::mem::take(&mut *lines.lock().unwrap_or_else(|e| e.into_inner()));
+        let captured = log::take_lines(&lines);
+        let timeline = self.write_timeline(seed, &shown, &captured, shown.failure.as_ref());
+        let log: Vec<String> = captured.into_iter().map(|c| c.line).collect();
         if let Some(text) = tape_string.take_if(|_| {
             !matches!(decoded, Some(Ok(_)))
                 || shown.failure.as_ref().map(Self::failure_key).as_ref() != Some(&key)
@@ -867,6 +971,7 @@ where
                 fingerprint,
                 log,
                 log_file,
+                timeline,
                 log_filter,
                 rerun_note,
                 regression_saved,

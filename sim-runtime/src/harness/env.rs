@@ -66,6 +66,23 @@ pub struct Settings {
     pub max_time: Option<std::time::Duration>,
     /// `SIM_MAX_STEPS`: the step limit of each run (the attribute's `max_steps`).
     pub max_steps: Option<u64>,
+    /// `SIM_TIMELINE`: which runs leave an HTML timeline and its JSON
+    /// (default [`Timeline::Failures`]).
+    pub timeline: Option<Timeline>,
+}
+
+/// Which runs leave a timeline (`SIM_TIMELINE`): an HTML page and its JSON
+/// in `target/sim-logs/`, beside the log file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Timeline {
+    /// None.
+    Off,
+    /// The failing run the report shows (the default).
+    #[default]
+    Failures,
+    /// Every run of the test, passing seeds too (each recorded in full:
+    /// for studying a protocol, not for long seed ranges).
+    All,
 }
 
 /// Where the seeds of a run start.
@@ -245,6 +262,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
          m, h, d, such as 90s, 10m or 1h30m",
     ),
     ("SIM_MAX_STEPS", "an integer greater than zero (1000000)"),
+    ("SIM_TIMELINE", "`off`, `failures` or `all`"),
     (
         "SIM_WATCHDOG",
         "`off`, or the seconds one poll may run before the process is aborted: a positive \
@@ -321,6 +339,8 @@ impl Settings {
         max_time: std::time::Duration;
         /// The step limit of each run (`SIM_MAX_STEPS`), above zero.
         max_steps: u64;
+        /// Which runs leave a timeline (`SIM_TIMELINE`).
+        timeline: Timeline;
     }
 
     /// Checks every field: what [`try_run`](super::try_run) does before
@@ -488,6 +508,14 @@ impl Settings {
                 dir => Regressions::Dir(PathBuf::from(dir)),
             });
         }
+        if let Some(v) = get("SIM_TIMELINE") {
+            settings.timeline = Some(match v.trim() {
+                "off" => Timeline::Off,
+                "failures" => Timeline::Failures,
+                "all" => Timeline::All,
+                _ => return Err(err("SIM_TIMELINE", &v)),
+            });
+        }
         Ok(settings)
     }
 }
@@ -599,8 +627,14 @@ mod tests {
             ("SIM_LOG", "my_crate=debug,info"),
             ("SIM_REPORT", "/tmp/r.jsonl"),
             ("SIM_REGRESSIONS", "off"),
+            ("SIM_TIMELINE", "all"),
         ])
         .unwrap();
+        assert_eq!(s.timeline, Some(Timeline::All));
+        assert_eq!(
+            parse(&[("SIM_TIMELINE", " off ")]).unwrap().timeline,
+            Some(Timeline::Off)
+        );
         assert_eq!(s.seed, Some(42));
         assert_eq!(s.seeds, Some(1000));
         assert_eq!(s.seed_base, Some(SeedBase::Random));
@@ -657,6 +691,7 @@ mod tests {
             ("SIM_SHRINK", "some", "`off`, or the number of runs"),
             ("SIM_WATCHDOG", "0", "`off`, or the seconds"),
             ("SIM_WATCHDOG", "soon", "`off`, or the seconds"),
+            ("SIM_TIMELINE", "yes", "`off`, `failures` or `all`"),
             ("SIM_DEPTH", "4294967297", "from 1 to 64"),
         ];
         for (var, value, needle) in cases {

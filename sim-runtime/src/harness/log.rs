@@ -20,7 +20,26 @@ use crate::context;
 use crate::trace::FmtNanos;
 
 /// The lines captured during one run.
-pub(crate) type Lines = Arc<Mutex<Vec<String>>>;
+pub(crate) type Lines = Arc<Mutex<Vec<Captured>>>;
+
+/// One captured line, and where it happened (for the timeline).
+#[derive(Clone, Debug)]
+pub(crate) struct Captured {
+    /// The line as the report and the log file show it.
+    pub(crate) line: String,
+    /// Virtual time in nanoseconds.
+    pub(crate) nanos: u64,
+    /// The node and task that logged it, when a task was running.
+    pub(crate) at: Option<(u32, u64)>,
+    pub(crate) level: &'static str,
+    /// The line after its stamp: spans, target, message and fields.
+    pub(crate) text: String,
+}
+
+/// The lines of `captured`, as the report shows them.
+pub(crate) fn take_lines(lines: &Lines) -> Vec<Captured> {
+    std::mem::take(&mut *lines.lock().unwrap_or_else(|e| e.into_inner()))
+}
 
 /// Captures `tracing` output matching `filter` on this thread until the
 /// guard drops; with `echo`, also prints each line.
@@ -103,29 +122,38 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let (now, task) =
-            context::with_current(|h| (h.now_nanos(), h.running_label())).unwrap_or((0, None));
+        let (now, task, at) =
+            context::with_current(|h| (h.now_nanos(), h.running_label(), h.running_ids()))
+                .unwrap_or((0, None, None));
         let mut line = format!("[{}] {:>5} ", FmtNanos(now), event.metadata().level());
         if let Some(task) = task {
             let _ = write!(line, "{task} ");
         }
+        let mut text = String::new();
         if let Some(scope) = ctx.event_scope(event) {
             for span in scope.from_root() {
-                let _ = write!(line, "{}:", span.name());
+                let _ = write!(text, "{}:", span.name());
             }
         }
-        let _ = write!(line, "{}: ", event.metadata().target());
+        let _ = write!(text, "{}: ", event.metadata().target());
         let mut fields = Fields::default();
         event.record(&mut fields);
-        line.push_str(&fields.message);
-        line.push_str(&fields.rest);
+        text.push_str(&fields.message);
+        text.push_str(&fields.rest);
+        line.push_str(&text);
         if self.echo {
             println!("{line}");
         }
         self.lines
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(line);
+            .push(Captured {
+                line,
+                nanos: now,
+                at,
+                level: event.metadata().level().as_str(),
+                text,
+            });
     }
 }
 
@@ -175,7 +203,7 @@ mod tests {
             tracing::trace!("filtered out");
         });
         drop(guard);
-        let lines = lines.lock().unwrap();
+        let lines: Vec<String> = take_lines(&lines).into_iter().map(|c| c.line).collect();
         assert_eq!(
             lines.as_slice(),
             [

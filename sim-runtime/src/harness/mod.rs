@@ -31,6 +31,7 @@
 //! | `SIM_FAULT_BOUND=<n>` | bound the exhaustive search to `n` faults (losses, duplications, `buggify!` firings), fewest first, each tried at every place, earliest first |
 //! | `SIM_REPLAY=<string>` | replay a tape from a failure report |
 //! | `SIM_SHRINK=<runs>\|off` | how many runs shrinking may make (default [`DEFAULT_SHRINK_RUNS`]) |
+//! | `SIM_TIMELINE=off\|failures\|all` | which runs leave a timeline, an HTML page and its JSON beside the log file in `target/sim-logs/` (default `failures`: the failing run the report shows; `all`: every seed run, passing ones too) |
 //! | `SIM_WATCHDOG=<seconds>\|off` | abort the process with a report when one poll runs longer (default [`DEFAULT_WATCHDOG`]) |
 //!
 //! A malformed value fails the test at once with a message naming the
@@ -44,6 +45,7 @@ mod driver;
 mod env;
 mod log;
 mod report;
+mod timeline;
 mod waits;
 
 use std::cell::Cell;
@@ -53,7 +55,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use crate::explore::Strategy;
-pub use env::{EnvError, InvalidSetting, Regressions, SeedBase, Settings, Shard, VARIABLES};
+pub use env::{
+    EnvError, InvalidSetting, Regressions, SeedBase, Settings, Shard, Timeline, VARIABLES,
+};
 
 use crate::failure::Failure;
 use crate::runtime::Builder;
@@ -489,6 +493,8 @@ struct FailedRun {
     fingerprint: u64,
     log: Vec<String>,
     log_file: Option<PathBuf>,
+    /// Where the timeline's HTML was written (its JSON is beside it).
+    timeline: Option<PathBuf>,
     log_filter: String,
     rerun_note: Option<String>,
     regression_saved: Option<PathBuf>,
@@ -543,6 +549,13 @@ impl TestFailure {
         self.inner.log_file.as_ref()
     }
 
+    /// Where the timeline of the failing run was written
+    /// (`target/sim-logs/<test>-<seed>.html`, its data beside it as
+    /// `.json`), unless `SIM_TIMELINE=off` or it could not be written.
+    pub fn timeline(&self) -> Option<&PathBuf> {
+        self.inner.timeline.as_ref()
+    }
+
     /// The regression file the seed was saved to, if it was.
     pub fn regression_file(&self) -> Option<&PathBuf> {
         self.inner.regression_saved.as_ref()
@@ -583,6 +596,9 @@ impl fmt::Display for TestFailure {
             writeln!(f, "  shrunk:       {shrunk}")?;
         }
         writeln!(f, "  fingerprint:  {:#018x}", self.inner.fingerprint)?;
+        if let Some(path) = &self.inner.timeline {
+            writeln!(f, "  timeline: {}", path.display())?;
+        }
         if self.inner.log.is_empty() {
             writeln!(
                 f,
