@@ -194,6 +194,24 @@ pub(crate) fn refused(node: &str, target: SocketAddr, elsewhere: Option<SocketAd
     )
 }
 
+/// A connect whose requests all went unanswered (Linux: ETIMEDOUT).
+pub(crate) fn connect_timed_out(
+    node: &str,
+    target: SocketAddr,
+    requests: u32,
+    waited: std::time::Duration,
+) -> Error {
+    Error::new(
+        ErrorKind::TimedOut,
+        format!(
+            "connection to node `{node}` ({target}) timed out: {requests} connection requests got \
+             no answer in {waited:?} (the node is down, a partition cuts the way, the link loses \
+             them, or its listener's backlog is full). `sim::net::NetConfig::syn_retries` sets how \
+             many times a request is sent again (Linux's tcp_syn_retries, 6)"
+        ),
+    )
+}
+
 pub(crate) fn not_connected_udp() -> Error {
     Error::new(
         ErrorKind::NotConnected,
@@ -235,6 +253,9 @@ pub(crate) enum Reset {
     /// The peer closed its stream with a linger time of zero (an abortive
     /// close: a reset instead of the end of stream).
     Abortive(String),
+    /// This side gave up on the connection (retransmissions or keepalive
+    /// probes unanswered), and why.
+    TimedOut(String),
 }
 
 impl Reset {
@@ -268,8 +289,11 @@ impl Reset {
                 "node `{node}` closed the connection with a linger time of zero \
                  (`set_zero_linger`), which resets it instead of ending the stream"
             ),
+            Reset::TimedOut(why) => why.clone(),
         };
-        let message = if kind == ErrorKind::BrokenPipe {
+        let message = if kind == ErrorKind::TimedOut {
+            format!("connection timed out: {why}")
+        } else if kind == ErrorKind::BrokenPipe {
             format!("broken pipe: the connection is gone ({why}): nothing more can be written")
         } else {
             format!("connection reset: {why}")

@@ -14,7 +14,21 @@
 //! A segment written while the link is cut by a partition waits, unsent, in
 //! `stalled`, and is (re)transmitted, with fresh fate draws, when the
 //! partition heals; segments already in flight when the partition starts
-//! still arrive. A held link (`hold`) keeps the segments' drawn arrival times
+//! still arrive.
+//!
+//! Giving up follows Linux (`expire`, applied lazily before any operation
+//! on the connection, with an alarm for the tasks waiting on it). A
+//! segment lost on the original and all `tcp_retries` retransmissions, or
+//! stalled by a partition that outlasts them (924.6 s with the defaults),
+//! times its writer out: its next read or write reports `TimedOut` once,
+//! and its socket is gone for the network (what reaches it draws a
+//! reset). The reader at the other end is not told, as on Linux. With
+//! keepalive on, an end that has heard nothing from its peer (and has
+//! nothing unacknowledged) for `keepalive_time` probes it every
+//! `keepalive_interval`; a probe gets through unless a partition cuts
+//! either way or the link loses it, and `keepalive_probes` unanswered ones
+//! time the end out. Probes due while no task waits on the stream are
+//! judged when it is next used, against the link as it is then. A held link (`hold`) keeps the segments' drawn arrival times
 //! and delivers them at the latest of those and the release.
 //!
 //! Closing and resets follow Linux. An end whose owner closes it sends the
@@ -37,23 +51,21 @@ use std::net::SocketAddr;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
 use std::task::Waker;
+use std::time::Duration;
 
 use sim_runtime::node::NodeId;
 use sim_runtime::{Decision, Handle};
 
 use crate::alarm::Alarm;
+use crate::config::NetConfig;
 use crate::error::Reset;
 use crate::link::nanos;
 use crate::udp::link_word;
 use crate::world::World;
 
-/// A segment retransmitted this many times gets through regardless: with a
-/// loss rate of 1.0 a stream still delivers, after 16 retransmission
-/// timeouts (about 462 s of virtual time per segment with the defaults).
-/// Use a partition to cut a link.
-const MAX_RETRANSMISSIONS: u32 = 16;
-/// The retransmission timeout never doubles beyond this.
-const MAX_RTO: u64 = 60_000_000_000;
+/// The retransmission timeout never doubles beyond this (Linux's
+/// `TCP_RTO_MAX`).
+const MAX_RTO: u64 = 120_000_000_000;
 
 pub(crate) enum Segment {
     Data(Vec<u8>),
@@ -110,6 +122,27 @@ pub(crate) struct Endpoint {
     write_alarm: Alarm,
 
     pub(crate) reset: Option<Reset>,
+
+    // ----- giving up (retransmissions, keepalive) -----
+    /// While segments from the peer wait, unsent, for a partition to heal:
+    /// when the peer's retransmissions give up (see `expire`).
+    stall_deadline: Option<u64>,
+    /// A segment from the peer was lost on every retransmission: the peer
+    /// gives up then, and nothing it sends later arrives.
+    lost_at: Option<u64>,
+    /// This end timed out: its socket is gone for the network, so bytes
+    /// reaching it are answered with a reset.
+    dead: bool,
+    /// When the last segment from the peer arrived here.
+    last_rx: u64,
+    /// `SO_KEEPALIVE`: probe the peer when idle (see `expire`).
+    pub(crate) keepalive: bool,
+    /// When the peer was last heard from, as the keepalive counts it, and
+    /// how many probes since went unanswered.
+    ka_heard: u64,
+    ka_unanswered: u32,
+    /// Wakes the waiting readers and writer when this end gives up.
+    deadline_alarm: Alarm,
     /// The error a reset left for the next read or write to report, once
     /// (Linux's `sk_err`); `None` once reported, and for a kill, which
     /// every operation reports.
@@ -163,6 +196,14 @@ impl Endpoint {
             writer: None,
             write_alarm: Alarm::default(),
             reset: None,
+            stall_deadline: None,
+            lost_at: None,
+            dead: false,
+            last_rx: last_at,
+            keepalive: false,
+            ka_heard: last_at,
+            ka_unanswered: 0,
+            deadline_alarm: Alarm::default(),
             reset_error: None,
             closed: false,
             rst_sent: false,
@@ -181,10 +222,11 @@ impl Endpoint {
             if *at > now {
                 break;
             }
-            let (_, seg) = self.in_flight.pop_front().expect("checked above");
+            let (at, seg) = self.in_flight.pop_front().expect("checked above");
             stats.delivered += 1;
+            self.last_rx = at;
             match seg {
-                Segment::Data(bytes) if self.read_shut => self.unread -= bytes.len(),
+                Segment::Data(bytes) if self.read_shut || self.dead => self.unread -= bytes.len(),
                 Segment::Data(bytes) => self.arrived.push_back(bytes),
                 Segment::Fin => self.fin_arrived = true,
                 // Those waiting learn of it from their alarms, set for now.
@@ -418,7 +460,7 @@ impl Endpoint {
         let at = arrival.max(self.last_at);
         self.last_at = at;
         let is_rst = matches!(seg, Segment::Rst(_));
-        if self.closed && !self.rst_sent && self.rst_due.is_none() {
+        if (self.closed || self.dead) && !self.rst_sent && self.rst_due.is_none() {
             if let Segment::Data(_) = seg {
                 self.rst_due = Some(at);
             }
@@ -460,32 +502,131 @@ impl Endpoint {
             Segment::Fin => handle.record_event("net.tcp.send", link_word(from, to), 0),
             Segment::Rst(_) => handle.record_event("net.tcp.rst", link_word(from, to), 0),
         }
+        let is_rst = matches!(seg, Segment::Rst(_));
+        if self.lost_at.is_some() && !is_rst {
+            // Stuck behind a segment that never got through.
+            let stats = &mut world.link_mut(from, to).stats;
+            stats.sent += 1;
+            stats.dropped += 1;
+            return;
+        }
         let cut = world.is_cut(from, to);
         let held = world.is_held(from, to);
         if cut || held || !self.stalled.is_empty() {
-            let at = (!cut).then(|| sent + delay(world, handle, from, to));
+            let at = if cut {
+                if !is_rst && self.stall_deadline.is_none() {
+                    self.stall_deadline = Some(sent.saturating_add(give_up_after(world)));
+                }
+                None
+            } else {
+                match self.fate(world, handle, sent, is_rst) {
+                    Some(at) => Some(at),
+                    None => return,
+                }
+            };
             self.stalled.push_back(Stalled { at, seg });
             self.flush(world, handle, now);
-        } else {
-            let arrival = sent + delay(world, handle, from, to);
+        } else if let Some(arrival) = self.fate(world, handle, sent, is_rst) {
             self.push(handle, now, arrival, seg);
         }
     }
 
+    /// The arrival time of a segment from the peer sent at `sent`, or
+    /// `None` if every transmission is lost: the peer then gives up
+    /// (`lost_at`). A reset is not retransmitted by TCP, but a lost one
+    /// would be answered again by the next segment; it is modelled as
+    /// getting through after the retransmissions.
+    fn fate(&mut self, world: &mut World, handle: &Handle, sent: u64, is_rst: bool) -> Option<u64> {
+        let (from, to) = (self.peer_node, self.node);
+        match delay(world, handle, from, to) {
+            Ok(delay) => Some(sent.saturating_add(delay)),
+            Err(give_up) if is_rst => {
+                let latency = world.link_config(from, to).draw_latency(handle);
+                Some(sent.saturating_add(give_up).saturating_add(latency))
+            }
+            Err(give_up) => {
+                self.lost_at.get_or_insert(sent.saturating_add(give_up));
+                None
+            }
+        }
+    }
+
     /// Puts stalled segments on their way, in order, as far as the link
-    /// allows (after a heal or a release).
+    /// allows (after a heal or a release). The sender must not have given
+    /// up (`expire` first).
     pub(crate) fn flush(&mut self, world: &mut World, handle: &Handle, now: u64) {
         let (from, to) = (self.peer_node, self.node);
         while let Some(front) = self.stalled.front() {
             let held = world.is_held(from, to);
-            let arrival = match front.at {
-                Some(at) if !held => at.max(now),
-                None if !held && !world.is_cut(from, to) => now + delay(world, handle, from, to),
+            let is_rst = matches!(front.seg, Segment::Rst(_));
+            let front_at = front.at;
+            let arrival = match front_at {
+                _ if self.lost_at.is_some() && !is_rst => None,
+                Some(at) if !held => Some(at.max(now)),
+                None if !held && !world.is_cut(from, to) => self.fate(world, handle, now, is_rst),
                 _ => break,
             };
             let Stalled { seg, .. } = self.stalled.pop_front().expect("checked above");
-            self.push(handle, now, arrival, seg);
+            if let Some(arrival) = arrival {
+                self.push(handle, now, arrival, seg);
+            }
         }
+        if self.stalled.iter().all(|s| s.at.is_some()) {
+            self.stall_deadline = None;
+        }
+    }
+
+    /// When the peer, writing to this end, gives up: its oldest segment
+    /// nobody acknowledged has used up its retransmissions.
+    pub(crate) fn give_up_at(&self) -> Option<u64> {
+        match (self.stall_deadline, self.lost_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// When this end (which has keepalive on and nothing unacknowledged)
+    /// sends its next probe, or gives up.
+    fn keepalive_due(&self, config: &NetConfig) -> u64 {
+        let interval = nanos(config.keepalive_interval_duration());
+        self.ka_heard
+            .saturating_add(nanos(config.keepalive_time_duration()))
+            .saturating_add(interval.saturating_mul(u64::from(self.ka_unanswered)))
+    }
+
+    /// The next time something may happen to this end by itself (a give
+    /// up, a keepalive probe): what its waiting tasks must be woken for.
+    pub(crate) fn next_deadline(&self, peer: &Endpoint, config: &NetConfig) -> Option<u64> {
+        if self.reset.is_some() || self.closed {
+            return None;
+        }
+        match peer.give_up_at() {
+            Some(at) => Some(at),
+            None if self.keepalive => Some(self.keepalive_due(config)),
+            None => None,
+        }
+    }
+
+    /// Arms the deadline alarm for `at` with every waiting task's waker
+    /// (or disarms it when nobody waits or there is no deadline).
+    pub(crate) fn arm_deadline(&mut self, handle: &Handle, now: u64, at: Option<u64>) {
+        let waiting = !self.readers.is_empty() || self.writer.is_some();
+        let Some(at) = at.filter(|_| waiting) else {
+            self.deadline_alarm.clear();
+            return;
+        };
+        if at <= now {
+            self.wake_reader();
+            self.wake_writer();
+            return;
+        }
+        let mut all: Vec<Waker> = self.readers.clone();
+        all.extend(self.writer.clone());
+        let waker = match all.as_slice() {
+            [one] => one.clone(),
+            _ => Waker::from(Arc::new(WakeAll(all))),
+        };
+        self.deadline_alarm.set(handle, at, &waker);
     }
 
     /// Takes the segments in flight off the link (for `hold`): they keep
@@ -510,16 +651,19 @@ pub(crate) fn flush_endpoint(
     handle: &Handle,
     now: u64,
 ) {
+    let peer_rc = ep.borrow().peer_ep.upgrade();
     let (due, peer, name) = {
         let mut ep = ep.borrow_mut();
+        if let Some(peer) = &peer_rc {
+            if let Ok(mut peer) = peer.try_borrow_mut() {
+                expire(&mut ep, &mut peer, world, handle, now);
+            }
+        }
         ep.flush(world, handle, now);
         let Some(due) = ep.take_rst_due() else {
             return;
         };
-        let name = world
-            .node(ep.node)
-            .map_or_else(|| ep.node.to_string(), |n| n.name.to_string());
-        (due, ep.peer_ep.upgrade(), name)
+        (due, peer_rc, node_name(world, ep.node))
     };
     if let Some(peer) = peer {
         peer.borrow_mut()
@@ -529,21 +673,176 @@ pub(crate) fn flush_endpoint(
 
 /// The delay of one segment from `from` to `to`: a retransmission timeout
 /// per loss, then the link's latency. Counts the transmissions and losses.
-pub(crate) fn delay(world: &mut World, handle: &Handle, from: NodeId, to: NodeId) -> u64 {
+/// `Err` when the original and all `tcp_retries` retransmissions are lost:
+/// the sender gives up that long after the first.
+pub(crate) fn delay(
+    world: &mut World,
+    handle: &Handle,
+    from: NodeId,
+    to: NodeId,
+) -> Result<u64, u64> {
     let config = world.link_config(from, to);
+    let retries = world.config.tcp_retries_count();
     let mut rto = nanos(world.config.tcp_rto_duration());
     let stats = &mut world.link_mut(from, to).stats;
     let mut delay = 0u64;
-    for attempt in 1..=MAX_RETRANSMISSIONS {
+    for _ in 0..=retries {
         stats.sent += 1;
-        if attempt == MAX_RETRANSMISSIONS || !handle.chance(Decision::Loss, config.loss_rate()) {
-            break;
+        if !handle.chance(Decision::Loss, config.loss_rate()) {
+            return Ok(delay.saturating_add(config.draw_latency(handle)));
         }
         stats.dropped += 1;
         delay = delay.saturating_add(rto);
         rto = rto.saturating_mul(2).min(MAX_RTO);
     }
-    delay.saturating_add(config.draw_latency(handle))
+    Err(delay)
+}
+
+/// How long after a segment's first transmission its sender gives up if
+/// nothing is acknowledged: the retransmission timeouts of the original and
+/// each of the `tcp_retries` retransmissions (924.6 s with Linux's
+/// defaults: 200 ms doubling up to 120 s, 15 retransmissions).
+pub(crate) fn give_up_after(world: &World) -> u64 {
+    retransmission_time(
+        nanos(world.config.tcp_rto_duration()),
+        world.config.tcp_retries_count(),
+    )
+}
+
+fn retransmission_time(rto: u64, retries: u32) -> u64 {
+    let mut total = 0u64;
+    let mut rto = rto;
+    for _ in 0..=retries {
+        total = total.saturating_add(rto);
+        rto = rto.saturating_mul(2).min(MAX_RTO);
+    }
+    total
+}
+
+/// Applies what happened to a connection by `now` that nobody was looking
+/// at: each end whose bytes went unacknowledged for its retransmission
+/// time, or whose keepalive probes all went unanswered, times out. Called
+/// before any operation on the connection, so the state it sees is the
+/// state at `now`.
+pub(crate) fn expire(
+    a: &mut Endpoint,
+    b: &mut Endpoint,
+    world: &mut World,
+    handle: &Handle,
+    now: u64,
+) {
+    expire_one(a, b, world, handle, now);
+    expire_one(b, a, world, handle, now);
+}
+
+/// `expire` for the end `me`, whose peer is `peer`.
+fn expire_one(
+    me: &mut Endpoint,
+    peer: &mut Endpoint,
+    world: &mut World,
+    handle: &Handle,
+    now: u64,
+) {
+    if me.reset.is_some() || me.dead {
+        return;
+    }
+    if let Some(at) = peer.give_up_at() {
+        if at <= now {
+            let secs = Duration::from_nanos(give_up_after(world));
+            let retries = world.config.tcp_retries_count();
+            let why = format!(
+                "node `{}` acknowledged nothing sent to it for {secs:?} ({retries} \
+                 retransmissions: a partition or a lossy link cuts the way). \
+                 `sim::net::NetConfig::tcp_retries` sets the limit (Linux's tcp_retries2, 15)",
+                node_name(world, peer.node)
+            );
+            time_out(me, peer, world, handle, now, why);
+        }
+        // Bytes unacknowledged: the retransmissions watch the peer, not
+        // the keepalive (as on Linux).
+        return;
+    }
+    if !me.keepalive || me.closed {
+        return;
+    }
+    let config = world.config;
+    loop {
+        let heard = me.last_rx.max(peer.last_at.min(now)).max(me.ka_heard);
+        if heard != me.ka_heard {
+            me.ka_heard = heard;
+            me.ka_unanswered = 0;
+        }
+        let due = me.keepalive_due(&config);
+        if due > now {
+            return;
+        }
+        if me.ka_unanswered >= config.keepalive_probes_count() {
+            let why = format!(
+                "node `{}` answered none of {} keepalive probes (nothing heard from it for \
+                 {:?}). `sim::net::NetConfig::keepalive_time`, `keepalive_interval` and \
+                 `keepalive_probes` set the timing (Linux's tcp_keepalive_*)",
+                node_name(world, peer.node),
+                me.ka_unanswered,
+                Duration::from_nanos(due - heard),
+            );
+            time_out(me, peer, world, handle, now, why);
+            return;
+        }
+        // A probe leaves at `due`: answered if it gets there and back.
+        let (from, to) = (me.node, peer.node);
+        let through = |world: &World, from, to| {
+            !world.is_cut(from, to)
+                && !handle.chance(Decision::Loss, world.link_config(from, to).loss_rate())
+        };
+        handle.record_event("net.tcp.keepalive", link_word(from, to), due);
+        if !(through(world, from, to) && through(world, to, from)) {
+            me.ka_unanswered += 1;
+        } else if peer.closed || peer.dead {
+            // The peer's socket is gone: its node answers with a reset.
+            let reason = Reset::PeerClosed(node_name(world, peer.node));
+            me.reset_with(reason);
+            return;
+        } else {
+            me.ka_heard = due;
+            me.ka_unanswered = 0;
+        }
+    }
+}
+
+/// `me` gives up on its connection: its next read or write reports
+/// `TimedOut` (once), its socket is gone for the network (bytes reaching it
+/// are answered with a reset), and what it sent and its peer never got is
+/// dropped.
+fn time_out(
+    me: &mut Endpoint,
+    peer: &mut Endpoint,
+    world: &mut World,
+    handle: &Handle,
+    now: u64,
+    why: String,
+) {
+    handle.record_event("net.tcp.timeout", link_word(me.node, peer.node), now);
+    me.reset = Some(Reset::TimedOut(why));
+    me.reset_error = Some(io::ErrorKind::TimedOut);
+    me.dead = true;
+    peer.stalled.clear();
+    peer.stall_deadline = None;
+    peer.lost_at.get_or_insert(now);
+    if !me.rst_sent {
+        if let Some(due) = me.first_data_due() {
+            me.rst_sent = true;
+            let reason = Reset::PeerClosed(node_name(world, me.node));
+            peer.transmit_rst(world, handle, now, due, reason);
+        }
+    }
+    me.wake_reader();
+    me.wake_writer();
+}
+
+pub(crate) fn node_name(world: &World, node: NodeId) -> String {
+    world
+        .node(node)
+        .map_or_else(|| node.to_string(), |n| n.name.to_string())
 }
 
 /// A shared endpoint, with the operations that reach its peer too.
@@ -577,5 +876,21 @@ impl std::task::Wake for WakeAll {
         for w in &self.0 {
             w.wake_by_ref();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retransmissions_give_up_after_924_6_s_with_linux_defaults() {
+        // tcp_retries2 = 15, RTO 200 ms doubling up to TCP_RTO_MAX (120 s).
+        assert_eq!(retransmission_time(200_000_000, 15), 924_600_000_000);
+        // No retransmission: one timeout.
+        assert_eq!(retransmission_time(200_000_000, 0), 200_000_000);
+        assert_eq!(retransmission_time(200_000_000, 3), 3_000_000_000);
+        // Never overflows.
+        assert_eq!(retransmission_time(u64::MAX, 1000), u64::MAX);
     }
 }

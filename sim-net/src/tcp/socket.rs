@@ -34,8 +34,11 @@ use crate::world::{Owner, Proto, TcpPort, resolve};
 ///   only (a writer is limited by its peer's window).
 /// - [`set_zero_linger`](Self::set_zero_linger): the connection is reset
 ///   when its stream is dropped (see [`TcpStream::set_zero_linger`]).
-/// - `reuseport`, `keepalive`, `nodelay`, and other linger times are
-///   recorded and reported, not used.
+/// - [`set_keepalive`](Self::set_keepalive): idle connections probe their
+///   peer and time out when it does not answer (see
+///   [`TcpStream::set_keepalive`]).
+/// - `reuseport`, `nodelay`, `tos`, the bound device, and other linger
+///   times are recorded and reported, not used.
 ///
 /// Dropping a bound socket frees its port. Like every socket it is
 /// `Send + Sync` and must be used on its simulation's thread.
@@ -82,7 +85,6 @@ struct Setup {
     origin: Option<Origin>,
     reuseaddr: bool,
     reuseport: bool,
-    keepalive: bool,
     send_buffer: u32,
     recv_buffer: u32,
     options: Options,
@@ -146,7 +148,6 @@ impl TcpSocket {
                 origin: None,
                 reuseaddr: false,
                 reuseport: false,
-                keepalive: false,
                 send_buffer: buffer,
                 recv_buffer: buffer,
                 options: Options::default(),
@@ -252,6 +253,7 @@ impl TcpSocket {
             origin.local,
             backlog,
             recv_buffer,
+            setup.options,
         ))
     }
 
@@ -293,16 +295,19 @@ impl TcpSocket {
         self.read("sim::net::TcpSocket::reuseport", |s| s.reuseport)
     }
 
-    /// Sets `SO_KEEPALIVE` (recorded: the simulation sends no keepalives).
+    /// Sets `SO_KEEPALIVE` for the stream it connects, or for every
+    /// connection its listener accepts (as Linux's accepted sockets inherit
+    /// it): an idle connection probes its peer and times out when the
+    /// probes go unanswered (see [`TcpStream::set_keepalive`]).
     pub fn set_keepalive(&self, keepalive: bool) -> io::Result<()> {
         self.update("sim::net::TcpSocket::set_keepalive", |s| {
-            s.keepalive = keepalive;
+            s.options.keepalive = keepalive;
         })
     }
 
     /// `SO_KEEPALIVE`; `false` by default.
     pub fn keepalive(&self) -> io::Result<bool> {
-        self.read("sim::net::TcpSocket::keepalive", |s| s.keepalive)
+        self.read("sim::net::TcpSocket::keepalive", |s| s.options.keepalive)
     }
 
     /// Sets `TCP_NODELAY` for the stream it connects (see

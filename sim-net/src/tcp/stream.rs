@@ -17,14 +17,15 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use sim_runtime::Bound;
-use sim_runtime::node::{NodeId, NodeState};
+use sim_runtime::node::NodeState;
+use sim_runtime::{Bound, Handle};
 
 use crate::addr::ToSimAddr;
 use crate::alarm::now_nanos;
+use crate::config::NetConfig;
 use crate::error::{self, Reset};
 use crate::tcp::connect::{self, Connecting};
-use crate::tcp::endpoint::{Endpoint, EndpointRef, Segment};
+use crate::tcp::endpoint::{Endpoint, EndpointRef, Segment, expire, node_name};
 use crate::tcp::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 use crate::world::{DEFAULT_TTL, Owner, World, check_ttl, resolve, resolve_or_panic};
 
@@ -62,6 +63,12 @@ use crate::world::{DEFAULT_TTL, Owner, World, check_ttl, resolve, resolve_or_pan
 ///   arrives, not even bytes that were in flight).
 /// - A partition stalls the stream: bytes written during it are sent when it
 ///   heals, in order (bytes already in flight when it starts still arrive).
+///   Bytes that get no acknowledgement for the retransmission time
+///   ([`NetConfig::tcp_retries`](crate::NetConfig::tcp_retries): 924.6 s,
+///   a partition or a link losing every copy) time the writer out: its next
+///   read or write fails with `TimedOut` (once; then end of stream and
+///   `BrokenPipe`), as on Linux. With [`set_keepalive`](Self::set_keepalive),
+///   an idle stream notices a peer cut off too.
 /// - Backpressure: a writer may have
 ///   [`NetConfig::tcp_buffer`](crate::NetConfig::tcp_buffer) bytes (64 KiB)
 ///   not yet read by its peer; beyond that, writes pend until the peer reads.
@@ -84,6 +91,7 @@ pub(crate) struct Options {
     pub(crate) nodelay: bool,
     pub(crate) ttl: u32,
     pub(crate) linger: Option<Duration>,
+    pub(crate) keepalive: bool,
 }
 
 impl Default for Options {
@@ -92,6 +100,7 @@ impl Default for Options {
             nodelay: false,
             ttl: DEFAULT_TTL,
             linger: None,
+            keepalive: false,
         }
     }
 }
@@ -117,6 +126,7 @@ enum Read {
 
 impl Conn {
     pub(crate) fn new(owner: Owner, ep: Rc<RefCell<Endpoint>>, options: Options) -> Conn {
+        ep.borrow_mut().keepalive = options.keepalive;
         Conn {
             owner,
             ep,
@@ -148,6 +158,8 @@ impl Conn {
             return Poll::Ready(Ok(0));
         }
         me.settle(&mut world, now);
+        expire_conn(&mut me, &mut world, handle, now);
+        let config = world.config;
         drop(world);
         let wants_bytes = mode == Read::Ready || !buf.is_empty();
         if me.has_data() && wants_bytes {
@@ -190,6 +202,7 @@ impl Conn {
             return Poll::Pending;
         };
         me.wait_read(handle, now, cx.waker());
+        watch(&mut me, &config, handle, now);
         handle.note_wait("a TCP read (no bytes due yet)", None);
         Poll::Pending
     }
@@ -206,6 +219,7 @@ impl Conn {
         let mut world = self.owner.net.world.borrow_mut();
         let mut me = self.ep.borrow_mut();
         me.settle(&mut world, now);
+        expire_conn(&mut me, &mut world, handle, now);
         if let Some(err) = me.write_reset() {
             return Poll::Ready(Err(err));
         }
@@ -229,6 +243,8 @@ impl Conn {
         if window == 0 {
             if let Some(cx) = cx {
                 me.wait_write(handle, now, cx.waker());
+                let at = me.next_deadline(&peer, &world.config);
+                me.arm_deadline(handle, now, at);
                 handle.note_wait("a TCP write (the peer's receive window is full)", None);
             }
             return Poll::Pending;
@@ -241,6 +257,9 @@ impl Conn {
             let name = node_name(&world, peer.node);
             me.transmit_rst(&mut world, handle, now, due, Reset::PeerClosed(name));
         }
+        // Readers waiting on this end now also wait for these bytes' fate.
+        let at = me.next_deadline(&peer, &world.config);
+        me.arm_deadline(handle, now, at);
         Poll::Ready(Ok(n))
     }
 
@@ -252,6 +271,8 @@ impl Conn {
         let mut world = self.owner.net.world.borrow_mut();
         let mut me = self.ep.borrow_mut();
         me.settle(&mut world, now);
+        expire_conn(&mut me, &mut world, handle, now);
+        let config = world.config;
         drop(world);
         if me.reset.is_some() || me.write_shut {
             return Poll::Ready(Ok(()));
@@ -264,6 +285,7 @@ impl Conn {
             return Poll::Ready(Ok(()));
         }
         me.wait_write(handle, now, cx.waker());
+        watch(&mut me, &config, handle, now);
         handle.note_wait("a TCP write (the peer's receive window is full)", None);
         Poll::Pending
     }
@@ -275,6 +297,7 @@ impl Conn {
         let mut world = self.owner.net.world.borrow_mut();
         let mut me = self.ep.borrow_mut();
         me.settle(&mut world, now);
+        expire_conn(&mut me, &mut world, handle, now);
         if let Some(reset) = &me.reset {
             return Err(if reset.is_kill() {
                 reset.to_error()
@@ -296,6 +319,7 @@ impl Conn {
                 peer.borrow_mut()
                     .transmit(&mut world, handle, now, Segment::Fin);
             }
+            watch(&mut me, &world.config, handle, now);
         }
         Ok(())
     }
@@ -359,8 +383,9 @@ impl TcpStream {
     /// `ConnectionRefused`. When there is no answer (the node is
     /// down, a partition cuts the way, the request was lost), the request is
     /// sent again after [`NetConfig::syn_rto`](crate::NetConfig::syn_rto)
-    /// (1 s), doubling up to 64 s, for ever: wrap the call in
-    /// `sim::time::timeout` to give up.
+    /// (1 s), doubling, [`syn_retries`](crate::NetConfig::syn_retries)
+    /// times (6); the connect then fails with `TimedOut`, 127 s after it
+    /// started with the defaults, as on Linux.
     ///
     /// ```
     /// use std::io::ErrorKind;
@@ -641,6 +666,56 @@ impl TcpStream {
         Ok(self.options("sim::net::TcpStream::linger")?.linger)
     }
 
+    /// Sets `SO_KEEPALIVE`: while the connection is idle (nothing heard
+    /// from the peer and nothing unacknowledged) for
+    /// [`NetConfig::keepalive_time`](crate::NetConfig::keepalive_time)
+    /// (7200 s), the stream probes its peer every
+    /// [`keepalive_interval`](crate::NetConfig::keepalive_interval) (75 s);
+    /// after [`keepalive_probes`](crate::NetConfig::keepalive_probes) (9)
+    /// unanswered probes its next read or write fails with `TimedOut`, and
+    /// a probe answered by a peer whose socket is gone resets it. tokio's
+    /// `TcpStream` sets this through `socket2` (`SockRef::set_keepalive`),
+    /// which a simulated socket cannot serve; [`TcpSocket::set_keepalive`](crate::TcpSocket::set_keepalive)
+    /// is tokio's own way.
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    /// use std::time::Duration;
+    /// use futures::AsyncReadExt;
+    /// use sim_net::{NetConfig, TcpListener, TcpStream};
+    ///
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async {
+    ///     sim_net::configure(NetConfig::new().keepalive_time(Duration::from_secs(60)));
+    ///     let server = sim::node::Builder::new("server").build();
+    ///     let listener = server.spawn(TcpListener::bind("0.0.0.0:80")).await.unwrap().unwrap();
+    ///     let mut client = TcpStream::connect("server:80").await.unwrap();
+    ///     let _accepted = listener.accept().await.unwrap();
+    ///     client.set_keepalive(true).unwrap();
+    ///     sim_net::partition("client", "server");
+    ///     let start = sim::time::Instant::now();
+    ///     let err = client.read(&mut [0; 8]).await.unwrap_err();
+    ///     assert_eq!(err.kind(), ErrorKind::TimedOut);
+    ///     // 60 s idle, then 9 probes 75 s apart go unanswered.
+    ///     assert!(start.elapsed() <= Duration::from_secs(60 + 9 * 75));
+    /// });
+    /// ```
+    pub fn set_keepalive(&self, keepalive: bool) -> io::Result<()> {
+        let conn = self.conn("sim::net::TcpStream::set_keepalive")?;
+        let mut options = conn.options.get();
+        options.keepalive = keepalive;
+        conn.options.set(options);
+        conn.ep.borrow_mut().keepalive = keepalive;
+        Ok(())
+    }
+
+    /// `SO_KEEPALIVE`, as set with [`set_keepalive`](Self::set_keepalive)
+    /// (or on the [`TcpSocket`](crate::TcpSocket) it came from); `false` by
+    /// default.
+    pub fn keepalive(&self) -> io::Result<bool> {
+        Ok(self.options("sim::net::TcpStream::keepalive")?.keepalive)
+    }
+
     fn options(&self, what: &str) -> io::Result<Options> {
         Ok(self.conn(what)?.options.get())
     }
@@ -787,10 +862,25 @@ impl TcpStream {
     }
 }
 
-fn node_name(world: &World, node: NodeId) -> String {
-    world
-        .node(node)
-        .map_or_else(|| node.to_string(), |n| n.name.to_string())
+/// Applies the timeouts due by `now` to `me`'s connection (see
+/// [`expire`]).
+fn expire_conn(me: &mut Endpoint, world: &mut World, handle: &Handle, now: u64) {
+    if let Some(peer) = me.peer_ep.upgrade() {
+        if let Ok(mut peer) = peer.try_borrow_mut() {
+            expire(me, &mut peer, world, handle, now);
+        }
+    }
+}
+
+/// Arms `me`'s deadline alarm, so that its waiting tasks are woken when it
+/// may give up (or probe its peer).
+fn watch(me: &mut Endpoint, config: &NetConfig, handle: &Handle, now: u64) {
+    let at = me.peer_ep.upgrade().and_then(|peer| {
+        peer.try_borrow()
+            .ok()
+            .and_then(|p| me.next_deadline(&p, config))
+    });
+    me.arm_deadline(handle, now, at);
 }
 
 /// How an endpoint whose owner is gone is closed.
@@ -865,6 +955,7 @@ pub(crate) fn close_endpoint(owner: &Owner, endpoint: &Rc<RefCell<Endpoint>>, ho
             let mut me = endpoint.borrow_mut();
             if let Some(peer) = me.peer_ep.upgrade() {
                 let mut peer = peer.borrow_mut();
+                expire(&mut me, &mut peer, &mut world, handle, now);
                 if how == Close::Aborted {
                     peer.reset_with(Reset::Aborted(name));
                 } else if me.reset.is_none() {
