@@ -418,3 +418,56 @@ async fn a_socket_bound_to_loopback_cannot_reach_another_node_einval() {
 fn ip(s: &str) -> std::net::IpAddr {
     s.parse().unwrap()
 }
+
+// ----- receive buffers are enforced as datagrams arrive -----
+
+/// A field of a socket's `Debug` output, as a number.
+fn debug_field(socket: &UdpSocket, field: &str) -> usize {
+    let text = format!("{socket:?}");
+    let start = text.find(&format!("{field}: ")).expect(&text) + field.len() + 2;
+    let digits: String = text[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().unwrap()
+}
+
+#[sim::test(seeds = 3)]
+async fn a_socket_nobody_reads_holds_its_buffer_and_drops_later_arrivals_as_linux_does() {
+    net::configure(NetConfig::new().udp_recv_buffer(4096).link(fixed(1)));
+    let receiver = Builder::new("receiver").build();
+    let socket = receiver
+        .spawn(async { UdpSocket::bind("0.0.0.0:7").await.unwrap() })
+        .await
+        .unwrap();
+    let sender = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    for i in 0..10_000u32 {
+        sender
+            .send_to(&[i as u8; 1024], "receiver:7")
+            .await
+            .unwrap();
+        sleep(Duration::from_micros(100)).await;
+        if i % 100 == 99 {
+            // What the socket holds: its buffer and what is still on the
+            // wire (1 ms of sending), however long nobody reads.
+            assert!(debug_field(&socket, "buffered") <= 4);
+            assert!(debug_field(&socket, "in_flight") <= 11);
+        }
+    }
+    sleep(Duration::from_millis(5)).await;
+    let stats = net::stats("client", "receiver");
+    assert_eq!(
+        (stats.sent, stats.delivered, stats.overflowed),
+        (10_000, 4, 9_996),
+        "{stats:?}"
+    );
+    assert_eq!(debug_field(&socket, "overflowed"), 9_996);
+    // The first four fit; everything later was dropped when it arrived.
+    let mut buf = [0; 1024];
+    for i in 0..4u8 {
+        let (n, _) = socket.recv_from(&mut buf).await.unwrap();
+        assert_eq!((n, buf[0]), (1024, i));
+    }
+    let nothing = socket.try_recv_from(&mut buf).unwrap_err();
+    assert_eq!(nothing.kind(), ErrorKind::WouldBlock);
+}

@@ -10,7 +10,7 @@ use crate::link::LinkConfig;
 /// | setting | default | meaning |
 /// | --- | --- | --- |
 /// | [`link`](Self::link) | [`LinkConfig::default()`] | links without their own [`set_link`](crate::set_link) |
-/// | [`udp_recv_buffer`](Self::udp_recv_buffer) | 256 KiB | payload bytes a UDP socket holds unread; more arriving is dropped and counted |
+/// | [`udp_recv_buffer`](Self::udp_recv_buffer) | 256 KiB | payload bytes a UDP socket holds unread; more arriving is dropped (as it arrives, read or not) and counted |
 /// | [`tcp_buffer`](Self::tcp_buffer) | 64 KiB | bytes a TCP writer may have in flight or unread by its peer before its writes pend |
 /// | [`tcp_backlog`](Self::tcp_backlog) | 128 | connections a listener queues before `accept`; more connection requests are ignored (the client retries) |
 /// | [`tcp_rto`](Self::tcp_rto) | 200 ms | the delay a lost TCP segment adds (doubling per retry) |

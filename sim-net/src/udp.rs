@@ -6,7 +6,9 @@
 //! due waits on one timer for the earliest delivery (see `alarm`), so no task
 //! and no timer exist per datagram. On arrival a datagram enters the
 //! socket's receive buffer, or is dropped (and counted) if the buffer is
-//! full.
+//! full. Arrivals are applied whenever the socket is looked at *or sent
+//! to*, so a socket nobody reads holds its buffer and the datagrams still
+//! on the wire, never more.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
@@ -69,6 +71,8 @@ pub(crate) struct UdpState {
     arrived: VecDeque<Datagram>,
     arrived_bytes: usize,
     capacity: usize,
+    /// Datagrams dropped on arrival because the buffer was full.
+    overflowed: u64,
     waiters: Waiters,
     alarm: Alarm,
 }
@@ -99,6 +103,7 @@ impl UdpState {
                 stats.dropped += 1;
             } else if self.arrived_bytes + datagram.data.len() > self.capacity {
                 stats.overflowed += 1;
+                self.overflowed += 1;
             } else {
                 stats.delivered += 1;
                 self.arrived_bytes += datagram.data.len();
@@ -134,11 +139,21 @@ impl UdpState {
         }
     }
 
-    /// Queues a datagram due at `at`.
-    fn enqueue(&mut self, handle: &Handle, now: u64, at: u64, seq: u64, datagram: Datagram) {
+    /// Queues a datagram due at `at`, after applying the arrivals due by
+    /// now (so the queue holds only what is still on the wire).
+    fn enqueue(
+        &mut self,
+        world: &mut World,
+        handle: &Handle,
+        now: u64,
+        at: u64,
+        datagram: Datagram,
+    ) {
         if self.closed.is_some() {
             return;
         }
+        self.settle(world, now);
+        let seq = world.next_seq();
         let earliest = self
             .in_flight
             .first_key_value()
@@ -188,10 +203,9 @@ pub(crate) fn release_held(world: &mut World, handle: &Handle, now: u64, held: V
     for h in held {
         match h.target.upgrade() {
             Some(target) => {
-                let seq = world.next_seq();
                 target
                     .borrow_mut()
-                    .enqueue(handle, now, h.at.max(now), seq, h.datagram);
+                    .enqueue(world, handle, now, h.at.max(now), h.datagram);
             }
             None => world.link_mut(h.datagram.src, h.dst).stats.dropped += 1,
         }
@@ -254,8 +268,9 @@ fn transmit(
                 datagram,
             }),
             Some(target) => {
-                let seq = world.next_seq();
-                target.borrow_mut().enqueue(handle, now, at, seq, datagram);
+                target
+                    .borrow_mut()
+                    .enqueue(world, handle, now, at, datagram);
             }
         }
     }
@@ -491,6 +506,7 @@ impl UdpSocket {
                 arrived: VecDeque::new(),
                 arrived_bytes: 0,
                 capacity: world.config.udp_recv_buffer_size(),
+                overflowed: 0,
                 waiters: Waiters::default(),
                 alarm: Alarm::default(),
             }));
@@ -928,7 +944,8 @@ impl fmt::Debug for UdpSocket {
                 .field("local", &st.local)
                 .field("peer", &st.peer)
                 .field("buffered", &st.arrived.len())
-                .field("in_flight", &st.in_flight.len()),
+                .field("in_flight", &st.in_flight.len())
+                .field("overflowed", &st.overflowed),
             Err(_) => d.field("state", &format_args!("<busy>")),
         };
         d.finish()
