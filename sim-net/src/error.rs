@@ -160,8 +160,8 @@ pub(crate) fn bad_address(text: &str) -> Error {
     Error::new(
         ErrorKind::InvalidInput,
         format!(
-            "invalid address `{text}`: expected `ip:port`, `[ipv6]:port` or `node-name:port` \
-             (\"server:8080\")"
+            "invalid address `{text}`: expected `ip:port`, `[ipv6]:port`, `ipv6:port` or \
+             `node-name:port` (\"server:8080\")"
         ),
     )
 }
