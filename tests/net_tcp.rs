@@ -822,3 +822,71 @@ async fn a_listener_made_from_a_socket_with_keepalive_passes_it_to_accepted_stre
     assert!(accepted.keepalive().unwrap());
     assert!(!client.keepalive().unwrap());
 }
+
+// ----- socket options: accepted and reported as tokio's are -----
+
+#[sim::test(seeds = 1)]
+#[allow(deprecated)] // `set_tos`/`tos`, tokio's former names, are part of its list
+async fn tcp_socket_and_stream_options_are_accepted_and_read_back_with_linux_defaults() {
+    let (server, listener) = listening_server().await;
+    let socket = sim::net::TcpSocket::new_v4().unwrap();
+    assert_eq!(socket.tos_v4().unwrap(), 0);
+    assert_eq!(socket.tclass_v6().unwrap(), 0);
+    assert_eq!(socket.device().unwrap(), None);
+    assert!(!socket.keepalive().unwrap());
+    assert!(socket.take_error().unwrap().is_none());
+    socket.set_tos(0x10).unwrap();
+    socket.set_tclass_v6(0x20).unwrap();
+    socket.bind_device(Some(b"eth0")).unwrap();
+    socket.set_keepalive(true).unwrap();
+    socket.set_nodelay(true).unwrap();
+    assert_eq!(
+        (socket.tos().unwrap(), socket.tclass_v6().unwrap()),
+        (0x10, 0x20)
+    );
+    assert_eq!(socket.device().unwrap(), Some(b"eth0".to_vec()));
+    assert_eq!(
+        socket.set_tos_v4(256).unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
+    let stream = socket
+        .connect(SocketAddr::new(server.ip(), 8080))
+        .await
+        .unwrap();
+    let (accepted, _) = listener.accept().await.unwrap();
+    // The stream keeps the socket's options.
+    assert!(stream.keepalive().unwrap() && stream.nodelay().unwrap());
+    assert!(stream.quickack().unwrap(), "on by default, as on Linux");
+    stream.set_quickack(false).unwrap();
+    assert!(!stream.quickack().unwrap());
+    assert!(stream.take_error().unwrap().is_none());
+    // Vectored try I/O.
+    let parts = [std::io::IoSlice::new(b"ab"), std::io::IoSlice::new(b"cd")];
+    assert_eq!(stream.try_write_vectored(&parts).unwrap(), 4);
+    sleep(Duration::from_millis(10)).await; // both segments are due
+    let (mut x, mut y) = ([0; 1], [0; 8]);
+    let mut bufs = [
+        std::io::IoSliceMut::new(&mut x),
+        std::io::IoSliceMut::new(&mut y),
+    ];
+    assert_eq!(accepted.try_read_vectored(&mut bufs).unwrap(), 4);
+    assert_eq!((&x, &y[..3]), (b"a", &b"bcd"[..]));
+    let mut empty = [std::io::IoSliceMut::new(&mut y)];
+    let nothing = accepted.try_read_vectored(&mut empty).unwrap_err();
+    assert_eq!(nothing.kind(), ErrorKind::WouldBlock);
+}
+
+#[sim::test]
+async fn take_error_takes_the_pending_error_as_linux_so_error_does() {
+    let (_server, client, accepted) = connected().await;
+    accepted.set_zero_linger().unwrap();
+    drop(accepted);
+    sleep(Duration::from_millis(10)).await;
+    let err = client.take_error().unwrap().unwrap();
+    assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+    // Taken: the next write does not report it again; it finds the
+    // connection gone.
+    assert!(client.take_error().unwrap().is_none());
+    let err = client.try_write(b"x").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BrokenPipe);
+}

@@ -129,6 +129,15 @@ pub(crate) fn addr_not_available(node: &str, own: IpAddr, asked: IpAddr) -> Erro
 }
 
 pub(crate) fn host_unreachable(ip: IpAddr) -> Error {
+    if ip.is_multicast() {
+        return Error::new(
+            ErrorKind::HostUnreachable,
+            format!(
+                "{ip} is a multicast group: the simulated network does not deliver multicast \
+                 yet (joining a group is recorded only). Send to each node's address instead"
+            ),
+        );
+    }
     Error::new(
         ErrorKind::HostUnreachable,
         format!(
@@ -322,6 +331,39 @@ pub(crate) fn invalid_ttl(ttl: u32) -> Error {
         ErrorKind::InvalidInput,
         format!("invalid TTL {ttl}: a time to live is 1..=255"),
     )
+}
+
+pub(crate) fn invalid_option(what: &str, value: u32) -> Error {
+    Error::new(
+        ErrorKind::InvalidInput,
+        format!("invalid {what} {value}: it is one byte, 0..=255 (Linux says EINVAL)"),
+    )
+}
+
+pub(crate) fn not_multicast(group: IpAddr) -> Error {
+    Error::new(
+        ErrorKind::InvalidInput,
+        format!(
+            "{group} is not a multicast address (224.0.0.0/4 or ff00::/8): only multicast \
+             groups can be joined (Linux says EINVAL)"
+        ),
+    )
+}
+
+/// Joining a group twice (`joined`: Linux's EADDRINUSE) or leaving one not
+/// joined (EADDRNOTAVAIL).
+pub(crate) fn multicast_joined(group: IpAddr, joined: bool) -> Error {
+    if joined {
+        Error::new(
+            ErrorKind::AddrInUse,
+            format!("the socket already joined the multicast group {group} on that interface"),
+        )
+    } else {
+        Error::new(
+            ErrorKind::AddrNotAvailable,
+            format!("the socket did not join the multicast group {group} on that interface"),
+        )
+    }
 }
 
 pub(crate) fn wrong_family(socket_v6: bool, addr: SocketAddr) -> Error {

@@ -97,6 +97,7 @@
 //! | `control` | what tests call: faults, link settings, counters |
 //! | `alarm`, `waiters` | how a waiting receiver is woken |
 //! | `udp` | [`UdpSocket`] |
+//! | `udp_options` | [`UdpSocket`]'s options (TTL, TOS, broadcast, multicast, device) |
 //! | `tcp` | [`TcpListener`], [`TcpStream`], [`TcpSocket`], the halves of a split stream ([`tcp`]), the connection state |
 //! | `error` | the error messages |
 #![forbid(unsafe_code)]
@@ -113,6 +114,7 @@ pub mod nemesis;
 mod ports;
 pub mod tcp;
 mod udp;
+mod udp_options;
 mod waiters;
 mod world;
 

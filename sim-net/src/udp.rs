@@ -27,8 +27,9 @@ use sim_runtime::{Bound, Decision, Handle};
 use crate::addr::ToSimAddr;
 use crate::alarm::{Alarm, now_nanos};
 use crate::error;
+use crate::udp_options::UdpOptions;
 use crate::waiters::{WaiterKey, Waiters};
-use crate::world::{DEFAULT_TTL, Owner, Proto, World, check_ttl, resolve};
+use crate::world::{Owner, Proto, World, resolve};
 
 /// The largest UDP payload (over IPv4): 65,535 − 8 (UDP header) − 20 (IP
 /// header) bytes. Larger datagrams are rejected with `InvalidInput`.
@@ -330,8 +331,8 @@ pub(crate) struct Udp {
     state: Rc<RefCell<UdpState>>,
     /// The waiter slot of the `poll_*` receive methods.
     poll_key: Cell<WaiterKey>,
-    ttl: Cell<u32>,
-    broadcast: Cell<bool>,
+    /// Options recorded and reported (see `udp_options`).
+    pub(crate) options: RefCell<UdpOptions>,
 }
 
 /// What a receive does with the first datagram due.
@@ -522,8 +523,7 @@ impl UdpSocket {
             owner,
             state,
             poll_key: Cell::new(None),
-            ttl: Cell::new(DEFAULT_TTL),
-            broadcast: Cell::new(false),
+            options: RefCell::new(UdpOptions::default()),
         };
         Ok(UdpSocket {
             socket: Bound::new_in(&handle, udp),
@@ -550,7 +550,7 @@ impl UdpSocket {
 
     /// The socket's state in the simulation, or why it cannot be reached.
     #[inline]
-    fn udp(&self, what: &str) -> io::Result<Rc<Udp>> {
+    pub(crate) fn udp(&self, what: &str) -> io::Result<Rc<Udp>> {
         resolve(&self.socket, what)
     }
 
@@ -701,6 +701,57 @@ impl UdpSocket {
         self.udp(WHAT)?.try_take(Take::Peek, buf, WHAT)
     }
 
+    /// Receives a datagram from the connected peer like
+    /// [`recv`](Self::recv), but leaves it in the receive buffer.
+    /// `NotConnected` if [`connect`](Self::connect) was not called.
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        const WHAT: &str = "sim::net::UdpSocket::peek";
+        self.udp(WHAT)?.peer()?;
+        let mut waiting = Waiting::new(self);
+        let (n, _) = poll_fn(|cx| waiting.poll(cx, Take::Peek, buf, WHAT)).await?;
+        Ok(n)
+    }
+
+    /// [`peek`](Self::peek) if a datagram is due, or `WouldBlock`.
+    pub fn try_peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        const WHAT: &str = "sim::net::UdpSocket::try_peek";
+        let udp = self.udp(WHAT)?;
+        udp.peer()?;
+        Ok(udp.try_take(Take::Peek, buf, WHAT)?.0)
+    }
+
+    /// [`peek`](Self::peek) as a poll function. Only the last task to poll
+    /// it (or another `poll_*` receive) is woken.
+    #[cfg(feature = "tokio")]
+    pub fn poll_peek(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        const WHAT: &str = "sim::net::UdpSocket::poll_peek";
+        if let Err(err) = self.udp(WHAT).and_then(|udp| udp.peer()) {
+            return Poll::Ready(Err(err));
+        }
+        self.poll_into(cx, Take::Peek, buf, WHAT).map_ok(drop)
+    }
+
+    /// [`peek_sender`](Self::peek_sender) as a poll function.
+    pub fn poll_peek_sender(&self, cx: &mut Context<'_>) -> Poll<io::Result<SocketAddr>> {
+        let udp = match self.udp("sim::net::UdpSocket::poll_peek_sender") {
+            Ok(udp) => udp,
+            Err(err) => return Poll::Ready(Err(err)),
+        };
+        udp.poll_take_shared(cx, Take::Peek, &mut [])
+            .map_ok(|(_, from)| from)
+    }
+
+    /// The sender of the first datagram due, left in the receive buffer,
+    /// or `WouldBlock`.
+    pub fn try_peek_sender(&self) -> io::Result<SocketAddr> {
+        const WHAT: &str = "sim::net::UdpSocket::try_peek_sender";
+        Ok(self.udp(WHAT)?.try_take(Take::Peek, &mut [], WHAT)?.1)
+    }
+
     /// Waits for a datagram and returns its sender, leaving it in the
     /// receive buffer.
     pub async fn peek_sender(&self) -> io::Result<SocketAddr> {
@@ -820,50 +871,6 @@ impl UdpSocket {
     /// not called.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.udp("sim::net::UdpSocket::peer_addr")?.peer()
-    }
-
-    /// Sets the IP time-to-live of the datagrams sent (1..=255). The
-    /// simulated network has no hops, so it is recorded, not used.
-    ///
-    /// ```
-    /// use sim_net::UdpSocket;
-    ///
-    /// let mut rt = sim::Runtime::new(1);
-    /// rt.block_on(async {
-    ///     let socket = UdpSocket::bind("0.0.0.0:0").await.unwrap();
-    ///     assert_eq!(socket.ttl().unwrap(), 64);
-    ///     socket.set_ttl(8).unwrap();
-    ///     assert_eq!(socket.ttl().unwrap(), 8);
-    ///     assert!(!socket.broadcast().unwrap());
-    ///     socket.set_broadcast(true).unwrap();
-    ///     assert!(socket.broadcast().unwrap());
-    /// });
-    /// ```
-    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
-        let udp = self.udp("sim::net::UdpSocket::set_ttl")?;
-        udp.ttl.set(check_ttl(ttl)?);
-        Ok(())
-    }
-
-    /// The IP time-to-live set with [`set_ttl`](Self::set_ttl); 64 by
-    /// default.
-    pub fn ttl(&self) -> io::Result<u32> {
-        Ok(self.udp("sim::net::UdpSocket::ttl")?.ttl.get())
-    }
-
-    /// Sets `SO_BROADCAST`. The simulated network has no broadcast
-    /// addresses, so it is recorded, not used.
-    pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
-        self.udp("sim::net::UdpSocket::set_broadcast")?
-            .broadcast
-            .set(on);
-        Ok(())
-    }
-
-    /// `SO_BROADCAST`, as set with [`set_broadcast`](Self::set_broadcast);
-    /// `false` by default.
-    pub fn broadcast(&self) -> io::Result<bool> {
-        Ok(self.udp("sim::net::UdpSocket::broadcast")?.broadcast.get())
     }
 }
 

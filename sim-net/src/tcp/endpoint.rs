@@ -290,6 +290,16 @@ impl Endpoint {
         Some(reset.error(kind))
     }
 
+    /// Takes the error a reset or timeout left to report once (`SO_ERROR`).
+    pub(crate) fn take_error(&mut self) -> Option<io::Error> {
+        let reset = self.reset.as_ref()?;
+        if reset.is_kill() {
+            return Some(reset.to_error());
+        }
+        let kind = self.reset_error.take()?;
+        Some(reset.error(kind))
+    }
+
     pub(crate) fn fin_arrived(&self) -> bool {
         self.fin_arrived
     }

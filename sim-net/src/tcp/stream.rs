@@ -92,6 +92,9 @@ pub(crate) struct Options {
     pub(crate) ttl: u32,
     pub(crate) linger: Option<Duration>,
     pub(crate) keepalive: bool,
+    pub(crate) quickack: bool,
+    pub(crate) tos: u32,
+    pub(crate) tclass: u32,
 }
 
 impl Default for Options {
@@ -101,6 +104,9 @@ impl Default for Options {
             ttl: DEFAULT_TTL,
             linger: None,
             keepalive: false,
+            quickack: true,
+            tos: 0,
+            tclass: 0,
         }
     }
 }
@@ -322,6 +328,17 @@ impl Conn {
             watch(&mut me, &world.config, handle, now);
         }
         Ok(())
+    }
+
+    /// The error pending for the next read or write, taken (`SO_ERROR`).
+    fn take_error(&self) -> Option<io::Error> {
+        let handle = &self.owner.handle;
+        let now = now_nanos(handle);
+        let mut world = self.owner.net.world.borrow_mut();
+        let mut me = self.ep.borrow_mut();
+        me.settle(&mut world, now);
+        expire_conn(&mut me, &mut world, handle, now);
+        me.take_error()
     }
 
     /// `shutdown(Write)`, but closing twice or after a reset is fine (as
@@ -714,6 +731,78 @@ impl TcpStream {
     /// default.
     pub fn keepalive(&self) -> io::Result<bool> {
         Ok(self.options("sim::net::TcpStream::keepalive")?.keepalive)
+    }
+
+    /// Sets `TCP_QUICKACK` (recorded: acknowledgements are not
+    /// simulated, they are instantaneous).
+    pub fn set_quickack(&self, quickack: bool) -> io::Result<()> {
+        self.update("sim::net::TcpStream::set_quickack", |o| {
+            o.quickack = quickack;
+        })
+    }
+
+    /// `TCP_QUICKACK`; `true` by default, as on Linux.
+    pub fn quickack(&self) -> io::Result<bool> {
+        Ok(self.options("sim::net::TcpStream::quickack")?.quickack)
+    }
+
+    /// `SO_ERROR`: takes the error a reset or a timeout left for the next
+    /// read or write to report (which then no longer reports it), as
+    /// Linux's `getsockopt(SO_ERROR)` does; `None` if there is none.
+    ///
+    /// ```
+    /// use sim_net::{TcpListener, TcpStream};
+    ///
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async {
+    ///     let listener = TcpListener::bind("0.0.0.0:80").await.unwrap();
+    ///     let client = TcpStream::connect("127.0.0.1:80").await.unwrap();
+    ///     let (accepted, _) = listener.accept().await.unwrap();
+    ///     assert!(client.take_error().unwrap().is_none());
+    ///     accepted.set_zero_linger().unwrap();
+    ///     drop(accepted);
+    ///     sim::time::sleep(std::time::Duration::from_millis(10)).await;
+    ///     let err = client.take_error().unwrap().unwrap();
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset);
+    ///     assert!(client.take_error().unwrap().is_none(), "taken");
+    /// });
+    /// ```
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        Ok(self.conn("sim::net::TcpStream::take_error")?.take_error())
+    }
+
+    /// Reads into several buffers in turn, or fails with `WouldBlock`
+    /// when nothing has arrived (see [`try_read`](Self::try_read)).
+    pub fn try_read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        let mut total = 0;
+        for buf in bufs.iter_mut().filter(|b| !b.is_empty()) {
+            let n = match self.try_read(buf) {
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock && total > 0 => break,
+                other => other?,
+            };
+            total += n;
+            if n < buf.len() {
+                break;
+            }
+        }
+        Ok(total)
+    }
+
+    /// Writes from several buffers in turn, or fails with `WouldBlock`
+    /// when the peer's window is full (see [`try_write`](Self::try_write)).
+    pub fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let mut total = 0;
+        for buf in bufs.iter().filter(|b| !b.is_empty()) {
+            let n = match self.try_write(buf) {
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock && total > 0 => break,
+                other => other?,
+            };
+            total += n;
+            if n < buf.len() {
+                break;
+            }
+        }
+        Ok(total)
     }
 
     fn options(&self, what: &str) -> io::Result<Options> {
