@@ -890,3 +890,52 @@ async fn take_error_takes_the_pending_error_as_linux_so_error_does() {
     let err = client.try_write(b"x").unwrap_err();
     assert_eq!(err.kind(), ErrorKind::BrokenPipe);
 }
+
+// ----- where sim differs from Linux on purpose (README's table), pinned -----
+
+#[sim::test(seeds = 5)]
+async fn on_purpose_bytes_in_flight_when_a_partition_starts_still_arrive() {
+    let (_server, mut client, mut accepted) = connected().await;
+    client.write_all(b"on the wire").await.unwrap();
+    net::partition("client", "server"); // Linux: lost, resent after the heal
+    let mut buf = [0; 11];
+    accepted.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"on the wire");
+}
+
+#[sim::test(seeds = 5)]
+async fn on_purpose_a_peer_node_killed_after_a_normal_close_reads_connection_reset_not_eof() {
+    let (server, mut client, accepted) = connected().await;
+    drop(accepted); // a normal close: the end of stream is on its way
+    sleep(Duration::from_millis(20)).await;
+    server.kill(); // Linux: the client has read EOF and sees nothing more
+    let err = client.read(&mut [0; 8]).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+}
+
+#[sim::test(seeds = 5)]
+async fn on_purpose_writes_to_a_live_peer_that_shut_down_reading_return_ok_without_pacing() {
+    let (_server, client, accepted) = connected().await;
+    accepted.shutdown_std(Shutdown::Read).unwrap();
+    sleep(Duration::from_millis(20)).await;
+    let start = Instant::now();
+    let big = vec![0u8; 1 << 20];
+    for _ in 0..8 {
+        // Linux: the peer's buffer fills and the writer blocks.
+        assert_eq!(client.try_write(&big).unwrap(), big.len());
+    }
+    assert_eq!(start.elapsed(), Duration::ZERO);
+}
+
+#[sim::test(seeds = 5)]
+async fn on_purpose_a_connection_is_queued_for_accept_when_its_request_arrives() {
+    net::configure(NetConfig::new().link(fixed(5)));
+    let (_server, listener) = listening_server().await;
+    let start = Instant::now();
+    let connecting = sim::spawn(TcpStream::connect("server:8080"));
+    let (_accepted, _) = listener.accept().await.unwrap();
+    // Linux: after the handshake's last ACK, a round trip and a half.
+    assert_eq!(start.elapsed(), Duration::from_millis(5));
+    connecting.await.unwrap().unwrap();
+    assert_eq!(start.elapsed(), Duration::from_millis(10));
+}

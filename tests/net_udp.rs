@@ -574,3 +574,30 @@ async fn a_connected_udp_socket_peeks_as_tokio_does() {
     assert_eq!(b.recv(&mut buf).await.unwrap(), 5);
     assert_eq!(&buf[..5], b"hello");
 }
+
+// ----- where sim differs from Linux on purpose (README's table), pinned -----
+
+#[sim::test(seeds = 1)]
+async fn on_purpose_udp_connect_on_a_wildcard_socket_keeps_the_wildcard_local_addr() {
+    let server = echo_server();
+    let socket = UdpSocket::bind("0.0.0.0:4000").await.unwrap();
+    socket.connect((server.ip(), 9000)).await.unwrap();
+    // Linux: local_addr reports the source address the route chose.
+    assert_eq!(
+        socket.local_addr().unwrap(),
+        "0.0.0.0:4000".parse().unwrap()
+    );
+}
+
+#[sim::test(seeds = 1)]
+async fn on_purpose_a_datagram_to_a_closed_port_is_dropped_silently_no_icmp() {
+    let server = Builder::new("server").build();
+    let socket = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    socket.connect((server.ip(), 9)).await.unwrap();
+    socket.send(b"anyone?").await.unwrap();
+    sleep(Duration::from_millis(20)).await;
+    // Linux: ECONNREFUSED from the ICMP port unreachable.
+    let err = socket.try_recv(&mut [0; 8]).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::WouldBlock);
+    assert_eq!(net::stats("client", "server").dropped, 1);
+}
