@@ -13,7 +13,7 @@ use crate::link::LinkConfig;
 /// | [`udp_recv_buffer`](Self::udp_recv_buffer) | 256 KiB | payload bytes a UDP socket holds unread; more arriving is dropped (as it arrives, read or not) and counted |
 /// | [`tcp_buffer`](Self::tcp_buffer) | 64 KiB | bytes a TCP writer may have in flight or unread by its peer before its writes pend |
 /// | [`tcp_backlog`](Self::tcp_backlog) | 128 | connections a listener queues before `accept`; more connection requests are ignored (the client retries) |
-/// | [`tcp_rto`](Self::tcp_rto) | 200 ms | the delay a lost TCP segment adds (doubling per retry) |
+/// | [`tcp_rto`](Self::tcp_rto) | 200 ms | the delay a lost TCP segment adds (doubling per retry, up to 120 s) |
 /// | [`syn_rto`](Self::syn_rto) | 1 s | the first wait before a connection request is sent again (doubling, up to 120 s) |
 /// | [`syn_retries`](Self::syn_retries) | 6 | connection requests sent again before `connect` fails with `TimedOut` (Linux's `tcp_syn_retries`: 127 s) |
 /// | [`tcp_retries`](Self::tcp_retries) | 15 | retransmissions of unacknowledged bytes before the connection fails with `TimedOut` (Linux's `tcp_retries2`: 924.6 s) |
@@ -125,7 +125,9 @@ impl NetConfig {
     }
 
     /// The retransmission timeout: what a lost TCP segment costs (doubled
-    /// for each further loss of the same segment).
+    /// for each further loss of the same segment, up to 120 s, Linux's
+    /// `TCP_RTO_MAX`; see [`tcp_retries`](Self::tcp_retries) for when the
+    /// writer gives up).
     #[track_caller]
     pub fn tcp_rto(mut self, rto: Duration) -> Self {
         assert!(

@@ -41,7 +41,10 @@ use crate::world::{DEFAULT_TTL, Owner, World, check_ttl, resolve, resolve_or_pan
 /// Semantics:
 /// - Bytes arrive in order and exactly once, whatever the link's loss,
 ///   duplication and jitter: a lost segment arrives one retransmission
-///   timeout later ([`NetConfig::tcp_rto`](crate::NetConfig::tcp_rto)).
+///   timeout later ([`NetConfig::tcp_rto`](crate::NetConfig::tcp_rto)),
+///   unless it is lost on every retransmission
+///   ([`NetConfig::tcp_retries`](crate::NetConfig::tcp_retries)): then the
+///   writer times out (below).
 /// - Shutting down the write direction (`shutdown().await` with tokio's
 ///   `AsyncWriteExt`, `close().await` with futures', or
 ///   [`shutdown_std(Write)`](Self::shutdown_std)): the peer reads the
