@@ -67,6 +67,11 @@
 //! - **Faults.** [`partition`], [`partition_oneway`], [`isolate`],
 //!   [`heal`], [`heal_all`], [`rejoin`]; [`hold`] and [`release`] to force
 //!   an order of arrivals.
+//! - **Giving up**, as Linux does, with its defaults in [`NetConfig`]: a
+//!   connect with no answer fails with `TimedOut` after 6 retries (127 s),
+//!   bytes unacknowledged for 15 retransmissions (924.6 s: a partition, a
+//!   link losing every copy) time their writer out, and streams with
+//!   keepalive on probe an idle peer (7200 s, then 9 probes 75 s apart).
 //! - **Counters.** [`stats`] per link and [`total_stats`]: sent, delivered,
 //!   dropped, duplicated, and receive-buffer overflows.
 //! - **Threads.** Sockets are `Send + Sync`, as tokio's are, so libraries
