@@ -472,6 +472,30 @@ async fn a_socket_nobody_reads_holds_its_buffer_and_drops_later_arrivals_as_linu
     assert_eq!(nothing.kind(), ErrorKind::WouldBlock);
 }
 
+#[sim::test(seeds = 3)]
+async fn a_burst_to_a_socket_nobody_reads_is_dropped_as_it_arrives_not_when_someone_reads() {
+    net::configure(NetConfig::new().udp_recv_buffer(4096));
+    let receiver = Builder::new("receiver").build();
+    let socket = receiver
+        .spawn(async { UdpSocket::bind("0.0.0.0:7").await.unwrap() })
+        .await
+        .unwrap();
+    let sender = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    for i in 0..1000u32 {
+        sender
+            .send_to(&[i as u8; 1024], "receiver:7")
+            .await
+            .unwrap();
+    }
+    assert_eq!(debug_field(&socket, "in_flight"), 1000, "on the wire");
+    // Once the burst has arrived (1..=5 ms), the socket holds its buffer
+    // only, though nobody has looked at it since.
+    sleep(Duration::from_millis(6)).await;
+    assert_eq!(debug_field(&socket, "in_flight"), 0);
+    assert_eq!(debug_field(&socket, "buffered"), 4);
+    assert_eq!(debug_field(&socket, "overflowed"), 996);
+}
+
 // ----- socket options: accepted and reported as tokio's are -----
 
 #[sim::test(seeds = 1)]

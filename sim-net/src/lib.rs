@@ -101,6 +101,7 @@
 //! | `config` | [`NetConfig`]: buffers, TCP timers, the default link |
 //! | `control` | what tests call: faults, link settings, counters |
 //! | `alarm`, `waiters` | how a waiting receiver is woken |
+//! | `settle` | a UDP socket under pressure drops what overflows as it arrives, read or not |
 //! | `udp` | [`UdpSocket`] |
 //! | `udp_options` | [`UdpSocket`]'s options (TTL, TOS, broadcast, multicast, device) |
 //! | `tcp` | [`TcpListener`], [`TcpStream`], [`TcpSocket`], the halves of a split stream ([`tcp`]), the connection state |
@@ -117,6 +118,7 @@ mod fd;
 mod link;
 pub mod nemesis;
 mod ports;
+mod settle;
 pub mod tcp;
 mod udp;
 mod udp_options;

@@ -6,9 +6,10 @@
 //! due waits on one timer for the earliest delivery (see `alarm`), so no task
 //! and no timer exist per datagram. On arrival a datagram enters the
 //! socket's receive buffer, or is dropped (and counted) if the buffer is
-//! full. Arrivals are applied whenever the socket is looked at *or sent
-//! to*, so a socket nobody reads holds its buffer and the datagrams still
-//! on the wire, never more.
+//! full. Arrivals are applied whenever the socket is looked at or sent to,
+//! and, while the socket may overflow, when they are due (`settle`), so a
+//! socket nobody reads holds its buffer and the datagrams still on the
+//! wire, never more.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
@@ -17,7 +18,7 @@ use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
 use std::rc::{Rc, Weak};
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll, Waker, ready};
 
 use futures::FutureExt;
 
@@ -27,9 +28,10 @@ use sim_runtime::{Bound, Decision, Handle};
 use crate::addr::ToSimAddr;
 use crate::alarm::{Alarm, now_nanos};
 use crate::error;
+use crate::settle;
 use crate::udp_options::UdpOptions;
 use crate::waiters::{WaiterKey, Waiters};
-use crate::world::{Owner, Proto, World, resolve};
+use crate::world::{Net, Owner, Proto, World, resolve};
 
 /// The largest UDP payload (over IPv4): 65,535 − 8 (UDP header) − 20 (IP
 /// header) bytes. Larger datagrams are rejected with `InvalidInput`.
@@ -74,8 +76,17 @@ pub(crate) struct UdpState {
     capacity: usize,
     /// Datagrams dropped on arrival because the buffer was full.
     overflowed: u64,
+    /// Payload bytes in `in_flight`.
+    in_flight_bytes: usize,
     waiters: Waiters,
     alarm: Alarm,
+    /// While under pressure, armed for the earliest arrival (`settle`).
+    pressure: Alarm,
+    /// The pressure timer's waker, made at the first pressure.
+    settler: Option<Waker>,
+    /// This state and its network, for the settler.
+    me: Weak<RefCell<UdpState>>,
+    net: Weak<Net>,
 }
 
 impl UdpState {
@@ -83,6 +94,8 @@ impl UdpState {
     pub(crate) fn close(&mut self, node: &str) {
         self.closed = Some(node.into());
         self.in_flight.clear();
+        self.in_flight_bytes = 0;
+        self.pressure.clear();
         self.arrived.clear();
         self.arrived_bytes = 0;
         self.alarm.clear();
@@ -99,6 +112,7 @@ impl UdpState {
                 break;
             }
             let datagram = entry.remove();
+            self.in_flight_bytes -= datagram.data.len();
             let stats = &mut world.link_mut(datagram.src, self.node).stats;
             if self.peer.is_some_and(|peer| peer != datagram.from) {
                 stats.dropped += 1;
@@ -159,10 +173,30 @@ impl UdpState {
             .in_flight
             .first_key_value()
             .is_none_or(|(key, _)| (at, seq) < *key);
+        self.in_flight_bytes += datagram.data.len();
         self.in_flight.insert((at, seq), datagram);
         if earliest && !self.waiters.is_empty() {
             self.rearm(handle, now);
         }
+        self.watch_pressure(handle, now);
+    }
+
+    /// Keeps the invariant: while the bytes buffered and on their way
+    /// exceed the buffer, the pressure timer is armed for the earliest
+    /// arrival (see `settle`), so what overflows is dropped as it arrives.
+    pub(crate) fn watch_pressure(&mut self, handle: &Handle, now: u64) {
+        let pressed =
+            self.closed.is_none() && self.arrived_bytes + self.in_flight_bytes > self.capacity;
+        let first = self.in_flight.first_key_value().map(|(&(at, _), _)| at);
+        let Some(at) = first.filter(|&at| pressed && at > now) else {
+            self.pressure.clear();
+            return;
+        };
+        let (me, net) = (self.me.clone(), self.net.clone());
+        let waker = self
+            .settler
+            .get_or_insert_with(|| settle::settler(handle, settle::Target { state: me, net }));
+        self.pressure.set(handle, at, waker);
     }
 
     /// Takes out the datagrams still in flight from node `src` (for
@@ -181,6 +215,7 @@ impl UdpState {
             .collect();
         for key in keys {
             let datagram = self.in_flight.remove(&key).expect("listed above");
+            self.in_flight_bytes -= datagram.data.len();
             held.push(Held {
                 target: Rc::downgrade(this),
                 dst: self.node,
@@ -498,19 +533,26 @@ impl UdpSocket {
             let mut world = owner.net.world.borrow_mut();
             world.check_local_ip(node, addr.ip())?;
             let port = world.take_port(node, Proto::Udp, addr.ip(), addr.port(), now)?;
-            let state = Rc::new(RefCell::new(UdpState {
-                node,
-                local: SocketAddr::new(addr.ip(), port),
-                peer: None,
-                closed: None,
-                in_flight: BTreeMap::new(),
-                arrived: VecDeque::new(),
-                arrived_bytes: 0,
-                capacity: world.config.udp_recv_buffer_size(),
-                overflowed: 0,
-                waiters: Waiters::default(),
-                alarm: Alarm::default(),
-            }));
+            let state = Rc::new_cyclic(|me| {
+                RefCell::new(UdpState {
+                    node,
+                    local: SocketAddr::new(addr.ip(), port),
+                    peer: None,
+                    closed: None,
+                    in_flight: BTreeMap::new(),
+                    arrived: VecDeque::new(),
+                    arrived_bytes: 0,
+                    capacity: world.config.udp_recv_buffer_size(),
+                    overflowed: 0,
+                    in_flight_bytes: 0,
+                    waiters: Waiters::default(),
+                    alarm: Alarm::default(),
+                    pressure: Alarm::default(),
+                    settler: None,
+                    me: me.clone(),
+                    net: Rc::downgrade(&owner.net),
+                })
+            });
             world
                 .node_seen_mut(node)
                 .expect("registered by Owner::here")
