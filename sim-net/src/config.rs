@@ -26,7 +26,7 @@ use crate::link::LinkConfig;
 ///
 /// # Panics
 /// The setters panic at the caller's line on a zero size or duration where
-/// that cannot work.
+/// that cannot work, and on retry or probe counts beyond Linux's limits.
 ///
 /// ```
 /// use std::time::Duration;
@@ -172,7 +172,12 @@ impl NetConfig {
     ///     assert_eq!(start.elapsed(), Duration::from_secs(7));
     /// });
     /// ```
+    #[track_caller]
     pub fn syn_retries(mut self, retries: u32) -> Self {
+        assert!(
+            retries <= 127,
+            "sim::net::NetConfig::syn_retries: {retries} is more than Linux allows (127)"
+        );
         self.syn_retries = retries;
         self
     }
@@ -184,7 +189,12 @@ impl NetConfig {
     /// defaults the writer gives up 924.6 s after the first unanswered send.
     /// A segment is unanswered when every transmission is lost (loss rate)
     /// or while a partition cuts the way.
+    #[track_caller]
     pub fn tcp_retries(mut self, retries: u32) -> Self {
+        assert!(
+            retries <= 255,
+            "sim::net::NetConfig::tcp_retries: {retries} is more than Linux counts (255)"
+        );
         self.tcp_retries = retries;
         self
     }
@@ -223,8 +233,8 @@ impl NetConfig {
     #[track_caller]
     pub fn keepalive_probes(mut self, probes: u32) -> Self {
         assert!(
-            probes > 0,
-            "sim::net::NetConfig::keepalive_probes: at least one probe"
+            (1..=127).contains(&probes),
+            "sim::net::NetConfig::keepalive_probes: {probes} is outside 1..=127 (Linux's limits)"
         );
         self.keepalive_probes = probes;
         self
@@ -296,5 +306,42 @@ impl NetConfig {
     /// The TIME_WAIT duration.
     pub fn time_wait_duration(&self) -> Duration {
         self.time_wait
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_linuxs() {
+        let config = NetConfig::new();
+        assert_eq!(config.syn_rto_duration(), Duration::from_secs(1));
+        assert_eq!(config.syn_retries_count(), 6); // tcp_syn_retries
+        assert_eq!(config.tcp_retries_count(), 15); // tcp_retries2
+        assert_eq!(config.keepalive_time_duration(), Duration::from_secs(7200));
+        assert_eq!(
+            config.keepalive_interval_duration(),
+            Duration::from_secs(75)
+        );
+        assert_eq!(config.keepalive_probes_count(), 9);
+    }
+
+    #[test]
+    #[should_panic(expected = "more than Linux counts (255)")]
+    fn tcp_retries_beyond_linuxs_counter_are_refused() {
+        let _ = NetConfig::new().tcp_retries(256);
+    }
+
+    #[test]
+    #[should_panic(expected = "more than Linux allows (127)")]
+    fn syn_retries_beyond_linuxs_limit_are_refused() {
+        let _ = NetConfig::new().syn_retries(128);
+    }
+
+    #[test]
+    #[should_panic(expected = "outside 1..=127")]
+    fn zero_keepalive_probes_are_refused() {
+        let _ = NetConfig::new().keepalive_probes(0);
     }
 }

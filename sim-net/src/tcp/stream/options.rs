@@ -1,6 +1,6 @@
 //! A stream's socket options, with tokio's methods (and `SO_KEEPALIVE`,
-//! `SO_ERROR`, which tokio reaches through `socket2`): what they change in
-//! the simulation, and what is only recorded and reported.
+//! which tokio's `TcpStream` reaches only through `socket2`): what they
+//! change in the simulation, and what is only recorded and reported.
 
 use std::io;
 use std::time::Duration;
