@@ -709,6 +709,20 @@ async fn a_partition_mid_request_times_the_client_out_after_924_6_s_as_linux_tcp
     assert_eq!(err.kind(), ErrorKind::ConnectionReset);
 }
 
+#[sim::test(seeds = 5)]
+async fn a_timed_out_stream_reports_timed_out_even_if_the_peers_end_of_stream_reaches_it_later() {
+    let (_server, mut client, accepted) = connected().await;
+    net::configure(NetConfig::new().link(fixed(5)).tcp_retries(1));
+    net::partition_oneway("client", "server");
+    client.write_all(b"lost").await.unwrap();
+    sleep(Duration::from_secs(1)).await; // 200 + 400 ms: the client gave up
+    drop(accepted); // its end of stream reaches the client's dead socket
+    sleep(Duration::from_millis(20)).await;
+    let err = client.read(&mut [0; 8]).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TimedOut);
+    assert_eq!(client.read(&mut [0; 8]).await.unwrap(), 0);
+}
+
 #[sim::test]
 async fn a_partition_healed_before_the_retransmissions_give_up_delivers_the_bytes() {
     let (_server, mut client, mut accepted) = connected().await;

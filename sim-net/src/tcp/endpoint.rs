@@ -231,6 +231,9 @@ impl Endpoint {
             match seg {
                 Segment::Data(bytes) if self.read_shut || self.dead => self.unread -= bytes.len(),
                 Segment::Data(bytes) => self.arrived.push_back(bytes),
+                // A socket that timed out is gone: an end of stream
+                // reaching it does not hide the timeout from its reader.
+                Segment::Fin if self.dead => {}
                 Segment::Fin => self.fin_arrived = true,
                 // Those waiting learn of it from their alarms, set for now.
                 Segment::Rst(reason) => self.note_reset(reason),
