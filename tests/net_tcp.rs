@@ -818,6 +818,21 @@ async fn keepalive_notices_a_peer_cut_off_after_7200_s_and_9_probes_75_s_apart()
     assert!(err.to_string().contains("keepalive"), "{err}");
 }
 
+#[sim::test(max_time = "3h", seeds = 5)]
+async fn keepalive_probes_go_out_on_time_even_when_no_task_waits_on_the_stream() {
+    let (_server, mut client, _accepted) = connected().await;
+    client.set_keepalive(true).unwrap();
+    let start = Instant::now();
+    net::partition("client", "server");
+    // Nobody reads while the probes go unanswered; the heal comes after
+    // the last one, but the connection was given up at 7875 s.
+    sleep(Duration::from_secs(7900)).await;
+    net::heal("client", "server");
+    let err = client.read(&mut [0; 8]).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TimedOut);
+    assert_eq!(start.elapsed(), Duration::from_secs(7900));
+}
+
 #[sim::test(max_time = "3h")]
 async fn without_keepalive_an_idle_connection_to_a_peer_cut_off_waits_for_ever() {
     let (_server, mut client, _accepted) = connected().await;

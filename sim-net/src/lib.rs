@@ -101,7 +101,7 @@
 //! | `config` | [`NetConfig`]: buffers, TCP timers, the default link |
 //! | `control` | what tests call: faults, link settings, counters |
 //! | `alarm`, `waiters` | how a waiting receiver is woken |
-//! | `settle` | a UDP socket under pressure drops what overflows as it arrives, read or not |
+//! | `chore` | timers that do network work at their time: a UDP socket under pressure settling, a keepalive probe |
 //! | `udp` | [`UdpSocket`] |
 //! | `udp_options` | [`UdpSocket`]'s options (TTL, TOS, broadcast, multicast, device) |
 //! | `tcp` | [`TcpListener`], [`TcpStream`], [`TcpSocket`], the halves of a split stream ([`tcp`]), the connection state |
@@ -110,6 +110,7 @@
 
 mod addr;
 mod alarm;
+mod chore;
 mod config;
 mod control;
 mod error;
@@ -118,7 +119,6 @@ mod fd;
 mod link;
 pub mod nemesis;
 mod ports;
-mod settle;
 pub mod tcp;
 mod udp;
 mod udp_options;

@@ -7,7 +7,7 @@
 //! and no timer exist per datagram. On arrival a datagram enters the
 //! socket's receive buffer, or is dropped (and counted) if the buffer is
 //! full. Arrivals are applied whenever the socket is looked at or sent to,
-//! and, while the socket may overflow, when they are due (`settle`), so a
+//! and, while the socket may overflow, when they are due (`chore`), so a
 //! socket nobody reads holds its buffer and the datagrams still on the
 //! wire, never more.
 
@@ -27,8 +27,8 @@ use sim_runtime::{Bound, Decision, Handle};
 
 use crate::addr::ToSimAddr;
 use crate::alarm::{Alarm, now_nanos};
+use crate::chore;
 use crate::error;
-use crate::settle;
 use crate::udp_options::UdpOptions;
 use crate::waiters::{WaiterKey, Waiters};
 use crate::world::{Net, Owner, Proto, World, resolve};
@@ -80,9 +80,9 @@ pub(crate) struct UdpState {
     in_flight_bytes: usize,
     waiters: Waiters,
     alarm: Alarm,
-    /// While under pressure, armed for the earliest arrival (`settle`).
+    /// While under pressure, armed for the earliest arrival (see `chore`).
     pressure: Alarm,
-    /// The pressure timer's waker, made at the first pressure.
+    /// The pressure timer's waker (a chore), made at the first pressure.
     settler: Option<Waker>,
     /// This state and its network, for the settler.
     me: Weak<RefCell<UdpState>>,
@@ -183,7 +183,7 @@ impl UdpState {
 
     /// Keeps the invariant: while the bytes buffered and on their way
     /// exceed the buffer, the pressure timer is armed for the earliest
-    /// arrival (see `settle`), so what overflows is dropped as it arrives.
+    /// arrival (see `chore`), so what overflows is dropped as it arrives.
     pub(crate) fn watch_pressure(&mut self, handle: &Handle, now: u64) {
         let pressed =
             self.closed.is_none() && self.arrived_bytes + self.in_flight_bytes > self.capacity;
@@ -193,9 +193,9 @@ impl UdpState {
             return;
         };
         let (me, net) = (self.me.clone(), self.net.clone());
-        let waker = self
-            .settler
-            .get_or_insert_with(|| settle::settler(handle, settle::Target { state: me, net }));
+        let waker = self.settler.get_or_insert_with(|| {
+            chore::chore(handle, move |handle| settle_now(&me, &net, handle))
+        });
         self.pressure.set(handle, at, waker);
     }
 
@@ -230,6 +230,20 @@ impl UdpState {
     pub(crate) fn refresh(&mut self, handle: &Handle, now: u64) {
         self.rearm(handle, now);
     }
+}
+
+/// The pressure timer's work: applies the arrivals due and re-arms (see
+/// `chore`).
+fn settle_now(state: &Weak<RefCell<UdpState>>, net: &Weak<Net>, handle: &Handle) {
+    let (Some(state), Some(net)) = (state.upgrade(), net.upgrade()) else {
+        return;
+    };
+    let (Ok(mut world), Ok(mut st)) = (net.world.try_borrow_mut(), state.try_borrow_mut()) else {
+        return;
+    };
+    let now = now_nanos(handle);
+    st.settle(&mut world, now);
+    st.watch_pressure(handle, now);
 }
 
 /// Puts datagrams released by `release` back on their way: each arrives at

@@ -230,6 +230,8 @@ impl Connecting {
         let server = Rc::new(RefCell::new(server));
         client.borrow_mut().peer_ep = Rc::downgrade(&server);
         server.borrow_mut().peer_ep = Rc::downgrade(&client);
+        client.borrow_mut().me = Rc::downgrade(&client);
+        server.borrow_mut().me = Rc::downgrade(&server);
         let slot = world
             .node_seen_mut(me)
             .expect("registered")

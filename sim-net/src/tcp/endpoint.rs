@@ -28,9 +28,9 @@
 //! nothing unacknowledged) for `keepalive_time` probes it every
 //! `keepalive_interval`; a probe gets through unless a partition cuts
 //! either way or the link loses it, and `keepalive_probes` unanswered ones
-//! time the end out. Probes due while no task waits on the stream are
-//! judged when it is next used, against the link as it is then. The code
-//! is in `give_up`.
+//! time the end out. Probes are sent at their times whether or not a task
+//! waits on the stream: a stream with keepalive on keeps one timer (a
+//! `chore`) for its next probe. The code is in `give_up`.
 //!
 //! Closing and resets follow Linux. An end whose owner closes it sends the
 //! end of stream, or a reset (`Segment::Rst`) if it had bytes it never read
@@ -146,6 +146,12 @@ pub(crate) struct Endpoint {
     ka_unanswered: u32,
     /// Wakes the waiting readers and writer when this end gives up.
     deadline_alarm: Alarm,
+    /// With keepalive on: armed for the next probe (see `chore`), and its
+    /// waker, made when first armed.
+    ka_alarm: Alarm,
+    ka_chore: Option<Waker>,
+    /// This endpoint, for its keepalive chore.
+    pub(crate) me: Weak<RefCell<Endpoint>>,
     /// The error a reset left for the next read or write to report, once
     /// (Linux's `sk_err`); `None` once reported, and for a kill, which
     /// every operation reports.
@@ -207,6 +213,9 @@ impl Endpoint {
             ka_heard: last_at,
             ka_unanswered: 0,
             deadline_alarm: Alarm::default(),
+            ka_alarm: Alarm::default(),
+            ka_chore: None,
+            me: Weak::new(),
             reset_error: None,
             closed: false,
             rst_sent: false,

@@ -22,7 +22,6 @@ use sim_runtime::{Bound, Handle};
 
 use crate::addr::ToSimAddr;
 use crate::alarm::now_nanos;
-use crate::config::NetConfig;
 use crate::error::{self, Reset};
 use crate::tcp::connect::{self, Connecting};
 use crate::tcp::endpoint::{Endpoint, EndpointRef, Segment, expire, node_name};
@@ -112,12 +111,39 @@ enum Read {
 
 impl Conn {
     pub(crate) fn new(owner: Owner, ep: Rc<RefCell<Endpoint>>, options: Options) -> Conn {
-        ep.borrow_mut().keepalive = options.keepalive;
-        Conn {
+        let conn = Conn {
             owner,
             ep,
             options: Cell::new(options),
+        };
+        if options.keepalive {
+            conn.set_keepalive(true);
         }
+        conn
+    }
+
+    /// Turns keepalive on or off, arming or disarming its timer.
+    pub(crate) fn set_keepalive(&self, keepalive: bool) {
+        let handle = &self.owner.handle;
+        let now = now_nanos(handle);
+        let (Ok(mut world), Ok(mut me)) = (
+            self.owner.net.world.try_borrow_mut(),
+            self.ep.try_borrow_mut(),
+        ) else {
+            return;
+        };
+        me.keepalive = keepalive;
+        me.settle(&mut world, now);
+        expire_conn(&mut me, &mut world, handle, now);
+        let Some(peer) = me.peer_ep.upgrade() else {
+            return;
+        };
+        let Ok(peer) = peer.try_borrow() else {
+            return;
+        };
+        let config = world.config;
+        let net = Rc::downgrade(&self.owner.net);
+        me.watch_keepalive(&peer, &net, &config, handle, now);
     }
 
     /// Reads (or peeks at) the bytes that have arrived. Without a context
@@ -145,7 +171,6 @@ impl Conn {
         }
         me.settle(&mut world, now);
         expire_conn(&mut me, &mut world, handle, now);
-        let config = world.config;
         drop(world);
         let wants_bytes = mode == Read::Ready || !buf.is_empty();
         if me.has_data() && wants_bytes {
@@ -188,7 +213,7 @@ impl Conn {
             return Poll::Pending;
         };
         me.wait_read(handle, now, cx.waker());
-        watch(&mut me, &config, handle, now);
+        watch(&mut me, handle, now);
         handle.note_wait("a TCP read (no bytes due yet)", None);
         Poll::Pending
     }
@@ -229,7 +254,7 @@ impl Conn {
         if window == 0 {
             if let Some(cx) = cx {
                 me.wait_write(handle, now, cx.waker());
-                let at = me.next_deadline(&peer, &world.config);
+                let at = me.next_deadline(&peer);
                 me.arm_deadline(handle, now, at);
                 handle.note_wait("a TCP write (the peer's receive window is full)", None);
             }
@@ -244,7 +269,7 @@ impl Conn {
             me.transmit_rst(&mut world, handle, now, due, Reset::PeerClosed(name));
         }
         // Readers waiting on this end now also wait for these bytes' fate.
-        let at = me.next_deadline(&peer, &world.config);
+        let at = me.next_deadline(&peer);
         me.arm_deadline(handle, now, at);
         Poll::Ready(Ok(n))
     }
@@ -258,7 +283,6 @@ impl Conn {
         let mut me = self.ep.borrow_mut();
         me.settle(&mut world, now);
         expire_conn(&mut me, &mut world, handle, now);
-        let config = world.config;
         drop(world);
         if me.reset.is_some() || me.write_shut {
             return Poll::Ready(Ok(()));
@@ -271,7 +295,7 @@ impl Conn {
             return Poll::Ready(Ok(()));
         }
         me.wait_write(handle, now, cx.waker());
-        watch(&mut me, &config, handle, now);
+        watch(&mut me, handle, now);
         handle.note_wait("a TCP write (the peer's receive window is full)", None);
         Poll::Pending
     }
@@ -305,7 +329,7 @@ impl Conn {
                 peer.borrow_mut()
                     .transmit(&mut world, handle, now, Segment::Fin);
             }
-            watch(&mut me, &world.config, handle, now);
+            watch(&mut me, handle, now);
         }
         Ok(())
     }
@@ -761,12 +785,11 @@ fn expire_conn(me: &mut Endpoint, world: &mut World, handle: &Handle, now: u64) 
 
 /// Arms `me`'s deadline alarm, so that its waiting tasks are woken when it
 /// may give up (or probe its peer).
-fn watch(me: &mut Endpoint, config: &NetConfig, handle: &Handle, now: u64) {
-    let at = me.peer_ep.upgrade().and_then(|peer| {
-        peer.try_borrow()
-            .ok()
-            .and_then(|p| me.next_deadline(&p, config))
-    });
+fn watch(me: &mut Endpoint, handle: &Handle, now: u64) {
+    let at = me
+        .peer_ep
+        .upgrade()
+        .and_then(|peer| peer.try_borrow().ok().and_then(|p| me.next_deadline(&p)));
     me.arm_deadline(handle, now, at);
 }
 

@@ -4,7 +4,9 @@
 //! the model; `expire` applies what is due, lazily, before any operation on
 //! a connection.
 
+use std::cell::RefCell;
 use std::io;
+use std::rc::{Rc, Weak};
 use std::sync::Arc;
 use std::task::Waker;
 use std::time::Duration;
@@ -12,11 +14,13 @@ use std::time::Duration;
 use sim_runtime::{Decision, Handle};
 
 use super::{Endpoint, MAX_RTO, WakeAll, node_name};
+use crate::alarm::now_nanos;
+use crate::chore::chore;
 use crate::config::NetConfig;
 use crate::error::Reset;
 use crate::link::nanos;
 use crate::udp::link_word;
-use crate::world::World;
+use crate::world::{Net, World};
 
 impl Endpoint {
     /// When the peer, writing to this end, gives up: its oldest segment
@@ -37,17 +41,42 @@ impl Endpoint {
             .saturating_add(interval.saturating_mul(u64::from(self.ka_unanswered)))
     }
 
-    /// The next time something may happen to this end by itself (a give
-    /// up, a keepalive probe): what its waiting tasks must be woken for.
-    pub(crate) fn next_deadline(&self, peer: &Endpoint, config: &NetConfig) -> Option<u64> {
+    /// When this end gives up on what it sent, if nothing changes: what
+    /// its waiting tasks must be woken for (a keepalive timeout wakes them
+    /// itself, from its chore).
+    pub(crate) fn next_deadline(&self, peer: &Endpoint) -> Option<u64> {
         if self.reset.is_some() || self.closed {
             return None;
         }
-        match peer.give_up_at() {
+        peer.give_up_at()
+    }
+
+    /// Keeps the invariant: while keepalive is on and the end lives, its
+    /// keepalive timer is armed for its next probe, or its give-up while
+    /// bytes are unacknowledged (see `chore`), whether or not a task
+    /// waits on the stream.
+    pub(crate) fn watch_keepalive(
+        &mut self,
+        peer: &Endpoint,
+        net: &Weak<Net>,
+        config: &NetConfig,
+        handle: &Handle,
+        now: u64,
+    ) {
+        let at = match self.next_deadline(peer) {
+            _ if !self.keepalive || self.reset.is_some() || self.closed => None,
             Some(at) => Some(at),
-            None if self.keepalive => Some(self.keepalive_due(config)),
-            None => None,
-        }
+            None => Some(self.keepalive_due(config)),
+        };
+        let Some(at) = at.filter(|&at| at > now) else {
+            self.ka_alarm.clear();
+            return;
+        };
+        let (me, net) = (self.me.clone(), net.clone());
+        let waker = self
+            .ka_chore
+            .get_or_insert_with(|| chore(handle, move |handle| keepalive_now(&me, &net, handle)));
+        self.ka_alarm.set(handle, at, waker);
     }
 
     /// Arms the deadline alarm for `at` with every waiting task's waker
@@ -71,6 +100,28 @@ impl Endpoint {
         };
         self.deadline_alarm.set(handle, at, &waker);
     }
+}
+
+/// The keepalive timer's work: applies what is due on the connection (a
+/// probe, a give-up) and re-arms.
+fn keepalive_now(ep: &Weak<RefCell<Endpoint>>, net: &Weak<Net>, handle: &Handle) {
+    let (Some(ep), Some(net)) = (ep.upgrade(), net.upgrade()) else {
+        return;
+    };
+    let (Ok(mut world), Ok(mut me)) = (net.world.try_borrow_mut(), ep.try_borrow_mut()) else {
+        return;
+    };
+    let Some(peer) = me.peer_ep.upgrade() else {
+        return;
+    };
+    let Ok(mut peer) = peer.try_borrow_mut() else {
+        return;
+    };
+    let now = now_nanos(handle);
+    me.settle(&mut world, now);
+    expire(&mut me, &mut peer, &mut world, handle, now);
+    let config = world.config;
+    me.watch_keepalive(&peer, &Rc::downgrade(&net), &config, handle, now);
 }
 
 /// How long after a segment's first transmission its sender gives up if

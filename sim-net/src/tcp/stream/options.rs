@@ -157,7 +157,7 @@ impl TcpStream {
         let mut options = conn.options.get();
         options.keepalive = keepalive;
         conn.options.set(options);
-        conn.ep.borrow_mut().keepalive = keepalive;
+        conn.set_keepalive(keepalive);
         Ok(())
     }
 
