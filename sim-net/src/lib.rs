@@ -88,7 +88,10 @@
 //! There is no task per packet and nothing polls idle sockets: a socket's
 //! inbound packets wait in a queue ordered by delivery time, and a receiver
 //! waits on one timer for the earliest one. Cost grows with packets and
-//! events, never with idle nodes or idle virtual time.
+//! events, never with idle nodes or idle virtual time. Two things keep a
+//! timer without a waiting task: a UDP socket whose buffer may overflow
+//! (until its arrivals are in), and a stream with keepalive on (one timer,
+//! for its next probe).
 //!
 //! # Layout
 //!
