@@ -107,6 +107,13 @@ impl UdpState {
     /// socket is looked at, is exact: between two looks nothing is read, so
     /// each arrival sees the buffer as it was at its own delivery time.
     pub(crate) fn settle(&mut self, world: &mut World, now: u64) {
+        if self
+            .in_flight
+            .first_key_value()
+            .is_none_or(|(&(at, _), _)| at > now)
+        {
+            return;
+        }
         while let Some(entry) = self.in_flight.first_entry() {
             if entry.key().0 > now {
                 break;
@@ -187,8 +194,11 @@ impl UdpState {
     pub(crate) fn watch_pressure(&mut self, handle: &Handle, now: u64) {
         let pressed =
             self.closed.is_none() && self.arrived_bytes + self.in_flight_bytes > self.capacity;
-        let first = self.in_flight.first_key_value().map(|(&(at, _), _)| at);
-        let Some(at) = first.filter(|&at| pressed && at > now) else {
+        // The common case first: no pressure, no timer.
+        let first = pressed
+            .then(|| self.in_flight.first_key_value().map(|(&(at, _), _)| at))
+            .flatten();
+        let Some(at) = first.filter(|&at| at > now) else {
             self.pressure.clear();
             return;
         };
