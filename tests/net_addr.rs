@@ -288,3 +288,40 @@ fn a_stream_kept_after_its_simulation_ended_errors_and_drops_cleanly() {
     drop(accepted);
     drop(client);
 }
+
+// ----- IPv6 addresses parse as std parses them -----
+
+#[sim::test]
+async fn ipv6_socket_addresses_parse_as_std_to_socket_addrs_parses_them() {
+    use std::net::ToSocketAddrs;
+    for text in [
+        "[::1]:80",
+        "::1:80",
+        "fe80::1:8080",
+        "[fe80::1%3]:443",
+        "::ffff:10.0.0.1:80",
+        ":::80",
+        "::1",
+        "2001:db8::7:65535",
+        "10.0.0.1:80",
+        "[::1]",
+        "[::1]:",
+        "::1:65536",
+        "1.2.3.4",
+    ] {
+        let ours = text.to_sim_addr().ok();
+        let std = text.to_socket_addrs().ok().and_then(|mut a| a.next());
+        assert_eq!(ours, std, "{text}");
+    }
+    assert_eq!(
+        "::1:80".to_sim_addr().unwrap(),
+        "[::1]:80".parse::<SocketAddr>().unwrap()
+    );
+    // Sockets take them too.
+    let listener = TcpListener::bind(":::8080").await.unwrap();
+    assert_eq!(listener.local_addr().unwrap(), "[::]:8080".parse().unwrap());
+    let client = TcpStream::connect("::1:8080").await.unwrap();
+    assert_eq!(client.peer_addr().unwrap(), "[::1]:8080".parse().unwrap());
+    let udp = UdpSocket::bind("::1:0").await.unwrap();
+    assert!(udp.local_addr().unwrap().ip().is_loopback());
+}

@@ -153,94 +153,26 @@ async fn bytes_arrive_in_order_exactly_once_over_a_bad_link() {
     assert!(stats.dropped > 0, "{stats:?}");
 }
 
-#[sim::test]
+#[sim::test(seeds = 20)]
 async fn lost_segments_arrive_one_retransmission_timeout_later() {
     net::configure(NetConfig::new().tcp_rto(Duration::from_millis(200)));
     let (_server, listener) = listening_server().await;
     let mut client = TcpStream::connect("server:8080").await.unwrap();
     let (mut accepted, _) = listener.accept().await.unwrap();
-    net::set_link("client", "server", fixed(5).loss(1.0));
+    net::set_link("client", "server", fixed(5).loss(0.6));
     let start = Instant::now();
     client.write_all(b"x").await.unwrap();
     let mut buf = [0; 1];
     accepted.read_exact(&mut buf).await.unwrap();
-    // Loss 1.0: every retransmission is lost, up to the limit of 16 sends,
-    // each waiting twice as long as the one before (capped at 60 s).
-    let rto_total: u64 = (0..15).map(|k| (200u64 << k).min(60_000)).sum();
-    assert_eq!(start.elapsed(), Duration::from_millis(rto_total + 5));
-}
-
-#[sim::test]
-async fn shutdown_write_ends_the_stream_after_the_last_byte() {
-    let (_server, listener) = listening_server().await;
-    let mut client = TcpStream::connect("server:8080").await.unwrap();
-    let (mut accepted, _) = listener.accept().await.unwrap();
-    client.write_all(b"last words").await.unwrap();
-    client.shutdown_std(Shutdown::Write).unwrap();
-    let err = client.write_all(b"more").await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::BrokenPipe);
-    let mut got = Vec::new();
-    accepted.read_to_end(&mut got).await.unwrap();
-    assert_eq!(got, b"last words");
-    assert_eq!(accepted.read(&mut [0; 8]).await.unwrap(), 0, "EOF stays");
-    // Half-close: the other direction still works.
-    accepted.write_all(b"reply").await.unwrap();
-    accepted.close().await.unwrap();
-    let mut reply = Vec::new();
-    client.read_to_end(&mut reply).await.unwrap();
-    assert_eq!(reply, b"reply");
-}
-
-#[sim::test]
-async fn a_dropped_stream_reads_as_eof_then_a_write_draws_a_reset_and_writes_get_broken_pipe() {
-    // Linux: the peer's kernel takes the first write after the close and
-    // answers it with a reset; that reset follows the end of stream
-    // (CLOSE_WAIT), so writes then fail with EPIPE, and reads stay at EOF.
-    let (_server, listener) = listening_server().await;
-    let mut client = TcpStream::connect("server:8080").await.unwrap();
-    let (mut accepted, _) = listener.accept().await.unwrap();
-    accepted.write_all(b"bye").await.unwrap();
-    drop(accepted);
-    let mut got = Vec::new();
-    client.read_to_end(&mut got).await.unwrap();
-    assert_eq!(got, b"bye");
-    client.write_all(b"anyone?").await.unwrap();
-    sleep(Duration::from_millis(20)).await; // the reset's round trip
-    let err = client.write_all(b"again").await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::BrokenPipe);
+    // Each loss costs a retransmission timeout, twice the one before.
+    let waited = start.elapsed().as_millis() as u64 - 5;
+    let schedule: Vec<u64> = (0..=15)
+        .map(|n| (0..n).map(|k| (200u64 << k).min(120_000)).sum())
+        .collect();
     assert!(
-        err.to_string().contains("`server` closed the connection"),
-        "{err}"
+        schedule.contains(&waited),
+        "{waited} ms is not on {schedule:?}"
     );
-    let err = client.write(b"x").await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::BrokenPipe);
-    assert_eq!(client.read(&mut [0; 4]).await.unwrap(), 0, "EOF stays");
-}
-
-#[sim::test]
-async fn a_killed_peer_resets_the_next_read_and_write() {
-    let (server, listener) = listening_server().await;
-    let mut client = TcpStream::connect("server:8080").await.unwrap();
-    let (mut accepted, _) = listener.accept().await.unwrap();
-    // The server's stream is held by a task on the server.
-    server.spawn(async move {
-        let mut buf = [0; 8];
-        let _ = accepted.read(&mut buf).await;
-    });
-    drop(listener);
-    sleep(Duration::from_millis(10)).await;
-    let reading = sim::spawn(async move {
-        let err = client.read(&mut [0; 8]).await.unwrap_err();
-        (err, client)
-    });
-    sleep(Duration::from_millis(10)).await;
-    server.kill();
-    let (err, mut client) = reading.await.unwrap();
-    assert_eq!(err.kind(), ErrorKind::ConnectionReset);
-    assert!(err.to_string().contains("`server`"), "{err}");
-    assert!(err.to_string().contains("was killed"), "{err}");
-    let err = client.write_all(b"x").await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::ConnectionReset);
 }
 
 #[sim::test]
@@ -706,4 +638,371 @@ async fn a_write_loop_to_a_peer_that_shut_down_reading_then_closed_ends() {
         }
     };
     assert_eq!(err.kind(), ErrorKind::BrokenPipe);
+}
+
+// ----- giving up: connection requests, retransmissions, keepalive (Linux's defaults) -----
+
+/// Client and server connected over a 5 ms link, the server's end accepted.
+async fn connected() -> (NodeHandle, TcpStream, TcpStream) {
+    net::configure(NetConfig::new().link(fixed(5)));
+    let (server, listener) = listening_server().await;
+    let client = TcpStream::connect("server:8080").await.unwrap();
+    let (accepted, _) = listener.accept().await.unwrap();
+    (server, client, accepted)
+}
+
+#[sim::test]
+async fn connect_to_a_node_cut_off_times_out_after_127_s_as_linux_tcp_syn_retries_6() {
+    echo_server();
+    bound().await;
+    net::isolate("server");
+    let start = Instant::now();
+    let err = TcpStream::connect("server:8080").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TimedOut);
+    // SYNs at 0, 1, 3, 7, 15, 31, 63 s; the last waits 64 s for its answer.
+    assert_eq!(start.elapsed(), Duration::from_secs(127));
+    let message = err.to_string();
+    assert!(message.contains("7 connection requests"), "{message}");
+    assert!(message.contains("syn_retries"), "{message}");
+}
+
+#[sim::test]
+async fn connect_to_a_node_that_is_down_times_out_after_syn_retries() {
+    let server = echo_server();
+    server.kill();
+    net::configure(
+        NetConfig::new()
+            .syn_retries(1)
+            .syn_rto(Duration::from_millis(500)),
+    );
+    let start = Instant::now();
+    let err = TcpStream::connect("server:8080").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TimedOut);
+    assert_eq!(start.elapsed(), Duration::from_millis(500 + 1000));
+}
+
+#[sim::test]
+async fn a_partition_mid_request_times_the_client_out_after_924_6_s_as_linux_tcp_retries2_15() {
+    let (_server, mut client, mut accepted) = connected().await;
+    net::partition("client", "server");
+    let start = Instant::now();
+    client.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+    // Waiting for the response: the request is retransmitted with a
+    // timeout of 200 ms doubling up to 120 s; after 15 retransmissions the
+    // client gives up: 0.2 * (2^10 - 1) + 6 * 120 = 924.6 s.
+    let err = client.read(&mut [0; 64]).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TimedOut);
+    assert_eq!(start.elapsed(), Duration::from_millis(924_600));
+    assert!(err.to_string().contains("tcp_retries"), "{err}");
+    // Reported once (Linux's sk_err), then end of stream and EPIPE.
+    assert_eq!(client.read(&mut [0; 64]).await.unwrap(), 0);
+    let err = client.write_all(b"more").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BrokenPipe);
+    // The request never arrives, even after the heal; the server's reply
+    // reaches a socket that is gone and draws a reset.
+    net::heal("client", "server");
+    let nothing = timeout(Duration::from_secs(5), accepted.read(&mut [0; 64])).await;
+    assert!(nothing.is_err(), "the request was given up");
+    accepted.write_all(b"HTTP/1.1 200 OK").await.unwrap();
+    sleep(Duration::from_millis(20)).await;
+    let err = accepted.write_all(b"body").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+}
+
+#[sim::test(seeds = 5)]
+async fn a_timed_out_stream_reports_timed_out_even_if_the_peers_end_of_stream_reaches_it_later() {
+    let (_server, mut client, accepted) = connected().await;
+    net::configure(NetConfig::new().link(fixed(5)).tcp_retries(1));
+    net::partition_oneway("client", "server");
+    client.write_all(b"lost").await.unwrap();
+    sleep(Duration::from_secs(1)).await; // 200 + 400 ms: the client gave up
+    drop(accepted); // its end of stream reaches the client's dead socket
+    sleep(Duration::from_millis(20)).await;
+    let err = client.read(&mut [0; 8]).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TimedOut);
+    assert_eq!(client.read(&mut [0; 8]).await.unwrap(), 0);
+}
+
+#[sim::test]
+async fn a_partition_healed_before_the_retransmissions_give_up_delivers_the_bytes() {
+    let (_server, mut client, mut accepted) = connected().await;
+    net::partition("client", "server");
+    client.write_all(b"late").await.unwrap();
+    sleep(Duration::from_secs(900)).await;
+    net::heal("client", "server");
+    let mut buf = [0; 4];
+    accepted.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"late");
+    accepted.write_all(b"ok").await.unwrap();
+    let mut reply = [0; 2];
+    client.read_exact(&mut reply).await.unwrap();
+    assert_eq!(&reply, b"ok");
+}
+
+#[sim::test]
+async fn a_link_that_loses_every_segment_times_the_writer_out_after_tcp_retries() {
+    let (_server, mut client, _accepted) = connected().await;
+    net::configure(NetConfig::new().link(fixed(5)).tcp_retries(3));
+    net::set_link("client", "server", fixed(5).loss(1.0));
+    let start = Instant::now();
+    client.write_all(b"x").await.unwrap();
+    let err = client.read(&mut [0; 8]).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TimedOut);
+    // 200 + 400 + 800 + 1600 ms: the original and 3 retransmissions.
+    assert_eq!(start.elapsed(), Duration::from_millis(3000));
+    let stats = net::stats("client", "server");
+    assert!(stats.dropped >= 4, "{stats:?}");
+}
+
+#[sim::test]
+async fn a_writer_blocked_on_a_full_window_across_a_partition_times_out() {
+    let (_server, mut client, _accepted) = connected().await;
+    net::configure(NetConfig::new().link(fixed(5)).tcp_retries(2));
+    net::partition("client", "server");
+    let start = Instant::now();
+    let big = vec![7u8; 200 * 1024];
+    let err = client.write_all(&big).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TimedOut);
+    assert_eq!(start.elapsed(), Duration::from_millis(200 + 400 + 800));
+}
+
+#[sim::test(seeds = 20, check_determinism)]
+async fn over_a_link_losing_most_segments_each_write_is_delivered_or_times_out_the_same_way_each_replay()
+ {
+    let (_server, client, mut accepted) = connected().await;
+    net::configure(NetConfig::new().link(fixed(5)).tcp_retries(2));
+    net::set_link("client", "server", fixed(5).loss(0.8));
+    let reader = sim::spawn(async move {
+        let mut got = Vec::new();
+        let mut buf = [0; 64];
+        while let Ok(Some(n)) = timeout(Duration::from_secs(60), accepted.read(&mut buf))
+            .await
+            .map(Result::ok)
+        {
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        got
+    });
+    let mut sent = Vec::new();
+    let outcome = loop {
+        let byte = [sent.len() as u8];
+        match client.try_write(&byte) {
+            Ok(_) => sent.push(byte[0]),
+            Err(err) => break err,
+        }
+        sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(outcome.kind(), ErrorKind::TimedOut, "{outcome}");
+    // What arrived is a prefix of what was written: in order, no gaps.
+    let got = reader.await.unwrap();
+    assert!(
+        sent.starts_with(&got),
+        "{got:?} is not a prefix of {sent:?}"
+    );
+}
+
+#[sim::test(max_time = "3h")]
+async fn keepalive_notices_a_peer_cut_off_after_7200_s_and_9_probes_75_s_apart() {
+    let (_server, mut client, _accepted) = connected().await;
+    client.set_keepalive(true).unwrap();
+    assert!(client.keepalive().unwrap());
+    net::partition("client", "server");
+    let start = Instant::now();
+    let err = client.read(&mut [0; 8]).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TimedOut);
+    // Idle since the handshake's answer: 7200 + 9 * 75 s.
+    assert_eq!(start.elapsed(), Duration::from_secs(7200 + 9 * 75));
+    assert!(err.to_string().contains("keepalive"), "{err}");
+}
+
+#[sim::test(max_time = "3h", seeds = 5)]
+async fn keepalive_probes_go_out_on_time_even_when_no_task_waits_on_the_stream() {
+    let (_server, mut client, _accepted) = connected().await;
+    client.set_keepalive(true).unwrap();
+    let start = Instant::now();
+    net::partition("client", "server");
+    // Nobody reads while the probes go unanswered; the heal comes after
+    // the last one, but the connection was given up at 7875 s.
+    sleep(Duration::from_secs(7900)).await;
+    net::heal("client", "server");
+    let err = client.read(&mut [0; 8]).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TimedOut);
+    assert_eq!(start.elapsed(), Duration::from_secs(7900));
+}
+
+#[sim::test(max_time = "3h")]
+async fn without_keepalive_an_idle_connection_to_a_peer_cut_off_waits_for_ever() {
+    let (_server, mut client, _accepted) = connected().await;
+    net::partition("client", "server");
+    let waiting = timeout(Duration::from_secs(10_000), client.read(&mut [0; 8])).await;
+    assert!(waiting.is_err(), "nothing unacknowledged, nothing probes");
+}
+
+#[sim::test(max_time = "6h")]
+async fn keepalive_probes_that_are_answered_keep_an_idle_connection_open() {
+    net::configure(
+        NetConfig::new()
+            .link(fixed(5))
+            .keepalive_time(Duration::from_secs(600)),
+    );
+    let (server, listener) = listening_server().await;
+    let socket = sim::net::TcpSocket::new_v4().unwrap();
+    socket.set_keepalive(true).unwrap();
+    let mut client = socket
+        .connect(SocketAddr::new(server.ip(), 8080))
+        .await
+        .unwrap();
+    assert!(client.keepalive().unwrap(), "inherited from the socket");
+    let (mut accepted, _) = listener.accept().await.unwrap();
+    // A partition shorter than the probes' patience: 9 * 75 s.
+    sim::spawn(async {
+        sleep(Duration::from_secs(3000)).await;
+        net::partition("client", "server");
+        sleep(Duration::from_secs(500)).await;
+        net::heal("client", "server");
+    });
+    let idle = timeout(Duration::from_secs(5 * 3600), client.read(&mut [0; 8])).await;
+    assert!(idle.is_err(), "the connection stayed open");
+    accepted.write_all(b"still here").await.unwrap();
+    let mut buf = [0; 10];
+    client.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"still here");
+}
+
+#[sim::test]
+async fn a_listener_made_from_a_socket_with_keepalive_passes_it_to_accepted_streams() {
+    let server = Builder::new("server").build();
+    let listener = server
+        .spawn(async {
+            let socket = sim::net::TcpSocket::new_v4().unwrap();
+            socket.set_keepalive(true).unwrap();
+            socket.bind("0.0.0.0:8080".parse().unwrap()).unwrap();
+            socket.listen(8).unwrap()
+        })
+        .await
+        .unwrap();
+    let client = TcpStream::connect("server:8080").await.unwrap();
+    let (accepted, _) = listener.accept().await.unwrap();
+    assert!(accepted.keepalive().unwrap());
+    assert!(!client.keepalive().unwrap());
+}
+
+// ----- socket options: accepted and reported as tokio's are -----
+
+#[sim::test(seeds = 1)]
+#[allow(deprecated)] // `set_tos`/`tos`, tokio's former names, are part of its list
+async fn tcp_socket_and_stream_options_are_accepted_and_read_back_with_linux_defaults() {
+    let (server, listener) = listening_server().await;
+    let socket = sim::net::TcpSocket::new_v4().unwrap();
+    assert_eq!(socket.tos_v4().unwrap(), 0);
+    assert_eq!(socket.tclass_v6().unwrap(), 0);
+    assert_eq!(socket.device().unwrap(), None);
+    assert!(!socket.keepalive().unwrap());
+    assert!(socket.take_error().unwrap().is_none());
+    socket.set_tos(0x10).unwrap();
+    socket.set_tclass_v6(0x20).unwrap();
+    socket.bind_device(Some(b"eth0")).unwrap();
+    socket.set_keepalive(true).unwrap();
+    socket.set_nodelay(true).unwrap();
+    assert_eq!(
+        (socket.tos().unwrap(), socket.tclass_v6().unwrap()),
+        (0x10, 0x20)
+    );
+    assert_eq!(socket.device().unwrap(), Some(b"eth0".to_vec()));
+    assert_eq!(
+        socket.set_tos_v4(256).unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
+    let stream = socket
+        .connect(SocketAddr::new(server.ip(), 8080))
+        .await
+        .unwrap();
+    let (accepted, _) = listener.accept().await.unwrap();
+    // The stream keeps the socket's options.
+    assert!(stream.keepalive().unwrap() && stream.nodelay().unwrap());
+    assert!(stream.quickack().unwrap(), "on by default, as on Linux");
+    stream.set_quickack(false).unwrap();
+    assert!(!stream.quickack().unwrap());
+    assert!(stream.take_error().unwrap().is_none());
+    // Vectored try I/O.
+    let parts = [std::io::IoSlice::new(b"ab"), std::io::IoSlice::new(b"cd")];
+    assert_eq!(stream.try_write_vectored(&parts).unwrap(), 4);
+    sleep(Duration::from_millis(10)).await; // both segments are due
+    let (mut x, mut y) = ([0; 1], [0; 8]);
+    let mut bufs = [
+        std::io::IoSliceMut::new(&mut x),
+        std::io::IoSliceMut::new(&mut y),
+    ];
+    assert_eq!(accepted.try_read_vectored(&mut bufs).unwrap(), 4);
+    assert_eq!((&x, &y[..3]), (b"a", &b"bcd"[..]));
+    let mut empty = [std::io::IoSliceMut::new(&mut y)];
+    let nothing = accepted.try_read_vectored(&mut empty).unwrap_err();
+    assert_eq!(nothing.kind(), ErrorKind::WouldBlock);
+}
+
+#[sim::test]
+async fn take_error_takes_the_pending_error_as_linux_so_error_does() {
+    let (_server, client, accepted) = connected().await;
+    accepted.set_zero_linger().unwrap();
+    drop(accepted);
+    sleep(Duration::from_millis(10)).await;
+    let err = client.take_error().unwrap().unwrap();
+    assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+    // Taken: the next write does not report it again; it finds the
+    // connection gone.
+    assert!(client.take_error().unwrap().is_none());
+    let err = client.try_write(b"x").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BrokenPipe);
+}
+
+// ----- where sim differs from Linux on purpose (README's table), pinned -----
+
+#[sim::test(seeds = 5)]
+async fn on_purpose_bytes_in_flight_when_a_partition_starts_still_arrive() {
+    let (_server, mut client, mut accepted) = connected().await;
+    client.write_all(b"on the wire").await.unwrap();
+    net::partition("client", "server"); // Linux: lost, resent after the heal
+    let mut buf = [0; 11];
+    accepted.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"on the wire");
+}
+
+#[sim::test(seeds = 5)]
+async fn on_purpose_a_peer_node_killed_after_a_normal_close_reads_connection_reset_not_eof() {
+    let (server, mut client, accepted) = connected().await;
+    drop(accepted); // a normal close: the end of stream is on its way
+    sleep(Duration::from_millis(20)).await;
+    server.kill(); // Linux: the client has read EOF and sees nothing more
+    let err = client.read(&mut [0; 8]).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+}
+
+#[sim::test(seeds = 5)]
+async fn on_purpose_writes_to_a_live_peer_that_shut_down_reading_return_ok_without_pacing() {
+    let (_server, client, accepted) = connected().await;
+    accepted.shutdown_std(Shutdown::Read).unwrap();
+    sleep(Duration::from_millis(20)).await;
+    let start = Instant::now();
+    let big = vec![0u8; 1 << 20];
+    for _ in 0..8 {
+        // Linux: the peer's buffer fills and the writer blocks.
+        assert_eq!(client.try_write(&big).unwrap(), big.len());
+    }
+    assert_eq!(start.elapsed(), Duration::ZERO);
+}
+
+#[sim::test(seeds = 5)]
+async fn on_purpose_a_connection_is_queued_for_accept_when_its_request_arrives() {
+    net::configure(NetConfig::new().link(fixed(5)));
+    let (_server, listener) = listening_server().await;
+    let start = Instant::now();
+    let connecting = sim::spawn(TcpStream::connect("server:8080"));
+    let (_accepted, _) = listener.accept().await.unwrap();
+    // Linux: after the handshake's last ACK, a round trip and a half.
+    assert_eq!(start.elapsed(), Duration::from_millis(5));
+    connecting.await.unwrap().unwrap();
+    assert_eq!(start.elapsed(), Duration::from_millis(10));
 }

@@ -418,3 +418,210 @@ async fn a_socket_bound_to_loopback_cannot_reach_another_node_einval() {
 fn ip(s: &str) -> std::net::IpAddr {
     s.parse().unwrap()
 }
+
+// ----- receive buffers are enforced as datagrams arrive -----
+
+/// A field of a socket's `Debug` output, as a number.
+fn debug_field(socket: &UdpSocket, field: &str) -> usize {
+    let text = format!("{socket:?}");
+    let start = text.find(&format!("{field}: ")).expect(&text) + field.len() + 2;
+    let digits: String = text[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().unwrap()
+}
+
+#[sim::test(seeds = 3)]
+async fn a_socket_nobody_reads_holds_its_buffer_and_drops_later_arrivals_as_linux_does() {
+    net::configure(NetConfig::new().udp_recv_buffer(4096).link(fixed(1)));
+    let receiver = Builder::new("receiver").build();
+    let socket = receiver
+        .spawn(async { UdpSocket::bind("0.0.0.0:7").await.unwrap() })
+        .await
+        .unwrap();
+    let sender = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    for i in 0..10_000u32 {
+        sender
+            .send_to(&[i as u8; 1024], "receiver:7")
+            .await
+            .unwrap();
+        sleep(Duration::from_micros(100)).await;
+        if i % 100 == 99 {
+            // What the socket holds: its buffer and what is still on the
+            // wire (1 ms of sending), however long nobody reads.
+            assert!(debug_field(&socket, "buffered") <= 4);
+            assert!(debug_field(&socket, "in_flight") <= 11);
+        }
+    }
+    sleep(Duration::from_millis(5)).await;
+    let stats = net::stats("client", "receiver");
+    assert_eq!(
+        (stats.sent, stats.delivered, stats.overflowed),
+        (10_000, 4, 9_996),
+        "{stats:?}"
+    );
+    assert_eq!(debug_field(&socket, "overflowed"), 9_996);
+    // The first four fit; everything later was dropped when it arrived.
+    let mut buf = [0; 1024];
+    for i in 0..4u8 {
+        let (n, _) = socket.recv_from(&mut buf).await.unwrap();
+        assert_eq!((n, buf[0]), (1024, i));
+    }
+    let nothing = socket.try_recv_from(&mut buf).unwrap_err();
+    assert_eq!(nothing.kind(), ErrorKind::WouldBlock);
+}
+
+#[sim::test(seeds = 3)]
+async fn a_burst_to_a_socket_nobody_reads_is_dropped_as_it_arrives_not_when_someone_reads() {
+    net::configure(NetConfig::new().udp_recv_buffer(4096));
+    let receiver = Builder::new("receiver").build();
+    let socket = receiver
+        .spawn(async { UdpSocket::bind("0.0.0.0:7").await.unwrap() })
+        .await
+        .unwrap();
+    let sender = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    for i in 0..1000u32 {
+        sender
+            .send_to(&[i as u8; 1024], "receiver:7")
+            .await
+            .unwrap();
+    }
+    assert_eq!(debug_field(&socket, "in_flight"), 1000, "on the wire");
+    // Once the burst has arrived (1..=5 ms), the socket holds its buffer
+    // only, though nobody has looked at it since.
+    sleep(Duration::from_millis(6)).await;
+    assert_eq!(debug_field(&socket, "in_flight"), 0);
+    assert_eq!(debug_field(&socket, "buffered"), 4);
+    assert_eq!(debug_field(&socket, "overflowed"), 996);
+}
+
+// ----- socket options: accepted and reported as tokio's are -----
+
+#[sim::test(seeds = 1)]
+#[allow(deprecated)] // `set_tos`/`tos`, tokio's former names, are part of its list
+async fn udp_socket_options_are_accepted_and_read_back_with_linux_defaults() {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    let socket = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    // Linux's defaults.
+    assert_eq!(socket.ttl().unwrap(), 64);
+    assert!(!socket.broadcast().unwrap());
+    assert_eq!(socket.tos_v4().unwrap(), 0);
+    assert_eq!(socket.tclass_v6().unwrap(), 0);
+    assert!(socket.multicast_loop_v4().unwrap());
+    assert!(socket.multicast_loop_v6().unwrap());
+    assert_eq!(socket.multicast_ttl_v4().unwrap(), 1);
+    assert_eq!(socket.device().unwrap(), None);
+    assert!(socket.take_error().unwrap().is_none());
+    // Set, then read back.
+    socket.set_ttl(9).unwrap();
+    socket.set_broadcast(true).unwrap();
+    socket.set_tos(0x28).unwrap();
+    socket.set_tclass_v6(0x10).unwrap();
+    socket.set_multicast_loop_v4(false).unwrap();
+    socket.set_multicast_loop_v6(false).unwrap();
+    socket.set_multicast_ttl_v4(16).unwrap();
+    socket.bind_device(Some(b"eth0")).unwrap();
+    assert_eq!(socket.ttl().unwrap(), 9);
+    assert!(socket.broadcast().unwrap());
+    assert_eq!(
+        (socket.tos().unwrap(), socket.tos_v4().unwrap()),
+        (0x28, 0x28)
+    );
+    assert_eq!(socket.tclass_v6().unwrap(), 0x10);
+    assert!(!socket.multicast_loop_v4().unwrap());
+    assert!(!socket.multicast_loop_v6().unwrap());
+    assert_eq!(socket.multicast_ttl_v4().unwrap(), 16);
+    assert_eq!(socket.device().unwrap(), Some(b"eth0".to_vec()));
+    socket.bind_device(None).unwrap();
+    assert_eq!(socket.device().unwrap(), None);
+    // What Linux rejects (EINVAL), with the value in the message.
+    for err in [
+        socket.set_ttl(0).unwrap_err(),
+        socket.set_tos_v4(256).unwrap_err(),
+        socket.set_tclass_v6(300).unwrap_err(),
+        socket.set_multicast_ttl_v4(256).unwrap_err(),
+    ] {
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    }
+    // Multicast membership is recorded: joined once, left once.
+    let group = Ipv4Addr::new(239, 1, 2, 3);
+    socket
+        .join_multicast_v4(group, Ipv4Addr::UNSPECIFIED)
+        .unwrap();
+    let twice = socket
+        .join_multicast_v4(group, Ipv4Addr::UNSPECIFIED)
+        .unwrap_err();
+    assert_eq!(twice.kind(), ErrorKind::AddrInUse);
+    socket
+        .leave_multicast_v4(group, Ipv4Addr::UNSPECIFIED)
+        .unwrap();
+    let again = socket
+        .leave_multicast_v4(group, Ipv4Addr::UNSPECIFIED)
+        .unwrap_err();
+    assert_eq!(again.kind(), ErrorKind::AddrNotAvailable);
+    let unicast = socket
+        .join_multicast_v4(Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::UNSPECIFIED)
+        .unwrap_err();
+    assert_eq!(unicast.kind(), ErrorKind::InvalidInput);
+    let v6_group: Ipv6Addr = "ff02::1".parse().unwrap();
+    socket.join_multicast_v6(&v6_group, 0).unwrap();
+    socket.leave_multicast_v6(&v6_group, 0).unwrap();
+    // Sending to a group says multicast is not simulated.
+    let err = socket.send_to(b"x", "239.1.2.3:9").await.unwrap_err();
+    assert!(err.to_string().contains("multicast"), "{err}");
+}
+
+#[sim::test(seeds = 1)]
+async fn a_connected_udp_socket_peeks_as_tokio_does() {
+    let a = UdpSocket::bind("0.0.0.0:7000").await.unwrap();
+    let b = UdpSocket::bind("0.0.0.0:7001").await.unwrap();
+    let mut buf = [0; 8];
+    let err = b.peek(&mut buf).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotConnected);
+    b.connect("127.0.0.1:7000").await.unwrap();
+    assert_eq!(
+        b.try_peek(&mut buf).unwrap_err().kind(),
+        ErrorKind::WouldBlock
+    );
+    assert_eq!(
+        b.try_peek_sender().unwrap_err().kind(),
+        ErrorKind::WouldBlock
+    );
+    a.send_to(b"hello", "127.0.0.1:7001").await.unwrap();
+    assert_eq!(b.peek(&mut buf).await.unwrap(), 5);
+    assert_eq!(b.try_peek(&mut buf).unwrap(), 5);
+    let from = std::future::poll_fn(|cx| b.poll_peek_sender(cx))
+        .await
+        .unwrap();
+    assert_eq!(from, b.try_peek_sender().unwrap());
+    assert_eq!(b.recv(&mut buf).await.unwrap(), 5);
+    assert_eq!(&buf[..5], b"hello");
+}
+
+// ----- where sim differs from Linux on purpose (README's table), pinned -----
+
+#[sim::test(seeds = 1)]
+async fn on_purpose_udp_connect_on_a_wildcard_socket_keeps_the_wildcard_local_addr() {
+    let server = echo_server();
+    let socket = UdpSocket::bind("0.0.0.0:4000").await.unwrap();
+    socket.connect((server.ip(), 9000)).await.unwrap();
+    // Linux: local_addr reports the source address the route chose.
+    assert_eq!(
+        socket.local_addr().unwrap(),
+        "0.0.0.0:4000".parse().unwrap()
+    );
+}
+
+#[sim::test(seeds = 1)]
+async fn on_purpose_a_datagram_to_a_closed_port_is_dropped_silently_no_icmp() {
+    let server = Builder::new("server").build();
+    let socket = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    socket.connect((server.ip(), 9)).await.unwrap();
+    socket.send(b"anyone?").await.unwrap();
+    sleep(Duration::from_millis(20)).await;
+    // Linux: ECONNREFUSED from the ICMP port unreachable.
+    let err = socket.try_recv(&mut [0; 8]).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::WouldBlock);
+    assert_eq!(net::stats("client", "server").dropped, 1);
+}

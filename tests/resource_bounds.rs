@@ -73,6 +73,39 @@ fn memory_comes_back() {
     drop(rt);
     assert_back("a million timers", baseline, 4096);
 
+    // A UDP socket nobody reads, sent 100k datagrams of 1 KB: it holds its
+    // receive buffer (256 KiB) and what is on the wire, and drops the rest
+    // as it arrives.
+    let mut rt = sim::Runtime::new(4);
+    rt.block_on(async {
+        let receiver = sim::node::Builder::new("receiver").build();
+        let socket = receiver
+            .spawn(async { sim::net::UdpSocket::bind("0.0.0.0:7").await.unwrap() })
+            .await
+            .unwrap();
+        let sender = sim::net::UdpSocket::bind("0.0.0.0:0").await.unwrap();
+        let start = in_use();
+        let datagram = [1u8; 1024];
+        // Sent 10 us apart: only what is on the wire (5 ms) is in flight.
+        for _ in 0..100_000 {
+            sender.send_to(&datagram, "receiver:7").await.unwrap();
+            sim::time::sleep(Duration::from_micros(10)).await;
+        }
+        let held = in_use() - start;
+        assert!(held < 2 << 20, "{held} bytes held by a socket nobody reads");
+        // At once: the burst is on the wire for up to 5 ms, then dropped
+        // as it arrives, though nobody reads or sends.
+        for _ in 0..100_000 {
+            sender.send_to(&datagram, "receiver:7").await.unwrap();
+        }
+        sim::time::sleep(Duration::from_millis(10)).await;
+        let held = in_use() - start;
+        assert!(held < 2 << 20, "{held} bytes held after a burst");
+        drop(socket);
+    });
+    drop(rt);
+    assert_back("a UDP socket nobody reads", baseline, 4096);
+
     // A simulation dropped mid-run: tasks, timers, sockets, connections,
     // nodes and the network's state all go.
     let mut rt = sim::Runtime::new(3);

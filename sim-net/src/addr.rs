@@ -15,7 +15,8 @@ use crate::error;
 /// Something that names one socket address in the simulation (also
 /// exported as [`ToSocketAddrs`](crate::ToSocketAddrs), tokio's name): a
 /// `SocketAddr`, an `(ip, port)` pair, or a string `"ip:port"`,
-/// `"[ipv6]:port"` or `"node-name:port"`.
+/// `"[ipv6]:port"`, `"ipv6:port"` (std's unbracketed form: the port is
+/// after the last colon) or `"node-name:port"`.
 ///
 /// Names are resolved in the running simulation, so resolving one outside a
 /// simulation is an error. Like tokio's `ToSocketAddrs`, but synchronous
@@ -89,6 +90,11 @@ impl ToSimAddr for (String, u16) {
     }
 }
 
+/// Parsed as std's `ToSocketAddrs for str` does: a `SocketAddr`
+/// (`"10.0.0.1:80"`, `"[::1]:80"`, `"[fe80::1%2]:80"`), else split at the
+/// last `:` into a host and a port, the host an IP address (so the
+/// unbracketed `"::1:80"` is `[::1]:80`, as std and tokio read it) or a
+/// node's name.
 impl ToSimAddr for str {
     fn to_sim_addr(&self) -> io::Result<SocketAddr> {
         if let Ok(addr) = self.parse::<SocketAddr>() {
@@ -98,6 +104,9 @@ impl ToSimAddr for str {
             .rsplit_once(':')
             .ok_or_else(|| error::bad_address(self))?;
         let port: u16 = port.parse().map_err(|_| error::bad_address(self))?;
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            return Ok(SocketAddr::new(ip, port));
+        }
         if host.is_empty() || host.contains(':') {
             return Err(error::bad_address(self));
         }
@@ -170,4 +179,25 @@ pub fn lookup(host: &str) -> io::Result<IpAddr> {
 /// ```
 pub async fn lookup_host<T: ToSimAddr>(host: T) -> io::Result<impl Iterator<Item = SocketAddr>> {
     host.to_sim_addr().map(std::iter::once)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::ToSocketAddrs;
+
+    #[test]
+    fn ip_literals_parse_as_std_to_socket_addrs_without_a_simulation() {
+        for text in [
+            "[::1]:80",
+            "::1:80",
+            "fe80::1:8080",
+            "[fe80::1%3]:1",
+            "::",
+            "9.9.9.9:9",
+        ] {
+            let std = text.to_socket_addrs().ok().and_then(|mut a| a.next());
+            assert_eq!(text.to_sim_addr().ok(), std, "{text}");
+        }
+    }
 }

@@ -10,18 +10,23 @@ use crate::link::LinkConfig;
 /// | setting | default | meaning |
 /// | --- | --- | --- |
 /// | [`link`](Self::link) | [`LinkConfig::default()`] | links without their own [`set_link`](crate::set_link) |
-/// | [`udp_recv_buffer`](Self::udp_recv_buffer) | 256 KiB | payload bytes a UDP socket holds unread; more arriving is dropped and counted |
+/// | [`udp_recv_buffer`](Self::udp_recv_buffer) | 256 KiB | payload bytes a UDP socket holds unread; more arriving is dropped (as it arrives, read or not) and counted |
 /// | [`tcp_buffer`](Self::tcp_buffer) | 64 KiB | bytes a TCP writer may have in flight or unread by its peer before its writes pend |
 /// | [`tcp_backlog`](Self::tcp_backlog) | 128 | connections a listener queues before `accept`; more connection requests are ignored (the client retries) |
-/// | [`tcp_rto`](Self::tcp_rto) | 200 ms | the delay a lost TCP segment adds (doubling per retry) |
-/// | [`syn_rto`](Self::syn_rto) | 1 s | the first wait before a connection request is sent again (doubling, up to 64 s) |
+/// | [`tcp_rto`](Self::tcp_rto) | 200 ms | the delay a lost TCP segment adds (doubling per retry, up to 120 s) |
+/// | [`syn_rto`](Self::syn_rto) | 1 s | the first wait before a connection request is sent again (doubling, up to 120 s) |
+/// | [`syn_retries`](Self::syn_retries) | 6 | connection requests sent again before `connect` fails with `TimedOut` (Linux's `tcp_syn_retries`: 127 s) |
+/// | [`tcp_retries`](Self::tcp_retries) | 15 | retransmissions of unacknowledged bytes before the connection fails with `TimedOut` (Linux's `tcp_retries2`: 924.6 s) |
+/// | [`keepalive_time`](Self::keepalive_time) | 7200 s | idle time before the first keepalive probe, on streams with keepalive on (Linux's `tcp_keepalive_time`) |
+/// | [`keepalive_interval`](Self::keepalive_interval) | 75 s | time between unanswered probes (Linux's `tcp_keepalive_intvl`) |
+/// | [`keepalive_probes`](Self::keepalive_probes) | 9 | unanswered probes before the connection fails with `TimedOut` (Linux's `tcp_keepalive_probes`) |
 /// | [`time_wait`](Self::time_wait) | 0 | how long a closed TCP socket's port stays unavailable |
 ///
 /// Buffer sizes apply to sockets created afterwards.
 ///
 /// # Panics
 /// The setters panic at the caller's line on a zero size or duration where
-/// that cannot work.
+/// that cannot work, and on retry or probe counts beyond Linux's limits.
 ///
 /// ```
 /// use std::time::Duration;
@@ -45,6 +50,11 @@ pub struct NetConfig {
     tcp_backlog: usize,
     tcp_rto: Duration,
     syn_rto: Duration,
+    syn_retries: u32,
+    tcp_retries: u32,
+    keepalive_time: Duration,
+    keepalive_interval: Duration,
+    keepalive_probes: u32,
     time_wait: Duration,
 }
 
@@ -57,6 +67,11 @@ impl Default for NetConfig {
             tcp_backlog: 128,
             tcp_rto: Duration::from_millis(200),
             syn_rto: Duration::from_secs(1),
+            syn_retries: 6,
+            tcp_retries: 15,
+            keepalive_time: Duration::from_secs(7200),
+            keepalive_interval: Duration::from_secs(75),
+            keepalive_probes: 9,
             time_wait: Duration::ZERO,
         }
     }
@@ -110,7 +125,9 @@ impl NetConfig {
     }
 
     /// The retransmission timeout: what a lost TCP segment costs (doubled
-    /// for each further loss of the same segment).
+    /// for each further loss of the same segment, up to 120 s, Linux's
+    /// `TCP_RTO_MAX`; see [`tcp_retries`](Self::tcp_retries) for when the
+    /// writer gives up).
     #[track_caller]
     pub fn tcp_rto(mut self, rto: Duration) -> Self {
         assert!(
@@ -122,7 +139,7 @@ impl NetConfig {
     }
 
     /// The first interval between connection requests (SYN) that get no
-    /// answer; it doubles after each, up to 64 s.
+    /// answer; it doubles after each, up to 120 s (Linux's `TCP_RTO_MAX`).
     #[track_caller]
     pub fn syn_rto(mut self, rto: Duration) -> Self {
         assert!(
@@ -130,6 +147,96 @@ impl NetConfig {
             "sim::net::NetConfig::syn_rto: the timeout must be > 0"
         );
         self.syn_rto = rto;
+        self
+    }
+
+    /// How many times a connection request (SYN) that gets no answer is
+    /// sent again before `connect` fails with `TimedOut`: 6 by default, as
+    /// Linux's `net.ipv4.tcp_syn_retries`, which with the 1 s
+    /// [`syn_rto`](Self::syn_rto) gives up after 1 + 2 + ... + 64 = 127 s.
+    /// Zero sends one request and waits one `syn_rto` for its answer.
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    /// use std::time::Duration;
+    /// use sim_net::{NetConfig, TcpStream};
+    ///
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async {
+    ///     sim::node::Builder::new("server").build();
+    ///     sim_net::isolate("server");
+    ///     sim_net::configure(NetConfig::new().syn_retries(2)); // 1 + 2 + 4 s
+    ///     let start = sim::time::Instant::now();
+    ///     let err = TcpStream::connect("server:80").await.unwrap_err();
+    ///     assert_eq!(err.kind(), ErrorKind::TimedOut);
+    ///     assert_eq!(start.elapsed(), Duration::from_secs(7));
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn syn_retries(mut self, retries: u32) -> Self {
+        assert!(
+            retries <= 127,
+            "sim::net::NetConfig::syn_retries: {retries} is more than Linux allows (127)"
+        );
+        self.syn_retries = retries;
+        self
+    }
+
+    /// How many times bytes the peer does not acknowledge are sent again
+    /// before the connection fails with `TimedOut`: 15 by default, as
+    /// Linux's `net.ipv4.tcp_retries2`. The retransmission timeout starts at
+    /// [`tcp_rto`](Self::tcp_rto) and doubles up to 120 s, so with the
+    /// defaults the writer gives up 924.6 s after the first unanswered send.
+    /// A segment is unanswered when every transmission is lost (loss rate)
+    /// or while a partition cuts the way.
+    #[track_caller]
+    pub fn tcp_retries(mut self, retries: u32) -> Self {
+        assert!(
+            retries <= 255,
+            "sim::net::NetConfig::tcp_retries: {retries} is more than Linux counts (255)"
+        );
+        self.tcp_retries = retries;
+        self
+    }
+
+    /// How long a stream with keepalive on
+    /// ([`TcpSocket::set_keepalive`](crate::TcpSocket::set_keepalive),
+    /// [`TcpStream::set_keepalive`](crate::TcpStream::set_keepalive)) stays
+    /// idle, hearing nothing from its peer, before it sends the first
+    /// probe: 7200 s by default (Linux's `tcp_keepalive_time`).
+    #[track_caller]
+    pub fn keepalive_time(mut self, idle: Duration) -> Self {
+        assert!(
+            !idle.is_zero(),
+            "sim::net::NetConfig::keepalive_time: the idle time must be > 0"
+        );
+        self.keepalive_time = idle;
+        self
+    }
+
+    /// The time between keepalive probes that get no answer: 75 s by
+    /// default (Linux's `tcp_keepalive_intvl`).
+    #[track_caller]
+    pub fn keepalive_interval(mut self, interval: Duration) -> Self {
+        assert!(
+            !interval.is_zero(),
+            "sim::net::NetConfig::keepalive_interval: the interval must be > 0"
+        );
+        self.keepalive_interval = interval;
+        self
+    }
+
+    /// How many keepalive probes go unanswered before the connection fails
+    /// with `TimedOut`: 9 by default (Linux's `tcp_keepalive_probes`), so a
+    /// peer cut off is noticed 7200 + 9 x 75 = 7875 s after it was last
+    /// heard.
+    #[track_caller]
+    pub fn keepalive_probes(mut self, probes: u32) -> Self {
+        assert!(
+            (1..=127).contains(&probes),
+            "sim::net::NetConfig::keepalive_probes: {probes} is outside 1..=127 (Linux's limits)"
+        );
+        self.keepalive_probes = probes;
         self
     }
 
@@ -171,8 +278,70 @@ impl NetConfig {
         self.syn_rto
     }
 
+    /// Connection requests sent again before `connect` times out.
+    pub fn syn_retries_count(&self) -> u32 {
+        self.syn_retries
+    }
+
+    /// Retransmissions before an unacknowledged stream times out.
+    pub fn tcp_retries_count(&self) -> u32 {
+        self.tcp_retries
+    }
+
+    /// The idle time before the first keepalive probe.
+    pub fn keepalive_time_duration(&self) -> Duration {
+        self.keepalive_time
+    }
+
+    /// The time between unanswered keepalive probes.
+    pub fn keepalive_interval_duration(&self) -> Duration {
+        self.keepalive_interval
+    }
+
+    /// Unanswered keepalive probes before a stream times out.
+    pub fn keepalive_probes_count(&self) -> u32 {
+        self.keepalive_probes
+    }
+
     /// The TIME_WAIT duration.
     pub fn time_wait_duration(&self) -> Duration {
         self.time_wait
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_linuxs() {
+        let config = NetConfig::new();
+        assert_eq!(config.syn_rto_duration(), Duration::from_secs(1));
+        assert_eq!(config.syn_retries_count(), 6); // tcp_syn_retries
+        assert_eq!(config.tcp_retries_count(), 15); // tcp_retries2
+        assert_eq!(config.keepalive_time_duration(), Duration::from_secs(7200));
+        assert_eq!(
+            config.keepalive_interval_duration(),
+            Duration::from_secs(75)
+        );
+        assert_eq!(config.keepalive_probes_count(), 9);
+    }
+
+    #[test]
+    #[should_panic(expected = "more than Linux counts (255)")]
+    fn tcp_retries_beyond_linuxs_counter_are_refused() {
+        let _ = NetConfig::new().tcp_retries(256);
+    }
+
+    #[test]
+    #[should_panic(expected = "more than Linux allows (127)")]
+    fn syn_retries_beyond_linuxs_limit_are_refused() {
+        let _ = NetConfig::new().syn_retries(128);
+    }
+
+    #[test]
+    #[should_panic(expected = "outside 1..=127")]
+    fn zero_keepalive_probes_are_refused() {
+        let _ = NetConfig::new().keepalive_probes(0);
     }
 }

@@ -129,6 +129,15 @@ pub(crate) fn addr_not_available(node: &str, own: IpAddr, asked: IpAddr) -> Erro
 }
 
 pub(crate) fn host_unreachable(ip: IpAddr) -> Error {
+    if ip.is_multicast() {
+        return Error::new(
+            ErrorKind::HostUnreachable,
+            format!(
+                "{ip} is a multicast group: the simulated network does not deliver multicast \
+                 yet (joining a group is recorded only). Send to each node's address instead"
+            ),
+        );
+    }
     Error::new(
         ErrorKind::HostUnreachable,
         format!(
@@ -160,8 +169,8 @@ pub(crate) fn bad_address(text: &str) -> Error {
     Error::new(
         ErrorKind::InvalidInput,
         format!(
-            "invalid address `{text}`: expected `ip:port`, `[ipv6]:port` or `node-name:port` \
-             (\"server:8080\")"
+            "invalid address `{text}`: expected `ip:port`, `[ipv6]:port`, `ipv6:port` or \
+             `node-name:port` (\"server:8080\")"
         ),
     )
 }
@@ -191,6 +200,24 @@ pub(crate) fn refused(node: &str, target: SocketAddr, elsewhere: Option<SocketAd
     Error::new(
         ErrorKind::ConnectionRefused,
         format!("connection refused: node `{node}` is not listening on port {port}{hint}"),
+    )
+}
+
+/// A connect whose requests all went unanswered (Linux: ETIMEDOUT).
+pub(crate) fn connect_timed_out(
+    node: &str,
+    target: SocketAddr,
+    requests: u32,
+    waited: std::time::Duration,
+) -> Error {
+    Error::new(
+        ErrorKind::TimedOut,
+        format!(
+            "connection to node `{node}` ({target}) timed out: {requests} connection requests got \
+             no answer in {waited:?} (the node is down, a partition cuts the way, the link loses \
+             them, or its listener's backlog is full). `sim::net::NetConfig::syn_retries` sets how \
+             many times a request is sent again (Linux's tcp_syn_retries, 6)"
+        ),
     )
 }
 
@@ -235,6 +262,9 @@ pub(crate) enum Reset {
     /// The peer closed its stream with a linger time of zero (an abortive
     /// close: a reset instead of the end of stream).
     Abortive(String),
+    /// This side gave up on the connection (retransmissions or keepalive
+    /// probes unanswered), and why.
+    TimedOut(String),
 }
 
 impl Reset {
@@ -268,8 +298,11 @@ impl Reset {
                 "node `{node}` closed the connection with a linger time of zero \
                  (`set_zero_linger`), which resets it instead of ending the stream"
             ),
+            Reset::TimedOut(why) => why.clone(),
         };
-        let message = if kind == ErrorKind::BrokenPipe {
+        let message = if kind == ErrorKind::TimedOut {
+            format!("connection timed out: {why}")
+        } else if kind == ErrorKind::BrokenPipe {
             format!("broken pipe: the connection is gone ({why}): nothing more can be written")
         } else {
             format!("connection reset: {why}")
@@ -298,6 +331,39 @@ pub(crate) fn invalid_ttl(ttl: u32) -> Error {
         ErrorKind::InvalidInput,
         format!("invalid TTL {ttl}: a time to live is 1..=255"),
     )
+}
+
+pub(crate) fn invalid_option(what: &str, value: u32) -> Error {
+    Error::new(
+        ErrorKind::InvalidInput,
+        format!("invalid {what} {value}: it is one byte, 0..=255 (Linux says EINVAL)"),
+    )
+}
+
+pub(crate) fn not_multicast(group: IpAddr) -> Error {
+    Error::new(
+        ErrorKind::InvalidInput,
+        format!(
+            "{group} is not a multicast address (224.0.0.0/4 or ff00::/8): only multicast \
+             groups can be joined (Linux says EINVAL)"
+        ),
+    )
+}
+
+/// Joining a group twice (`joined`: Linux's EADDRINUSE) or leaving one not
+/// joined (EADDRNOTAVAIL).
+pub(crate) fn multicast_joined(group: IpAddr, joined: bool) -> Error {
+    if joined {
+        Error::new(
+            ErrorKind::AddrInUse,
+            format!("the socket already joined the multicast group {group} on that interface"),
+        )
+    } else {
+        Error::new(
+            ErrorKind::AddrNotAvailable,
+            format!("the socket did not join the multicast group {group} on that interface"),
+        )
+    }
 }
 
 pub(crate) fn wrong_family(socket_v6: bool, addr: SocketAddr) -> Error {

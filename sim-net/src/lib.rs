@@ -67,6 +67,11 @@
 //! - **Faults.** [`partition`], [`partition_oneway`], [`isolate`],
 //!   [`heal`], [`heal_all`], [`rejoin`]; [`hold`] and [`release`] to force
 //!   an order of arrivals.
+//! - **Giving up**, as Linux does, with its defaults in [`NetConfig`]: a
+//!   connect with no answer fails with `TimedOut` after 6 retries (127 s),
+//!   bytes unacknowledged for 15 retransmissions (924.6 s: a partition, a
+//!   link losing every copy) time their writer out, and streams with
+//!   keepalive on probe an idle peer (7200 s, then 9 probes 75 s apart).
 //! - **Counters.** [`stats`] per link and [`total_stats`]: sent, delivered,
 //!   dropped, duplicated, and receive-buffer overflows.
 //! - **Threads.** Sockets are `Send + Sync`, as tokio's are, so libraries
@@ -83,7 +88,10 @@
 //! There is no task per packet and nothing polls idle sockets: a socket's
 //! inbound packets wait in a queue ordered by delivery time, and a receiver
 //! waits on one timer for the earliest one. Cost grows with packets and
-//! events, never with idle nodes or idle virtual time.
+//! events, never with idle nodes or idle virtual time. Two things keep a
+//! timer without a waiting task: a UDP socket whose buffer may overflow
+//! (until its arrivals are in), and a stream with keepalive on (one timer,
+//! for its next probe).
 //!
 //! # Layout
 //!
@@ -96,13 +104,16 @@
 //! | `config` | [`NetConfig`]: buffers, TCP timers, the default link |
 //! | `control` | what tests call: faults, link settings, counters |
 //! | `alarm`, `waiters` | how a waiting receiver is woken |
+//! | `chore` | timers that do network work at their time: a UDP socket under pressure settling, a keepalive probe |
 //! | `udp` | [`UdpSocket`] |
+//! | `udp_options` | [`UdpSocket`]'s options (TTL, TOS, broadcast, multicast, device) |
 //! | `tcp` | [`TcpListener`], [`TcpStream`], [`TcpSocket`], the halves of a split stream ([`tcp`]), the connection state |
 //! | `error` | the error messages |
 #![forbid(unsafe_code)]
 
 mod addr;
 mod alarm;
+mod chore;
 mod config;
 mod control;
 mod error;
@@ -113,6 +124,7 @@ pub mod nemesis;
 mod ports;
 pub mod tcp;
 mod udp;
+mod udp_options;
 mod waiters;
 mod world;
 

@@ -112,7 +112,10 @@ impl LinkConfig {
     /// A lost UDP datagram is gone. A lost TCP segment is retransmitted: it
     /// arrives later, after the retransmission timeout
     /// ([`NetConfig::tcp_rto`](crate::NetConfig::tcp_rto), doubling on each
-    /// retry).
+    /// retry); lost on every one of the
+    /// [`tcp_retries`](crate::NetConfig::tcp_retries) retransmissions, it
+    /// never arrives and its writer times out. A rate of 1.0 cuts the TCP
+    /// streams on the link that way.
     ///
     /// # Panics
     /// If `rate` is outside `0.0..=1.0` or not a number, at the caller's line.

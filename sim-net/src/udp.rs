@@ -6,7 +6,10 @@
 //! due waits on one timer for the earliest delivery (see `alarm`), so no task
 //! and no timer exist per datagram. On arrival a datagram enters the
 //! socket's receive buffer, or is dropped (and counted) if the buffer is
-//! full.
+//! full. Arrivals are applied whenever the socket is looked at or sent to,
+//! and, while the socket may overflow, when they are due (`chore`), so a
+//! socket nobody reads holds its buffer and the datagrams still on the
+//! wire, never more.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
@@ -15,7 +18,7 @@ use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
 use std::rc::{Rc, Weak};
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll, Waker, ready};
 
 use futures::FutureExt;
 
@@ -24,9 +27,11 @@ use sim_runtime::{Bound, Decision, Handle};
 
 use crate::addr::ToSimAddr;
 use crate::alarm::{Alarm, now_nanos};
+use crate::chore;
 use crate::error;
+use crate::udp_options::UdpOptions;
 use crate::waiters::{WaiterKey, Waiters};
-use crate::world::{DEFAULT_TTL, Owner, Proto, World, check_ttl, resolve};
+use crate::world::{Net, Owner, Proto, World, resolve};
 
 /// The largest UDP payload (over IPv4): 65,535 − 8 (UDP header) − 20 (IP
 /// header) bytes. Larger datagrams are rejected with `InvalidInput`.
@@ -71,8 +76,19 @@ pub(crate) struct UdpState {
     arrived: VecDeque<Datagram>,
     arrived_bytes: usize,
     capacity: usize,
+    /// Datagrams dropped on arrival because the buffer was full.
+    overflowed: u64,
+    /// Payload bytes in `in_flight`.
+    in_flight_bytes: usize,
     waiters: Waiters,
     alarm: Alarm,
+    /// While under pressure, armed for the earliest arrival (see `chore`).
+    pressure: Alarm,
+    /// The pressure timer's waker (a chore), made at the first pressure.
+    settler: Option<Waker>,
+    /// This state and its network, for the settler.
+    me: Weak<RefCell<UdpState>>,
+    net: Weak<Net>,
 }
 
 impl UdpState {
@@ -87,6 +103,8 @@ impl UdpState {
             }
         }
         self.in_flight.clear();
+        self.in_flight_bytes = 0;
+        self.pressure.clear();
         self.arrived.clear();
         self.arrived_bytes = 0;
         self.alarm.clear();
@@ -98,11 +116,19 @@ impl UdpState {
     /// socket is looked at, is exact: between two looks nothing is read, so
     /// each arrival sees the buffer as it was at its own delivery time.
     pub(crate) fn settle(&mut self, world: &mut World, now: u64) {
+        if self
+            .in_flight
+            .first_key_value()
+            .is_none_or(|(&(at, _), _)| at > now)
+        {
+            return;
+        }
         while let Some(entry) = self.in_flight.first_entry() {
             if entry.key().0 > now {
                 break;
             }
             let datagram = entry.remove();
+            self.in_flight_bytes -= datagram.data.len();
             let stats = &mut world.link_mut(datagram.src, self.node).stats;
             // Dropped on arrival: the timeline's arrow ends in a cross.
             let drop = |why| {
@@ -115,6 +141,7 @@ impl UdpState {
                 drop(DROPPED_NOT_PEER);
             } else if self.arrived_bytes + datagram.data.len() > self.capacity {
                 stats.overflowed += 1;
+                self.overflowed += 1;
                 drop(DROPPED_OVERFLOW);
             } else {
                 stats.delivered += 1;
@@ -151,19 +178,52 @@ impl UdpState {
         }
     }
 
-    /// Queues a datagram due at `at`.
-    fn enqueue(&mut self, handle: &Handle, now: u64, at: u64, seq: u64, datagram: Datagram) {
+    /// Queues a datagram due at `at`, after applying the arrivals due by
+    /// now (so the queue holds only what is still on the wire).
+    fn enqueue(
+        &mut self,
+        world: &mut World,
+        handle: &Handle,
+        now: u64,
+        at: u64,
+        datagram: Datagram,
+    ) {
         if self.closed.is_some() {
             return;
         }
+        self.settle(world, now);
+        let seq = world.next_seq();
         let earliest = self
             .in_flight
             .first_key_value()
             .is_none_or(|(key, _)| (at, seq) < *key);
+        self.in_flight_bytes += datagram.data.len();
         self.in_flight.insert((at, seq), datagram);
         if earliest && !self.waiters.is_empty() {
             self.rearm(handle, now);
         }
+        self.watch_pressure(handle, now);
+    }
+
+    /// Keeps the invariant: while the bytes buffered and on their way
+    /// exceed the buffer, the pressure timer is armed for the earliest
+    /// arrival (see `chore`), so what overflows is dropped as it arrives.
+    pub(crate) fn watch_pressure(&mut self, handle: &Handle, now: u64) {
+        let pressed =
+            self.closed.is_none() && self.arrived_bytes + self.in_flight_bytes > self.capacity;
+        // The common case first: no pressure, no timer.
+        let first = pressed
+            .then(|| self.in_flight.first_key_value().map(|(&(at, _), _)| at))
+            .flatten();
+        let Some(at) = first.filter(|&at| at > now) else {
+            self.pressure.clear();
+            return;
+        };
+        let (me, net) = (self.me.clone(), self.net.clone());
+        let waker = self.settler.get_or_insert_with(|| {
+            chore::chore(handle, move |handle| settle_now(&me, &net, handle))
+        });
+        self.pressure.set(handle, at, waker);
     }
 
     /// Takes out the datagrams still in flight from node `src` (for
@@ -182,6 +242,7 @@ impl UdpState {
             .collect();
         for key in keys {
             let datagram = self.in_flight.remove(&key).expect("listed above");
+            self.in_flight_bytes -= datagram.data.len();
             held.push(Held {
                 target: Rc::downgrade(this),
                 dst: self.node,
@@ -198,6 +259,20 @@ impl UdpState {
     }
 }
 
+/// The pressure timer's work: applies the arrivals due and re-arms (see
+/// `chore`).
+fn settle_now(state: &Weak<RefCell<UdpState>>, net: &Weak<Net>, handle: &Handle) {
+    let (Some(state), Some(net)) = (state.upgrade(), net.upgrade()) else {
+        return;
+    };
+    let (Ok(mut world), Ok(mut st)) = (net.world.try_borrow_mut(), state.try_borrow_mut()) else {
+        return;
+    };
+    let now = now_nanos(handle);
+    st.settle(&mut world, now);
+    st.watch_pressure(handle, now);
+}
+
 /// Puts datagrams released by `release` back on their way: each arrives at
 /// its original time, or now if that has passed, in the order they were
 /// sent.
@@ -205,12 +280,11 @@ pub(crate) fn release_held(world: &mut World, handle: &Handle, now: u64, held: V
     for h in held {
         match h.target.upgrade() {
             Some(target) => {
-                let seq = world.next_seq();
                 let at = h.at.max(now);
                 handle.note("net.arrive", h.datagram.copy, at);
                 target
                     .borrow_mut()
-                    .enqueue(handle, now, at, seq, h.datagram);
+                    .enqueue(world, handle, now, at, h.datagram);
             }
             None => {
                 handle.note("net.lost", h.datagram.copy >> 1, LOST_NO_SOCKET);
@@ -310,9 +384,10 @@ fn transmit(
                 datagram,
             }),
             Some(target) => {
-                let seq = world.next_seq();
                 handle.note("net.arrive", datagram.copy, at);
-                target.borrow_mut().enqueue(handle, now, at, seq, datagram);
+                target
+                    .borrow_mut()
+                    .enqueue(world, handle, now, at, datagram);
             }
         }
     }
@@ -372,8 +447,8 @@ pub(crate) struct Udp {
     state: Rc<RefCell<UdpState>>,
     /// The waiter slot of the `poll_*` receive methods.
     poll_key: Cell<WaiterKey>,
-    ttl: Cell<u32>,
-    broadcast: Cell<bool>,
+    /// Options recorded and reported (see `udp_options`).
+    pub(crate) options: RefCell<UdpOptions>,
 }
 
 /// What a receive does with the first datagram due.
@@ -539,18 +614,26 @@ impl UdpSocket {
             let mut world = owner.net.world.borrow_mut();
             world.check_local_ip(node, addr.ip())?;
             let port = world.take_port(node, Proto::Udp, addr.ip(), addr.port(), now)?;
-            let state = Rc::new(RefCell::new(UdpState {
-                node,
-                local: SocketAddr::new(addr.ip(), port),
-                peer: None,
-                closed: None,
-                in_flight: BTreeMap::new(),
-                arrived: VecDeque::new(),
-                arrived_bytes: 0,
-                capacity: world.config.udp_recv_buffer_size(),
-                waiters: Waiters::default(),
-                alarm: Alarm::default(),
-            }));
+            let state = Rc::new_cyclic(|me| {
+                RefCell::new(UdpState {
+                    node,
+                    local: SocketAddr::new(addr.ip(), port),
+                    peer: None,
+                    closed: None,
+                    in_flight: BTreeMap::new(),
+                    arrived: VecDeque::new(),
+                    arrived_bytes: 0,
+                    capacity: world.config.udp_recv_buffer_size(),
+                    overflowed: 0,
+                    in_flight_bytes: 0,
+                    waiters: Waiters::default(),
+                    alarm: Alarm::default(),
+                    pressure: Alarm::default(),
+                    settler: None,
+                    me: me.clone(),
+                    net: Rc::downgrade(&owner.net),
+                })
+            });
             world
                 .node_seen_mut(node)
                 .expect("registered by Owner::here")
@@ -563,8 +646,7 @@ impl UdpSocket {
             owner,
             state,
             poll_key: Cell::new(None),
-            ttl: Cell::new(DEFAULT_TTL),
-            broadcast: Cell::new(false),
+            options: RefCell::new(UdpOptions::default()),
         };
         Ok(UdpSocket {
             socket: Bound::new_in(&handle, udp),
@@ -591,7 +673,7 @@ impl UdpSocket {
 
     /// The socket's state in the simulation, or why it cannot be reached.
     #[inline]
-    fn udp(&self, what: &str) -> io::Result<Rc<Udp>> {
+    pub(crate) fn udp(&self, what: &str) -> io::Result<Rc<Udp>> {
         resolve(&self.socket, what)
     }
 
@@ -742,6 +824,57 @@ impl UdpSocket {
         self.udp(WHAT)?.try_take(Take::Peek, buf, WHAT)
     }
 
+    /// Receives a datagram from the connected peer like
+    /// [`recv`](Self::recv), but leaves it in the receive buffer.
+    /// `NotConnected` if [`connect`](Self::connect) was not called.
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        const WHAT: &str = "sim::net::UdpSocket::peek";
+        self.udp(WHAT)?.peer()?;
+        let mut waiting = Waiting::new(self);
+        let (n, _) = poll_fn(|cx| waiting.poll(cx, Take::Peek, buf, WHAT)).await?;
+        Ok(n)
+    }
+
+    /// [`peek`](Self::peek) if a datagram is due, or `WouldBlock`.
+    pub fn try_peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        const WHAT: &str = "sim::net::UdpSocket::try_peek";
+        let udp = self.udp(WHAT)?;
+        udp.peer()?;
+        Ok(udp.try_take(Take::Peek, buf, WHAT)?.0)
+    }
+
+    /// [`peek`](Self::peek) as a poll function. Only the last task to poll
+    /// it (or another `poll_*` receive) is woken.
+    #[cfg(feature = "tokio")]
+    pub fn poll_peek(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        const WHAT: &str = "sim::net::UdpSocket::poll_peek";
+        if let Err(err) = self.udp(WHAT).and_then(|udp| udp.peer()) {
+            return Poll::Ready(Err(err));
+        }
+        self.poll_into(cx, Take::Peek, buf, WHAT).map_ok(drop)
+    }
+
+    /// [`peek_sender`](Self::peek_sender) as a poll function.
+    pub fn poll_peek_sender(&self, cx: &mut Context<'_>) -> Poll<io::Result<SocketAddr>> {
+        let udp = match self.udp("sim::net::UdpSocket::poll_peek_sender") {
+            Ok(udp) => udp,
+            Err(err) => return Poll::Ready(Err(err)),
+        };
+        udp.poll_take_shared(cx, Take::Peek, &mut [])
+            .map_ok(|(_, from)| from)
+    }
+
+    /// The sender of the first datagram due, left in the receive buffer,
+    /// or `WouldBlock`.
+    pub fn try_peek_sender(&self) -> io::Result<SocketAddr> {
+        const WHAT: &str = "sim::net::UdpSocket::try_peek_sender";
+        Ok(self.udp(WHAT)?.try_take(Take::Peek, &mut [], WHAT)?.1)
+    }
+
     /// Waits for a datagram and returns its sender, leaving it in the
     /// receive buffer.
     pub async fn peek_sender(&self) -> io::Result<SocketAddr> {
@@ -862,50 +995,6 @@ impl UdpSocket {
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.udp("sim::net::UdpSocket::peer_addr")?.peer()
     }
-
-    /// Sets the IP time-to-live of the datagrams sent (1..=255). The
-    /// simulated network has no hops, so it is recorded, not used.
-    ///
-    /// ```
-    /// use sim_net::UdpSocket;
-    ///
-    /// let mut rt = sim::Runtime::new(1);
-    /// rt.block_on(async {
-    ///     let socket = UdpSocket::bind("0.0.0.0:0").await.unwrap();
-    ///     assert_eq!(socket.ttl().unwrap(), 64);
-    ///     socket.set_ttl(8).unwrap();
-    ///     assert_eq!(socket.ttl().unwrap(), 8);
-    ///     assert!(!socket.broadcast().unwrap());
-    ///     socket.set_broadcast(true).unwrap();
-    ///     assert!(socket.broadcast().unwrap());
-    /// });
-    /// ```
-    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
-        let udp = self.udp("sim::net::UdpSocket::set_ttl")?;
-        udp.ttl.set(check_ttl(ttl)?);
-        Ok(())
-    }
-
-    /// The IP time-to-live set with [`set_ttl`](Self::set_ttl); 64 by
-    /// default.
-    pub fn ttl(&self) -> io::Result<u32> {
-        Ok(self.udp("sim::net::UdpSocket::ttl")?.ttl.get())
-    }
-
-    /// Sets `SO_BROADCAST`. The simulated network has no broadcast
-    /// addresses, so it is recorded, not used.
-    pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
-        self.udp("sim::net::UdpSocket::set_broadcast")?
-            .broadcast
-            .set(on);
-        Ok(())
-    }
-
-    /// `SO_BROADCAST`, as set with [`set_broadcast`](Self::set_broadcast);
-    /// `false` by default.
-    pub fn broadcast(&self) -> io::Result<bool> {
-        Ok(self.udp("sim::net::UdpSocket::broadcast")?.broadcast.get())
-    }
 }
 
 /// A receive in progress; leaves the socket's waiters when done or dropped.
@@ -988,7 +1077,8 @@ impl fmt::Debug for UdpSocket {
                 .field("local", &st.local)
                 .field("peer", &st.peer)
                 .field("buffered", &st.arrived.len())
-                .field("in_flight", &st.in_flight.len()),
+                .field("in_flight", &st.in_flight.len())
+                .field("overflowed", &st.overflowed),
             Err(_) => d.field("state", &format_args!("<busy>")),
         };
         d.finish()

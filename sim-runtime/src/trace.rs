@@ -341,6 +341,14 @@ pub(crate) fn describe_custom(
         "net.tcp.send" => format!("tcp send {} {}", bytes(b), link(a)),
         "net.tcp.syn" => format!("tcp connect {}", link(a)),
         "net.tcp.rst" => format!("tcp reset {}", link(a)),
+        "net.tcp.timeout" => format!("tcp gives up {} (timed out)", link(a)),
+        "net.tcp.keepalive" => {
+            format!(
+                "tcp keepalive probe {} (due at {})",
+                link(a),
+                FmtDuration(b)
+            )
+        }
         "net.partition" if b == 2 => {
             format!("partition {} (both ways)", link(a).replace(" -> ", " <-> "))
         }
@@ -696,6 +704,14 @@ mod tests {
         assert_eq!(
             describe_custom("net.tcp.rst", 1 << 32, 0, &node).unwrap(),
             "tcp reset server -> client"
+        );
+        assert_eq!(
+            describe_custom("net.tcp.timeout", 1, 0, &node).unwrap(),
+            "tcp gives up client -> server (timed out)"
+        );
+        assert_eq!(
+            describe_custom("net.tcp.keepalive", 1, 7_200_000_000_000, &node).unwrap(),
+            "tcp keepalive probe client -> server (due at 7200s)"
         );
         assert_eq!(
             describe_custom("net.partition", 1, 2, &node).unwrap(),

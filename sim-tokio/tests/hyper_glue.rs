@@ -74,3 +74,31 @@ async fn an_axum_router_serves_through_serve_tower() {
     assert_eq!(missing.status(), 404);
     server.abort();
 }
+
+/// Under the simulation only (it uses its fault controls): a partition in
+/// the middle of a request ends hyper's wait for the response as Linux
+/// does, when the request's retransmissions give up (924.6 s with
+/// `tcp_retries2` = 15), instead of never.
+#[cfg(sim)]
+#[tokio::test]
+async fn a_partition_mid_request_fails_the_request_when_tcp_gives_up() {
+    let server = sim_runtime::node::Builder::new("server").build();
+    server.spawn(async {
+        let listener = TcpListener::bind("0.0.0.0:80").await.unwrap();
+        serve(listener, hyper::service::service_fn(hello)).await
+    });
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    let client = client::<Full<Bytes>>();
+    let response = client.get("http://server:80/a".parse().unwrap()).await;
+    assert_eq!(response.unwrap().status(), 200);
+
+    sim_net::partition("client", "server");
+    let start = tokio::time::Instant::now();
+    let failed = client.get("http://server:80/b".parse().unwrap()).await;
+    assert!(failed.is_err(), "no response across the partition");
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_millis(924_600) && waited < Duration::from_secs(930),
+        "{waited:?}"
+    );
+}

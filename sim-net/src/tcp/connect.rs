@@ -29,8 +29,9 @@ use crate::world::{Owner, Proto, TcpPort, World, resolve};
 /// What a connect's errors name.
 pub(crate) const WHAT: &str = "sim::net::TcpStream::connect";
 
-/// Connection requests are retried at most this far apart.
-const MAX_SYN_RTO: u64 = 64_000_000_000;
+/// Connection requests are retried at most this far apart (Linux's
+/// `TCP_RTO_MAX`).
+const MAX_SYN_RTO: u64 = 120_000_000_000;
 
 /// What a connection is opened with: a `TcpSocket`'s settings, or the
 /// defaults.
@@ -147,8 +148,10 @@ impl Connecting {
         Ok(Bound::new_in(&handle, RefCell::new(connecting)))
     }
 
-    fn syn_rto(&self) -> u64 {
-        nanos(self.owner.net.world.borrow().config.syn_rto_duration())
+    /// The first retry interval and how many retries there are.
+    fn syn_schedule(&self) -> (u64, u32) {
+        let config = self.owner.net.world.borrow().config;
+        (nanos(config.syn_rto_duration()), config.syn_retries_count())
     }
 
     /// Sends the request: how long it takes to arrive (`None` if lost or
@@ -194,7 +197,10 @@ impl Connecting {
         if !listener.borrow().has_room() || world.is_cut(self.dst, me) {
             return Handshake::Silent;
         }
-        let back = delay(&mut world, handle, self.dst, me);
+        // An answer lost on every retransmission is no answer.
+        let Ok(back) = delay(&mut world, handle, self.dst, me) else {
+            return Handshake::Silent;
+        };
         let client_buffer = self
             .settings
             .recv_buffer
@@ -224,6 +230,8 @@ impl Connecting {
         let server = Rc::new(RefCell::new(server));
         client.borrow_mut().peer_ep = Rc::downgrade(&server);
         server.borrow_mut().peer_ep = Rc::downgrade(&client);
+        client.borrow_mut().me = Rc::downgrade(&client);
+        server.borrow_mut().me = Rc::downgrade(&server);
         let slot = world
             .node_seen_mut(me)
             .expect("registered")
@@ -270,6 +278,12 @@ impl Connecting {
         Poll::Pending
     }
 
+    fn timed_out(&self, requests: u32, started: u64) -> io::Error {
+        let node = self.owner.net.node_name(self.dst);
+        let waited = Duration::from_nanos(now_nanos(&self.owner.handle) - started);
+        error::connect_timed_out(&node, self.target, requests, waited)
+    }
+
     fn refused(&self) -> io::Error {
         let node = self.owner.net.node_name(self.dst);
         error::refused(&node, self.target, self.elsewhere)
@@ -283,15 +297,24 @@ impl Connecting {
     }
 }
 
-/// Sends connection requests until one is answered. Holds no `Rc` across
-/// an `.await`: the state is looked up through its key after each wait.
+/// Sends connection requests until one is answered, or `syn_retries`
+/// retries later gives up with `TimedOut`, as Linux does. Holds no `Rc`
+/// across an `.await`: the state is looked up through its key after each
+/// wait.
 pub(crate) async fn handshake(connecting: Bound<RefCell<Connecting>>) -> io::Result<TcpStream> {
-    let (me, dst, mut rto) = {
+    let (me, dst, mut rto, retries, started) = {
         let c = resolve(&connecting, WHAT)?;
         let c = c.borrow();
-        (c.owner.node.id(), c.dst, c.syn_rto())
+        let (rto, retries) = c.syn_schedule();
+        (
+            c.owner.node.id(),
+            c.dst,
+            rto,
+            retries,
+            now_nanos(&c.owner.handle),
+        )
     };
-    loop {
+    for _ in 0..=retries {
         let (there, retry_at) = resolve(&connecting, WHAT)?.borrow().send_request(rto);
         if let Some(there) = there {
             sim_runtime::time::sleep(Duration::from_nanos(there)).await;
@@ -316,6 +339,10 @@ pub(crate) async fn handshake(connecting: Bound<RefCell<Connecting>>) -> io::Res
         sim_runtime::time::sleep_until(retry_at).await;
         rto = rto.saturating_mul(2).min(MAX_SYN_RTO);
     }
+    let timed_out = resolve(&connecting, WHAT)?
+        .borrow()
+        .timed_out(retries + 1, started);
+    Err(timed_out)
 }
 
 /// Waits while the link `from → to` is held. Checked when a request or

@@ -14,8 +14,23 @@
 //! A segment written while the link is cut by a partition waits, unsent, in
 //! `stalled`, and is (re)transmitted, with fresh fate draws, when the
 //! partition heals; segments already in flight when the partition starts
-//! still arrive. A held link (`hold`) keeps the segments' drawn arrival times
-//! and delivers them at the latest of those and the release.
+//! still arrive. A held link (`hold`) keeps the segments' drawn arrival
+//! times and delivers them at the latest of those and the release.
+//!
+//! Giving up follows Linux (`expire`, applied lazily before any operation
+//! on the connection, with an alarm for the tasks waiting on it). A
+//! segment lost on the original and all `tcp_retries` retransmissions, or
+//! stalled by a partition that outlasts them (924.6 s with the defaults),
+//! times its writer out: its next read or write reports `TimedOut` once,
+//! and its socket is gone for the network (what reaches it draws a
+//! reset). The reader at the other end is not told, as on Linux. With
+//! keepalive on, an end that has heard nothing from its peer (and has
+//! nothing unacknowledged) for `keepalive_time` probes it every
+//! `keepalive_interval`; a probe gets through unless a partition cuts
+//! either way or the link loses it, and `keepalive_probes` unanswered ones
+//! time the end out. Probes are sent at their times whether or not a task
+//! waits on the stream: a stream with keepalive on keeps one timer (a
+//! `chore`) for its next probe. The code is in `give_up`.
 //!
 //! Closing and resets follow Linux. An end whose owner closes it sends the
 //! end of stream, or a reset (`Segment::Rst`) if it had bytes it never read
@@ -47,13 +62,13 @@ use crate::link::nanos;
 use crate::udp::link_word;
 use crate::world::World;
 
-/// A segment retransmitted this many times gets through regardless: with a
-/// loss rate of 1.0 a stream still delivers, after 16 retransmission
-/// timeouts (about 462 s of virtual time per segment with the defaults).
-/// Use a partition to cut a link.
-const MAX_RETRANSMISSIONS: u32 = 16;
-/// The retransmission timeout never doubles beyond this.
-const MAX_RTO: u64 = 60_000_000_000;
+mod give_up;
+
+pub(crate) use give_up::{expire, give_up_after};
+
+/// The retransmission timeout never doubles beyond this (Linux's
+/// `TCP_RTO_MAX`).
+const MAX_RTO: u64 = 120_000_000_000;
 
 pub(crate) enum Segment {
     Data(Vec<u8>),
@@ -112,6 +127,33 @@ pub(crate) struct Endpoint {
     write_alarm: Alarm,
 
     pub(crate) reset: Option<Reset>,
+
+    // ----- giving up (retransmissions, keepalive) -----
+    /// While segments from the peer wait, unsent, for a partition to heal:
+    /// when the peer's retransmissions give up (see `expire`).
+    stall_deadline: Option<u64>,
+    /// A segment from the peer was lost on every retransmission: the peer
+    /// gives up then, and nothing it sends later arrives.
+    lost_at: Option<u64>,
+    /// This end timed out: its socket is gone for the network, so bytes
+    /// reaching it are answered with a reset.
+    dead: bool,
+    /// When the last segment from the peer arrived here.
+    last_rx: u64,
+    /// `SO_KEEPALIVE`: probe the peer when idle (see `expire`).
+    pub(crate) keepalive: bool,
+    /// When the peer was last heard from, as the keepalive counts it, and
+    /// how many probes since went unanswered.
+    ka_heard: u64,
+    ka_unanswered: u32,
+    /// Wakes the waiting readers and writer when this end gives up.
+    deadline_alarm: Alarm,
+    /// With keepalive on: armed for the next probe (see `chore`), and its
+    /// waker, made when first armed.
+    ka_alarm: Alarm,
+    ka_chore: Option<Waker>,
+    /// This endpoint, for its keepalive chore.
+    pub(crate) me: Weak<RefCell<Endpoint>>,
     /// The error a reset left for the next read or write to report, once
     /// (Linux's `sk_err`); `None` once reported, and for a kill, which
     /// every operation reports.
@@ -165,6 +207,17 @@ impl Endpoint {
             writer: None,
             write_alarm: Alarm::default(),
             reset: None,
+            stall_deadline: None,
+            lost_at: None,
+            dead: false,
+            last_rx: last_at,
+            keepalive: false,
+            ka_heard: last_at,
+            ka_unanswered: 0,
+            deadline_alarm: Alarm::default(),
+            ka_alarm: Alarm::default(),
+            ka_chore: None,
+            me: Weak::new(),
             reset_error: None,
             closed: false,
             rst_sent: false,
@@ -183,11 +236,15 @@ impl Endpoint {
             if *at > now {
                 break;
             }
-            let (_, seg, _) = self.in_flight.pop_front().expect("checked above");
+            let (at, seg, _) = self.in_flight.pop_front().expect("checked above");
             stats.delivered += 1;
+            self.last_rx = at;
             match seg {
-                Segment::Data(bytes) if self.read_shut => self.unread -= bytes.len(),
+                Segment::Data(bytes) if self.read_shut || self.dead => self.unread -= bytes.len(),
                 Segment::Data(bytes) => self.arrived.push_back(bytes),
+                // A socket that timed out is gone: an end of stream
+                // reaching it does not hide the timeout from its reader.
+                Segment::Fin if self.dead => {}
                 Segment::Fin => self.fin_arrived = true,
                 // Those waiting learn of it from their alarms, set for now.
                 Segment::Rst(reason) => self.note_reset(reason),
@@ -247,6 +304,16 @@ impl Endpoint {
             return Some(reset.to_error());
         }
         let kind = self.reset_error.take().unwrap_or(io::ErrorKind::BrokenPipe);
+        Some(reset.error(kind))
+    }
+
+    /// Takes the error a reset or timeout left to report once (`SO_ERROR`).
+    pub(crate) fn take_error(&mut self) -> Option<io::Error> {
+        let reset = self.reset.as_ref()?;
+        if reset.is_kill() {
+            return Some(reset.to_error());
+        }
+        let kind = self.reset_error.take()?;
         Some(reset.error(kind))
     }
 
@@ -429,7 +496,7 @@ impl Endpoint {
         self.last_at = at;
         handle.note("net.arrive", message << 1, at);
         let is_rst = matches!(seg, Segment::Rst(_));
-        if self.closed && !self.rst_sent && self.rst_due.is_none() {
+        if (self.closed || self.dead) && !self.rst_sent && self.rst_due.is_none() {
             if let Segment::Data(_) = seg {
                 self.rst_due = Some(at);
             }
@@ -477,31 +544,84 @@ impl Endpoint {
         if let Segment::Data(bytes) = &seg {
             handle.note("net.head", message, crate::udp::head(bytes));
         }
+        let is_rst = matches!(seg, Segment::Rst(_));
+        if self.lost_at.is_some() && !is_rst {
+            // Stuck behind a segment that never got through.
+            let stats = &mut world.link_mut(from, to).stats;
+            stats.sent += 1;
+            stats.dropped += 1;
+            handle.note("net.lost", message, crate::udp::LOST_DRAWN);
+            return;
+        }
         let cut = world.is_cut(from, to);
         let held = world.is_held(from, to);
         if cut || held || !self.stalled.is_empty() {
-            let at = (!cut).then(|| sent + delay(world, handle, from, to));
+            let at = if cut {
+                if !is_rst && self.stall_deadline.is_none() {
+                    self.stall_deadline = Some(sent.saturating_add(give_up_after(world)));
+                }
+                None
+            } else {
+                match self.fate(world, handle, sent, is_rst) {
+                    Some(at) => Some(at),
+                    None => {
+                        handle.note("net.lost", message, crate::udp::LOST_DRAWN);
+                        return;
+                    }
+                }
+            };
             self.stalled.push_back(Stalled { at, seg, message });
             self.flush(world, handle, now);
-        } else {
-            let arrival = sent + delay(world, handle, from, to);
+        } else if let Some(arrival) = self.fate(world, handle, sent, is_rst) {
             self.push(handle, now, arrival, seg, message);
+        } else {
+            handle.note("net.lost", message, crate::udp::LOST_DRAWN);
+        }
+    }
+
+    /// The arrival time of a segment from the peer sent at `sent`, or
+    /// `None` if every transmission is lost: the peer then gives up
+    /// (`lost_at`). A reset is not retransmitted by TCP, but a lost one
+    /// would be answered again by the next segment; it is modelled as
+    /// getting through after the retransmissions.
+    fn fate(&mut self, world: &mut World, handle: &Handle, sent: u64, is_rst: bool) -> Option<u64> {
+        let (from, to) = (self.peer_node, self.node);
+        match delay(world, handle, from, to) {
+            Ok(delay) => Some(sent.saturating_add(delay)),
+            Err(give_up) if is_rst => {
+                let latency = world.link_config(from, to).draw_latency(handle);
+                Some(sent.saturating_add(give_up).saturating_add(latency))
+            }
+            Err(give_up) => {
+                self.lost_at.get_or_insert(sent.saturating_add(give_up));
+                None
+            }
         }
     }
 
     /// Puts stalled segments on their way, in order, as far as the link
-    /// allows (after a heal or a release).
+    /// allows (after a heal or a release). The sender must not have given
+    /// up (`expire` first).
     pub(crate) fn flush(&mut self, world: &mut World, handle: &Handle, now: u64) {
         let (from, to) = (self.peer_node, self.node);
         while let Some(front) = self.stalled.front() {
             let held = world.is_held(from, to);
-            let arrival = match front.at {
-                Some(at) if !held => at.max(now),
-                None if !held && !world.is_cut(from, to) => now + delay(world, handle, from, to),
+            let is_rst = matches!(front.seg, Segment::Rst(_));
+            let front_at = front.at;
+            let arrival = match front_at {
+                _ if self.lost_at.is_some() && !is_rst => None,
+                Some(at) if !held => Some(at.max(now)),
+                None if !held && !world.is_cut(from, to) => self.fate(world, handle, now, is_rst),
                 _ => break,
             };
             let Stalled { seg, message, .. } = self.stalled.pop_front().expect("checked above");
-            self.push(handle, now, arrival, seg, message);
+            match arrival {
+                Some(arrival) => self.push(handle, now, arrival, seg, message),
+                None => handle.note("net.lost", message, crate::udp::LOST_DRAWN),
+            }
+        }
+        if self.stalled.iter().all(|s| s.at.is_some()) {
+            self.stall_deadline = None;
         }
     }
 
@@ -531,16 +651,19 @@ pub(crate) fn flush_endpoint(
     handle: &Handle,
     now: u64,
 ) {
+    let peer_rc = ep.borrow().peer_ep.upgrade();
     let (due, peer, name) = {
         let mut ep = ep.borrow_mut();
+        if let Some(peer) = &peer_rc {
+            if let Ok(mut peer) = peer.try_borrow_mut() {
+                expire(&mut ep, &mut peer, world, handle, now);
+            }
+        }
         ep.flush(world, handle, now);
         let Some(due) = ep.take_rst_due() else {
             return;
         };
-        let name = world
-            .node(ep.node)
-            .map_or_else(|| ep.node.to_string(), |n| n.name.to_string());
-        (due, ep.peer_ep.upgrade(), name)
+        (due, peer_rc, node_name(world, ep.node))
     };
     if let Some(peer) = peer {
         peer.borrow_mut()
@@ -550,21 +673,35 @@ pub(crate) fn flush_endpoint(
 
 /// The delay of one segment from `from` to `to`: a retransmission timeout
 /// per loss, then the link's latency. Counts the transmissions and losses.
-pub(crate) fn delay(world: &mut World, handle: &Handle, from: NodeId, to: NodeId) -> u64 {
+/// `Err` when the original and all `tcp_retries` retransmissions are lost:
+/// the sender gives up that long after the first.
+pub(crate) fn delay(
+    world: &mut World,
+    handle: &Handle,
+    from: NodeId,
+    to: NodeId,
+) -> Result<u64, u64> {
     let config = world.link_config(from, to);
+    let retries = world.config.tcp_retries_count();
     let mut rto = nanos(world.config.tcp_rto_duration());
     let stats = &mut world.link_mut(from, to).stats;
     let mut delay = 0u64;
-    for attempt in 1..=MAX_RETRANSMISSIONS {
+    for _ in 0..=retries {
         stats.sent += 1;
-        if attempt == MAX_RETRANSMISSIONS || !handle.chance(Decision::Loss, config.loss_rate()) {
-            break;
+        if !handle.chance(Decision::Loss, config.loss_rate()) {
+            return Ok(delay.saturating_add(config.draw_latency(handle)));
         }
         stats.dropped += 1;
         delay = delay.saturating_add(rto);
         rto = rto.saturating_mul(2).min(MAX_RTO);
     }
-    delay.saturating_add(config.draw_latency(handle))
+    Err(delay)
+}
+
+pub(crate) fn node_name(world: &World, node: NodeId) -> String {
+    world
+        .node(node)
+        .map_or_else(|| node.to_string(), |n| n.name.to_string())
 }
 
 /// A shared endpoint, with the operations that reach its peer too.

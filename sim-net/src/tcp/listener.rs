@@ -121,6 +121,9 @@ pub(crate) struct Listener {
     /// The waiter slot of `poll_accept` callers.
     poll_key: Cell<WaiterKey>,
     ttl: Cell<u32>,
+    /// What the connections it accepts start with (a `TcpSocket`'s
+    /// options, as Linux's accepted sockets inherit them).
+    options: Options,
 }
 
 impl Listener {
@@ -131,6 +134,7 @@ impl Listener {
         local: SocketAddr,
         backlog: usize,
         recv_buffer: usize,
+        options: Options,
     ) -> TcpListener {
         let node = owner.node.id();
         let state = Rc::new(RefCell::new(ListenerState {
@@ -161,6 +165,7 @@ impl Listener {
             state,
             poll_key: Cell::new(None),
             ttl: Cell::new(DEFAULT_TTL),
+            options,
         };
         TcpListener {
             listener: Bound::new_in(&handle, listener),
@@ -186,7 +191,11 @@ impl Listener {
                 }
                 drop(st);
                 let peer = endpoint.borrow().peer;
-                let conn = Conn::new(self.owner.clone(), endpoint, Options::default());
+                let options = Options {
+                    ttl: self.ttl.get(),
+                    ..self.options
+                };
+                let conn = Conn::new(self.owner.clone(), endpoint, options);
                 Poll::Ready(Ok((TcpStream::from_conn(conn), peer)))
             }
             None => {
@@ -242,7 +251,14 @@ impl TcpListener {
             (world.next_socket_id(), port, backlog, recv_buffer)
         };
         let local = SocketAddr::new(addr.ip(), port);
-        Ok(Listener::open(owner, id, local, backlog, recv_buffer))
+        Ok(Listener::open(
+            owner,
+            id,
+            local,
+            backlog,
+            recv_buffer,
+            Options::default(),
+        ))
     }
 
     /// tokio's `TcpListener::from_std`: a simulated listener bound, on the

@@ -15,6 +15,7 @@ use crate::error;
 use crate::tcp::connect::{self, Connecting, Origin, Settings};
 use crate::tcp::listener::{Listener, TcpListener};
 use crate::tcp::stream::{Options, TcpStream};
+use crate::udp_options::check_byte;
 use crate::world::{Owner, Proto, TcpPort, resolve};
 
 /// A TCP socket that is not yet a [`TcpStream`] or a [`TcpListener`], with
@@ -34,8 +35,11 @@ use crate::world::{Owner, Proto, TcpPort, resolve};
 ///   only (a writer is limited by its peer's window).
 /// - [`set_zero_linger`](Self::set_zero_linger): the connection is reset
 ///   when its stream is dropped (see [`TcpStream::set_zero_linger`]).
-/// - `reuseport`, `keepalive`, `nodelay`, and other linger times are
-///   recorded and reported, not used.
+/// - [`set_keepalive`](Self::set_keepalive): idle connections probe their
+///   peer and time out when it does not answer (see
+///   [`TcpStream::set_keepalive`]).
+/// - `reuseport`, `nodelay`, `tos`, the bound device, and other linger
+///   times are recorded and reported, not used.
 ///
 /// Dropping a bound socket frees its port. Like every socket it is
 /// `Send + Sync` and must be used on its simulation's thread.
@@ -82,9 +86,9 @@ struct Setup {
     origin: Option<Origin>,
     reuseaddr: bool,
     reuseport: bool,
-    keepalive: bool,
     send_buffer: u32,
     recv_buffer: u32,
+    device: Option<Vec<u8>>,
     options: Options,
 }
 
@@ -146,9 +150,9 @@ impl TcpSocket {
                 origin: None,
                 reuseaddr: false,
                 reuseport: false,
-                keepalive: false,
                 send_buffer: buffer,
                 recv_buffer: buffer,
+                device: None,
                 options: Options::default(),
             }),
         };
@@ -252,6 +256,7 @@ impl TcpSocket {
             origin.local,
             backlog,
             recv_buffer,
+            setup.options,
         ))
     }
 
@@ -293,16 +298,19 @@ impl TcpSocket {
         self.read("sim::net::TcpSocket::reuseport", |s| s.reuseport)
     }
 
-    /// Sets `SO_KEEPALIVE` (recorded: the simulation sends no keepalives).
+    /// Sets `SO_KEEPALIVE` for the stream it connects, or for every
+    /// connection its listener accepts (as Linux's accepted sockets inherit
+    /// it): an idle connection probes its peer and times out when the
+    /// probes go unanswered (see [`TcpStream::set_keepalive`]).
     pub fn set_keepalive(&self, keepalive: bool) -> io::Result<()> {
         self.update("sim::net::TcpSocket::set_keepalive", |s| {
-            s.keepalive = keepalive;
+            s.options.keepalive = keepalive;
         })
     }
 
     /// `SO_KEEPALIVE`; `false` by default.
     pub fn keepalive(&self) -> io::Result<bool> {
-        self.read("sim::net::TcpSocket::keepalive", |s| s.keepalive)
+        self.read("sim::net::TcpSocket::keepalive", |s| s.options.keepalive)
     }
 
     /// Sets `TCP_NODELAY` for the stream it connects (see
@@ -381,6 +389,82 @@ impl TcpSocket {
     /// by default.
     pub fn recv_buffer_size(&self) -> io::Result<u32> {
         self.read("sim::net::TcpSocket::recv_buffer_size", |s| s.recv_buffer)
+    }
+
+    /// Sets `IP_TOS`, the type of service of the IPv4 packets sent (0..=255;
+    /// recorded: the simulated links treat every packet alike).
+    ///
+    /// ```
+    /// use sim_net::TcpSocket;
+    ///
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async {
+    ///     let socket = TcpSocket::new_v4().unwrap();
+    ///     socket.set_tos_v4(0x10).unwrap();
+    ///     assert_eq!(socket.tos_v4().unwrap(), 0x10);
+    ///     assert!(socket.set_tos_v4(256).is_err(), "one byte, as on Linux");
+    ///     socket.bind_device(Some(b"eth0")).unwrap();
+    ///     assert_eq!(socket.device().unwrap(), Some(b"eth0".to_vec()));
+    ///     assert!(socket.take_error().unwrap().is_none());
+    /// });
+    /// ```
+    pub fn set_tos_v4(&self, tos: u32) -> io::Result<()> {
+        let tos = check_byte("type of service", tos)?;
+        self.update("sim::net::TcpSocket::set_tos_v4", |s| s.options.tos = tos)
+    }
+
+    /// `IP_TOS`; 0 by default.
+    pub fn tos_v4(&self) -> io::Result<u32> {
+        self.read("sim::net::TcpSocket::tos_v4", |s| s.options.tos)
+    }
+
+    /// tokio's former name of [`set_tos_v4`](Self::set_tos_v4).
+    #[deprecated(note = "`tos` related methods have been renamed `tos_v4`, as in tokio")]
+    #[doc(hidden)]
+    pub fn set_tos(&self, tos: u32) -> io::Result<()> {
+        self.set_tos_v4(tos)
+    }
+
+    /// tokio's former name of [`tos_v4`](Self::tos_v4).
+    #[deprecated(note = "`tos` related methods have been renamed `tos_v4`, as in tokio")]
+    #[doc(hidden)]
+    pub fn tos(&self) -> io::Result<u32> {
+        self.tos_v4()
+    }
+
+    /// Sets `IPV6_TCLASS`, the traffic class of the IPv6 packets sent
+    /// (0..=255; recorded, not used).
+    pub fn set_tclass_v6(&self, tclass: u32) -> io::Result<()> {
+        let tclass = check_byte("traffic class", tclass)?;
+        self.update("sim::net::TcpSocket::set_tclass_v6", |s| {
+            s.options.tclass = tclass;
+        })
+    }
+
+    /// `IPV6_TCLASS`; 0 by default.
+    pub fn tclass_v6(&self) -> io::Result<u32> {
+        self.read("sim::net::TcpSocket::tclass_v6", |s| s.options.tclass)
+    }
+
+    /// Sets `SO_BINDTODEVICE` (recorded: a node has one interface). `None`
+    /// or an empty name unbinds.
+    pub fn bind_device(&self, interface: Option<&[u8]>) -> io::Result<()> {
+        let device = interface
+            .filter(|name| !name.is_empty())
+            .map(<[u8]>::to_vec);
+        self.update("sim::net::TcpSocket::bind_device", |s| s.device = device)
+    }
+
+    /// `SO_BINDTODEVICE`, as set with [`bind_device`](Self::bind_device);
+    /// `None` by default.
+    pub fn device(&self) -> io::Result<Option<Vec<u8>>> {
+        self.read("sim::net::TcpSocket::device", |s| s.device.clone())
+    }
+
+    /// `SO_ERROR`: a socket that has not connected holds no error, so
+    /// `None`.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.socket("sim::net::TcpSocket::take_error").map(|_| None)
     }
 }
 

@@ -17,16 +17,20 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use sim_runtime::Bound;
-use sim_runtime::node::{NodeId, NodeState};
+use sim_runtime::node::NodeState;
+use sim_runtime::{Bound, Handle};
 
 use crate::addr::ToSimAddr;
 use crate::alarm::now_nanos;
 use crate::error::{self, Reset};
 use crate::tcp::connect::{self, Connecting};
-use crate::tcp::endpoint::{Endpoint, EndpointRef, Segment};
+use crate::tcp::endpoint::{Endpoint, EndpointRef, Segment, expire, node_name};
 use crate::tcp::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
-use crate::world::{DEFAULT_TTL, Owner, World, check_ttl, resolve, resolve_or_panic};
+use crate::world::{Owner, World, resolve, resolve_or_panic};
+
+mod options;
+
+pub(crate) use options::Options;
 
 /// A TCP connection between two simulated nodes, with tokio's API.
 ///
@@ -40,7 +44,10 @@ use crate::world::{DEFAULT_TTL, Owner, World, check_ttl, resolve, resolve_or_pan
 /// Semantics:
 /// - Bytes arrive in order and exactly once, whatever the link's loss,
 ///   duplication and jitter: a lost segment arrives one retransmission
-///   timeout later ([`NetConfig::tcp_rto`](crate::NetConfig::tcp_rto)).
+///   timeout later ([`NetConfig::tcp_rto`](crate::NetConfig::tcp_rto)),
+///   unless it is lost on every retransmission
+///   ([`NetConfig::tcp_retries`](crate::NetConfig::tcp_retries)): then the
+///   writer times out (below).
 /// - Shutting down the write direction (`shutdown().await` with tokio's
 ///   `AsyncWriteExt`, `close().await` with futures', or
 ///   [`shutdown_std(Write)`](Self::shutdown_std)): the peer reads the
@@ -62,6 +69,12 @@ use crate::world::{DEFAULT_TTL, Owner, World, check_ttl, resolve, resolve_or_pan
 ///   arrives, not even bytes that were in flight).
 /// - A partition stalls the stream: bytes written during it are sent when it
 ///   heals, in order (bytes already in flight when it starts still arrive).
+///   Bytes that get no acknowledgement for the retransmission time
+///   ([`NetConfig::tcp_retries`](crate::NetConfig::tcp_retries): 924.6 s,
+///   a partition or a link losing every copy) time the writer out: its next
+///   read or write fails with `TimedOut` (once; then end of stream and
+///   `BrokenPipe`), as on Linux. With [`set_keepalive`](Self::set_keepalive),
+///   an idle stream notices a peer cut off too.
 /// - Backpressure: a writer may have
 ///   [`NetConfig::tcp_buffer`](crate::NetConfig::tcp_buffer) bytes (64 KiB)
 ///   not yet read by its peer; beyond that, writes pend until the peer reads.
@@ -75,25 +88,6 @@ use crate::world::{DEFAULT_TTL, Owner, World, check_ttl, resolve, resolve_or_pan
 /// `readable`) and the last one that waited to write.
 pub struct TcpStream {
     conn: Bound<Conn>,
-}
-
-/// Socket options of a stream (and of a [`TcpSocket`](crate::TcpSocket)
-/// before it connects).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Options {
-    pub(crate) nodelay: bool,
-    pub(crate) ttl: u32,
-    pub(crate) linger: Option<Duration>,
-}
-
-impl Default for Options {
-    fn default() -> Options {
-        Options {
-            nodelay: false,
-            ttl: DEFAULT_TTL,
-            linger: None,
-        }
-    }
 }
 
 /// A stream's side of the connection, kept in the simulation: what the
@@ -117,11 +111,39 @@ enum Read {
 
 impl Conn {
     pub(crate) fn new(owner: Owner, ep: Rc<RefCell<Endpoint>>, options: Options) -> Conn {
-        Conn {
+        let conn = Conn {
             owner,
             ep,
             options: Cell::new(options),
+        };
+        if options.keepalive {
+            conn.set_keepalive(true);
         }
+        conn
+    }
+
+    /// Turns keepalive on or off, arming or disarming its timer.
+    pub(crate) fn set_keepalive(&self, keepalive: bool) {
+        let handle = &self.owner.handle;
+        let now = now_nanos(handle);
+        let (Ok(mut world), Ok(mut me)) = (
+            self.owner.net.world.try_borrow_mut(),
+            self.ep.try_borrow_mut(),
+        ) else {
+            return;
+        };
+        me.keepalive = keepalive;
+        me.settle(&mut world, now);
+        expire_conn(&mut me, &mut world, handle, now);
+        let Some(peer) = me.peer_ep.upgrade() else {
+            return;
+        };
+        let Ok(peer) = peer.try_borrow() else {
+            return;
+        };
+        let config = world.config;
+        let net = Rc::downgrade(&self.owner.net);
+        me.watch_keepalive(&peer, &net, &config, handle, now);
     }
 
     /// Reads (or peeks at) the bytes that have arrived. Without a context
@@ -148,6 +170,7 @@ impl Conn {
             return Poll::Ready(Ok(0));
         }
         me.settle(&mut world, now);
+        expire_conn(&mut me, &mut world, handle, now);
         drop(world);
         let wants_bytes = mode == Read::Ready || !buf.is_empty();
         if me.has_data() && wants_bytes {
@@ -190,6 +213,7 @@ impl Conn {
             return Poll::Pending;
         };
         me.wait_read(handle, now, cx.waker());
+        watch(&mut me, handle, now);
         handle.note_wait("a TCP read (no bytes due yet)", None);
         Poll::Pending
     }
@@ -206,6 +230,7 @@ impl Conn {
         let mut world = self.owner.net.world.borrow_mut();
         let mut me = self.ep.borrow_mut();
         me.settle(&mut world, now);
+        expire_conn(&mut me, &mut world, handle, now);
         if let Some(err) = me.write_reset() {
             return Poll::Ready(Err(err));
         }
@@ -229,6 +254,8 @@ impl Conn {
         if window == 0 {
             if let Some(cx) = cx {
                 me.wait_write(handle, now, cx.waker());
+                let at = me.next_deadline(&peer);
+                me.arm_deadline(handle, now, at);
                 handle.note_wait("a TCP write (the peer's receive window is full)", None);
             }
             return Poll::Pending;
@@ -241,6 +268,9 @@ impl Conn {
             let name = node_name(&world, peer.node);
             me.transmit_rst(&mut world, handle, now, due, Reset::PeerClosed(name));
         }
+        // Readers waiting on this end now also wait for these bytes' fate.
+        let at = me.next_deadline(&peer);
+        me.arm_deadline(handle, now, at);
         Poll::Ready(Ok(n))
     }
 
@@ -252,6 +282,7 @@ impl Conn {
         let mut world = self.owner.net.world.borrow_mut();
         let mut me = self.ep.borrow_mut();
         me.settle(&mut world, now);
+        expire_conn(&mut me, &mut world, handle, now);
         drop(world);
         if me.reset.is_some() || me.write_shut {
             return Poll::Ready(Ok(()));
@@ -264,6 +295,7 @@ impl Conn {
             return Poll::Ready(Ok(()));
         }
         me.wait_write(handle, now, cx.waker());
+        watch(&mut me, handle, now);
         handle.note_wait("a TCP write (the peer's receive window is full)", None);
         Poll::Pending
     }
@@ -275,6 +307,7 @@ impl Conn {
         let mut world = self.owner.net.world.borrow_mut();
         let mut me = self.ep.borrow_mut();
         me.settle(&mut world, now);
+        expire_conn(&mut me, &mut world, handle, now);
         if let Some(reset) = &me.reset {
             return Err(if reset.is_kill() {
                 reset.to_error()
@@ -296,8 +329,20 @@ impl Conn {
                 peer.borrow_mut()
                     .transmit(&mut world, handle, now, Segment::Fin);
             }
+            watch(&mut me, handle, now);
         }
         Ok(())
+    }
+
+    /// The error pending for the next read or write, taken (`SO_ERROR`).
+    fn take_error(&self) -> Option<io::Error> {
+        let handle = &self.owner.handle;
+        let now = now_nanos(handle);
+        let mut world = self.owner.net.world.borrow_mut();
+        let mut me = self.ep.borrow_mut();
+        me.settle(&mut world, now);
+        expire_conn(&mut me, &mut world, handle, now);
+        me.take_error()
     }
 
     /// `shutdown(Write)`, but closing twice or after a reset is fine (as
@@ -359,8 +404,9 @@ impl TcpStream {
     /// `ConnectionRefused`. When there is no answer (the node is
     /// down, a partition cuts the way, the request was lost), the request is
     /// sent again after [`NetConfig::syn_rto`](crate::NetConfig::syn_rto)
-    /// (1 s), doubling up to 64 s, for ever: wrap the call in
-    /// `sim::time::timeout` to give up.
+    /// (1 s), doubling, [`syn_retries`](crate::NetConfig::syn_retries)
+    /// times (6); the connect then fails with `TimedOut`, 127 s after it
+    /// started with the defaults, as on Linux.
     ///
     /// ```
     /// use std::io::ErrorKind;
@@ -559,98 +605,38 @@ impl TcpStream {
         }
     }
 
-    /// Sets `TCP_NODELAY`. The simulation sends each write as one segment
-    /// at once (there is no Nagle delay to turn off), so it is recorded, not
-    /// used.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use sim_net::{TcpListener, TcpStream};
-    ///
-    /// let mut rt = sim::Runtime::new(1);
-    /// rt.block_on(async {
-    ///     let _listener = TcpListener::bind("0.0.0.0:80").await.unwrap();
-    ///     let stream = TcpStream::connect("127.0.0.1:80").await.unwrap();
-    ///     stream.set_nodelay(true).unwrap();
-    ///     assert!(stream.nodelay().unwrap());
-    ///     assert_eq!(stream.ttl().unwrap(), 64);
-    ///     stream.set_ttl(16).unwrap();
-    ///     assert_eq!(stream.ttl().unwrap(), 16);
-    ///     assert_eq!(stream.linger().unwrap(), None);
-    ///     stream.set_linger(Some(Duration::from_secs(1))).unwrap();
-    ///     assert_eq!(stream.linger().unwrap(), Some(Duration::from_secs(1)));
-    /// });
-    /// ```
-    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
-        self.update("sim::net::TcpStream::set_nodelay", |o| o.nodelay = nodelay)
+    /// Reads into several buffers in turn, or fails with `WouldBlock`
+    /// when nothing has arrived (see [`try_read`](Self::try_read)).
+    pub fn try_read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        let mut total = 0;
+        for buf in bufs.iter_mut().filter(|b| !b.is_empty()) {
+            let n = match self.try_read(buf) {
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock && total > 0 => break,
+                other => other?,
+            };
+            total += n;
+            if n < buf.len() {
+                break;
+            }
+        }
+        Ok(total)
     }
 
-    /// `TCP_NODELAY`, as set with [`set_nodelay`](Self::set_nodelay);
-    /// `false` by default.
-    pub fn nodelay(&self) -> io::Result<bool> {
-        Ok(self.options("sim::net::TcpStream::nodelay")?.nodelay)
-    }
-
-    /// Sets the IP time-to-live (1..=255). The simulated network has no
-    /// hops, so it is recorded, not used.
-    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
-        let ttl = check_ttl(ttl)?;
-        self.update("sim::net::TcpStream::set_ttl", |o| o.ttl = ttl)
-    }
-
-    /// The IP time-to-live; 64 by default.
-    pub fn ttl(&self) -> io::Result<u32> {
-        Ok(self.options("sim::net::TcpStream::ttl")?.ttl)
-    }
-
-    /// Sets `SO_LINGER`. Closing never blocks in the simulation, so a
-    /// duration is recorded only, except zero: see
-    /// [`set_zero_linger`](Self::set_zero_linger).
-    pub fn set_linger(&self, dur: Option<Duration>) -> io::Result<()> {
-        self.update("sim::net::TcpStream::set_linger", |o| o.linger = dur)
-    }
-
-    /// Sets a linger time of zero: dropping the stream then resets the
-    /// connection instead of ending it (once the reset arrives, the peer's
-    /// next read or write fails with `ConnectionReset`), and its port skips
-    /// TIME_WAIT.
-    ///
-    /// ```
-    /// use std::io::ErrorKind;
-    /// use futures::AsyncReadExt;
-    /// use sim_net::{TcpListener, TcpStream};
-    ///
-    /// let mut rt = sim::Runtime::new(1);
-    /// rt.block_on(async {
-    ///     let listener = TcpListener::bind("0.0.0.0:80").await.unwrap();
-    ///     let client = TcpStream::connect("127.0.0.1:80").await.unwrap();
-    ///     let (mut accepted, _) = listener.accept().await.unwrap();
-    ///     client.set_zero_linger().unwrap();
-    ///     drop(client);
-    ///     let err = accepted.read(&mut [0; 8]).await.unwrap_err();
-    ///     assert_eq!(err.kind(), ErrorKind::ConnectionReset);
-    /// });
-    /// ```
-    pub fn set_zero_linger(&self) -> io::Result<()> {
-        self.set_linger(Some(Duration::ZERO))
-    }
-
-    /// `SO_LINGER`, as set with [`set_linger`](Self::set_linger); `None` by
-    /// default.
-    pub fn linger(&self) -> io::Result<Option<Duration>> {
-        Ok(self.options("sim::net::TcpStream::linger")?.linger)
-    }
-
-    fn options(&self, what: &str) -> io::Result<Options> {
-        Ok(self.conn(what)?.options.get())
-    }
-
-    fn update(&self, what: &str, change: impl FnOnce(&mut Options)) -> io::Result<()> {
-        let conn = self.conn(what)?;
-        let mut options = conn.options.get();
-        change(&mut options);
-        conn.options.set(options);
-        Ok(())
+    /// Writes from several buffers in turn, or fails with `WouldBlock`
+    /// when the peer's window is full (see [`try_write`](Self::try_write)).
+    pub fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let mut total = 0;
+        for buf in bufs.iter().filter(|b| !b.is_empty()) {
+            let n = match self.try_write(buf) {
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock && total > 0 => break,
+                other => other?,
+            };
+            total += n;
+            if n < buf.len() {
+                break;
+            }
+        }
+        Ok(total)
     }
 
     /// Splits the stream into a read half and a write half borrowing it,
@@ -787,10 +773,24 @@ impl TcpStream {
     }
 }
 
-fn node_name(world: &World, node: NodeId) -> String {
-    world
-        .node(node)
-        .map_or_else(|| node.to_string(), |n| n.name.to_string())
+/// Applies the timeouts due by `now` to `me`'s connection (see
+/// [`expire`]).
+fn expire_conn(me: &mut Endpoint, world: &mut World, handle: &Handle, now: u64) {
+    if let Some(peer) = me.peer_ep.upgrade() {
+        if let Ok(mut peer) = peer.try_borrow_mut() {
+            expire(me, &mut peer, world, handle, now);
+        }
+    }
+}
+
+/// Arms `me`'s deadline alarm, so that its waiting tasks are woken when it
+/// may give up (or probe its peer).
+fn watch(me: &mut Endpoint, handle: &Handle, now: u64) {
+    let at = me
+        .peer_ep
+        .upgrade()
+        .and_then(|peer| peer.try_borrow().ok().and_then(|p| me.next_deadline(&p)));
+    me.arm_deadline(handle, now, at);
 }
 
 /// How an endpoint whose owner is gone is closed.
@@ -865,6 +865,7 @@ pub(crate) fn close_endpoint(owner: &Owner, endpoint: &Rc<RefCell<Endpoint>>, ho
             let mut me = endpoint.borrow_mut();
             if let Some(peer) = me.peer_ep.upgrade() {
                 let mut peer = peer.borrow_mut();
+                expire(&mut me, &mut peer, &mut world, handle, now);
                 if how == Close::Aborted {
                     peer.reset_with(Reset::Aborted(name));
                 } else if me.reset.is_none() {
