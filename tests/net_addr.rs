@@ -325,3 +325,47 @@ async fn ipv6_socket_addresses_parse_as_std_to_socket_addrs_parses_them() {
     let udp = UdpSocket::bind("::1:0").await.unwrap();
     assert!(udp.local_addr().unwrap().ip().is_loopback());
 }
+
+/// A DNS record names an address no node's name does: connections and
+/// datagrams to the name reach it, and moving the record moves them.
+#[test]
+fn dns_records_name_services_and_move_with_a_failover() {
+    let mut rt = sim::Runtime::new(1);
+    rt.block_on(async {
+        let a = sim::node::Builder::new("db-a").build();
+        let b = sim::node::Builder::new("db-b").build();
+        for node in [&a, &b] {
+            let name = node.name();
+            node.spawn(async move {
+                let listener = sim::net::TcpListener::bind("0.0.0.0:5432").await.unwrap();
+                loop {
+                    let (mut stream, _) = listener.accept().await.unwrap();
+                    use futures::AsyncWriteExt;
+                    stream.write_all(name.as_bytes()).await.unwrap();
+                }
+            });
+        }
+        sim::time::sleep(std::time::Duration::from_millis(1)).await;
+        let who = || async {
+            use futures::AsyncReadExt;
+            let mut stream = sim::net::TcpStream::connect("db.internal:5432")
+                .await
+                .unwrap();
+            let mut name = vec![0; 4];
+            stream.read_exact(&mut name).await.unwrap();
+            String::from_utf8(name).unwrap()
+        };
+        sim::net::add_dns_record("db.internal", a.ip());
+        assert_eq!(who().await, "db-a");
+        sim::net::add_dns_record("db.internal", b.ip());
+        assert_eq!(who().await, "db-b");
+        sim::net::remove_dns_record("db.internal");
+        let err = sim::net::TcpStream::connect("db.internal:5432")
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+        sim::net::add_dns_record("cache", a.ip());
+        let err = sim::net::lookup("nothing").unwrap_err().to_string();
+        assert!(err.contains("`cache` (a DNS record)"), "{err}");
+    });
+}

@@ -5,6 +5,8 @@
 //! simulation is its own DNS. `localhost` and `127.0.0.1` are the node the
 //! code runs on.
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
@@ -126,10 +128,84 @@ impl<T: ToSimAddr + ?Sized> ToSimAddr for &T {
     }
 }
 
-/// The IP address of a host: a node's name, an IP address, or `localhost`.
+/// The simulation's DNS records: names that are not nodes' (a service
+/// name, an alias, a name for a replica set's address).
+#[derive(Default)]
+struct Records(RefCell<BTreeMap<String, IpAddr>>);
+
+/// Makes `name` resolve to `ip` in the current simulation, for
+/// [`lookup`], [`lookup_host`] and every socket call given a name: a
+/// service name (`db.internal`), an alias of a node, the name of an
+/// address no node has yet. A record replaces an earlier one of the same
+/// name and wins over a node's name.
 ///
-/// `NotFound` (listing the simulation's nodes) when no node has that name;
-/// an error outside a simulation.
+/// ```
+/// let mut rt = sim::Runtime::new(1);
+/// rt.block_on(async {
+///     let primary = sim::node::Builder::new("db-1").build();
+///     sim_net::add_dns_record("db.internal", primary.ip());
+///     assert_eq!(sim_net::lookup("db.internal").unwrap(), primary.ip());
+///     // A failover moves the name to another node.
+///     let replica = sim::node::Builder::new("db-2").build();
+///     sim_net::add_dns_record("db.internal", replica.ip());
+///     assert_eq!(sim_net::lookup("db.internal").unwrap(), replica.ip());
+///     assert_eq!(sim_net::remove_dns_record("db.internal"), Some(replica.ip()));
+///     assert!(sim_net::lookup("db.internal").is_err());
+/// });
+/// ```
+///
+/// # Panics
+/// Outside a simulation, at the caller's line.
+#[track_caller]
+pub fn add_dns_record(name: impl Into<String>, ip: IpAddr) {
+    let handle = Handle::current();
+    let name = name.into();
+    handle.record_event("net.dns", dns_word(&name), ip_word(ip));
+    handle
+        .extension(Records::default)
+        .0
+        .borrow_mut()
+        .insert(name, ip);
+}
+
+/// Removes the record of `name` (see [`add_dns_record`]); returns its
+/// address, if it had one.
+///
+/// # Panics
+/// Outside a simulation, at the caller's line.
+#[track_caller]
+pub fn remove_dns_record(name: &str) -> Option<IpAddr> {
+    let handle = Handle::current();
+    handle.record_event("net.dns", dns_word(name), 0);
+    handle
+        .extension(Records::default)
+        .0
+        .borrow_mut()
+        .remove(name)
+}
+
+/// A name as a word for trace events (FNV-1a: fixed, so fingerprints are).
+fn dns_word(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn ip_word(ip: IpAddr) -> u64 {
+    match ip {
+        IpAddr::V4(v4) => u64::from(u32::from(v4)),
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6);
+            (bits as u64) ^ ((bits >> 64) as u64)
+        }
+    }
+}
+
+/// The IP address of a host: a DNS record's name ([`add_dns_record`]), a
+/// node's name, an IP address, or `localhost`.
+///
+/// `NotFound` (listing the simulation's nodes and records) when nothing has
+/// that name; an error outside a simulation.
 ///
 /// ```
 /// let mut rt = sim::Runtime::new(1);
@@ -150,13 +226,24 @@ pub fn lookup(host: &str) -> io::Result<IpAddr> {
     if let Ok(ip) = trimmed.parse::<Ipv6Addr>() {
         return Ok(IpAddr::V6(ip));
     }
-    Handle::try_current().map_err(|_| error::no_simulation("sim::net::lookup"))?;
+    let handle = Handle::try_current().map_err(|_| error::no_simulation("sim::net::lookup"))?;
+    let records = handle.extension(Records::default);
+    if let Some(ip) = records.0.borrow().get(host) {
+        return Ok(*ip);
+    }
     match sim_runtime::node::lookup(host) {
         Some(node) => Ok(node.ip()),
         None => {
             let known: Vec<String> = sim_runtime::node::all()
                 .iter()
                 .map(|n| format!("`{}`", n.name()))
+                .chain(
+                    records
+                        .0
+                        .borrow()
+                        .keys()
+                        .map(|name| format!("`{name}` (a DNS record)")),
+                )
                 .collect();
             Err(error::no_such_node(host, &known))
         }

@@ -131,7 +131,7 @@ mod world;
 /// tokio's name for [`ToSimAddr`], so that code generic over addresses
 /// (`fn f<A: ToSocketAddrs>(a: A)`) compiles unchanged.
 pub use addr::ToSimAddr as ToSocketAddrs;
-pub use addr::{ToSimAddr, lookup, lookup_host};
+pub use addr::{ToSimAddr, add_dns_record, lookup, lookup_host, remove_dns_record};
 pub use config::NetConfig;
 pub use control::{
     NodeRef, config, configure, heal, heal_all, hold, isolate, link, partition, partition_oneway,

@@ -355,6 +355,8 @@ pub(crate) fn describe_custom(
         "net.partition" => format!("partition {} (one way)", link(a)),
         "net.heal" => format!("heal {}", link(a).replace(" -> ", " <-> ")),
         "net.heal_all" => "heal all partitions".to_owned(),
+        "net.dns" if b == 0 => "a DNS record removed".to_owned(),
+        "net.dns" => "a DNS record set".to_owned(),
         "net.isolate" if b == 1 => format!("isolate {}", node(a)),
         "net.isolate" => format!("rejoin {}", node(a)),
         "net.hold" if b == 1 => format!("hold messages {}", link(a)),
