@@ -1006,3 +1006,62 @@ async fn on_purpose_a_connection_is_queued_for_accept_when_its_request_arrives()
     connecting.await.unwrap().unwrap();
     assert_eq!(start.elapsed(), Duration::from_millis(10));
 }
+
+/// The socket table (`sim::net::netstat::sockets`) follows a connection
+/// through its life as `ss` would: listening, established with bytes
+/// queued, CLOSE_WAIT once the peer closed, then TIME_WAIT on the side
+/// that closed first (with `NetConfig::time_wait` set; it is 0 by default).
+#[test]
+fn the_socket_table_follows_a_connection_as_ss_shows_it() {
+    use sim::net::netstat::{Protocol, SocketState, sockets};
+    let mut rt = sim::Runtime::new(1);
+    rt.block_on(async {
+        sim::net::configure(sim::net::NetConfig::new().time_wait(Duration::from_secs(60)));
+        let server = sim::node::Builder::new("server").build();
+        let accepted = server.spawn(async {
+            let listener = TcpListener::bind("0.0.0.0:80").await.unwrap();
+            let (stream, _) = listener.accept().await.unwrap();
+            (listener, stream)
+        });
+        sleep(Duration::from_millis(1)).await;
+        let mut client = TcpStream::connect("server:80").await.unwrap();
+        let (_listener, mut stream) = accepted.await.unwrap();
+        client.write_all(b"hello").await.unwrap();
+        sleep(Duration::from_millis(10)).await;
+        let table = sockets(&server);
+        assert!(
+            table
+                .iter()
+                .any(|s| s.state == SocketState::Listen { queued: 0 } && s.local.port() == 80),
+            "{table:?}"
+        );
+        let conn = table
+            .iter()
+            .find(|s| s.state == SocketState::Established)
+            .copied()
+            .unwrap_or_else(|| panic!("{table:?}"));
+        assert_eq!((conn.protocol, conn.recv_queue), (Protocol::Tcp, 5));
+        assert_eq!(conn.peer, Some(client.local_addr().unwrap()));
+
+        // The client closes: the server's end is in CLOSE_WAIT.
+        drop(client);
+        sleep(Duration::from_millis(10)).await;
+        assert!(
+            sockets(&server)
+                .iter()
+                .any(|s| s.state == SocketState::CloseWait)
+        );
+        // The server reads the rest and closes: the client's port waits.
+        let mut rest = Vec::new();
+        stream.read_to_end(&mut rest).await.unwrap();
+        drop(stream);
+        sleep(Duration::from_millis(10)).await;
+        let client_table = sockets(sim::node::current());
+        assert!(
+            client_table
+                .iter()
+                .any(|s| matches!(s.state, SocketState::TimeWait { .. })),
+            "{client_table:?}"
+        );
+    });
+}

@@ -85,7 +85,7 @@ impl NodeRef {
     /// Every panic here is at the caller's line: `#[track_caller]` does not
     /// reach into closures, so the lookups are plain `match`es.
     #[track_caller]
-    fn resolve(&self, world: &mut World, what: &str) -> NodeId {
+    pub(crate) fn resolve(&self, world: &mut World, what: &str) -> NodeId {
         let current = sim_runtime::Handle::current();
         let node = match &self.0 {
             Repr::Id(id) => current.node(*id).ok_or(*id),
@@ -120,7 +120,7 @@ impl NodeRef {
 
 /// The running simulation and its network; panics outside one.
 #[track_caller]
-fn enter(what: &str) -> (Handle, Rc<Net>) {
+pub(crate) fn enter(what: &str) -> (Handle, Rc<Net>) {
     match Net::current(what) {
         Ok(found) => found,
         Err(err) => panic!("{err}"),
@@ -446,7 +446,7 @@ fn sockets_on(world: &World, node: NodeId) -> Sockets {
 }
 
 /// Delivers everything due on a node's sockets, so counters are current.
-fn settle_node(world: &mut World, handle: &Handle, node: NodeId) {
+pub(crate) fn settle_node(world: &mut World, handle: &Handle, node: NodeId) {
     let now = now_nanos(handle);
     let sockets = sockets_on(world, node);
     for socket in &sockets.udp {

@@ -121,6 +121,7 @@ mod error;
 mod fd;
 mod link;
 pub mod nemesis;
+pub mod netstat;
 mod ports;
 pub mod tcp;
 mod udp;

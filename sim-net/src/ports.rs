@@ -126,6 +126,13 @@ impl<T> Ports<T> {
     }
 
     /// Every bound value, in port and binding order.
+    /// Every binding, as `(address, port, value)`, in port and binding order.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (IpAddr, u16, &T)> {
+        self.map
+            .iter()
+            .flat_map(|(port, list)| list.iter().map(move |(ip, value)| (*ip, *port, value)))
+    }
+
     pub(crate) fn values(&self) -> impl Iterator<Item = &T> {
         self.map.values().flatten().map(|(_, value)| value)
     }

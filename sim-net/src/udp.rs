@@ -92,6 +92,20 @@ pub(crate) struct UdpState {
 }
 
 impl UdpState {
+    /// The socket as the socket table shows it.
+    pub(crate) fn entry(&self) -> Option<crate::netstat::SocketEntry> {
+        use crate::netstat::{Protocol, SocketEntry, SocketState};
+        self.closed.is_none().then_some(SocketEntry {
+            protocol: Protocol::Udp,
+            state: SocketState::Bound,
+            local: self.local,
+            peer: self.peer,
+            recv_queue: self.arrived_bytes,
+        })
+    }
+}
+
+impl UdpState {
     /// Closes the socket because its node was killed.
     pub(crate) fn close(&mut self, node: &str) {
         self.closed = Some(node.into());

@@ -173,6 +173,27 @@ pub(crate) struct Endpoint {
 }
 
 impl Endpoint {
+    /// This end as the socket table shows it.
+    pub(crate) fn entry(&self) -> crate::netstat::SocketEntry {
+        use crate::netstat::{Protocol, SocketEntry, SocketState};
+        let state = if self.reset.is_some() || self.dead {
+            SocketState::Closed
+        } else if self.closed {
+            SocketState::Closing
+        } else if self.fin_arrived {
+            SocketState::CloseWait
+        } else {
+            SocketState::Established
+        };
+        SocketEntry {
+            protocol: Protocol::Tcp,
+            state,
+            local: self.local,
+            peer: Some(self.peer),
+            recv_queue: self.unread,
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         id: u64,

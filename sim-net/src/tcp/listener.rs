@@ -38,6 +38,20 @@ pub(crate) struct ListenerState {
 }
 
 impl ListenerState {
+    /// The listener as the socket table shows it.
+    pub(crate) fn entry(&self) -> Option<crate::netstat::SocketEntry> {
+        use crate::netstat::{Protocol, SocketEntry, SocketState};
+        (!self.closed).then_some(SocketEntry {
+            protocol: Protocol::Tcp,
+            state: SocketState::Listen {
+                queued: self.queue.len(),
+            },
+            local: self.local,
+            peer: None,
+            recv_queue: 0,
+        })
+    }
+
     /// True if a new connection can be queued.
     pub(crate) fn has_room(&self) -> bool {
         !self.closed && self.queue.len() < self.backlog
