@@ -11,7 +11,9 @@
 //!
 //! Each decision is one varint of the number `value << 3 | kind` before
 //! base64 (kinds 0 to 6; kind 7 is followed by two more bits that tell the
-//! later kinds apart: `(value << 2 | which) << 3 | 7`), so every
+//! next kinds apart: `(value << 2 | which) << 3 | 7`, and `which` 3 by three
+//! more for the kinds after those: `((value << 3 | more) << 2 | 3) << 3 | 7`),
+//! so every
 //! `u64` value survives (`sim1` strings kept only
 //! its low 61 bits, and named schedules by the order before yields
 //! switched tasks: they are refused with their seed). Trailing default
@@ -54,11 +56,21 @@ fn code(what: Decision) -> u64 {
 }
 
 /// An entry as the number its varint holds.
-fn pack(entry: &Entry) -> u128 {
-    let value = u128::from(entry.value);
-    match code(entry.what) {
+fn pack(code: u64, value: u64) -> u128 {
+    let value = u128::from(value);
+    match code {
         code @ 0..=6 => (value << 3) | u128::from(code),
-        extended => (((value << 2) | u128::from(extended - 7)) << 3) | 7,
+        code @ 7..=9 => (((value << 2) | u128::from(code - 7)) << 3) | 7,
+        code => (((((value << 3) | u128::from(code - 10)) << 2) | 3) << 3) | 7,
+    }
+}
+
+/// The code and value packed in a varint's number (the inverse of [`pack`]).
+fn unpack(v: u128) -> (u64, u128) {
+    match ((v & 7) as u64, ((v >> 3) & 3) as u64) {
+        (7, 3) => (10 + ((v >> 5) & 7) as u64, v >> 8),
+        (7, which) => (7 + which, v >> 5),
+        (code, _) => (code, v >> 3),
     }
 }
 
@@ -125,7 +137,7 @@ impl Tape {
     pub(crate) fn encode(&self) -> String {
         let mut bytes = Vec::with_capacity(self.entries.len() * 2);
         for entry in &self.entries {
-            let mut v = pack(entry);
+            let mut v = pack(code(entry.what), entry.value);
             loop {
                 let byte = (v & 0x7f) as u8;
                 v >>= 7;
@@ -195,17 +207,14 @@ impl Tape {
         let mut entries = Vec::new();
         let (mut v, mut shift) = (0u128, 0u32);
         for byte in bytes {
-            // A value and its kind fit in 67 bits: 10 bytes of 7.
-            if shift > 63 {
+            // A value and its kind fit in 72 bits: 11 bytes of 7.
+            if shift > 70 {
                 return Err(invalid("a decision is too large"));
             }
             v |= u128::from(byte & 0x7f) << shift;
             shift += 7;
             if byte & 0x80 == 0 {
-                let (code, value) = match (v & 7) as u64 {
-                    7 => (7 + ((v >> 3) & 3) as u64, v >> 5),
-                    code => (code, v >> 3),
-                };
+                let (code, value) = unpack(v);
                 let what = decision(code)
                     .ok_or_else(|| invalid("it holds an unknown kind of decision"))?;
                 let value = u64::try_from(value).map_err(|_| invalid("a decision is too large"))?;
@@ -472,6 +481,16 @@ mod tests {
             entries,
         };
         assert_eq!(Tape::decode(&tape.encode(), "t::a").unwrap(), tape);
+    }
+
+    #[test]
+    fn codes_up_to_17_pack_and_unpack() {
+        for code in 0..18 {
+            for value in [0, 1, 5, 1 << 40, u64::MAX] {
+                let (c, v) = unpack(pack(code, value));
+                assert_eq!((c, v), (code, u128::from(value)));
+            }
+        }
     }
 
     #[test]
