@@ -161,6 +161,43 @@ async fn port_zero_gives_ephemeral_ports_counting_from_49152_per_node() {
 }
 
 #[sim::test]
+async fn the_ephemeral_range_is_configurable_and_wraps_around_to_free_ports() {
+    sim::net::configure(sim::net::NetConfig::new().ephemeral_ports(32768..=32770));
+    let a = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    let b = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    let c = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    let ports =
+        [&a.local_addr(), &b.local_addr(), &c.local_addr()].map(|a| a.as_ref().unwrap().port());
+    assert_eq!(ports, [32768, 32769, 32770]);
+    drop(a);
+    // The search goes on after the last port taken, wraps, and finds the freed one.
+    let d = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    assert_eq!(d.local_addr().unwrap().port(), 32768);
+    let err = UdpSocket::bind("0.0.0.0:0").await.unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
+    assert!(
+        err.to_string().contains("32768..=32770 are all bound")
+            && err.to_string().contains("NetConfig::ephemeral_ports"),
+        "{err}"
+    );
+    // A connect from an unbound socket takes its port from the range too.
+    let server = Builder::new("server")
+        .init(|| async {
+            let listener = TcpListener::bind("0.0.0.0:80").await.unwrap();
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                std::mem::forget(stream);
+            }
+        })
+        .build();
+    let _ = server;
+    sim::time::sleep(std::time::Duration::from_millis(1)).await;
+    sim::net::configure(sim::net::NetConfig::new().ephemeral_ports(40000..=40009));
+    let stream = sim::net::TcpStream::connect("server:80").await.unwrap();
+    assert_eq!(stream.local_addr().unwrap().port(), 40000);
+}
+
+#[sim::test]
 async fn a_dropped_socket_frees_its_port_at_once() {
     let udp = UdpSocket::bind("0.0.0.0:7000").await.unwrap();
     drop(udp);

@@ -1,6 +1,7 @@
 //! The network's settings for one simulation: the default link, buffer
 //! sizes, TCP timers.
 
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use crate::link::LinkConfig;
@@ -21,6 +22,7 @@ use crate::link::LinkConfig;
 /// | [`keepalive_interval`](Self::keepalive_interval) | 75 s | time between unanswered probes (Linux's `tcp_keepalive_intvl`) |
 /// | [`keepalive_probes`](Self::keepalive_probes) | 9 | unanswered probes before the connection fails with `TimedOut` (Linux's `tcp_keepalive_probes`) |
 /// | [`time_wait`](Self::time_wait) | 0 | how long a closed TCP socket's port stays unavailable |
+/// | [`ephemeral_ports`](Self::ephemeral_ports) | 49152..=65535 | the ports that port 0 picks from, in order, per node (Linux's `ip_local_port_range` is 32768..=60999) |
 ///
 /// Buffer sizes apply to sockets created afterwards.
 ///
@@ -56,6 +58,7 @@ pub struct NetConfig {
     keepalive_interval: Duration,
     keepalive_probes: u32,
     time_wait: Duration,
+    ephemeral_ports: (u16, u16),
 }
 
 impl Default for NetConfig {
@@ -73,6 +76,7 @@ impl Default for NetConfig {
             keepalive_interval: Duration::from_secs(75),
             keepalive_probes: 9,
             time_wait: Duration::ZERO,
+            ephemeral_ports: (49152, u16::MAX),
         }
     }
 }
@@ -248,6 +252,41 @@ impl NetConfig {
         self
     }
 
+    /// The ports a bind to port 0 (and a connect from an unbound socket)
+    /// takes from, per node and protocol: the next free one after the last
+    /// taken, wrapping around. 49152..=65535 by default (IANA's dynamic
+    /// ports); `32768..=60999` is Linux's default `ip_local_port_range`.
+    /// A node with every port of the range bound gets `AddrInUse`.
+    ///
+    /// ```
+    /// use sim_net::{NetConfig, UdpSocket};
+    ///
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async {
+    ///     sim_net::configure(NetConfig::new().ephemeral_ports(32768..=32769));
+    ///     let a = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    ///     let b = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    ///     assert_eq!(a.local_addr().unwrap().port(), 32768);
+    ///     assert_eq!(b.local_addr().unwrap().port(), 32769);
+    ///     let full = UdpSocket::bind("0.0.0.0:0").await.unwrap_err();
+    ///     assert_eq!(full.kind(), std::io::ErrorKind::AddrInUse);
+    /// });
+    /// ```
+    ///
+    /// # Panics
+    /// If the range is empty or includes port 0, at the caller's line.
+    #[track_caller]
+    pub fn ephemeral_ports(mut self, ports: RangeInclusive<u16>) -> Self {
+        let (first, last) = ports.into_inner();
+        assert!(
+            first >= 1 && first <= last,
+            "sim::net::NetConfig::ephemeral_ports: {first}..={last} is not a range of ports \
+             (it must be non-empty and start at 1 or above)"
+        );
+        self.ephemeral_ports = (first, last);
+        self
+    }
+
     /// The default link configuration.
     pub fn link_config(&self) -> LinkConfig {
         self.link
@@ -307,6 +346,11 @@ impl NetConfig {
     pub fn time_wait_duration(&self) -> Duration {
         self.time_wait
     }
+
+    /// The ephemeral port range.
+    pub fn ephemeral_port_range(&self) -> RangeInclusive<u16> {
+        self.ephemeral_ports.0..=self.ephemeral_ports.1
+    }
 }
 
 #[cfg(test)]
@@ -337,6 +381,13 @@ mod tests {
     #[should_panic(expected = "more than Linux allows (127)")]
     fn syn_retries_beyond_linuxs_limit_are_refused() {
         let _ = NetConfig::new().syn_retries(128);
+    }
+
+    #[test]
+    #[should_panic(expected = "is not a range of ports")]
+    fn an_empty_ephemeral_range_is_refused() {
+        let (first, last) = (60000, 50000);
+        let _ = NetConfig::new().ephemeral_ports(first..=last);
     }
 
     #[test]

@@ -109,11 +109,12 @@ pub(crate) fn in_time_wait(node: &str, port: u16) -> Error {
     )
 }
 
-pub(crate) fn no_ephemeral_port(node: &str, proto: &str) -> Error {
+pub(crate) fn no_ephemeral_port(node: &str, proto: &str, first: u16, last: u16) -> Error {
     Error::new(
         ErrorKind::AddrInUse,
         format!(
-            "node `{node}` has no free ephemeral {proto} port left (49152..=65535 are all bound)"
+            "node `{node}` has no free ephemeral {proto} port left ({first}..={last} are all bound; \
+             see `sim::net::NetConfig::ephemeral_ports`)"
         ),
     )
 }

@@ -55,7 +55,8 @@
 //!   bound at once, and a wildcard (`0.0.0.0`, `::`) takes the port on
 //!   every address. Loopback traffic reports `127.0.0.1` (or `::1`) as its
 //!   addresses. Binding a port in use is `AddrInUse`; port 0 picks the
-//!   node's next free ephemeral port, counting from 49152. A dropped socket
+//!   node's next free ephemeral port, counting from 49152
+//!   ([`NetConfig::ephemeral_ports`] sets the range). A dropped socket
 //!   frees its port at once (TCP ports can be kept in a TIME_WAIT with
 //!   [`NetConfig::time_wait`]). Killing a node closes its sockets and frees
 //!   all its ports, so a restart binds them again.

@@ -32,9 +32,6 @@ use crate::tcp::endpoint::{Endpoint, EndpointRef};
 use crate::tcp::listener::ListenerState;
 use crate::udp::UdpState;
 
-/// The first ephemeral port, as on Linux and in the IANA range.
-pub(crate) const EPHEMERAL_FIRST: u16 = 49152;
-
 /// A socket's IP time-to-live until one is set, as on Linux.
 pub(crate) const DEFAULT_TTL: u32 = 64;
 
@@ -82,6 +79,8 @@ pub(crate) struct NodeNet {
     pub(crate) time_wait: Ports<u64>,
     /// Every open TCP connection end on the node (for kills and heals).
     pub(crate) endpoints: Slab<Weak<RefCell<Endpoint>>>,
+    /// Where the search for a free ephemeral port starts (the range's
+    /// first port when it is outside the configured range).
     next_ephemeral: u16,
 }
 
@@ -156,7 +155,7 @@ impl Net {
             else {
                 return;
             };
-            node.next_ephemeral = EPHEMERAL_FIRST;
+            node.next_ephemeral = 0;
             node.time_wait = Ports::default();
             let udp = node.udp.take_all();
             let listeners: Vec<_> = node
@@ -236,7 +235,7 @@ impl World {
                 tcp: Ports::default(),
                 time_wait: Ports::default(),
                 endpoints: Slab::new(),
-                next_ephemeral: EPHEMERAL_FIRST,
+                next_ephemeral: 0,
             });
         }
         self.nodes[i].as_mut().expect("created above")
@@ -352,6 +351,7 @@ impl World {
         port: u16,
         now: u64,
     ) -> io::Result<u16> {
+        let range = self.config.ephemeral_port_range();
         let n = self
             .node_seen_mut(node)
             .expect("the binding node is registered");
@@ -362,11 +362,15 @@ impl World {
                 None => Ok(port),
             };
         }
-        let span = u32::from(u16::MAX - EPHEMERAL_FIRST) + 1;
+        let (first, last) = (*range.start(), *range.end());
+        let span = u32::from(last - first) + 1;
         for _ in 0..span {
-            let candidate = n.next_ephemeral;
-            n.next_ephemeral = if candidate == u16::MAX {
-                EPHEMERAL_FIRST
+            let candidate = match n.next_ephemeral {
+                next if (first..=last).contains(&next) => next,
+                _ => first,
+            };
+            n.next_ephemeral = if candidate == last {
+                first
             } else {
                 candidate + 1
             };
@@ -374,7 +378,7 @@ impl World {
                 return Ok(candidate);
             }
         }
-        Err(error::no_ephemeral_port(&n.name, proto.name()))
+        Err(error::no_ephemeral_port(&n.name, proto.name(), first, last))
     }
 
     /// Lets `(ip, port)` be bound again before its TIME_WAIT ends
