@@ -67,7 +67,9 @@
 //!   the same seed gives the same packet fates.
 //! - **Faults.** [`partition`], [`partition_oneway`], [`isolate`],
 //!   [`heal`], [`heal_all`], [`rejoin`]; [`hold`] and [`release`] to force
-//!   an order of arrivals.
+//!   an order of arrivals. Per-packet rules ([`add_rule`]) drop, delay or
+//!   duplicate only the packets that match (a SYN, data to a port, the
+//!   n-th datagram).
 //! - **Giving up**, as Linux does, with its defaults in [`NetConfig`]: a
 //!   connect with no answer fails with `TimedOut` after 6 retries (127 s),
 //!   bytes unacknowledged for 15 retransmissions (924.6 s: a partition, a
@@ -104,6 +106,7 @@
 //! | `link` | [`LinkConfig`], [`LinkStats`], a link's state and fate draws |
 //! | `config` | [`NetConfig`]: buffers, TCP timers, the default link |
 //! | `control` | what tests call: faults, link settings, counters |
+//! | `rule` | [`Rule`], [`add_rule`]: per-packet faults (drop, delay, duplicate what matches) |
 //! | `alarm`, `waiters` | how a waiting receiver is woken |
 //! | `chore` | timers that do network work at their time: a UDP socket under pressure settling, a keepalive probe |
 //! | `udp` | [`UdpSocket`] |
@@ -124,6 +127,7 @@ mod link;
 pub mod nemesis;
 pub mod netstat;
 mod ports;
+mod rule;
 pub mod tcp;
 mod udp;
 mod udp_options;
@@ -140,6 +144,7 @@ pub use control::{
     rejoin, release, set_link, stats, total_stats,
 };
 pub use link::{DEFAULT_LATENCY, LinkConfig, LinkStats};
+pub use rule::{PacketKind, Rule, RuleHandle, RuleStats, add_rule, clear_rules};
 pub use tcp::listener::TcpListener;
 pub use tcp::socket::TcpSocket;
 pub use tcp::stream::TcpStream;

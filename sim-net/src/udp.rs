@@ -29,6 +29,7 @@ use crate::addr::ToSimAddr;
 use crate::alarm::{Alarm, now_nanos};
 use crate::chore;
 use crate::error;
+use crate::rule::{Packet, PacketKind};
 use crate::udp_options::UdpOptions;
 use crate::waiters::{WaiterKey, Waiters};
 use crate::world::{Net, Owner, Proto, World, resolve};
@@ -314,6 +315,8 @@ pub(crate) const LOST_DRAWN: u64 = 0;
 pub(crate) const LOST_CUT: u64 = 1;
 /// ... no socket was there to take it.
 pub(crate) const LOST_NO_SOCKET: u64 = 2;
+/// ... a per-packet rule dropped it (`sim::net::add_rule`).
+pub(crate) const LOST_RULE: u64 = 3;
 
 /// Why a copy that was on its way never arrived, in its `net.drop` note:
 /// the receiver was closed (its node killed, a TCP reset).
@@ -363,14 +366,30 @@ fn transmit(
     let target = world
         .node(dst)
         .and_then(|n| n.udp.lookup(to.ip(), to.port(), Weak::upgrade));
+    let verdict = world.rules.verdict(
+        handle,
+        &Packet {
+            from: src,
+            to: dst,
+            kind: PacketKind::Datagram,
+            src_port: from.port(),
+            dst_port: to.port(),
+        },
+    );
     let link = world.link_mut(src, dst);
     link.stats.sent += 1;
-    if cut || handle.chance(Decision::Loss, config.loss_rate()) {
+    if cut || verdict.drop || handle.chance(Decision::Loss, config.loss_rate()) {
         link.stats.dropped += 1;
-        handle.note("net.lost", message, if cut { LOST_CUT } else { LOST_DRAWN });
+        let why = match () {
+            _ if cut => LOST_CUT,
+            _ if verdict.drop => LOST_RULE,
+            _ => LOST_DRAWN,
+        };
+        handle.note("net.lost", message, why);
         return;
     }
-    let copies = if handle.chance(Decision::Duplicate, config.duplicate_rate()) {
+    let copies = if verdict.duplicate || handle.chance(Decision::Duplicate, config.duplicate_rate())
+    {
         link.stats.duplicated += 1;
         handle.note("net.dup", message, 0);
         2
@@ -378,7 +397,7 @@ fn transmit(
         1
     };
     for copy in 0..copies {
-        let at = now + config.draw_latency(handle);
+        let at = now + config.draw_latency(handle) + verdict.delay;
         let datagram = Datagram {
             from,
             src,

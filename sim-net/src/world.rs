@@ -28,6 +28,7 @@ use crate::config::NetConfig;
 use crate::error;
 use crate::link::{LinkConfig, LinkState};
 use crate::ports::{Ports, overlaps};
+use crate::rule::Rules;
 use crate::tcp::endpoint::{Endpoint, EndpointRef};
 use crate::tcp::listener::ListenerState;
 use crate::udp::UdpState;
@@ -66,6 +67,8 @@ pub(crate) struct World {
     /// Numbers the messages sent (datagrams, segments), from 1, for the
     /// timeline's notes: which arrival belongs to which send.
     messages: u64,
+    /// Per-packet fault rules (`sim::net::add_rule`).
+    pub(crate) rules: Rules,
 }
 
 /// One node's sockets and ports.

@@ -20,6 +20,7 @@ use sim_runtime::{Bound, Decision, Handle};
 use crate::alarm::{instant_at, now_nanos};
 use crate::error;
 use crate::link::nanos;
+use crate::rule::{Packet, PacketKind};
 use crate::tcp::endpoint::{Endpoint, delay};
 use crate::tcp::listener::ListenerState;
 use crate::tcp::stream::{Close, Conn, Options, TcpStream, close_endpoint, release_endpoint};
@@ -160,7 +161,14 @@ impl Connecting {
         let handle = &self.owner.handle;
         let retry_at = instant_at(handle, now_nanos(handle).saturating_add(rto));
         let mut world = self.owner.net.world.borrow_mut();
-        let there = syn_delay(&mut world, handle, self.owner.node.id(), self.dst);
+        let request = Packet {
+            from: self.owner.node.id(),
+            to: self.dst,
+            kind: PacketKind::Syn,
+            src_port: self.local.port(),
+            dst_port: self.target.port(),
+        };
+        let there = syn_delay(&mut world, handle, &request);
         (there, retry_at)
     }
 
@@ -189,7 +197,14 @@ impl Connecting {
                 .values_at(port)
                 .find(|(_, held)| matches!(held, TcpPort::Listener(l) if l.strong_count() > 0))
                 .map(|(bound, _)| SocketAddr::new(bound, port));
-            return match syn_delay(&mut world, handle, self.dst, me) {
+            let refusal = Packet {
+                from: self.dst,
+                to: me,
+                kind: PacketKind::Rst,
+                src_port: self.target.port(),
+                dst_port: self.local.port(),
+            };
+            return match syn_delay(&mut world, handle, &refusal) {
                 Some(back) => Handshake::Refused(back),
                 None => Handshake::Silent,
             };
@@ -198,7 +213,14 @@ impl Connecting {
             return Handshake::Silent;
         }
         // An answer lost on every retransmission is no answer.
-        let Ok(back) = delay(&mut world, handle, self.dst, me) else {
+        let answer = Packet {
+            from: self.dst,
+            to: me,
+            kind: PacketKind::SynAck,
+            src_port: self.target.port(),
+            dst_port: self.local.port(),
+        };
+        let Ok(back) = delay(&mut world, handle, &answer) else {
             return Handshake::Silent;
         };
         let client_buffer = self
@@ -362,26 +384,28 @@ async fn unheld(
 
 /// The delay of a connection request (or its refusal) from `from` to `to`,
 /// or `None` if it is lost or cut. Not retransmitted: the client retries.
-fn syn_delay(world: &mut World, handle: &Handle, from: NodeId, to: NodeId) -> Option<u64> {
+fn syn_delay(world: &mut World, handle: &Handle, packet: &Packet) -> Option<u64> {
+    let (from, to) = (packet.from, packet.to);
     handle.record_event("net.tcp.syn", crate::udp::link_word(from, to), 0);
     let message = world.next_message();
     handle.note("net.msg", message, 0);
     let config = world.link_config(from, to);
     let cut = world.is_cut(from, to);
+    let verdict = world.rules.verdict(handle, packet);
     let stats = &mut world.link_mut(from, to).stats;
     stats.sent += 1;
-    if cut || handle.chance(Decision::Loss, config.loss_rate()) {
+    if cut || verdict.drop || handle.chance(Decision::Loss, config.loss_rate()) {
         stats.dropped += 1;
-        let why = if cut {
-            crate::udp::LOST_CUT
-        } else {
-            crate::udp::LOST_DRAWN
+        let why = match () {
+            _ if cut => crate::udp::LOST_CUT,
+            _ if verdict.drop => crate::udp::LOST_RULE,
+            _ => crate::udp::LOST_DRAWN,
         };
         handle.note("net.lost", message, why);
         return None;
     }
     stats.delivered += 1;
-    let delay = config.draw_latency(handle);
+    let delay = config.draw_latency(handle).saturating_add(verdict.delay);
     let now = crate::alarm::now_nanos(handle);
     handle.note("net.arrive", message << 1, now + delay);
     Some(delay)

@@ -59,6 +59,7 @@ use sim_runtime::{Decision, Handle};
 use crate::alarm::Alarm;
 use crate::error::Reset;
 use crate::link::nanos;
+use crate::rule::{Packet, PacketKind};
 use crate::udp::link_word;
 use crate::world::World;
 
@@ -76,6 +77,16 @@ pub(crate) enum Segment {
     Fin,
     /// A reset: the sender's socket is gone (and why, for the error).
     Rst(Reset),
+}
+
+impl Segment {
+    fn kind(&self) -> PacketKind {
+        match self {
+            Segment::Data(_) => PacketKind::Data,
+            Segment::Fin => PacketKind::Fin,
+            Segment::Rst(_) => PacketKind::Rst,
+        }
+    }
 }
 
 /// A segment not yet on its way: `at` is its drawn arrival time on a held
@@ -583,7 +594,7 @@ impl Endpoint {
                 }
                 None
             } else {
-                match self.fate(world, handle, sent, is_rst) {
+                match self.fate(world, handle, sent, seg.kind()) {
                     Some(at) => Some(at),
                     None => {
                         handle.note("net.lost", message, crate::udp::LOST_DRAWN);
@@ -593,7 +604,7 @@ impl Endpoint {
             };
             self.stalled.push_back(Stalled { at, seg, message });
             self.flush(world, handle, now);
-        } else if let Some(arrival) = self.fate(world, handle, sent, is_rst) {
+        } else if let Some(arrival) = self.fate(world, handle, sent, seg.kind()) {
             self.push(handle, now, arrival, seg, message);
         } else {
             handle.note("net.lost", message, crate::udp::LOST_DRAWN);
@@ -605,9 +616,23 @@ impl Endpoint {
     /// (`lost_at`). A reset is not retransmitted by TCP, but a lost one
     /// would be answered again by the next segment; it is modelled as
     /// getting through after the retransmissions.
-    fn fate(&mut self, world: &mut World, handle: &Handle, sent: u64, is_rst: bool) -> Option<u64> {
+    fn fate(
+        &mut self,
+        world: &mut World,
+        handle: &Handle,
+        sent: u64,
+        kind: PacketKind,
+    ) -> Option<u64> {
         let (from, to) = (self.peer_node, self.node);
-        match delay(world, handle, from, to) {
+        let is_rst = kind == PacketKind::Rst;
+        let packet = Packet {
+            from,
+            to,
+            kind,
+            src_port: self.peer.port(),
+            dst_port: self.local.port(),
+        };
+        match delay(world, handle, &packet) {
             Ok(delay) => Some(sent.saturating_add(delay)),
             Err(give_up) if is_rst => {
                 let latency = world.link_config(from, to).draw_latency(handle);
@@ -632,7 +657,10 @@ impl Endpoint {
             let arrival = match front_at {
                 _ if self.lost_at.is_some() && !is_rst => None,
                 Some(at) if !held => Some(at.max(now)),
-                None if !held && !world.is_cut(from, to) => self.fate(world, handle, now, is_rst),
+                None if !held && !world.is_cut(from, to) => {
+                    let kind = front.seg.kind();
+                    self.fate(world, handle, now, kind)
+                }
                 _ => break,
             };
             let Stalled { seg, message, .. } = self.stalled.pop_front().expect("checked above");
@@ -696,21 +724,20 @@ pub(crate) fn flush_endpoint(
 /// per loss, then the link's latency. Counts the transmissions and losses.
 /// `Err` when the original and all `tcp_retries` retransmissions are lost:
 /// the sender gives up that long after the first.
-pub(crate) fn delay(
-    world: &mut World,
-    handle: &Handle,
-    from: NodeId,
-    to: NodeId,
-) -> Result<u64, u64> {
+pub(crate) fn delay(world: &mut World, handle: &Handle, packet: &Packet) -> Result<u64, u64> {
+    let (from, to) = (packet.from, packet.to);
     let config = world.link_config(from, to);
     let retries = world.config.tcp_retries_count();
     let mut rto = nanos(world.config.tcp_rto_duration());
-    let stats = &mut world.link_mut(from, to).stats;
     let mut delay = 0u64;
     for _ in 0..=retries {
+        // Each transmission is a packet of its own for the rules.
+        let verdict = world.rules.verdict(handle, packet);
+        let stats = &mut world.link_mut(from, to).stats;
         stats.sent += 1;
-        if !handle.chance(Decision::Loss, config.loss_rate()) {
-            return Ok(delay.saturating_add(config.draw_latency(handle)));
+        if !verdict.drop && !handle.chance(Decision::Loss, config.loss_rate()) {
+            let latency = config.draw_latency(handle).saturating_add(verdict.delay);
+            return Ok(delay.saturating_add(latency));
         }
         stats.dropped += 1;
         delay = delay.saturating_add(rto);

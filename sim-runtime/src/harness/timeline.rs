@@ -106,7 +106,8 @@ struct Message {
     head: Option<String>,
     /// When each copy arrives at the receiving node (two for a duplicate).
     arrivals: Vec<u64>,
-    /// Why it never arrived: `loss` (drawn), `partition`, `no socket`
+    /// Why it never arrived: `loss` (drawn), `partition`, `rule` (a
+    /// per-packet rule), `no socket`
     /// (nothing bound there when it was sent), `receiver closed` (its node
     /// killed or the connection reset on the way), `buffer full`, `not its
     /// peer` (a connected UDP socket).
@@ -232,7 +233,8 @@ pub(crate) fn build(input: &Input<'_>) -> Doc {
                 let why = match note.b {
                     0 => "loss",
                     1 => "partition",
-                    _ => "no socket",
+                    2 => "no socket",
+                    _ => "rule",
                 };
                 lost.insert(note.a, why);
             }
