@@ -167,6 +167,97 @@ async fn hold_delays_a_tcp_stream_which_stays_in_order() {
 }
 
 #[sim::test]
+async fn held_datagrams_are_listed_and_delivered_or_dropped_one_by_one() {
+    net::configure(NetConfig::new().link(fixed(1)));
+    let server = Builder::new("server").build();
+    let inbox = socket_on(&server, 9).await;
+    let socket = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    net::hold("client", "server");
+    for m in ["a", "bb", "ccc", "dddd"] {
+        socket.send_to(m.as_bytes(), "server:9").await.unwrap();
+    }
+    let held = net::held_messages("client", "server");
+    let lens: Vec<usize> = held.iter().map(|m| m.len).collect();
+    assert_eq!(lens, [1, 2, 3, 4], "in send order");
+    assert!(held.iter().all(|m| m.kind == net::PacketKind::Datagram));
+    let server_ip = net::lookup("server").unwrap();
+    assert_eq!(held[0].to, Some(std::net::SocketAddr::new(server_ip, 9)));
+    let port = socket.local_addr().unwrap().port();
+    let client_ip = net::lookup("client").unwrap();
+    assert_eq!(held[0].from, std::net::SocketAddr::new(client_ip, port));
+    assert!(net::held_messages("server", "client").is_empty());
+
+    // The third first, the first lost, the rest at the release.
+    assert!(net::deliver_held("client", "server", held[2].id));
+    assert_eq!(recv_within(&inbox, SECOND).await.as_deref(), Some("ccc"));
+    assert!(net::drop_held("client", "server", held[0].id));
+    assert!(!net::drop_held("client", "server", held[0].id), "gone");
+    assert!(!net::deliver_held("client", "server", 12345));
+    assert_eq!(net::held_messages("client", "server").len(), 2);
+    net::release("client", "server");
+    assert_eq!(recv_within(&inbox, SECOND).await.as_deref(), Some("bb"));
+    assert_eq!(recv_within(&inbox, SECOND).await.as_deref(), Some("dddd"));
+    let stats = net::stats("client", "server");
+    assert_eq!((stats.sent, stats.delivered, stats.dropped), (4, 3, 1));
+}
+
+#[sim::test]
+async fn a_held_tcp_segment_delivered_early_brings_the_ones_before_it() {
+    net::configure(NetConfig::new().link(fixed(1)));
+    let server = Builder::new("server").build();
+    let listener = server
+        .spawn(async { TcpListener::bind("0.0.0.0:80").await.unwrap() })
+        .await
+        .unwrap();
+    let mut client = TcpStream::connect("server:80").await.unwrap();
+    let (mut accepted, _) = listener.accept().await.unwrap();
+    net::hold("client", "server");
+    for part in ["one ", "two ", "three"] {
+        client.write_all(part.as_bytes()).await.unwrap();
+    }
+    let held = net::held_messages("client", "server");
+    let kinds: Vec<_> = held.iter().map(|m| (m.kind, m.len)).collect();
+    use net::PacketKind::Data;
+    assert_eq!(kinds, [(Data, 4), (Data, 4), (Data, 5)]);
+    assert_eq!(held[0].from, client.local_addr().unwrap());
+
+    // TCP delivers in order: the second comes with the first.
+    assert!(net::deliver_held("client", "server", held[1].id));
+    let mut buf = [0; 8];
+    accepted.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"one two ");
+    // A held segment dropped is sent again a retransmission timeout later.
+    let due = held[2].due;
+    assert!(net::drop_held("client", "server", held[2].id));
+    let after = net::held_messages("client", "server");
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0].due, due + Duration::from_millis(200));
+    net::release("client", "server");
+    let start = Instant::now();
+    let mut rest = [0; 5];
+    accepted.read_exact(&mut rest).await.unwrap();
+    assert_eq!(&rest, b"three");
+    assert!(start.elapsed() <= Duration::from_millis(200));
+}
+
+#[sim::test]
+async fn a_duplicated_datagram_is_two_held_messages() {
+    let server = Builder::new("server").build();
+    let inbox = socket_on(&server, 9).await;
+    let socket = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    net::set_link("client", "server", LinkConfig::new().duplicate(1.0));
+    net::hold("client", "server");
+    socket.send_to(b"twice", "server:9").await.unwrap();
+    let held = net::held_messages("client", "server");
+    assert_eq!(held.len(), 2);
+    assert_ne!(held[0].id, held[1].id);
+    assert!(net::drop_held("client", "server", held[1].id));
+    net::release("client", "server");
+    assert_eq!(recv_within(&inbox, SECOND).await.as_deref(), Some("twice"));
+    assert_eq!(recv_within(&inbox, SECOND).await, None);
+}
+
+#[sim::test]
 async fn loss_and_duplication_are_counted() {
     let server = Builder::new("server").build();
     let s = socket_on(&server, 9).await;

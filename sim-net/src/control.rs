@@ -129,7 +129,7 @@ pub(crate) fn enter(what: &str) -> (Handle, Rc<Net>) {
 
 /// Runs `f` on the network with the nodes resolved.
 #[track_caller]
-fn with_pair<R>(
+pub(crate) fn with_pair<R>(
     what: &str,
     a: NodeRef,
     b: NodeRef,
@@ -295,10 +295,16 @@ pub fn hold(from: impl Into<NodeRef>, to: impl Into<NodeRef>) {
                 tcp: endpoints,
             } = sockets_on(world, to);
             let mut held = Vec::new();
+            let node_ip = world.node(to).map(|n| n.ip);
             for socket in &sockets {
                 let mut st = socket.borrow_mut();
                 st.settle(world, now);
-                st.take_in_flight_from(socket, from, &mut held);
+                st.take_in_flight_from(
+                    socket,
+                    from,
+                    node_ip.expect("a node with sockets is registered"),
+                    &mut held,
+                );
                 st.refresh(handle, now);
             }
             world.link_mut(from, to).held_udp.extend(held);
@@ -426,12 +432,12 @@ pub fn config() -> NetConfig {
 
 /// The live sockets of a node, in port and registration order.
 #[derive(Default)]
-struct Sockets {
-    udp: Vec<Rc<RefCell<UdpState>>>,
-    tcp: Vec<Rc<RefCell<Endpoint>>>,
+pub(crate) struct Sockets {
+    pub(crate) udp: Vec<Rc<RefCell<UdpState>>>,
+    pub(crate) tcp: Vec<Rc<RefCell<Endpoint>>>,
 }
 
-fn sockets_on(world: &World, node: NodeId) -> Sockets {
+pub(crate) fn sockets_on(world: &World, node: NodeId) -> Sockets {
     let Some(n) = world.node(node) else {
         return Sockets::default();
     };

@@ -67,7 +67,8 @@
 //!   the same seed gives the same packet fates.
 //! - **Faults.** [`partition`], [`partition_oneway`], [`isolate`],
 //!   [`heal`], [`heal_all`], [`rejoin`]; [`hold`] and [`release`] to force
-//!   an order of arrivals. Per-packet rules ([`add_rule`]) drop, delay or
+//!   an order of arrivals, with the held messages listed, delivered or
+//!   dropped one by one ([`held_messages`]). Per-packet rules ([`add_rule`]) drop, delay or
 //!   duplicate only the packets that match (a SYN, data to a port, the
 //!   n-th datagram).
 //! - **Giving up**, as Linux does, with its defaults in [`NetConfig`]: a
@@ -106,6 +107,7 @@
 //! | `link` | [`LinkConfig`], [`LinkStats`], a link's state and fate draws |
 //! | `config` | [`NetConfig`]: buffers, TCP timers, the default link |
 //! | `control` | what tests call: faults, link settings, counters |
+//! | `held` | [`held_messages`], [`deliver_held`], [`drop_held`]: a held link's messages one by one |
 //! | `rule` | [`Rule`], [`add_rule`]: per-packet faults (drop, delay, duplicate what matches) |
 //! | `alarm`, `waiters` | how a waiting receiver is woken |
 //! | `chore` | timers that do network work at their time: a UDP socket under pressure settling, a keepalive probe |
@@ -123,6 +125,7 @@ mod control;
 mod error;
 #[cfg(unix)]
 mod fd;
+mod held;
 mod link;
 pub mod nemesis;
 pub mod netstat;
@@ -143,6 +146,7 @@ pub use control::{
     NodeRef, config, configure, heal, heal_all, hold, isolate, link, partition, partition_oneway,
     rejoin, release, set_link, stats, total_stats,
 };
+pub use held::{HeldMessage, deliver_held, drop_held, held_messages};
 pub use link::{DEFAULT_LATENCY, LinkConfig, LinkStats};
 pub use rule::{PacketKind, Rule, RuleHandle, RuleStats, add_rule, clear_rules};
 pub use tcp::listener::TcpListener;

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker, ready};
 
@@ -51,8 +51,29 @@ pub(crate) struct Datagram {
 pub(crate) struct Held {
     target: Weak<RefCell<UdpState>>,
     dst: NodeId,
+    /// The address it was sent to.
+    to: SocketAddr,
     at: u64,
     datagram: Datagram,
+}
+
+impl Held {
+    /// The copy's number (see `Datagram::copy`): how tests name it.
+    pub(crate) fn id(&self) -> u64 {
+        self.datagram.copy
+    }
+
+    /// Sender, destination, payload length and the time it was due.
+    pub(crate) fn describe(&self) -> (SocketAddr, Option<SocketAddr>, usize, u64) {
+        let to = (self.target.strong_count() > 0).then_some(self.to);
+        (self.datagram.from, to, self.datagram.data.len(), self.at)
+    }
+
+    /// Drops it on the test's order: counted, and noted for the timeline.
+    pub(crate) fn discard(self, world: &mut World, handle: &Handle) {
+        handle.note("net.drop", self.datagram.copy, DROPPED_BY_TEST);
+        world.link_mut(self.datagram.src, self.dst).stats.dropped += 1;
+    }
 }
 
 impl fmt::Debug for Held {
@@ -247,8 +268,15 @@ impl UdpState {
         &mut self,
         this: &Rc<RefCell<UdpState>>,
         src: NodeId,
+        node_ip: IpAddr,
         held: &mut Vec<Held>,
     ) {
+        // What the datagrams were sent to: this socket's address, or the
+        // node's for a wildcard binding.
+        let to = match self.local.ip() {
+            ip if ip.is_unspecified() => SocketAddr::new(node_ip, self.local.port()),
+            _ => self.local,
+        };
         let keys: Vec<(u64, u64)> = self
             .in_flight
             .iter()
@@ -261,6 +289,7 @@ impl UdpState {
             held.push(Held {
                 target: Rc::downgrade(this),
                 dst: self.node,
+                to,
                 at: key.0,
                 datagram,
             });
@@ -325,6 +354,8 @@ pub(crate) const DROPPED_CLOSED: u64 = 0;
 pub(crate) const DROPPED_OVERFLOW: u64 = 1;
 /// ... a connected UDP socket takes only its peer's datagrams.
 pub(crate) const DROPPED_NOT_PEER: u64 = 2;
+/// ... the test dropped it while it was held (`sim::net::drop_held`).
+pub(crate) const DROPPED_BY_TEST: u64 = 3;
 
 /// The first 8 bytes of a payload as a little-endian word (zeros past
 /// its end), for the timeline's preview (`net.head`).
@@ -413,6 +444,7 @@ fn transmit(
             Some(target) if link.held => link.held_udp.push(Held {
                 target: Rc::downgrade(target),
                 dst,
+                to,
                 at,
                 datagram,
             }),

@@ -676,6 +676,60 @@ impl Endpoint {
 
     /// Takes the segments in flight off the link (for `hold`): they keep
     /// their arrival times and wait in `stalled` until the release.
+    /// The segments held on the link from the peer (`hold`), in order:
+    /// message number, kind, length and the time each was due.
+    pub(crate) fn held(&self) -> impl Iterator<Item = (u64, PacketKind, usize, u64)> + '_ {
+        self.stalled.iter().filter_map(|s| {
+            let len = match &s.seg {
+                Segment::Data(bytes) => bytes.len(),
+                _ => 0,
+            };
+            Some((s.message, s.seg.kind(), len, s.at?))
+        })
+    }
+
+    /// Delivers the held segment `message` now (or when it was due, if
+    /// later), with the segments before it: TCP delivers in order. False if
+    /// it is not held here.
+    pub(crate) fn deliver_held(&mut self, handle: &Handle, now: u64, message: u64) -> bool {
+        let Some(i) = self
+            .stalled
+            .iter()
+            .position(|s| s.message == message && s.at.is_some())
+        else {
+            return false;
+        };
+        if self.stalled.iter().take(i).any(|s| s.at.is_none()) {
+            // A segment before it waits for a partition: nothing can pass it.
+            return false;
+        }
+        for _ in 0..=i {
+            let Stalled { at, seg, message } = self.stalled.pop_front().expect("counted above");
+            let at = at.expect("checked above").max(now);
+            self.push(handle, now, at, seg, message);
+        }
+        true
+    }
+
+    /// Loses the held segment `message` once: TCP sends it again a
+    /// retransmission timeout later, still held. False if it is not held
+    /// here.
+    pub(crate) fn drop_held(&mut self, world: &mut World, message: u64) -> bool {
+        let (from, to) = (self.peer_node, self.node);
+        let rto = nanos(world.config.tcp_rto_duration());
+        let Some(s) = self.stalled.iter_mut().find(|s| s.message == message) else {
+            return false;
+        };
+        let Some(at) = s.at.as_mut() else {
+            return false;
+        };
+        *at = at.saturating_add(rto);
+        let stats = &mut world.link_mut(from, to).stats;
+        stats.sent += 1;
+        stats.dropped += 1;
+        true
+    }
+
     pub(crate) fn hold_in_flight(&mut self, world: &mut World, now: u64) {
         self.settle(world, now);
         while let Some((at, seg, message)) = self.in_flight.pop_back() {

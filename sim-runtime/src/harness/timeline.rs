@@ -250,7 +250,8 @@ pub(crate) fn build(input: &Input<'_>) -> Doc {
                 let why = match note.b {
                     0 => "receiver closed",
                     1 => "buffer full",
-                    _ => "not its peer",
+                    2 => "not its peer",
+                    _ => "dropped by the test",
                 };
                 dropped.insert(note.a >> 1, why);
             }
