@@ -567,9 +567,8 @@ async fn udp_socket_options_are_accepted_and_read_back_with_linux_defaults() {
     let v6_group: Ipv6Addr = "ff02::1".parse().unwrap();
     socket.join_multicast_v6(&v6_group, 0).unwrap();
     socket.leave_multicast_v6(&v6_group, 0).unwrap();
-    // Sending to a group says multicast is not simulated.
-    let err = socket.send_to(b"x", "239.1.2.3:9").await.unwrap_err();
-    assert!(err.to_string().contains("multicast"), "{err}");
+    // Sending to a group nobody joined goes nowhere, without an error.
+    assert_eq!(socket.send_to(b"x", "239.1.2.3:9").await.unwrap(), 1);
 }
 
 #[sim::test(seeds = 1)]
@@ -624,4 +623,154 @@ async fn on_purpose_a_datagram_to_a_closed_port_is_dropped_silently_no_icmp() {
     let err = socket.try_recv(&mut [0; 8]).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::WouldBlock);
     assert_eq!(net::stats("client", "server").dropped, 1);
+}
+
+// ----- broadcast and multicast -----
+
+/// A socket on `node` bound to `addr`.
+async fn bound_on(node: &NodeHandle, addr: &'static str) -> UdpSocket {
+    node.spawn(async move { UdpSocket::bind(addr).await.unwrap() })
+        .await
+        .unwrap()
+}
+
+/// The first datagram `socket` receives within a second, with its sender.
+async fn receive(socket: &UdpSocket) -> Option<(String, SocketAddr)> {
+    let mut buf = [0; 64];
+    let (n, from) = timeout(Duration::from_secs(1), socket.recv_from(&mut buf))
+        .await
+        .ok()?
+        .unwrap();
+    Some((String::from_utf8_lossy(&buf[..n]).into_owned(), from))
+}
+
+#[sim::test]
+async fn a_broadcast_needs_so_broadcast_as_on_linux() {
+    let socket = UdpSocket::bind("0.0.0.0:5000").await.unwrap();
+    let err = socket
+        .send_to(b"hello", "255.255.255.255:5000")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied);
+    assert!(err.to_string().contains("set_broadcast(true)"), "{err}");
+    let err = socket.connect("255.255.255.255:5000").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied);
+    socket.set_broadcast(true).unwrap();
+    socket.connect("255.255.255.255:5000").await.unwrap();
+}
+
+#[sim::test]
+async fn a_broadcast_reaches_every_node_and_loops_back_to_the_sender() {
+    let nodes: Vec<NodeHandle> = ["a", "b", "c"]
+        .iter()
+        .map(|name| Builder::new(*name).build())
+        .collect();
+    let mut inboxes = Vec::new();
+    for node in &nodes {
+        inboxes.push(bound_on(node, "0.0.0.0:5000").await);
+    }
+    // Bound to its unicast address: not a broadcast's receiver (Linux).
+    let unicast = nodes[0]
+        .spawn({
+            let ip = nodes[0].ip();
+            async move { UdpSocket::bind((ip, 5001)).await.unwrap() }
+        })
+        .await
+        .unwrap();
+    let socket = UdpSocket::bind("0.0.0.0:5000").await.unwrap();
+    socket.set_broadcast(true).unwrap();
+    socket
+        .send_to(b"all", "255.255.255.255:5000")
+        .await
+        .unwrap();
+    socket.send_to(b"five", "10.99.255.255:5001").await.unwrap();
+    let me = SocketAddr::new(net::lookup("client").unwrap(), 5000);
+    for inbox in &inboxes {
+        assert_eq!(receive(inbox).await, Some(("all".into(), me)));
+    }
+    assert_eq!(
+        receive(&socket).await,
+        Some(("all".into(), me)),
+        "looped back"
+    );
+    assert_eq!(receive(&unicast).await, None);
+    let total = net::total_stats();
+    assert_eq!(total.sent, 8, "one copy per node, per datagram");
+}
+
+#[sim::test]
+async fn each_broadcast_copy_has_its_own_link_fate() {
+    let a = Builder::new("a").build();
+    let b = Builder::new("b").build();
+    let in_a = bound_on(&a, "0.0.0.0:5000").await;
+    let in_b = bound_on(&b, "0.0.0.0:5000").await;
+    net::partition("client", "b");
+    let socket = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    socket.set_broadcast(true).unwrap();
+    socket.send_to(b"hi", "255.255.255.255:5000").await.unwrap();
+    assert!(receive(&in_a).await.is_some());
+    assert_eq!(receive(&in_b).await, None, "cut off");
+    assert_eq!(net::stats("client", "b").dropped, 1);
+}
+
+#[sim::test]
+async fn multicast_reaches_the_members_of_the_group_only() {
+    let group: std::net::Ipv4Addr = "239.1.2.3".parse().unwrap();
+    let any = std::net::Ipv4Addr::UNSPECIFIED;
+    let member = Builder::new("member").build();
+    let other = Builder::new("other").build();
+    let joined = bound_on(&member, "0.0.0.0:6000").await;
+    joined.join_multicast_v4(group, any).unwrap();
+    let not_joined = bound_on(&other, "0.0.0.0:6000").await;
+    let socket = UdpSocket::bind("0.0.0.0:6000").await.unwrap();
+    socket.send_to(b"news", "239.1.2.3:6000").await.unwrap();
+    assert_eq!(receive(&joined).await.map(|r| r.0).as_deref(), Some("news"));
+    assert_eq!(receive(&not_joined).await, None);
+    assert_eq!(
+        receive(&socket).await,
+        None,
+        "the sender's node has not joined"
+    );
+
+    // The sender joins: its own datagrams loop back, unless loop is off.
+    socket.join_multicast_v4(group, any).unwrap();
+    socket.send_to(b"loop", "239.1.2.3:6000").await.unwrap();
+    assert_eq!(receive(&socket).await.map(|r| r.0).as_deref(), Some("loop"));
+    assert_eq!(receive(&joined).await.map(|r| r.0).as_deref(), Some("loop"));
+    socket.set_multicast_loop_v4(false).unwrap();
+    socket.send_to(b"no loop", "239.1.2.3:6000").await.unwrap();
+    assert_eq!(receive(&socket).await, None);
+    assert_eq!(
+        receive(&joined).await.map(|r| r.0).as_deref(),
+        Some("no loop")
+    );
+
+    // Leaving the group stops its datagrams.
+    joined.leave_multicast_v4(group, any).unwrap();
+    socket.send_to(b"gone", "239.1.2.3:6000").await.unwrap();
+    assert_eq!(receive(&joined).await, None);
+}
+
+#[sim::test]
+async fn a_node_receives_a_group_once_any_of_its_sockets_joined_it() {
+    // Linux's default IP_MULTICAST_ALL: membership is the node's.
+    let group: std::net::Ipv4Addr = "239.9.9.9".parse().unwrap();
+    let node = Builder::new("node").build();
+    let joiner = bound_on(&node, "0.0.0.0:7000").await;
+    joiner
+        .join_multicast_v4(group, std::net::Ipv4Addr::UNSPECIFIED)
+        .unwrap();
+    let listener = bound_on(&node, "0.0.0.0:7001").await;
+    let socket = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    socket.send_to(b"x", "239.9.9.9:7001").await.unwrap();
+    assert_eq!(receive(&listener).await.map(|r| r.0).as_deref(), Some("x"));
+}
+
+#[sim::test]
+async fn a_tcp_connect_to_a_group_address_is_network_unreachable() {
+    for target in ["239.1.2.3:80", "255.255.255.255:80"] {
+        let err = net::TcpStream::connect(target).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NetworkUnreachable, "{target}");
+        assert!(err.to_string().contains("only UDP sends there"), "{err}");
+    }
 }

@@ -130,12 +130,12 @@ pub(crate) fn addr_not_available(node: &str, own: IpAddr, asked: IpAddr) -> Erro
 }
 
 pub(crate) fn host_unreachable(ip: IpAddr) -> Error {
-    if ip.is_multicast() {
+    if crate::multicast::Group::of(ip).is_some() {
         return Error::new(
-            ErrorKind::HostUnreachable,
+            ErrorKind::NetworkUnreachable,
             format!(
-                "{ip} is a multicast group: the simulated network does not deliver multicast \
-                 yet (joining a group is recorded only). Send to each node's address instead"
+                "{ip} is a broadcast or multicast address: only UDP sends there \
+                 (Linux says ENETUNREACH to a TCP connect)"
             ),
         );
     }
@@ -338,6 +338,16 @@ pub(crate) fn invalid_option(what: &str, value: u32) -> Error {
     Error::new(
         ErrorKind::InvalidInput,
         format!("invalid {what} {value}: it is one byte, 0..=255 (Linux says EINVAL)"),
+    )
+}
+
+pub(crate) fn broadcast_not_allowed(target: SocketAddr) -> Error {
+    Error::new(
+        ErrorKind::PermissionDenied,
+        format!(
+            "{target} is a broadcast address and the socket does not allow broadcasts \
+             (Linux says EACCES): call `set_broadcast(true)` on it first"
+        ),
     )
 }
 

@@ -71,6 +71,19 @@
 //!   dropped one by one ([`held_messages`]). Per-packet rules ([`add_rule`]) drop, delay or
 //!   duplicate only the packets that match (a SYN, data to a port, the
 //!   n-th datagram).
+//! - **Broadcast and multicast.** The nodes share one segment. A UDP
+//!   datagram to `255.255.255.255` (or `10.99.255.255`, the broadcast
+//!   address of the default node addresses `10.99.0.0/16`) reaches every
+//!   node, the sender's included, as Linux loops broadcasts back; sending
+//!   one needs [`UdpSocket::set_broadcast`] (`PermissionDenied`
+//!   otherwise, Linux's `EACCES`). A datagram to a multicast group
+//!   (`224.0.0.0/4`, `ff00::/8`) reaches the nodes where a socket joined
+//!   it ([`UdpSocket::join_multicast_v4`]), the sender's own node only
+//!   while its multicast loop is on (the default). On a node reached, the
+//!   socket bound to the datagram's port on the group address or a
+//!   wildcard receives it: as with Linux's default `IP_MULTICAST_ALL`, once
+//!   any socket of that node joined the group. Every copy has its own fate
+//!   on its own link, drawn in node order.
 //! - **Giving up**, as Linux does, with its defaults in [`NetConfig`]: a
 //!   connect with no answer fails with `TimedOut` after 6 retries (127 s),
 //!   bytes unacknowledged for 15 retransmissions (924.6 s: a partition, a
@@ -113,6 +126,7 @@
 //! | `chore` | timers that do network work at their time: a UDP socket under pressure settling, a keepalive probe |
 //! | `udp` | [`UdpSocket`] |
 //! | `udp_options` | [`UdpSocket`]'s options (TTL, TOS, broadcast, multicast, device) |
+//! | `multicast` | which nodes a broadcast or multicast datagram reaches |
 //! | `tcp` | [`TcpListener`], [`TcpStream`], [`TcpSocket`], the halves of a split stream ([`tcp`]), the connection state |
 //! | `error` | the error messages |
 #![forbid(unsafe_code)]
@@ -127,6 +141,7 @@ mod error;
 mod fd;
 mod held;
 mod link;
+mod multicast;
 pub mod nemesis;
 pub mod netstat;
 mod ports;

@@ -29,6 +29,7 @@ use crate::addr::ToSimAddr;
 use crate::alarm::{Alarm, now_nanos};
 use crate::chore;
 use crate::error;
+use crate::multicast::Group;
 use crate::rule::{Packet, PacketKind};
 use crate::udp_options::UdpOptions;
 use crate::waiters::{WaiterKey, Waiters};
@@ -111,9 +112,16 @@ pub(crate) struct UdpState {
     /// This state and its network, for the settler.
     me: Weak<RefCell<UdpState>>,
     net: Weak<Net>,
+    /// Multicast groups joined, with their interface, in join order.
+    pub(crate) groups: Vec<(IpAddr, u32)>,
 }
 
 impl UdpState {
+    /// Whether the socket joined multicast group `group` (on any interface).
+    pub(crate) fn has_joined(&self, group: IpAddr) -> bool {
+        self.closed.is_none() && self.groups.iter().any(|(g, _)| *g == group)
+    }
+
     /// The socket as the socket table shows it.
     pub(crate) fn entry(&self) -> Option<crate::netstat::SocketEntry> {
         use crate::netstat::{Protocol, SocketEntry, SocketState};
@@ -509,7 +517,7 @@ pub struct UdpSocket {
 /// A UDP socket's side in the simulation: what its key leads to.
 pub(crate) struct Udp {
     owner: Owner,
-    state: Rc<RefCell<UdpState>>,
+    pub(crate) state: Rc<RefCell<UdpState>>,
     /// The waiter slot of the `poll_*` receive methods.
     poll_key: Cell<WaiterKey>,
     /// Options recorded and reported (see `udp_options`).
@@ -544,6 +552,19 @@ impl Udp {
             }
             (st.node, st.local)
         };
+        if let Some(group) = Group::of(target.ip()) {
+            let options = self.options.borrow();
+            if group == Group::Broadcast && !options.broadcast_allowed() {
+                return Err(error::broadcast_not_allowed(target));
+            }
+            let loop_back = options.multicast_loop(target.ip());
+            for dst in group.destinations(&world, src, loop_back) {
+                let ip = world.source_ip(src, local.ip(), target.ip(), dst)?;
+                let from = SocketAddr::new(ip, local.port());
+                transmit(&mut world, handle, now, src, from, dst, target, buf);
+            }
+            return Ok(buf.len());
+        }
         let dst = world.route(src, target.ip())?;
         let ip = world.source_ip(src, local.ip(), target.ip(), dst)?;
         let from = SocketAddr::new(ip, local.port());
@@ -685,6 +706,7 @@ impl UdpSocket {
                     local: SocketAddr::new(addr.ip(), port),
                     peer: None,
                     closed: None,
+                    groups: Vec::new(),
                     in_flight: BTreeMap::new(),
                     arrived: VecDeque::new(),
                     arrived_bytes: 0,
@@ -1040,8 +1062,16 @@ impl UdpSocket {
         }
         let mut world = udp.owner.net.world.borrow_mut();
         let mut st = udp.state.borrow_mut();
-        let dst = world.route(st.node, addr.ip())?;
-        world.source_ip(st.node, st.local.ip(), addr.ip(), dst)?;
+        match Group::of(addr.ip()) {
+            Some(Group::Broadcast) if !udp.options.borrow().broadcast_allowed() => {
+                return Err(error::broadcast_not_allowed(addr));
+            }
+            Some(_) => {}
+            None => {
+                let dst = world.route(st.node, addr.ip())?;
+                world.source_ip(st.node, st.local.ip(), addr.ip(), dst)?;
+            }
+        }
         st.peer = Some(addr);
         Ok(())
     }

@@ -22,8 +22,6 @@ pub(crate) struct UdpOptions {
     multicast_loop_v6: bool,
     multicast_ttl_v4: u32,
     device: Option<Vec<u8>>,
-    /// Multicast groups joined, with their interface, in join order.
-    groups: Vec<(IpAddr, u32)>,
 }
 
 impl Default for UdpOptions {
@@ -37,7 +35,22 @@ impl Default for UdpOptions {
             multicast_loop_v6: true,
             multicast_ttl_v4: 1,
             device: None,
-            groups: Vec::new(),
+        }
+    }
+}
+
+impl UdpOptions {
+    /// `SO_BROADCAST`: whether the socket may send to a broadcast address.
+    pub(crate) fn broadcast_allowed(&self) -> bool {
+        self.broadcast
+    }
+
+    /// Whether the socket's multicast datagrams to `group` reach its own
+    /// node (`IP_MULTICAST_LOOP` / `IPV6_MULTICAST_LOOP`).
+    pub(crate) fn multicast_loop(&self, group: IpAddr) -> bool {
+        match group {
+            IpAddr::V4(_) => self.multicast_loop_v4,
+            IpAddr::V6(_) => self.multicast_loop_v6,
         }
     }
 }
@@ -97,8 +110,9 @@ impl UdpSocket {
         self.read("sim::net::UdpSocket::ttl", |o| o.ttl)
     }
 
-    /// Sets `SO_BROADCAST`. The simulated network has no broadcast
-    /// addresses, so it is recorded, not used.
+    /// Sets `SO_BROADCAST`, which sending to (or connecting to) a
+    /// broadcast address needs: without it, `PermissionDenied` (Linux's
+    /// `EACCES`). See "Broadcast and multicast" in the [crate docs](crate).
     pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
         self.update("sim::net::UdpSocket::set_broadcast", |o| o.broadcast = on)
     }
@@ -109,7 +123,8 @@ impl UdpSocket {
         self.read("sim::net::UdpSocket::broadcast", |o| o.broadcast)
     }
 
-    /// Sets `IP_MULTICAST_LOOP` (recorded: multicast is not simulated).
+    /// Sets `IP_MULTICAST_LOOP`: whether the socket's IPv4 multicast
+    /// datagrams reach its own node too (on by default, as on Linux).
     pub fn set_multicast_loop_v4(&self, on: bool) -> io::Result<()> {
         self.update("sim::net::UdpSocket::set_multicast_loop_v4", |o| {
             o.multicast_loop_v4 = on;
@@ -123,7 +138,7 @@ impl UdpSocket {
         })
     }
 
-    /// Sets `IP_MULTICAST_TTL` (0..=255; recorded: multicast is not
+    /// Sets `IP_MULTICAST_TTL` (0..=255; recorded: the nodes share one
     /// simulated).
     pub fn set_multicast_ttl_v4(&self, ttl: u32) -> io::Result<()> {
         let ttl = check_byte("multicast TTL", ttl)?;
@@ -139,7 +154,8 @@ impl UdpSocket {
         })
     }
 
-    /// Sets `IPV6_MULTICAST_LOOP` (recorded: multicast is not simulated).
+    /// Sets `IPV6_MULTICAST_LOOP`: as [`set_multicast_loop_v4`](Self::set_multicast_loop_v4),
+    /// for IPv6 groups.
     pub fn set_multicast_loop_v6(&self, on: bool) -> io::Result<()> {
         self.update("sim::net::UdpSocket::set_multicast_loop_v6", |o| {
             o.multicast_loop_v6 = on;
@@ -153,10 +169,12 @@ impl UdpSocket {
         })
     }
 
-    /// Joins the IPv4 multicast group `multiaddr` (recorded: datagrams sent
-    /// to a group are not delivered, multicast is not simulated yet).
-    /// `InvalidInput` if it is not a multicast address, `AddrInUse` if
-    /// already joined on that interface, as on Linux.
+    /// Joins the IPv4 multicast group `multiaddr`: datagrams sent to the
+    /// group reach this node, and the socket bound to their port (on the
+    /// group's address or a wildcard) receives them. `InvalidInput` if it
+    /// is not a multicast address, `AddrInUse` if already joined on that
+    /// interface, as on Linux. See "Broadcast and multicast" in the
+    /// [crate docs](crate).
     pub fn join_multicast_v4(&self, multiaddr: Ipv4Addr, interface: Ipv4Addr) -> io::Result<()> {
         let interface = u32::from(interface);
         self.join(
@@ -178,7 +196,7 @@ impl UdpSocket {
     }
 
     /// Joins the IPv6 multicast group `multiaddr` on interface index
-    /// `interface` (recorded, as [`join_multicast_v4`](Self::join_multicast_v4)).
+    /// `interface`, as [`join_multicast_v4`](Self::join_multicast_v4).
     pub fn join_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()> {
         self.join(
             "sim::net::UdpSocket::join_multicast_v6",
@@ -201,22 +219,20 @@ impl UdpSocket {
             return Err(error::not_multicast(group));
         }
         let udp = self.udp(what)?;
-        let mut options = udp.options.borrow_mut();
-        if options.groups.contains(&(group, interface)) {
+        let mut state = udp.state.borrow_mut();
+        if state.groups.contains(&(group, interface)) {
             return Err(error::multicast_joined(group, true));
         }
-        options.groups.push((group, interface));
+        state.groups.push((group, interface));
         Ok(())
     }
 
     fn leave(&self, what: &str, group: IpAddr, interface: u32) -> io::Result<()> {
         let udp = self.udp(what)?;
-        let mut options = udp.options.borrow_mut();
-        let before = options.groups.len();
-        options
-            .groups
-            .retain(|joined| *joined != (group, interface));
-        if options.groups.len() == before {
+        let mut state = udp.state.borrow_mut();
+        let before = state.groups.len();
+        state.groups.retain(|joined| *joined != (group, interface));
+        if state.groups.len() == before {
             return Err(error::multicast_joined(group, false));
         }
         Ok(())
