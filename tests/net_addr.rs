@@ -406,3 +406,118 @@ fn dns_records_name_services_and_move_with_a_failover() {
         assert!(err.contains("`cache` (a DNS record)"), "{err}");
     });
 }
+
+// ----- IPv6: dual-stack nodes and the IPv6 addressing mode -----
+
+#[sim::test]
+async fn every_node_has_an_ipv6_address_beside_its_ipv4_one() {
+    let server = Builder::new("server").build();
+    let IpAddr::V4(v4) = server.ip() else {
+        panic!("default node addresses are IPv4")
+    };
+    let v6 = sim::net::ipv6_of(v4);
+    assert_eq!(v6.to_string(), "fd00::a63:2");
+    // A socket bound to [::] receives both families, from the family's address.
+    let dual = server
+        .spawn(async { UdpSocket::bind("[::]:9").await.unwrap() })
+        .await
+        .unwrap();
+    let socket = UdpSocket::bind("[::]:0").await.unwrap();
+    socket.send_to(b"4", (server.ip(), 9)).await.unwrap();
+    socket.send_to(b"6", (IpAddr::V6(v6), 9)).await.unwrap();
+    let mut senders = std::collections::BTreeMap::new();
+    for _ in 0..2 {
+        let mut buf = [0; 1];
+        let (_, from) = dual.recv_from(&mut buf).await.unwrap();
+        senders.insert(buf[0], from);
+    }
+    let (from4, from6) = (senders[&b'4'], senders[&b'6']);
+    let client = sim::node::current().ip();
+    let IpAddr::V4(client4) = client else {
+        unreachable!()
+    };
+    assert_eq!(from4.ip(), client);
+    assert_eq!(from6.ip(), IpAddr::V6(sim::net::ipv6_of(client4)));
+}
+
+#[sim::test]
+async fn an_ipv4_wildcard_socket_does_not_receive_ipv6_datagrams() {
+    let server = Builder::new("server").build();
+    let IpAddr::V4(v4) = server.ip() else {
+        unreachable!()
+    };
+    let only4 = server
+        .spawn(async { UdpSocket::bind("0.0.0.0:9").await.unwrap() })
+        .await
+        .unwrap();
+    let socket = UdpSocket::bind("[::]:0").await.unwrap();
+    socket
+        .send_to(b"6", (IpAddr::V6(sim::net::ipv6_of(v4)), 9))
+        .await
+        .unwrap();
+    let mut buf = [0; 1];
+    let got = sim::time::timeout(Duration::from_secs(1), only4.recv_from(&mut buf)).await;
+    assert!(
+        got.is_err(),
+        "Linux: an AF_INET socket never sees IPv6 traffic"
+    );
+}
+
+#[sim::test]
+async fn a_node_binds_its_own_ipv6_address_and_no_other() {
+    let own = sim::node::current().ip();
+    let IpAddr::V4(own4) = own else {
+        unreachable!()
+    };
+    let v6 = IpAddr::V6(sim::net::ipv6_of(own4));
+    let bound = UdpSocket::bind((v6, 7)).await.unwrap();
+    assert_eq!(bound.local_addr().unwrap().ip(), v6);
+    let other: IpAddr = "fd00::1:1".parse().unwrap();
+    let err = UdpSocket::bind((other, 7)).await.unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::AddrNotAvailable);
+}
+
+#[sim::test]
+async fn in_ipv6_mode_names_resolve_to_ipv6_and_streams_talk_it() {
+    sim::net::configure(sim::net::NetConfig::new().ipv6(true));
+    let server = Builder::new("server")
+        .init(|| async {
+            let listener = TcpListener::bind("[::]:80").await.unwrap();
+            loop {
+                let (stream, peer) = listener.accept().await.unwrap();
+                assert!(peer.is_ipv6(), "{peer}");
+                assert!(stream.local_addr().unwrap().is_ipv6());
+                std::mem::forget(stream);
+            }
+        })
+        .build();
+    sleep(Duration::from_millis(1)).await;
+    let IpAddr::V4(v4) = server.ip() else {
+        unreachable!()
+    };
+    let v6 = IpAddr::V6(sim::net::ipv6_of(v4));
+    assert_eq!(sim::net::lookup("server").unwrap(), v6);
+    let mut addrs = sim::net::lookup_host("server:80").await.unwrap();
+    assert_eq!(addrs.next(), Some(SocketAddr::new(v6, 80)));
+    let stream = sim::net::TcpStream::connect("server:80").await.unwrap();
+    assert_eq!(stream.peer_addr().unwrap(), SocketAddr::new(v6, 80));
+    assert!(sim::net::lookup("localhost").unwrap().is_ipv6());
+    // Addresses given as such keep their family.
+    assert_eq!(sim::net::lookup("10.99.0.2").unwrap(), server.ip());
+}
+
+#[sim::test]
+async fn a_node_given_an_ipv6_address_has_that_one_only() {
+    let v6: IpAddr = "2001:db8::7".parse().unwrap();
+    let node = Builder::new("six").ip(v6).build();
+    let socket = node
+        .spawn(async { UdpSocket::bind("[::]:9").await.unwrap() })
+        .await
+        .unwrap();
+    let client = UdpSocket::bind("[::]:0").await.unwrap();
+    client.send_to(b"x", "six:9").await.unwrap();
+    let mut buf = [0; 1];
+    let (_, from) = socket.recv_from(&mut buf).await.unwrap();
+    assert!(from.is_ipv6());
+    assert_eq!(sim::net::lookup("six").unwrap(), v6);
+}

@@ -13,6 +13,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV
 use sim_runtime::Handle;
 
 use crate::error;
+use crate::world::{Net, ipv6_of};
 
 /// Something that names one socket address in the simulation (also
 /// exported as [`ToSocketAddrs`](crate::ToSocketAddrs), tokio's name): a
@@ -217,7 +218,10 @@ fn ip_word(ip: IpAddr) -> u64 {
 /// ```
 pub fn lookup(host: &str) -> io::Result<IpAddr> {
     if host == "localhost" {
-        return Ok(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        return Ok(match ipv6_names() {
+            true => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            false => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        });
     }
     if let Ok(ip) = host.parse::<IpAddr>() {
         return Ok(ip);
@@ -232,7 +236,10 @@ pub fn lookup(host: &str) -> io::Result<IpAddr> {
         return Ok(*ip);
     }
     match sim_runtime::node::lookup(host) {
-        Some(node) => Ok(node.ip()),
+        Some(node) => Ok(match (node.ip(), ipv6_names()) {
+            (IpAddr::V4(v4), true) => IpAddr::V6(ipv6_of(v4)),
+            (ip, _) => ip,
+        }),
         None => {
             let known: Vec<String> = sim_runtime::node::all()
                 .iter()
@@ -248,6 +255,16 @@ pub fn lookup(host: &str) -> io::Result<IpAddr> {
             Err(error::no_such_node(host, &known))
         }
     }
+}
+
+/// Whether the running simulation's names resolve to IPv6 addresses
+/// (`NetConfig::ipv6`); false outside one.
+fn ipv6_names() -> bool {
+    Net::current("sim::net::lookup").is_ok_and(|(_, net)| {
+        net.world
+            .try_borrow()
+            .is_ok_and(|world| world.config.ipv6_names())
+    })
 }
 
 /// Resolves `host` (`"server:8080"`, `("server", 8080)`, a `SocketAddr`,

@@ -22,6 +22,7 @@ use crate::link::LinkConfig;
 /// | [`keepalive_interval`](Self::keepalive_interval) | 75 s | time between unanswered probes (Linux's `tcp_keepalive_intvl`) |
 /// | [`keepalive_probes`](Self::keepalive_probes) | 9 | unanswered probes before the connection fails with `TimedOut` (Linux's `tcp_keepalive_probes`) |
 /// | [`time_wait`](Self::time_wait) | 0 | how long a closed TCP socket's port stays unavailable |
+/// | [`ipv6`](Self::ipv6) | off | node names and `localhost` resolve to IPv6 addresses |
 /// | [`ephemeral_ports`](Self::ephemeral_ports) | 49152..=65535 | the ports that port 0 picks from, in order, per node (Linux's `ip_local_port_range` is 32768..=60999) |
 ///
 /// Buffer sizes apply to sockets created afterwards.
@@ -59,6 +60,7 @@ pub struct NetConfig {
     keepalive_probes: u32,
     time_wait: Duration,
     ephemeral_ports: (u16, u16),
+    ipv6: bool,
 }
 
 impl Default for NetConfig {
@@ -77,6 +79,7 @@ impl Default for NetConfig {
             keepalive_probes: 9,
             time_wait: Duration::ZERO,
             ephemeral_ports: (49152, u16::MAX),
+            ipv6: false,
         }
     }
 }
@@ -285,6 +288,51 @@ impl NetConfig {
         );
         self.ephemeral_ports = (first, last);
         self
+    }
+
+    /// IPv6 addressing: node names (`"server:80"`, [`lookup`](crate::lookup),
+    /// [`lookup_host`](crate::lookup_host)) and `localhost` resolve to IPv6
+    /// addresses, so code that connects by name talks IPv6 end to end.
+    ///
+    /// Every node is dual-stack either way: besides its IPv4 address it has
+    /// [`ipv6_of`](crate::ipv6_of) that address (`10.99.0.1` is
+    /// `fd00::a63:1`; a node given an IPv6 address with
+    /// `Builder::ip` has that one only). A socket bound to `[::]` receives
+    /// both families, one bound to `0.0.0.0` only IPv4, as on Linux; a
+    /// wildcard socket sending to an IPv6 address sends from its node's
+    /// IPv6 address.
+    ///
+    /// ```
+    /// use std::net::{IpAddr, Ipv6Addr};
+    /// use sim_net::{NetConfig, TcpListener, TcpStream};
+    ///
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async {
+    ///     sim_net::configure(NetConfig::new().ipv6(true));
+    ///     let server = sim::node::Builder::new("server")
+    ///         .init(|| async {
+    ///             let listener = TcpListener::bind("[::]:80").await.unwrap();
+    ///             let (_stream, peer) = listener.accept().await.unwrap();
+    ///             assert!(peer.is_ipv6());
+    ///         })
+    ///         .build();
+    ///     sim::time::sleep(std::time::Duration::from_millis(1)).await;
+    ///     let v6 = sim_net::lookup("server").unwrap();
+    ///     assert_eq!(v6, IpAddr::V6(sim_net::ipv6_of("10.99.0.2".parse().unwrap())));
+    ///     let stream = TcpStream::connect("server:80").await.unwrap();
+    ///     assert_eq!(stream.peer_addr().unwrap().ip(), v6);
+    ///     assert_eq!(sim_net::lookup("localhost").unwrap(), IpAddr::V6(Ipv6Addr::LOCALHOST));
+    ///     # let _ = server;
+    /// });
+    /// ```
+    pub fn ipv6(mut self, on: bool) -> Self {
+        self.ipv6 = on;
+        self
+    }
+
+    /// Whether names resolve to IPv6 addresses ([`ipv6`](Self::ipv6)).
+    pub fn ipv6_names(&self) -> bool {
+        self.ipv6
     }
 
     /// The default link configuration.

@@ -60,6 +60,9 @@
 //!   frees its port at once (TCP ports can be kept in a TIME_WAIT with
 //!   [`NetConfig::time_wait`]). Killing a node closes its sockets and frees
 //!   all its ports, so a restart binds them again.
+//! - **IPv6.** Every node is dual-stack: beside its IPv4 address it has
+//!   [`ipv6_of`] it (a node built with an IPv6 address has that one only).
+//!   [`NetConfig::ipv6`] makes names resolve to IPv6 addresses.
 //! - **Links.** Each directed pair of nodes is a link with a latency range
 //!   (by default uniform in 1 ms..=5 ms, see [`DEFAULT_LATENCY`]), a loss
 //!   rate and a duplication rate ([`LinkConfig`]). Jitter reorders. Every
@@ -168,3 +171,4 @@ pub use tcp::listener::TcpListener;
 pub use tcp::socket::TcpSocket;
 pub use tcp::stream::TcpStream;
 pub use udp::{MAX_DATAGRAM, UdpSocket};
+pub use world::ipv6_of;

@@ -76,6 +76,9 @@ pub(crate) struct NodeNet {
     pub(crate) id: NodeId,
     pub(crate) name: Rc<str>,
     pub(crate) ip: IpAddr,
+    /// The node's IPv6 address beside an IPv4 one (`ipv6_of`); `None`
+    /// when `ip` is itself an IPv6 address.
+    pub(crate) ip6: Option<Ipv6Addr>,
     pub(crate) udp: Ports<Weak<RefCell<UdpState>>>,
     pub(crate) tcp: Ports<TcpPort>,
     /// TCP `(address, port)`s in TIME_WAIT, until the given virtual time.
@@ -85,6 +88,42 @@ pub(crate) struct NodeNet {
     /// Where the search for a free ephemeral port starts (the range's
     /// first port when it is outside the configured range).
     next_ephemeral: u16,
+}
+
+impl NodeNet {
+    /// Whether `ip` is one of the node's own addresses.
+    pub(crate) fn owns(&self, ip: IpAddr) -> bool {
+        ip == self.ip || matches!(ip, IpAddr::V6(v6) if Some(v6) == self.ip6)
+    }
+}
+
+/// The IPv6 address of a node whose address is the IPv4 `v4`: `v4`
+/// inside the unique local prefix `fd00::/96` (`10.99.0.1` is
+/// `fd00::a63:1`).
+pub fn ipv6_of(v4: Ipv4Addr) -> Ipv6Addr {
+    let [a, b, c, d] = v4.octets();
+    Ipv6Addr::new(
+        0xfd00,
+        0,
+        0,
+        0,
+        0,
+        0,
+        u16::from_be_bytes([a, b]),
+        u16::from_be_bytes([c, d]),
+    )
+}
+
+/// The IPv4 address inside an address of [`ipv6_of`]'s form.
+pub(crate) fn ipv4_in(v6: Ipv6Addr) -> Option<Ipv4Addr> {
+    match v6.segments() {
+        [0xfd00, 0, 0, 0, 0, 0, hi, lo] => {
+            let [a, b] = hi.to_be_bytes();
+            let [c, d] = lo.to_be_bytes();
+            Some(Ipv4Addr::new(a, b, c, d))
+        }
+        _ => None,
+    }
 }
 
 /// What holds a TCP port.
@@ -229,11 +268,19 @@ impl World {
         }
         if self.nodes[i].is_none() {
             let ip = node.ip();
+            let ip6 = match ip {
+                IpAddr::V4(v4) => Some(ipv6_of(v4)),
+                IpAddr::V6(_) => None,
+            };
             self.ips.insert(ip, node.id());
+            if let Some(ip6) = ip6 {
+                self.ips.insert(IpAddr::V6(ip6), node.id());
+            }
             self.nodes[i] = Some(NodeNet {
                 id: node.id(),
                 name: node.name().into(),
                 ip,
+                ip6,
                 udp: Ports::default(),
                 tcp: Ports::default(),
                 time_wait: Ports::default(),
@@ -274,7 +321,11 @@ impl World {
         if let Some(id) = self.ips.get(&ip) {
             return Ok(*id);
         }
-        match sim_runtime::node::by_ip(ip) {
+        let node_ip = match ip {
+            IpAddr::V6(v6) => ipv4_in(v6).map_or(ip, IpAddr::V4),
+            IpAddr::V4(_) => ip,
+        };
+        match sim_runtime::node::by_ip(node_ip) {
             Some(node) => {
                 self.node_mut(&node);
                 Ok(node.id())
@@ -311,7 +362,7 @@ impl World {
     /// Checks that `ip` may be bound on `node`.
     pub(crate) fn check_local_ip(&self, node: NodeId, ip: IpAddr) -> io::Result<()> {
         let n = self.node(node).expect("the binding node is registered");
-        if ip.is_unspecified() || ip.is_loopback() || ip == n.ip {
+        if ip.is_unspecified() || ip.is_loopback() || n.owns(ip) {
             Ok(())
         } else {
             Err(error::addr_not_available(&n.name, n.ip, ip))
@@ -340,7 +391,8 @@ impl World {
         Ok(match dst {
             IpAddr::V4(ip) if ip.is_loopback() => IpAddr::V4(Ipv4Addr::LOCALHOST),
             IpAddr::V6(ip) if ip.is_loopback() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-            _ => n.ip,
+            IpAddr::V6(_) => n.ip6.map_or(n.ip, IpAddr::V6),
+            IpAddr::V4(_) => n.ip,
         })
     }
 
