@@ -637,4 +637,110 @@ mod tokio_traits {
         poll_fn(|cx| b.poll_recv(cx, &mut read)).await.unwrap();
         assert_eq!(read.filled(), b"second");
     }
+
+    // ----- readiness (`ready`, `try_io`, `async_io`) and `BufMut` receives -----
+
+    use tokio::io::Interest;
+
+    #[sim::test]
+    async fn tcp_ready_reports_what_the_stream_is_ready_for() {
+        sim::net::configure(NetConfig::new().tcp_buffer(4));
+        let (client, server, _listener) = pair().await;
+        let both = Interest::READABLE | Interest::WRITABLE;
+        let ready = client.ready(both).await.unwrap();
+        assert!(ready.is_writable() && !ready.is_readable());
+        // A full window: not writable until the peer reads.
+        assert_eq!(client.try_write(b"abcdef").unwrap(), 4);
+        let not_yet = timeout(Duration::from_secs(1), client.ready(Interest::WRITABLE)).await;
+        assert!(not_yet.is_err(), "the peer's window is full");
+        let ready = server.ready(Interest::READABLE).await.unwrap();
+        assert!(ready.is_readable());
+        let mut buf = Vec::with_capacity(16);
+        assert_eq!(server.try_read_buf(&mut buf).unwrap(), 4);
+        assert_eq!(buf, b"abcd");
+        assert!(
+            client
+                .ready(Interest::WRITABLE)
+                .await
+                .unwrap()
+                .is_writable()
+        );
+    }
+
+    #[sim::test]
+    async fn try_io_runs_only_when_ready_and_async_io_waits() {
+        let (client, server, _listener) = pair().await;
+        let ran = Cell::new(false);
+        let err = server
+            .try_io(Interest::READABLE, || {
+                ran.set(true);
+                Ok(())
+            })
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::WouldBlock);
+        assert!(!ran.get(), "not ready: f is not called");
+        let writer = sim::spawn(async move {
+            sleep(Duration::from_secs(1)).await;
+            client.try_write(b"late").unwrap();
+            client
+        });
+        let start = Instant::now();
+        let mut buf = [0; 8];
+        let n = server
+            .async_io(Interest::READABLE, || server.try_read(&mut buf))
+            .await
+            .unwrap();
+        assert_eq!(&buf[..n], b"late");
+        assert!(start.elapsed() >= Duration::from_secs(1));
+        drop(writer.await.unwrap());
+    }
+
+    #[sim::test]
+    async fn split_halves_have_ready_and_try_read_buf() {
+        let (client, mut server, _listener) = pair().await;
+        let (read, _write) = server.split();
+        client.try_write(b"xy").unwrap();
+        assert!(read.ready(Interest::READABLE).await.unwrap().is_readable());
+        let mut buf = Vec::with_capacity(4);
+        assert_eq!(read.try_read_buf(&mut buf).unwrap(), 2);
+        let (owned, _w) = client.into_split();
+        assert!(owned.ready(Interest::WRITABLE).await.unwrap().is_writable());
+        assert_eq!(
+            owned.try_read_buf(&mut buf).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
+    }
+
+    #[sim::test]
+    async fn udp_buf_receives_fill_buf_muts() {
+        let a = UdpSocket::bind("0.0.0.0:9001").await.unwrap();
+        let b = UdpSocket::bind("0.0.0.0:9000").await.unwrap();
+        let to_b: SocketAddr = "127.0.0.1:9000".parse().unwrap();
+        let mut buf = Vec::with_capacity(32);
+        assert_eq!(
+            b.try_recv_buf_from(&mut buf).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
+        a.send_to(b"one", to_b).await.unwrap();
+        let (n, from) = b.recv_buf_from(&mut buf).await.unwrap();
+        assert_eq!((n, from.port(), &buf[..]), (3, 9001, &b"one"[..]));
+        b.connect("127.0.0.1:9001").await.unwrap();
+        a.send_to(b"two", to_b).await.unwrap();
+        assert_eq!(b.recv_buf(&mut buf).await.unwrap(), 3);
+        assert_eq!(buf, b"onetwo");
+        assert!(
+            b.ready(Interest::READABLE | Interest::WRITABLE)
+                .await
+                .unwrap()
+                .is_writable()
+        );
+        let ran = b.try_io(Interest::READABLE, || Ok(7));
+        assert_eq!(ran.unwrap_err().kind(), ErrorKind::WouldBlock);
+        a.send_to(b"3", to_b).await.unwrap();
+        let n = b
+            .async_io(Interest::READABLE, || b.try_recv_buf(&mut buf))
+            .await
+            .unwrap();
+        assert_eq!((n, &buf[..]), (1, &b"onetwo3"[..]));
+    }
 }

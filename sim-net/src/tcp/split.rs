@@ -69,6 +69,11 @@ impl<'a> ReadHalf<'a> {
         ReadHalf(stream)
     }
 
+    #[cfg(feature = "tokio")]
+    pub(crate) fn stream(&self) -> &TcpStream {
+        self.0
+    }
+
     /// [`TcpStream::peek`].
     pub async fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.0.peek(buf).await
@@ -132,6 +137,11 @@ impl<'a> WriteHalf<'a> {
 }
 
 impl OwnedReadHalf {
+    #[cfg(feature = "tokio")]
+    pub(crate) fn stream(&self) -> &TcpStream {
+        &self.stream
+    }
+
     pub(crate) fn new(stream: TcpStream) -> OwnedReadHalf {
         OwnedReadHalf { stream }
     }

@@ -276,7 +276,7 @@ impl Conn {
 
     /// Ready when a write would not wait: room in the peer's window, or an
     /// error (reset, shut down) that the write then reports.
-    fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    fn poll_write_ready(&self, cx: Option<&mut Context<'_>>) -> Poll<io::Result<()>> {
         let handle = &self.owner.handle;
         let now = now_nanos(handle);
         let mut world = self.owner.net.world.borrow_mut();
@@ -294,6 +294,9 @@ impl Conn {
         if has_room {
             return Poll::Ready(Ok(()));
         }
+        let Some(cx) = cx else {
+            return Poll::Pending;
+        };
         me.wait_write(handle, now, cx.waker());
         watch(&mut me, handle, now);
         handle.note_wait("a TCP write (the peer's receive window is full)", None);
@@ -374,6 +377,23 @@ impl TcpStream {
     #[inline]
     fn conn(&self, what: &str) -> io::Result<Rc<Conn>> {
         resolve(&self.conn, what)
+    }
+
+    /// Whether a read would not wait now (bytes, end of stream or an error
+    /// to report), without waiting.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn read_ready_now(&self, what: &str) -> io::Result<bool> {
+        Ok(self
+            .conn(what)?
+            .poll_read(None, &mut [], Read::Ready)
+            .is_ready())
+    }
+
+    /// Whether a write would not wait now (room in the peer's window, or
+    /// an error to report), without waiting.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn write_ready_now(&self, what: &str) -> io::Result<bool> {
+        Ok(self.conn(what)?.poll_write_ready(None).is_ready())
     }
 
     /// Another key to the same connection (for the halves).
@@ -589,7 +609,7 @@ impl TcpStream {
     /// [`writable`](Self::writable) as a poll function.
     pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.conn("sim::net::TcpStream::poll_write_ready") {
-            Ok(conn) => conn.poll_write_ready(cx),
+            Ok(conn) => conn.poll_write_ready(Some(cx)),
             Err(err) => Poll::Ready(Err(err)),
         }
     }
