@@ -12,7 +12,7 @@
 //! wire, never more.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
@@ -46,6 +46,37 @@ pub(crate) struct Datagram {
     data: Vec<u8>,
     /// The copy's number for the timeline's notes: message `<< 1 | copy`.
     copy: u64,
+}
+
+/// The datagrams on their way to a socket, in delivery order
+/// (`(delivery time, send order)`). Mostly appended at the back (a link's
+/// latencies rarely reorder much), so a sorted deque beats a tree.
+#[derive(Default)]
+struct OnTheWire(VecDeque<((u64, u64), Datagram)>);
+
+impl OnTheWire {
+    /// When the first one arrives.
+    fn first_at(&self) -> Option<u64> {
+        self.0.front().map(|((at, _), _)| *at)
+    }
+
+    /// Queues a datagram; whether it is now the first to arrive.
+    fn insert(&mut self, key: (u64, u64), datagram: Datagram) -> bool {
+        let i = match self.0.back() {
+            Some((last, _)) if *last > key => self.0.partition_point(|(k, _)| *k < key),
+            _ => self.0.len(),
+        };
+        self.0.insert(i, (key, datagram));
+        i == 0
+    }
+
+    /// Takes out the first datagram if it has arrived by `now`.
+    fn pop_due(&mut self, now: u64) -> Option<Datagram> {
+        match self.0.front() {
+            Some(((at, _), _)) if *at <= now => self.0.pop_front().map(|(_, d)| d),
+            _ => None,
+        }
+    }
 }
 
 /// A datagram held on a link by `hold`, with its original delivery time.
@@ -94,7 +125,7 @@ pub(crate) struct UdpState {
     /// Set when the socket's node was killed: the node's name.
     closed: Option<Rc<str>>,
     /// Datagrams on their way, by `(delivery time, send order)`.
-    in_flight: BTreeMap<(u64, u64), Datagram>,
+    in_flight: OnTheWire,
     /// The receive buffer.
     arrived: VecDeque<Datagram>,
     arrived_bytes: usize,
@@ -139,14 +170,14 @@ impl UdpState {
     /// Closes the socket because its node was killed.
     pub(crate) fn close(&mut self, node: &str) {
         self.closed = Some(node.into());
-        if !self.in_flight.is_empty() {
+        if !self.in_flight.0.is_empty() {
             if let Ok(handle) = Handle::try_current() {
-                for datagram in self.in_flight.values() {
+                for (_, datagram) in &self.in_flight.0 {
                     handle.note("net.drop", datagram.copy, DROPPED_CLOSED);
                 }
             }
         }
-        self.in_flight.clear();
+        self.in_flight.0.clear();
         self.in_flight_bytes = 0;
         self.pressure.clear();
         self.arrived.clear();
@@ -160,18 +191,7 @@ impl UdpState {
     /// socket is looked at, is exact: between two looks nothing is read, so
     /// each arrival sees the buffer as it was at its own delivery time.
     pub(crate) fn settle(&mut self, world: &mut World, now: u64) {
-        if self
-            .in_flight
-            .first_key_value()
-            .is_none_or(|(&(at, _), _)| at > now)
-        {
-            return;
-        }
-        while let Some(entry) = self.in_flight.first_entry() {
-            if entry.key().0 > now {
-                break;
-            }
-            let datagram = entry.remove();
+        while let Some(datagram) = self.in_flight.pop_due(now) {
             self.in_flight_bytes -= datagram.data.len();
             let stats = &mut world.link_mut(datagram.src, self.node).stats;
             // Dropped on arrival: the timeline's arrow ends in a cross.
@@ -215,10 +235,10 @@ impl UdpState {
             waiters.wake_all();
             return;
         }
-        match in_flight.first_key_value() {
+        match in_flight.first_at() {
             None => alarm.clear(),
-            Some((&(at, _), _)) if at <= now => waiters.wake_all(),
-            Some((&(at, _), _)) => alarm.set(handle, at, first),
+            Some(at) if at <= now => waiters.wake_all(),
+            Some(at) => alarm.set(handle, at, first),
         }
     }
 
@@ -237,12 +257,8 @@ impl UdpState {
         }
         self.settle(world, now);
         let seq = world.next_seq();
-        let earliest = self
-            .in_flight
-            .first_key_value()
-            .is_none_or(|(key, _)| (at, seq) < *key);
         self.in_flight_bytes += datagram.data.len();
-        self.in_flight.insert((at, seq), datagram);
+        let earliest = self.in_flight.insert((at, seq), datagram);
         if earliest && !self.waiters.is_empty() {
             self.rearm(handle, now);
         }
@@ -256,9 +272,7 @@ impl UdpState {
         let pressed =
             self.closed.is_none() && self.arrived_bytes + self.in_flight_bytes > self.capacity;
         // The common case first: no pressure, no timer.
-        let first = pressed
-            .then(|| self.in_flight.first_key_value().map(|(&(at, _), _)| at))
-            .flatten();
+        let first = pressed.then(|| self.in_flight.first_at()).flatten();
         let Some(at) = first.filter(|&at| at > now) else {
             self.pressure.clear();
             return;
@@ -285,14 +299,11 @@ impl UdpState {
             ip if ip.is_unspecified() => SocketAddr::new(node_ip, self.local.port()),
             _ => self.local,
         };
-        let keys: Vec<(u64, u64)> = self
-            .in_flight
-            .iter()
-            .filter(|(_, d)| d.src == src)
-            .map(|(key, _)| *key)
-            .collect();
-        for key in keys {
-            let datagram = self.in_flight.remove(&key).expect("listed above");
+        let (taken, kept) = std::mem::take(&mut self.in_flight.0)
+            .into_iter()
+            .partition(|(_, d)| d.src == src);
+        self.in_flight.0 = kept;
+        for (key, datagram) in taken {
             self.in_flight_bytes -= datagram.data.len();
             held.push(Held {
                 target: Rc::downgrade(this),
@@ -707,7 +718,7 @@ impl UdpSocket {
                     peer: None,
                     closed: None,
                     groups: Vec::new(),
-                    in_flight: BTreeMap::new(),
+                    in_flight: OnTheWire::default(),
                     arrived: VecDeque::new(),
                     arrived_bytes: 0,
                     capacity: world.config.udp_recv_buffer_size(),
@@ -1144,7 +1155,7 @@ impl Drop for Udp {
         };
         let now = now_nanos(&self.owner.handle);
         st.settle(&mut world, now);
-        for datagram in st.in_flight.values() {
+        for (_, datagram) in &st.in_flight.0 {
             world.link_mut(datagram.src, st.node).stats.dropped += 1;
             self.owner
                 .handle
@@ -1172,7 +1183,7 @@ impl fmt::Debug for UdpSocket {
                 .field("local", &st.local)
                 .field("peer", &st.peer)
                 .field("buffered", &st.arrived.len())
-                .field("in_flight", &st.in_flight.len())
+                .field("in_flight", &st.in_flight.0.len())
                 .field("overflowed", &st.overflowed),
             Err(_) => d.field("state", &format_args!("<busy>")),
         };
