@@ -15,7 +15,7 @@
 //! while user code runs (wakers only schedule tasks).
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::rc::{Rc, Weak};
@@ -57,7 +57,9 @@ pub(crate) struct World {
     pub(crate) config: NetConfig,
     /// Indexed by `NodeId`; filled as nodes are first seen.
     nodes: Vec<Option<NodeNet>>,
-    ips: BTreeMap<IpAddr, NodeId>,
+    /// The nodes' addresses (`ip_key`), sorted: the route of every send
+    /// is a binary search here.
+    ips: Vec<((bool, u128), NodeId)>,
     pub(crate) links: Links,
     pub(crate) isolated: BTreeSet<NodeId>,
     /// Orders packets with equal delivery times by send order.
@@ -88,6 +90,14 @@ pub(crate) struct NodeNet {
     /// Where the search for a free ephemeral port starts (the range's
     /// first port when it is outside the configured range).
     next_ephemeral: u16,
+}
+
+/// An address as a sort key: its family, then its bits.
+fn ip_key(ip: IpAddr) -> (bool, u128) {
+    match ip {
+        IpAddr::V4(v4) => (false, u128::from(u32::from(v4))),
+        IpAddr::V6(v6) => (true, u128::from(v6)),
+    }
 }
 
 impl NodeNet {
@@ -260,6 +270,13 @@ impl World {
         self.next_socket
     }
 
+    fn add_ip(&mut self, ip: IpAddr, node: NodeId) {
+        let key = ip_key(ip);
+        if let Err(i) = self.ips.binary_search_by_key(&key, |(k, _)| *k) {
+            self.ips.insert(i, (key, node));
+        }
+    }
+
     /// The node's entry, created from its handle on first sight.
     pub(crate) fn node_mut(&mut self, node: &NodeHandle) -> &mut NodeNet {
         let i = node.id().as_u32() as usize;
@@ -272,9 +289,9 @@ impl World {
                 IpAddr::V4(v4) => Some(ipv6_of(v4)),
                 IpAddr::V6(_) => None,
             };
-            self.ips.insert(ip, node.id());
+            self.add_ip(ip, node.id());
             if let Some(ip6) = ip6 {
-                self.ips.insert(IpAddr::V6(ip6), node.id());
+                self.add_ip(IpAddr::V6(ip6), node.id());
             }
             self.nodes[i] = Some(NodeNet {
                 id: node.id(),
@@ -318,8 +335,9 @@ impl World {
         if ip.is_loopback() {
             return Ok(from);
         }
-        if let Some(id) = self.ips.get(&ip) {
-            return Ok(*id);
+        let key = ip_key(ip);
+        if let Ok(i) = self.ips.binary_search_by_key(&key, |(k, _)| *k) {
+            return Ok(self.ips[i].1);
         }
         let node_ip = match ip {
             IpAddr::V6(v6) => ipv4_in(v6).map_or(ip, IpAddr::V4),
