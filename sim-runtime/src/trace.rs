@@ -128,6 +128,18 @@ pub enum Decision {
     /// (`node::Builder::restart_on_panic`), in nanoseconds above the
     /// shortest delay.
     Restart,
+    /// What of a crashed node's unsynced disk state survives (`sim::fs`):
+    /// for a file, 0 nothing, 1 everything, 2 a prefix of its unsynced
+    /// blocks, 3 a subset of them (a torn write); then the prefix's length
+    /// or, per block and per directory, 1 if it survives.
+    DiskCrash,
+    /// Whether a disk operation fails or returns corrupted data
+    /// (`sim::fs`'s injected faults: an I/O error on read, write or fsync,
+    /// bit rot). Counted as a fault, like a loss.
+    DiskFault,
+    /// How long a disk operation takes (`sim::fs`), in nanoseconds above
+    /// the node's shortest latency.
+    DiskLatency,
 }
 
 impl Decision {
@@ -138,7 +150,11 @@ impl Decision {
     pub(crate) fn is_fault(self) -> bool {
         matches!(
             self,
-            Decision::Loss | Decision::Duplicate | Decision::Buggify | Decision::Nemesis
+            Decision::Loss
+                | Decision::Duplicate
+                | Decision::Buggify
+                | Decision::Nemesis
+                | Decision::DiskFault
         )
     }
 
@@ -155,6 +171,9 @@ impl Decision {
             Decision::Nemesis => "nemesis",
             Decision::NemesisDetail => "nemesis-detail",
             Decision::Restart => "restart",
+            Decision::DiskCrash => "disk-crash",
+            Decision::DiskFault => "disk-fault",
+            Decision::DiskLatency => "disk-latency",
         }
     }
 }
@@ -281,6 +300,18 @@ fn describe_decision(
         Decision::Restart => write!(
             f,
             "restart: after the shortest delay + {} (of up to {})",
+            FmtDuration(choice),
+            FmtDuration(domain.saturating_sub(1))
+        ),
+        Decision::DiskCrash => write!(f, "disk crash: survivor choice {choice} of 0..{domain}"),
+        Decision::DiskFault => f.write_str(if yes {
+            "disk fault: injected"
+        } else {
+            "disk fault: none"
+        }),
+        Decision::DiskLatency => write!(
+            f,
+            "disk latency: minimum + {} (the node's range spans {})",
             FmtDuration(choice),
             FmtDuration(domain.saturating_sub(1))
         ),

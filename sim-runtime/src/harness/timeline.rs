@@ -356,6 +356,7 @@ pub(crate) fn build(input: &Input<'_>) -> Doc {
                 let what_name = match what {
                     Decision::Loss | Decision::Duplicate | Decision::Buggify => what.name(),
                     Decision::BuggifySite | Decision::Select | Decision::Nemesis => what.name(),
+                    Decision::DiskCrash | Decision::DiskFault => what.name(),
                     // Latencies and schedules are not defaults to depart from
                     // (a preemption is noted by the executor); details follow
                     // the nemesis's own decision.
