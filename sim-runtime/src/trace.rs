@@ -363,6 +363,29 @@ pub(crate) fn describe_custom(
         "nemesis.strike" => format!("nemesis strikes ({})", nemesis_fault(a)),
         "nemesis.heal" if a == 0 => "nemesis heals".to_owned(),
         "nemesis.heal" => format!("nemesis repairs ({})", nemesis_fault(a - 1)),
+        "fs.fault" => format!(
+            "disk fault on node {}: {}",
+            node(a),
+            match b {
+                1 => "read error (EIO)",
+                2 => "write error (EIO)",
+                3 => "fsync error (EIO), unsynced writes dropped",
+                4 => "bit rot (a block read back corrupted)",
+                _ => "fault",
+            }
+        ),
+        "fs.crash" => format!(
+            "disk of node {} lost its unsynced state ({} of unsynced blocks lost)",
+            node(a),
+            bytes(b)
+        ),
+        // The disk packs `node << 32 | inode`.
+        "fs.write" => format!(
+            "disk write {} on node {} (inode {})",
+            bytes(b),
+            node(a >> 32),
+            a & 0xffff_ffff
+        ),
         "history.invoke" => format!("history: operation #{a} invoked"),
         "history.answer" => format!(
             "history: operation #{a} {}",
