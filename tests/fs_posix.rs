@@ -401,6 +401,12 @@ fn outside_a_simulation_a_file_operation_says_what_to_do() {
 }
 
 #[test]
+#[should_panic(expected = "`sim::fs::stats` was called outside a simulation")]
+fn outside_a_simulation_a_disk_control_panics_saying_what_to_do() {
+    let _ = fs::stats(sim::Runtime::new(1).block_on(async { sim::node::current().id() }));
+}
+
+#[test]
 fn a_handle_used_after_its_node_restarted_is_stale() {
     sim(|| async {
         let node = sim::node::Builder::new("db").build();

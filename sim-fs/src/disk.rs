@@ -436,8 +436,12 @@ impl Disk {
         }
         self.inodes.retain(|ino, inode| {
             let keep = live.contains(ino);
-            if !keep && let Some(f) = inode.file() {
-                lost += f.unsynced;
+            // A file whose name vanished loses all its bytes.
+            if !keep
+                && inode.nlink > 0
+                && let Some(f) = inode.file()
+            {
+                lost += f.data.len() as u64;
             }
             keep
         });

@@ -12,7 +12,7 @@ pub struct DiskStats {
     /// since each file's previous sync).
     pub bytes_synced: u64,
     /// At the last crash, the bytes of unsynced blocks that did not
-    /// survive (and the unsynced bytes of files whose name was lost).
+    /// survive, and every byte of the files whose name was lost.
     pub bytes_lost_last_crash: u64,
     /// Crashes of the node (kills and restarts) that found its disk.
     pub crashes: u64,
