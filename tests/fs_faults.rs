@@ -262,3 +262,54 @@ fn a_failure_report_names_the_disk_fault() {
     assert!(report.contains("disk fault on node"), "{report}");
     assert!(report.contains("write error (EIO)"), "{report}");
 }
+
+#[test]
+fn each_operation_draws_exactly_one_latency() {
+    let config = DiskConfig::new().latency(Duration::from_micros(1)..=Duration::from_micros(9));
+    let (writes, events) = traced(6, config, || async {
+        let mut f = File::create("/a").await.unwrap();
+        for _ in 0..300 {
+            f.write_all(b"x").await.unwrap();
+        }
+        f.metadata().await.unwrap().len()
+    });
+    assert_eq!(writes, 300);
+    // create + 300 writes + metadata.
+    assert_eq!(decisions(&events, Decision::DiskLatency), 1 + 300 + 1);
+}
+
+#[test]
+fn the_exhaustive_fault_bound_tries_each_disk_fault_at_each_place() {
+    use std::cell::RefCell;
+    use std::collections::BTreeSet;
+    use std::rc::Rc;
+
+    let outcomes: Rc<RefCell<BTreeSet<String>>> = Rc::default();
+    let seen = outcomes.clone();
+    let test = harness::test_named!("fault_bound_disk")
+        .explore(harness::Strategy::Exhaustive)
+        .fault_bound(1)
+        .settings(Settings::quiet());
+    let summary = harness::try_run(test, move || {
+        let seen = seen.clone();
+        async move {
+            let config = DiskConfig::new().write_error(0.01).fsync_error(0.01);
+            fs::set_config(sim::node::current().id(), config);
+            let mut f = File::create("/a").await.unwrap();
+            let outcome = match f.write_all(b"x").await {
+                Err(e) => format!("write: {}", e.to_string().contains("EIO")),
+                Ok(()) => match f.sync_all().await {
+                    Err(e) => format!("fsync: {}", e.to_string().contains("EIO")),
+                    Ok(()) => "ok".to_owned(),
+                },
+            };
+            seen.borrow_mut().insert(outcome);
+        }
+    })
+    .unwrap();
+    assert!(summary.complete);
+    // No fault; the write's fault point; the fsync's.
+    assert_eq!(summary.schedules, 3);
+    let expected = ["fsync: true", "ok", "write: true"].map(String::from);
+    assert_eq!(*outcomes.borrow(), BTreeSet::from(expected));
+}

@@ -316,8 +316,9 @@ impl File {
         }
         let now = op.now();
         op.with(|disk| {
-            let used = disk.used();
             let (bs, cap) = (disk.config.block_size, disk.config.capacity);
+            // Counted only when it matters: a sum over the disk's files.
+            let used = if cap.is_some() { disk.used() } else { 0 };
             let inode = disk.inode_mut(self.ino);
             let f = inode.file_mut().expect("a file");
             let grow = size.saturating_sub(f.data.len() as u64);
@@ -366,6 +367,9 @@ impl File {
         f: impl FnOnce(&mut File, &Op) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         let op = self.op(what)?;
+        // The budget first: once the latency has passed, the operation
+        // takes effect in the same poll (no second latency drawn).
+        ready!(op.handle.poll_proceed(cx));
         if self.delay.is_none()
             && let Some(delay) = op.latency()
         {
@@ -375,7 +379,6 @@ impl File {
             ready!(delay.as_mut().poll(cx));
             self.delay = None;
         }
-        ready!(op.handle.poll_proceed(cx));
         Poll::Ready(f(self, &op))
     }
 
@@ -422,8 +425,9 @@ impl File {
         }
         let now = op.now();
         let written = op.with(|disk| {
-            let used = disk.used();
             let (bs, cap) = (disk.config.block_size, disk.config.capacity);
+            // Counted only when it matters: a sum over the disk's files.
+            let used = if cap.is_some() { disk.used() } else { 0 };
             let inode = disk.inode_mut(self.ino);
             let f = inode.file_mut().expect("a file");
             if self.append {

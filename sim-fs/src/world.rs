@@ -158,7 +158,9 @@ impl Op {
     /// The delay an operation takes, drawn when the disk has a latency.
     pub(crate) fn latency(&self) -> Option<Duration> {
         let (lo, hi) = self.with(|disk| disk.config.latency)?;
-        let extra = self.handle.draw(Decision::DiskLatency, hi - lo + 1);
+        let extra = self
+            .handle
+            .draw(Decision::DiskLatency, (hi - lo).saturating_add(1));
         Some(Duration::from_nanos(lo + extra))
     }
 
