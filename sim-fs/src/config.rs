@@ -6,6 +6,14 @@ use std::time::Duration;
 
 /// What survives of a node's unsynced disk state when it is killed (a
 /// power loss).
+///
+/// ```
+/// use sim::fs::{Crash, DiskConfig};
+///
+/// // A test of the happy path that should not lose unsynced writes.
+/// let config = DiskConfig::new().crash(Crash::KeepUnsynced);
+/// # let _ = config;
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Crash {

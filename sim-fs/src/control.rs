@@ -48,6 +48,21 @@ pub fn set_config(node: NodeId, config: DiskConfig) {
 /// Configures every node's disk that has no configuration of its own
 /// ([`set_config`]), those that exist and those to come.
 ///
+/// ```
+/// use sim::fs::{Crash, DiskConfig};
+///
+/// let mut rt = sim::Runtime::new(1);
+/// rt.block_on(async {
+///     // Every node loses what it did not sync, without a decision.
+///     sim::fs::set_default_config(DiskConfig::new().crash(Crash::LoseUnsynced));
+///     let db = sim::node::Builder::new("db").build();
+///     db.spawn(async { sim::fs::write("/a", b"x").await.unwrap() }).await.unwrap();
+///     db.restart();
+///     let found = db.spawn(async { sim::fs::try_exists("/a").await.unwrap() });
+///     assert!(!found.await.unwrap());
+/// });
+/// ```
+///
 /// # Panics
 /// Outside a simulation.
 #[track_caller]

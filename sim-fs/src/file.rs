@@ -198,6 +198,14 @@ impl OpenOptions {
 
 impl File {
     /// Opens a file for reading (`NotFound` if it does not exist).
+    ///
+    /// ```
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async {
+    ///     let missing = sim::fs::File::open("/nope").await.unwrap_err();
+    ///     assert_eq!(missing.kind(), std::io::ErrorKind::NotFound);
+    /// });
+    /// ```
     pub async fn open(path: impl AsRef<Path>) -> io::Result<File> {
         OpenOptions::new().read(true).open(path).await
     }
@@ -306,6 +314,17 @@ impl File {
 
     /// Truncates or extends the file (with zeros) to `size` bytes; a
     /// change made durable by the next sync.
+    ///
+    /// ```
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async {
+    ///     sim::fs::write("/a", b"abcdef").await.unwrap();
+    ///     let file = sim::fs::OpenOptions::new().write(true).open("/a").await.unwrap();
+    ///     file.set_len(2).await.unwrap();
+    ///     file.set_len(4).await.unwrap();
+    ///     assert_eq!(sim::fs::read("/a").await.unwrap(), b"ab\0\0");
+    /// });
+    /// ```
     pub async fn set_len(&self, size: u64) -> io::Result<()> {
         latency_for(self, "sim::fs::File::set_len").await?;
         let op = self.op("sim::fs::File::set_len")?;

@@ -351,6 +351,17 @@ pub async fn try_exists(path: impl AsRef<Path>) -> io::Result<bool> {
 }
 
 /// A directory's entries, in name order (`NotADirectory` for a file).
+///
+/// ```
+/// let mut rt = sim::Runtime::new(1);
+/// rt.block_on(async {
+///     sim::fs::write("/f", b"").await.unwrap();
+///     let mut root = sim::fs::read_dir("/").await.unwrap();
+///     let entry = root.next_entry().await.unwrap().unwrap();
+///     assert_eq!(entry.path(), std::path::Path::new("/f"));
+///     assert!(root.next_entry().await.unwrap().is_none());
+/// });
+/// ```
 pub async fn read_dir(path: impl AsRef<Path>) -> io::Result<ReadDir> {
     let base = path.as_ref().to_owned();
     on_disk("sim::fs::read_dir", &base, |disk, text, names, _| {

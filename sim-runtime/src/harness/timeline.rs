@@ -431,6 +431,8 @@ pub(crate) fn build(input: &Input<'_>) -> Doc {
                         });
                     }
                     "node.clock" => mark("clock", Some(a as u32)),
+                    // The disk's faults and crashes, on their node's lane.
+                    "fs.fault" | "fs.crash" => mark("disk", Some(a as u32)),
                     "nemesis.strike" | "nemesis.heal" => mark("nemesis", None),
                     "history.invoke" | "history.answer" => mark("history", running.node),
                     "net.partition" => {
