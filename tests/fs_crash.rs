@@ -283,3 +283,29 @@ fn exhaustive_search_enumerates_every_crash_outcome() {
     let distinct: BTreeSet<_> = outcomes.borrow().iter().cloned().collect();
     assert_eq!(distinct.len(), 8, "every subset of blocks, each found");
 }
+
+#[test]
+fn crashes_pass_the_determinism_check() {
+    let test = harness::test_named!("crash_determinism")
+        .seeds(100)
+        .check_determinism(true)
+        .settings(Settings::quiet());
+    harness::try_run(test, || async {
+        let db = sim::node::Builder::new("db").build();
+        let config = DiskConfig::default_faults().block_size(4);
+        fs::set_config(db.id(), config);
+        db.spawn(async {
+            let _ = fs::create_dir_all("/d").await;
+            for i in 0..5u8 {
+                let _ = fs::write(format!("/d/{i}"), [i; 10]).await;
+            }
+            let _ = fs::sync_dir("/d").await;
+            let _ = fs::rename("/d/0", "/d/5").await;
+        });
+        sim::time::sleep(std::time::Duration::from_millis(3)).await;
+        db.restart();
+        let listing = fs::list(db.id());
+        assert!(listing.iter().all(|e| !e.unsynced), "{listing:?}");
+    })
+    .unwrap();
+}

@@ -16,7 +16,7 @@ use sim::harness::{self, Regressions, Settings, Test, TestFailure};
 use crate::store::Bugs;
 
 /// Seeds the correct store runs.
-const CORRECT_SEEDS: u64 = 1_000;
+const CORRECT_SEEDS: u64 = 5_000;
 /// Seeds a bug hunt may run.
 const BUDGET: u64 = 1_000;
 
