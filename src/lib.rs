@@ -29,6 +29,11 @@
 /// duplication, partitions; see the `sim-net` crate.
 pub use sim_net as net;
 
+/// The simulated disks: a file system per node with the API of
+/// `tokio::fs`, crash consistency (what survives a node's power loss is a
+/// decision of the run) and disk faults; see the `sim-fs` crate.
+pub use sim_fs as fs;
+
 /// A built-in fault schedule (kills, pauses, partitions, lossy and slow
 /// links, clock jumps) with swarm testing; see the `sim-net` crate's
 /// `nemesis` module.

@@ -67,6 +67,7 @@ pub(crate) struct Draws {
     select: ChaCha8Rng,
     nemesis: ChaCha8Rng,
     restart: ChaCha8Rng,
+    disk: ChaCha8Rng,
 }
 
 impl Draws {
@@ -77,6 +78,7 @@ impl Draws {
             select: stream(seed, Stream::Select),
             nemesis: stream(seed, Stream::Nemesis),
             restart: stream(seed, Stream::Restart),
+            disk: stream(seed, Stream::Disk),
         }
     }
 
@@ -86,6 +88,7 @@ impl Draws {
             Decision::Select => &mut self.select,
             Decision::Nemesis | Decision::NemesisDetail => &mut self.nemesis,
             Decision::Restart => &mut self.restart,
+            Decision::DiskCrash | Decision::DiskFault | Decision::DiskLatency => &mut self.disk,
             _ => &mut self.faults,
         }
     }

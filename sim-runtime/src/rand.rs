@@ -59,6 +59,9 @@ pub(crate) enum Stream {
     /// The delays before nodes that panicked restart
     /// (`node::Builder::restart_on_panic`).
     Restart = 8,
+    /// The simulated disks (`sim::fs`): what survives a crash, injected
+    /// faults, latencies; apart so that adding a disk moves no other draw.
+    Disk = 9,
 }
 
 /// The ChaCha stream `which` of `seed`.

@@ -128,6 +128,18 @@ pub enum Decision {
     /// (`node::Builder::restart_on_panic`), in nanoseconds above the
     /// shortest delay.
     Restart,
+    /// What of a crashed node's unsynced disk state survives (`sim::fs`):
+    /// for a file, 0 nothing, 1 everything, 2 a prefix of its unsynced
+    /// blocks, 3 a subset of them (a torn write); then the prefix's length
+    /// or, per block and per directory, 1 if it survives.
+    DiskCrash,
+    /// Whether a disk operation fails or returns corrupted data
+    /// (`sim::fs`'s injected faults: an I/O error on read, write or fsync,
+    /// bit rot). Counted as a fault, like a loss.
+    DiskFault,
+    /// How long a disk operation takes (`sim::fs`), in nanoseconds above
+    /// the node's shortest latency.
+    DiskLatency,
 }
 
 impl Decision {
@@ -138,7 +150,11 @@ impl Decision {
     pub(crate) fn is_fault(self) -> bool {
         matches!(
             self,
-            Decision::Loss | Decision::Duplicate | Decision::Buggify | Decision::Nemesis
+            Decision::Loss
+                | Decision::Duplicate
+                | Decision::Buggify
+                | Decision::Nemesis
+                | Decision::DiskFault
         )
     }
 
@@ -155,6 +171,9 @@ impl Decision {
             Decision::Nemesis => "nemesis",
             Decision::NemesisDetail => "nemesis-detail",
             Decision::Restart => "restart",
+            Decision::DiskCrash => "disk-crash",
+            Decision::DiskFault => "disk-fault",
+            Decision::DiskLatency => "disk-latency",
         }
     }
 }
@@ -284,6 +303,18 @@ fn describe_decision(
             FmtDuration(choice),
             FmtDuration(domain.saturating_sub(1))
         ),
+        Decision::DiskCrash => write!(f, "disk crash: survivor choice {choice} of 0..{domain}"),
+        Decision::DiskFault => f.write_str(if yes {
+            "disk fault: injected"
+        } else {
+            "disk fault: none"
+        }),
+        Decision::DiskLatency => write!(
+            f,
+            "disk latency: minimum + {} (the node's range spans {})",
+            FmtDuration(choice),
+            FmtDuration(domain.saturating_sub(1))
+        ),
     }
 }
 
@@ -332,6 +363,29 @@ pub(crate) fn describe_custom(
         "nemesis.strike" => format!("nemesis strikes ({})", nemesis_fault(a)),
         "nemesis.heal" if a == 0 => "nemesis heals".to_owned(),
         "nemesis.heal" => format!("nemesis repairs ({})", nemesis_fault(a - 1)),
+        "fs.fault" => format!(
+            "disk fault on node {}: {}",
+            node(a),
+            match b {
+                1 => "read error (EIO)",
+                2 => "write error (EIO)",
+                3 => "fsync error (EIO), unsynced writes dropped",
+                4 => "bit rot (a block read back corrupted)",
+                _ => "fault",
+            }
+        ),
+        "fs.crash" => format!(
+            "disk of node {} lost its unsynced state ({} of unsynced blocks lost)",
+            node(a),
+            bytes(b)
+        ),
+        // The disk packs `node << 32 | inode`.
+        "fs.write" => format!(
+            "disk write {} on node {} (inode {})",
+            bytes(b),
+            node(a >> 32),
+            a & 0xffff_ffff
+        ),
         "history.invoke" => format!("history: operation #{a} invoked"),
         "history.answer" => format!(
             "history: operation #{a} {}",

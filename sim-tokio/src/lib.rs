@@ -33,8 +33,8 @@
 //! hyper-util need (executor, timer, connector, server loop) on this crate's
 //! runtime, so an HTTP service runs unchanged under both builds.
 //!
-//! Under `--cfg sim`, `fs` reaches the real disk through blocking calls
-//! (it is not simulated yet), `signal::ctrl_c` completes on a ctrl-c the test sends the node (`NodeHandle::ctrl_c`), and
+//! Under `--cfg sim`, `fs` is the simulated disk of the task's node
+//! (`sim::fs`: crashes lose unsynced writes as the run decides), `signal::ctrl_c` completes on a ctrl-c the test sends the node (`NodeHandle::ctrl_c`), and
 //! `process` is not available.
 #![forbid(unsafe_code)]
 

@@ -131,7 +131,9 @@ impl Dfs {
 /// The values a choice in `0..domain` is explored with.
 fn options(what: Decision, domain: u64) -> Vec<u64> {
     match what {
-        _ if domain <= 4 && what != Decision::Latency => (0..domain).collect(),
+        _ if domain <= 4 && !matches!(what, Decision::Latency | Decision::DiskLatency) => {
+            (0..domain).collect()
+        }
         _ => vec![0, domain - 1],
     }
 }

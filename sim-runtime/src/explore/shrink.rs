@@ -133,7 +133,9 @@ fn candidates(tape: &[Entry]) -> impl Iterator<Item = Vec<Entry>> + '_ {
     });
     let halved = (0..n)
         .rev()
-        .filter(move |&i| tape[i].value > 1 && tape[i].what == Decision::Latency)
+        .filter(move |&i| {
+            tape[i].value > 1 && matches!(tape[i].what, Decision::Latency | Decision::DiskLatency)
+        })
         .map(move |i| {
             let mut t = tape.to_vec();
             t[i].value /= 2;

@@ -52,6 +52,9 @@ fn code(what: Decision) -> u64 {
         Decision::Nemesis => 7,
         Decision::NemesisDetail => 8,
         Decision::Restart => 9,
+        Decision::DiskCrash => 10,
+        Decision::DiskFault => 11,
+        Decision::DiskLatency => 12,
     }
 }
 
@@ -86,6 +89,9 @@ fn decision(code: u64) -> Option<Decision> {
         7 => Decision::Nemesis,
         8 => Decision::NemesisDetail,
         9 => Decision::Restart,
+        10 => Decision::DiskCrash,
+        11 => Decision::DiskFault,
+        12 => Decision::DiskLatency,
         _ => return None,
     })
 }
@@ -470,6 +476,9 @@ mod tests {
             Decision::Nemesis,
             Decision::NemesisDetail,
             Decision::Restart,
+            Decision::DiskCrash,
+            Decision::DiskFault,
+            Decision::DiskLatency,
         ];
         let entries: Vec<Entry> = kinds
             .iter()

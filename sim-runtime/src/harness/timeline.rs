@@ -359,6 +359,7 @@ pub(crate) fn build(input: &Input<'_>) -> Doc {
                 let what_name = match what {
                     Decision::Loss | Decision::Duplicate | Decision::Buggify => what.name(),
                     Decision::BuggifySite | Decision::Select | Decision::Nemesis => what.name(),
+                    Decision::DiskCrash | Decision::DiskFault => what.name(),
                     // Latencies and schedules are not defaults to depart from
                     // (a preemption is noted by the executor); details follow
                     // the nemesis's own decision.
@@ -433,6 +434,8 @@ pub(crate) fn build(input: &Input<'_>) -> Doc {
                         });
                     }
                     "node.clock" => mark("clock", Some(a as u32)),
+                    // The disk's faults and crashes, on their node's lane.
+                    "fs.fault" | "fs.crash" => mark("disk", Some(a as u32)),
                     "nemesis.strike" | "nemesis.heal" => mark("nemesis", None),
                     "history.invoke" | "history.answer" => mark("history", running.node),
                     "net.partition" => {

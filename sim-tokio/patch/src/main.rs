@@ -11,9 +11,9 @@
 //! dependency still names crates.io's `tokio`, and only `[patch.crates-io]`
 //! reaches it. The patch must be a package named `tokio`, and it needs the
 //! real tokio underneath, which crates.io's `tokio` can no longer name (it
-//! is the patch itself): hence a renamed copy. sim-net and the `sim` facade
-//! implement tokio's I/O traits, so they must name that copy too, or the
-//! graph has a cycle (`tokio` -> `sim-net` -> `tokio`). OUT gets:
+//! is the patch itself): hence a renamed copy. sim-net, sim-fs and the `sim`
+//! facade implement tokio's I/O traits, so they must name that copy too, or
+//! the graph has a cycle (`tokio` -> `sim-net` -> `tokio`). OUT gets:
 //!
 //! - `real-tokio/`: tokio's published source, unchanged but for its
 //!   package name (`sim-real-tokio`; the library is still `tokio`);
@@ -21,7 +21,7 @@
 //!   forwarding every feature, whose library is `sim-tokio`'s source
 //!   (real tokio re-exported in normal builds; the simulation under
 //!   `--cfg sim`);
-//! - `sim-net/` and `sim/`: manifests for this checkout's sources whose
+//! - `sim-net/`, `sim-fs/` and `sim/`: manifests for this checkout's sources whose
 //!   tokio is `real-tokio`: a project that patches tokio depends on `sim`
 //!   through `OUT/sim`;
 //! - `README.md`: the lines to add, as printed at the end.
@@ -164,6 +164,8 @@ fn run(args: impl Iterator<Item = String>) -> Result<String, Error> {
     let ctx = Context::new(&sim, &out, &workspace)?;
     let net = ctx.transplant(&sim.join("sim-net"), "sim-net", None, &[])?;
     write_toml(&out.join("sim-net/Cargo.toml"), &net)?;
+    let disk = ctx.transplant(&sim.join("sim-fs"), "sim-fs", None, &[])?;
+    write_toml(&out.join("sim-fs/Cargo.toml"), &disk)?;
     let facade = ctx.transplant(&sim, "sim", None, &[])?;
     write_toml(&out.join("sim/Cargo.toml"), &facade)?;
     let layer_dir = sim.join("sim-tokio");
@@ -585,16 +587,20 @@ impl<'a> Context<'a> {
             spec = merged;
             base_dir = self.sim;
         }
-        let package = spec.get("package").and_then(Value::as_str).unwrap_or(name);
-        match package {
+        let package = spec
+            .get("package")
+            .and_then(Value::as_str)
+            .unwrap_or(name)
+            .to_owned();
+        match package.as_str() {
             "tokio" => {
                 spec.remove("version");
                 spec.insert("package".into(), REAL.into());
                 spec.insert("path".into(), path_value(&self.out.join("real-tokio")));
             }
-            "sim-net" => {
+            "sim-net" | "sim-fs" => {
                 spec.remove("version");
-                spec.insert("path".into(), path_value(&self.out.join("sim-net")));
+                spec.insert("path".into(), path_value(&self.out.join(&package)));
             }
             _ => {
                 if let Some(path) = spec.get("path").and_then(Value::as_str) {
@@ -773,7 +779,7 @@ mod tests {
     }
 
     /// The manifests of this checkout, transplanted: tokio is the renamed
-    /// copy everywhere, sim-net the generated one, workspace dependencies
+    /// copy everywhere, sim-net and sim-fs the generated ones, workspace dependencies
     /// are spelled out, hyper's glue is left out of the patch.
     #[test]
     fn the_checkout_is_transplanted() {
@@ -805,6 +811,7 @@ mod tests {
             in_sim["sim-net"]["path"].as_str(),
             Some("/generated/sim-net")
         );
+        assert_eq!(in_sim["sim-fs"]["path"].as_str(), Some("/generated/sim-fs"));
         let runtime = in_sim["sim-runtime"]["path"].as_str().unwrap();
         assert!(runtime.ends_with("sim-runtime") && Path::new(runtime).is_absolute());
         assert!(in_sim["futures"].get("version").is_some());
@@ -823,7 +830,19 @@ mod tests {
             Some("allow")
         );
 
+        let disk = ctx
+            .transplant(&sim.join("sim-fs"), "sim-fs", None, &[])
+            .unwrap();
+        assert_eq!(
+            disk["dependencies"]["tokio"]["package"].as_str(),
+            Some(REAL)
+        );
+
         let facade = ctx.transplant(&sim, "sim", None, &[]).unwrap();
+        assert_eq!(
+            facade["dependencies"]["sim-fs"]["path"].as_str(),
+            Some("/generated/sim-fs")
+        );
         assert_eq!(
             facade["dependencies"]["sim-net"]["path"].as_str(),
             Some("/generated/sim-net")
