@@ -73,7 +73,15 @@ impl OnTheWire {
     /// Takes out the first datagram if it has arrived by `now`.
     fn pop_due(&mut self, now: u64) -> Option<Datagram> {
         match self.0.front() {
-            Some(((at, _), _)) if *at <= now => self.0.pop_front().map(|(_, d)| d),
+            Some(((at, _), _)) if *at <= now => {
+                let (_, datagram) = self.0.pop_front()?;
+                // A burst's room goes back once it has arrived: an idle
+                // socket holds nothing.
+                if self.0.is_empty() && self.0.capacity() > 64 {
+                    self.0 = VecDeque::new();
+                }
+                Some(datagram)
+            }
             _ => None,
         }
     }
