@@ -126,6 +126,8 @@ struct State {
     /// Nodes that panicked, waiting for their restart: each with the timer
     /// that stops the clock at its time.
     restarts: Vec<(TimerKey, NodeId)>,
+    /// Spawns and removals not yet handed to the watchdog.
+    watch_log: crate::watchdog::Log,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -237,6 +239,7 @@ impl Handle {
             phase: Phase::Open,
             nodes: vec![NodeSlot::new("client".into(), default_ip(0), None)],
             restarts: Vec::new(),
+            watch_log: crate::watchdog::Log::default(),
         };
         let rng = SimRng::new(config.seed);
         let handle = Handle {
@@ -490,7 +493,12 @@ impl Handle {
             st.ready.push(ready);
         }
         let now = self.now_nanos();
-        let State { trace, tasks, .. } = &mut *st;
+        let State {
+            trace,
+            tasks,
+            watch_log,
+            ..
+        } = &mut *st;
         trace.record(
             now,
             EventKind::Spawned { task: id },
@@ -503,9 +511,9 @@ impl Handle {
             name: tasks[key].name.clone(),
             at: spawned_at,
         });
-        if let Some(watch) = &self.shared.config.watch {
+        if self.shared.config.watch.is_some() {
             let slot = &tasks[key];
-            watch.task_added(id.0, slot.spawned_at, slot.name.as_deref(), slot.node.0);
+            watch_log.added(id.0, slot.spawned_at, slot.name.as_ref(), slot.node.0);
         }
         Ok((key, id))
     }
@@ -612,8 +620,8 @@ impl Handle {
     /// Removes a task's slot and takes it out of the ready queue.
     fn remove_task(&self, st: &mut State, key: usize, event: EventKind) -> Slot {
         let slot = st.tasks.remove(key);
-        if let Some(watch) = &self.shared.config.watch {
-            watch.task_removed(slot.id.0);
+        if self.shared.config.watch.is_some() {
+            st.watch_log.removed(slot.id.0);
         }
         if slot.queued {
             st.ready.retain(|r| r.key != key);
@@ -761,7 +769,11 @@ impl Handle {
         st.steps += 1;
         let now = self.now_nanos();
         let State {
-            tasks, trace, last, ..
+            tasks,
+            trace,
+            last,
+            watch_log,
+            ..
         } = st;
         let slot = &mut tasks[key];
         slot.queued = false;
@@ -769,6 +781,9 @@ impl Handle {
         trace.record(now, EventKind::Polled { task: slot.id }, slot.name.as_ref());
         *last = Some((key, slot.id));
         if let Some(watch) = &self.shared.config.watch {
+            if !watch_log.is_empty() {
+                watch.apply(watch_log);
+            }
             watch.poll_started(slot.id.0, now);
         }
         self.shared.wait.set(None);
