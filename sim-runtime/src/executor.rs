@@ -20,8 +20,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use slab::Slab;
-
 use crate::bound::{self, Store};
 use crate::context;
 use crate::error::{self, NoSimulation};
@@ -31,7 +29,8 @@ use crate::node::{NodeEvent, NodeHandle, NodeId, NodeSlot, NodeState, OnPanic, d
 use crate::policy::{Decider, Last, Ready, TapeError};
 use crate::rand::SimRng;
 use crate::runtime::Config;
-use crate::task::{Completion, JoinError, TaskId, TaskInfo, WaitPoint};
+use crate::task::{JoinError, TaskId, TaskInfo, WaitPoint};
+use crate::tasks::{Cold, Join, Slot, Stage, TaskBox, Tasks};
 use crate::time::Instant;
 use crate::timer::{TimerKey, TimerQueue};
 use crate::trace::{Decision, EventKind, Trace};
@@ -95,7 +94,7 @@ pub(crate) struct Shared {
 }
 
 struct State {
-    tasks: Slab<Slot>,
+    tasks: Tasks,
     /// Exactly the live tasks whose `queued` flag is set, except those of
     /// paused nodes, which wait in their node's `held` list.
     ready: Vec<Ready>,
@@ -138,49 +137,33 @@ enum Phase {
     Closed,
 }
 
-type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
+pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
 
 /// A subscriber to node events.
 type Listener = Rc<dyn Fn(NodeEvent)>;
 
-struct Slot {
-    id: TaskId,
-    node: NodeId,
-    name: Option<Rc<str>>,
-    spawned_at: &'static Location<'static>,
-    /// `None` while the task is being polled, and always for a `block_on` future.
-    future: Option<BoxFuture>,
-    /// Replaced by a no-op waker while polling (so polling clones nothing).
-    waker: Waker,
-    /// `None` for a `block_on` future, which has no join handle.
-    completion: Option<Rc<dyn Completion>>,
-    queued: bool,
-    abort_requested: bool,
-    wait: Option<WaitPoint>,
-    polls: u64,
-}
-
-impl Slot {
-    fn info(&self, nodes: &[NodeSlot]) -> TaskInfo {
-        let node = &nodes[self.node.0 as usize];
-        // A task woken on a paused node waits for its node, not for what
-        // it waited on before (that has happened).
-        let waiting_on = if self.queued && node.state == NodeState::Paused {
-            Some(format!(
-                "node `{}` to resume (woken, and the wake is held while the node is paused)",
-                node.name
-            ))
-        } else {
-            self.wait.map(|w| w.to_string())
-        };
-        TaskInfo {
-            id: self.id,
-            name: self.name.as_deref().map(str::to_owned),
-            node: node.name.to_string(),
-            spawned_at: self.spawned_at,
-            waiting_on,
-            polls: self.polls,
-        }
+/// A task's description for reports (`key` holds a slot).
+fn info(tasks: &Tasks, key: usize, nodes: &[NodeSlot]) -> TaskInfo {
+    let slot = &tasks[key];
+    let cold = tasks.cold(key);
+    let node = &nodes[slot.node.0 as usize];
+    // A task woken on a paused node waits for its node, not for what
+    // it waited on before (that has happened).
+    let waiting_on = if slot.queued && node.state == NodeState::Paused {
+        Some(format!(
+            "node `{}` to resume (woken, and the wake is held while the node is paused)",
+            node.name
+        ))
+    } else {
+        cold.wait.filter(|_| slot.waits).map(|w| w.to_string())
+    };
+    TaskInfo {
+        id: slot.id,
+        name: cold.name.as_deref().map(str::to_owned),
+        node: node.name.to_string(),
+        spawned_at: cold.spawned_at,
+        waiting_on,
+        polls: slot.polls,
     }
 }
 
@@ -202,12 +185,29 @@ pub(crate) enum Next {
     Idle,
 }
 
-/// A task taken off the ready queue to be polled, with its waker and future
-/// (`None` for a `block_on` future, which the runtime polls itself).
+/// A task taken off the ready queue to be polled, with its waker and what
+/// to poll.
 pub(crate) struct Started {
     pub(crate) key: usize,
     pub(crate) waker: Waker,
-    pub(crate) future: Option<BoxFuture>,
+    pub(crate) task: Polled,
+}
+
+/// What a poll polls.
+pub(crate) enum Polled {
+    /// A spawned task, out of the table while it is polled.
+    Task(TaskBox),
+    /// The `block_on` future, which the runtime polls itself.
+    Main,
+}
+
+impl Polled {
+    fn into_task(self) -> Option<TaskBox> {
+        match self {
+            Polled::Task(task) => Some(task),
+            Polled::Main => None,
+        }
+    }
 }
 
 /// How a task's poll ended.
@@ -221,7 +221,7 @@ impl Handle {
     pub(crate) fn new(config: Config, decider: Box<dyn Decider>) -> Handle {
         let id = SimId::next();
         let state = State {
-            tasks: Slab::new(),
+            tasks: Tasks::default(),
             ready: Vec::new(),
             timers: TimerQueue::new(),
             steps: 0,
@@ -435,56 +435,69 @@ impl Handle {
     // ----- tasks -----
 
     /// Adds a task on `node` (`None`: the running task's node, or the
-    /// default node between runs). `future` is `None` for a `block_on`
-    /// future, which the runtime polls itself. A task spawned on a node that
-    /// is down, or while the simulation shuts down, is handed back to be
-    /// cancelled, with whether it was the shutdown and the node it was for.
-    #[allow(clippy::type_complexity)]
+    /// default node between runs); `joined` when a join handle awaits its
+    /// result. A task spawned on a node that is down, or while the
+    /// simulation shuts down, is handed back to be cancelled, with whether
+    /// it was the shutdown and the node it was for.
     pub(crate) fn insert_task(
         &self,
-        future: Option<BoxFuture>,
-        completion: Option<Rc<dyn Completion>>,
+        task: Polled,
+        joined: bool,
         name: Option<Rc<str>>,
         node: Option<NodeId>,
         spawned_at: &'static Location<'static>,
-    ) -> Result<(usize, TaskId), (Option<BoxFuture>, bool, NodeId)> {
+    ) -> Result<(usize, TaskId), (Polled, bool, NodeId)> {
         let node = node.unwrap_or_else(|| self.current_node());
         let mut st = self.shared.state.borrow_mut();
         match st.phase {
             Phase::Open => {}
-            Phase::Closing => return Err((future, true, node)),
+            Phase::Closing => return Err((task, true, node)),
             Phase::Closed => {
                 drop(st);
                 panic!("{}", error::ended("sim::spawn"))
             }
         }
         let paused = match st.nodes[node.0 as usize].state {
-            NodeState::Down => return Err((future, false, node)),
+            NodeState::Down => return Err((task, false, node)),
             NodeState::Paused => true,
             NodeState::Running => false,
         };
         let id = TaskId(st.next_id);
         st.next_id += 1;
-        let entry = st.tasks.vacant_entry();
-        let key = entry.key();
+        let key = st.tasks.vacant_key();
         let waker = Waker::from(Arc::new(TaskWaker {
             key,
             task: id,
             remote: self.shared.remote.clone(),
         }));
-        entry.insert(Slot {
+        let stage = match task {
+            Polled::Task(task) => Stage::Idle(task),
+            Polled::Main => Stage::Main,
+        };
+        let named = name.is_some();
+        let slot = Slot {
             id,
+            polls: 0,
             node,
-            name,
-            spawned_at,
-            future,
-            waker,
-            completion,
             queued: true,
             abort_requested: false,
+            waits: false,
+            named,
+            stage,
+            waker,
+        };
+        let cold = Cold {
+            name,
+            spawned_at,
             wait: None,
-            polls: 0,
-        });
+            join: if joined {
+                Join::Awaited(None)
+            } else {
+                Join::Detached
+            },
+        };
+        let inserted = st.tasks.insert(slot, cold);
+        debug_assert_eq!(inserted, key);
         st.decider.spawned(id);
         let ready = Ready { key, task: id };
         if paused {
@@ -499,26 +512,23 @@ impl Handle {
             watch_log,
             ..
         } = &mut *st;
-        trace.record(
-            now,
-            EventKind::Spawned { task: id },
-            tasks[key].name.as_ref(),
-        );
+        let name = tasks.name(key);
+        trace.record(now, EventKind::Spawned { task: id }, name);
         trace.note_spawn(id, spawned_at);
         trace.note_task(|| crate::trace::TaskRecord {
             task: id,
             node: node.0,
-            name: tasks[key].name.clone(),
+            name: name.cloned(),
             at: spawned_at,
         });
         if self.shared.config.watch.is_some() {
-            let slot = &tasks[key];
-            watch_log.added(id.0, slot.spawned_at, slot.name.as_ref(), slot.node.0);
+            watch_log.added(id.0, spawned_at, name, node.0);
         }
         Ok((key, id))
     }
 
-    /// Makes a task ready (a wake). Wakes for tasks that are gone are ignored.
+    /// Makes a task ready (a wake). Wakes for tasks that are gone (or
+    /// finished, their result kept for a join handle) are ignored.
     #[inline]
     pub(crate) fn schedule(&self, key: usize, task: TaskId) {
         let mut st = self.shared.state.borrow_mut();
@@ -528,8 +538,8 @@ impl Handle {
             nodes,
             ..
         } = &mut *st;
-        if let Some(slot) = tasks.get_mut(key) {
-            if slot.id == task && !slot.queued {
+        if let Some(slot) = tasks.get_task_mut(key, task) {
+            if !slot.queued && slot.stage.is_live() {
                 slot.queued = true;
                 let node = &mut nodes[slot.node.0 as usize];
                 if node.state == NodeState::Paused {
@@ -541,57 +551,57 @@ impl Handle {
         }
     }
 
-    /// Aborts a task: drops its future now, or right after its current poll
-    /// if it is the task running (a task aborting itself).
     /// True while the task `task` is alive in slot `key`.
     pub(crate) fn is_live_task(&self, key: usize, task: TaskId) -> bool {
         let st = self.shared.state.borrow();
-        st.tasks.get(key).is_some_and(|slot| slot.id == task)
+        st.tasks
+            .get_task(key, task)
+            .is_some_and(|slot| slot.stage.is_live())
     }
 
+    /// Aborts a task: drops its future now, or right after its current poll
+    /// if it is the task running (a task aborting itself).
     pub(crate) fn abort(&self, key: usize, task: TaskId) {
-        let removed = {
+        let retired = {
             let mut st = self.shared.state.borrow_mut();
-            match st.tasks.get_mut(key) {
-                Some(slot) if slot.id == task => {
-                    if slot.future.is_none() {
-                        slot.abort_requested = true;
-                        None
-                    } else {
-                        Some(self.remove_task(&mut st, key, EventKind::Cancelled { task }))
-                    }
+            match st.tasks.get_task_mut(key, task) {
+                Some(slot) if slot.stage.is_running() => {
+                    slot.abort_requested = true;
+                    None
+                }
+                Some(slot) if slot.stage.is_live() => {
+                    Some(self.retire(&mut st, key, EventKind::Cancelled { task }))
                 }
                 _ => None,
             }
         };
-        if let Some(slot) = removed {
-            self.cancel(slot);
+        if let Some(future) = retired {
+            self.cancel(key, task, future);
         }
     }
 
-    /// Completes a removed task's join handle with "cancelled", after
+    /// Completes a retired task's join handle with "cancelled", after
     /// dropping its future (so the handle sees the task's resources
     /// released). A panic in the future's destructor fails the run.
-    fn cancel(&self, mut slot: Slot) {
-        let future = slot.future.take();
-        self.drop_future(&slot, future);
-        if let Some(completion) = slot.completion.take() {
-            completion.fail(JoinError::cancelled(slot.id));
+    fn cancel(&self, key: usize, task: TaskId, future: Option<TaskBox>) {
+        if let Some(future) = future {
+            self.drop_future(key, move || drop(future));
         }
+        self.settle(key, Err(JoinError::cancelled(task)));
     }
 
-    /// Drops the future of the removed task `slot`; a panic in its
-    /// destructor is recorded as the run's failure (unless one is already).
-    fn drop_future(&self, slot: &Slot, future: Option<BoxFuture>) {
-        let dropped = self.as_node(slot.node, || {
-            panic::catch_unwind(AssertUnwindSafe(move || drop(future)))
-        });
+    /// Runs `drop`, which drops the future of the retired task `key`, as
+    /// code of its node; a panic in it is recorded as the run's failure
+    /// (unless one is already).
+    fn drop_future(&self, key: usize, drop: impl FnOnce()) {
+        let node = self.shared.state.borrow().tasks[key].node;
+        let dropped = self.as_node(node, || panic::catch_unwind(AssertUnwindSafe(drop)));
         let Err(payload) = dropped else {
             return;
         };
         let site = crate::failure::take_panic_site(&*payload);
         let mut st = self.shared.state.borrow_mut();
-        let info = slot.info(&st.nodes);
+        let info = info(&st.tasks, key, &st.nodes);
         st.failure.get_or_insert(FailureKind::Panic {
             task: Box::new(info),
             message: format!(
@@ -617,18 +627,151 @@ impl Handle {
         }
     }
 
-    /// Removes a task's slot and takes it out of the ready queue.
-    fn remove_task(&self, st: &mut State, key: usize, event: EventKind) -> Slot {
-        let slot = st.tasks.remove(key);
+    /// A live task ends: it leaves the ready queue and the watchdog's view,
+    /// `event` is recorded, and its slot stays (`Finishing`) until
+    /// [`settle`](Self::settle) gives its result to its join handle. Hands
+    /// back its future if it was in the table (not being polled).
+    fn retire(&self, st: &mut State, key: usize, event: EventKind) -> Option<TaskBox> {
+        let slot = &mut st.tasks[key];
+        let id = slot.id;
+        let node = slot.node;
+        let queued = mem::replace(&mut slot.queued, false);
+        let future = match mem::replace(&mut slot.stage, Stage::Finishing) {
+            Stage::Idle(future) => Some(future),
+            _ => None,
+        };
         if self.shared.config.watch.is_some() {
-            st.watch_log.removed(slot.id.0);
+            st.watch_log.removed(id.0);
         }
-        if slot.queued {
+        if queued {
             st.ready.retain(|r| r.key != key);
-            st.nodes[slot.node.0 as usize].held.retain(|r| r.key != key);
+            st.nodes[node.0 as usize].held.retain(|r| r.key != key);
         }
-        st.trace.record(self.now_nanos(), event, slot.name.as_ref());
-        slot
+        let now = self.now_nanos();
+        let State { trace, tasks, .. } = st;
+        trace.record(now, event, tasks.name(key));
+        future
+    }
+
+    /// Gives a retired task's result to its join handle (the output stays
+    /// in `result`'s box until the handle takes it), or removes the slot
+    /// when no handle waits. Wakes the task awaiting the handle.
+    fn settle(&self, key: usize, result: Result<TaskBox, JoinError>) {
+        let (removed, unused, joiner) = {
+            let mut st = self.shared.state.borrow_mut();
+            let tasks = &mut st.tasks;
+            match &mut tasks.cold_mut(key).join {
+                Join::Awaited(waker) => {
+                    let joiner = waker.take();
+                    match result {
+                        Ok(done) => tasks[key].stage = Stage::Done(done),
+                        Err(error) => {
+                            tasks[key].stage = Stage::Failed;
+                            tasks.cold_mut(key).join = Join::Failed(error);
+                        }
+                    }
+                    (None, None, joiner)
+                }
+                Join::Detached | Join::Failed(_) => (Some(tasks.remove(key)), Some(result), None),
+            }
+        };
+        // Outside the borrow: an output's or a payload's destructor is user code.
+        drop_quietly(unused);
+        drop(removed);
+        if let Some(joiner) = joiner {
+            joiner.wake();
+        }
+    }
+
+    /// The join handle of task `task` was dropped: its result, if any, goes
+    /// now; a task still running runs on, detached.
+    pub(crate) fn detach(&self, key: usize, task: TaskId) {
+        let removed = {
+            let mut st = self.shared.state.borrow_mut();
+            let tasks = &mut st.tasks;
+            match tasks.get_task(key, task).map(|slot| &slot.stage) {
+                Some(Stage::Done(_) | Stage::Failed) => Some(Ok(tasks.remove(key))),
+                Some(_) => Some(Err(mem::replace(
+                    &mut tasks.cold_mut(key).join,
+                    Join::Detached,
+                ))),
+                None => None,
+            }
+        };
+        drop_quietly(removed);
+    }
+
+    /// Whether task `task` has finished (or is gone), for its join handle.
+    pub(crate) fn join_finished(&self, key: usize, task: TaskId) -> bool {
+        let st = self.shared.state.borrow();
+        !st.tasks
+            .get_task(key, task)
+            .is_some_and(|slot| slot.stage.is_live())
+    }
+
+    /// [`join_finished`](Self::join_finished) that gives `None` instead of
+    /// panicking when the state is borrowed (for `Debug`).
+    pub(crate) fn try_join_finished(&self, key: usize, task: TaskId) -> Option<bool> {
+        let st = self.shared.state.try_borrow().ok()?;
+        Some(
+            !st.tasks
+                .get_task(key, task)
+                .is_some_and(|slot| slot.stage.is_live()),
+        )
+    }
+
+    /// Polls a join handle: the task's result (its output moved into `out`,
+    /// an `Option<T>`), or `Pending` with `cx`'s waker kept.
+    pub(crate) fn poll_join(
+        &self,
+        key: usize,
+        task: TaskId,
+        cx: &mut Context<'_>,
+        out: &mut dyn Any,
+    ) -> Poll<Result<(), JoinError>> {
+        let finished = {
+            let st = self.shared.state.borrow();
+            match st.tasks.get_task(key, task) {
+                // Gone without a result: only a shut-down simulation does that.
+                None => return Poll::Ready(Err(JoinError::shut_down(task))),
+                Some(slot) => matches!(slot.stage, Stage::Done(_) | Stage::Failed),
+            }
+        };
+        if !finished {
+            self.keep_joiner(key, cx.waker());
+            return Poll::Pending;
+        }
+        if self.poll_proceed(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let (slot, cold) = self.shared.state.borrow_mut().tasks.remove(key);
+        match (slot.stage, cold.join) {
+            (Stage::Done(mut done), _) => {
+                done.as_mut().take_output(out);
+                Poll::Ready(Ok(()))
+            }
+            (_, Join::Failed(error)) => Poll::Ready(Err(error)),
+            _ => unreachable!("a failed task keeps its error"),
+        }
+    }
+
+    /// Keeps the waker of the task awaiting `key`'s join handle.
+    fn keep_joiner(&self, key: usize, waker: &Waker) {
+        {
+            let st = self.shared.state.borrow();
+            if let Join::Awaited(Some(kept)) = &st.tasks.cold(key).join {
+                if kept.will_wake(waker) {
+                    return;
+                }
+            }
+        }
+        // Cloned outside the borrow: a waker's clone may run foreign code.
+        let waker = waker.clone();
+        let old = {
+            let mut st = self.shared.state.borrow_mut();
+            mem::replace(&mut st.tasks.cold_mut(key).join, Join::Awaited(Some(waker)))
+        };
+        drop(old);
     }
 
     /// The id of the task being polled (the `block_on` future has one too).
@@ -644,7 +787,7 @@ impl Handle {
         let st = self.shared.state.try_borrow().ok()?;
         let slot = st.tasks.get(key)?;
         let node = &st.nodes[slot.node.0 as usize].name;
-        Some(match &slot.name {
+        Some(match st.tasks.name(key) {
             Some(name) => format!("{node} {} `{name}`", slot.id),
             None => format!("{node} {}", slot.id),
         })
@@ -655,8 +798,8 @@ impl Handle {
         let st = self.shared.state.borrow();
         let mut tasks: Vec<TaskInfo> = st
             .tasks
-            .iter()
-            .map(|(_, slot)| slot.info(&st.nodes))
+            .live()
+            .map(|(key, _)| info(&st.tasks, key, &st.nodes))
             .collect();
         tasks.sort_by_key(|t| t.id);
         tasks
@@ -748,9 +891,8 @@ impl Handle {
                 let mut st = self.shared.state.borrow_mut();
                 let task = st
                     .tasks
-                    .get(wake.key)
-                    .filter(|slot| slot.id == wake.task)
-                    .map(|slot| slot.info(&st.nodes));
+                    .get_task(wake.key, wake.task)
+                    .map(|_| info(&st.tasks, wake.key, &st.nodes));
                 st.failure.get_or_insert(FailureKind::ForeignWake {
                     task: task.map(Box::new),
                     task_id: wake.task,
@@ -762,9 +904,9 @@ impl Handle {
     }
 
     /// Starts polling task `key`, just taken off the ready queue: counts the
-    /// step and hands out its waker and future (`None` for a `block_on`
-    /// future). Done under the borrow that picked the task, so a poll costs
-    /// one borrow and one slot lookup to start.
+    /// step and hands out its waker and future. Done under the borrow that
+    /// picked the task, so a poll costs one borrow and one slot lookup to
+    /// start.
     fn start(&self, st: &mut State, key: usize) -> Started {
         st.steps += 1;
         let now = self.now_nanos();
@@ -778,86 +920,113 @@ impl Handle {
         let slot = &mut tasks[key];
         slot.queued = false;
         slot.polls += 1;
-        trace.record(now, EventKind::Polled { task: slot.id }, slot.name.as_ref());
-        *last = Some((key, slot.id));
+        let id = slot.id;
+        let task = match mem::replace(&mut slot.stage, Stage::Polling) {
+            Stage::Idle(future) => Polled::Task(future),
+            Stage::Main => {
+                slot.stage = Stage::Main;
+                Polled::Main
+            }
+            _ => unreachable!("only live tasks are ready"),
+        };
+        let waker = mem::replace(&mut slot.waker, Waker::noop().clone());
+        trace.record(now, EventKind::Polled { task: id }, tasks.name(key));
+        *last = Some((key, id));
         if let Some(watch) = &self.shared.config.watch {
             if !watch_log.is_empty() {
                 watch.apply(watch_log);
             }
-            watch.poll_started(slot.id.0, now);
+            watch.poll_started(id.0, now);
         }
         self.shared.wait.set(None);
         self.shared.running.set(Some(key));
         self.shared.budget.set(BUDGET);
         crate::failure::clear_panic_site();
-        Started {
-            key,
-            waker: mem::replace(&mut slot.waker, Waker::noop().clone()),
-            future: slot.future.take(),
-        }
+        Started { key, waker, task }
     }
 
     /// Polls a spawned task once.
     pub(crate) fn poll_task(&self, started: Started) {
-        let Started { key, waker, future } = started;
-        let mut future = future.expect("a spawned task has a future when it is polled");
+        let Started { key, waker, task } = started;
+        let Polled::Task(mut task) = task else {
+            unreachable!("the runtime polls the `block_on` future itself")
+        };
         let mut cx = Context::from_waker(&waker);
-        let outcome = match panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)))
-        {
+        let outcome = match panic::catch_unwind(AssertUnwindSafe(|| task.as_mut().poll(&mut cx))) {
             Ok(Poll::Pending) => PollOutcome::Pending,
             Ok(Poll::Ready(())) => PollOutcome::Ready,
             Err(payload) => PollOutcome::Panicked(payload),
         };
-        self.end_poll(key, waker, Some(future), outcome);
+        self.end_poll(key, waker, Polled::Task(task), outcome);
     }
 
     /// Finishes a poll begun by [`next`](Self::next).
-    pub(crate) fn end_poll(
-        &self,
-        key: usize,
-        waker: Waker,
-        future: Option<BoxFuture>,
-        outcome: PollOutcome,
-    ) {
+    pub(crate) fn end_poll(&self, key: usize, waker: Waker, task: Polled, outcome: PollOutcome) {
         let wait = self.shared.wait.take();
         self.shared.running.set(None);
         if let Some(watch) = &self.shared.config.watch {
             watch.poll_ended();
         }
         let mut st = self.shared.state.borrow_mut();
-        // Ready again at the end of its own poll: it woke itself (a yield).
-        st.last_yielded = matches!(outcome, PollOutcome::Pending) && st.tasks[key].queued;
         let slot = &mut st.tasks[key];
-        let task = slot.id;
+        let id = slot.id;
+        // Ready again at the end of its own poll: it woke itself (a yield).
+        let yielded = matches!(outcome, PollOutcome::Pending) && slot.queued;
         match outcome {
             PollOutcome::Pending if !slot.abort_requested => {
                 slot.waker = waker;
-                slot.wait = wait;
-                slot.future = future;
+                if let Polled::Task(task) = task {
+                    slot.stage = Stage::Idle(task);
+                }
+                // The wait point lives in the cold half: touched only when
+                // there is one to keep or one to clear.
+                if wait.is_some() || slot.waits {
+                    slot.waits = wait.is_some();
+                    st.tasks.cold_mut(key).wait = wait;
+                }
+                st.last_yielded = yielded;
             }
             PollOutcome::Pending => {
-                let mut slot = self.remove_task(&mut st, key, EventKind::Cancelled { task });
-                drop(st);
-                slot.future = future;
-                self.cancel(slot);
-            }
-            PollOutcome::Ready => {
-                let slot = self.remove_task(&mut st, key, EventKind::Completed { task });
+                st.last_yielded = yielded;
+                self.retire(&mut st, key, EventKind::Cancelled { task: id });
                 drop(st);
                 drop(waker);
-                self.drop_future(&slot, future);
+                self.cancel(key, id, task.into_task());
+            }
+            PollOutcome::Ready => {
+                st.last_yielded = false;
+                self.retire(&mut st, key, EventKind::Completed { task: id });
+                // The task awaiting the join handle is woken before the
+                // future's destructors run, as when the output is stored.
+                let joiner = match &mut st.tasks.cold_mut(key).join {
+                    Join::Awaited(waker) => waker.take(),
+                    _ => None,
+                };
+                drop(st);
+                drop(waker);
+                if let Some(joiner) = joiner {
+                    joiner.wake();
+                }
+                let Some(mut done) = task.into_task() else {
+                    unreachable!("the runtime ends the `block_on` future itself")
+                };
+                self.drop_future(key, || done.as_mut().drop_future());
+                self.settle(key, Ok(done));
             }
             PollOutcome::Panicked(payload) => {
-                let info = st.tasks[key].info(&st.nodes);
-                let slot = self.remove_task(&mut st, key, EventKind::Panicked { task });
+                st.last_yielded = false;
+                let info = info(&st.tasks, key, &st.nodes);
+                let node = st.tasks[key].node;
+                self.retire(&mut st, key, EventKind::Panicked { task: id });
                 let site = crate::failure::take_panic_site(&*payload);
                 // A node that a panic crashes: its supervisor restarts it.
-                let crash = st.nodes[slot.node.0 as usize]
+                let crash = st.nodes[node.0 as usize]
                     .on_panic
                     .clone()
                     .filter(|policy| policy.matches(&crate::failure::panic_message(&*payload)));
+                let main = matches!(task, Polled::Main);
                 if crash.is_some() {
-                } else if self.shared.config.fail_on_task_panic || slot.completion.is_none() {
+                } else if self.shared.config.fail_on_task_panic || main {
                     st.failure.get_or_insert(FailureKind::Panic {
                         task: Box::new(info),
                         message: crate::failure::panic_message(&*payload),
@@ -866,12 +1035,9 @@ impl Handle {
                     });
                 }
                 drop(st);
-                self.as_node(slot.node, || drop_quietly(future));
-                if let Some(completion) = &slot.completion {
-                    completion.fail(JoinError::panic(task, payload));
-                }
-                let node = slot.node;
-                drop_quietly(slot);
+                self.as_node(node, || drop_quietly(task));
+                drop_quietly(waker);
+                self.settle(key, Err(JoinError::panic(id, payload)));
                 if let Some(policy) = crash {
                     self.crash_node(node, &policy);
                 }
@@ -1042,8 +1208,8 @@ impl Handle {
         let held = paused
             .iter()
             .flat_map(|node| &node.held)
-            .filter_map(|ready| st.tasks.get(ready.key))
-            .map(|slot| match &slot.name {
+            .filter_map(|ready| Some((ready.key, st.tasks.get(ready.key)?)))
+            .map(|(key, slot)| match st.tasks.name(key) {
                 Some(name) => format!("{} `{name}`", slot.id),
                 None => slot.id.to_string(),
             })
@@ -1143,12 +1309,18 @@ impl Handle {
     pub(crate) fn remove_main(&self, key: usize) {
         let mut st = self.shared.state.borrow_mut();
         // Already gone if it panicked.
-        let Some(task) = st.tasks.get(key).map(|slot| slot.id) else {
+        let Some(task) = st
+            .tasks
+            .get(key)
+            .filter(|slot| matches!(slot.stage, Stage::Main))
+            .map(|slot| slot.id)
+        else {
             return;
         };
-        let slot = self.remove_task(&mut st, key, EventKind::Completed { task });
+        self.retire(&mut st, key, EventKind::Completed { task });
+        let removed = st.tasks.remove(key);
         drop(st);
-        drop(slot);
+        drop(removed);
     }
 
     /// Drops every task in spawn order, then every timer, and closes the
@@ -1157,13 +1329,27 @@ impl Handle {
         let slots = {
             let mut st = self.shared.state.borrow_mut();
             st.phase = Phase::Closing;
-            in_spawn_order(&st, |_| true)
+            // Results kept for join handles go too: a handle of an ended
+            // simulation reports the shutdown.
+            in_spawn_order(&st.tasks, |_| true)
                 .into_iter()
-                .map(|(task, key)| self.remove_task(&mut st, key, EventKind::Cancelled { task }))
+                .map(|(task, key)| {
+                    let future = if st.tasks[key].stage.is_live() {
+                        self.retire(&mut st, key, EventKind::Cancelled { task })
+                    } else {
+                        None
+                    };
+                    let node = st.tasks[key].node;
+                    (node, future, st.tasks.remove(key))
+                })
                 .collect::<Vec<_>>()
         };
-        for slot in slots {
-            self.as_node(slot.node, || shut_down(slot));
+        // Each dropped as code of its node; a panic then has no run to fail.
+        for (node, future, removed) in slots {
+            self.as_node(node, || {
+                drop_quietly(future);
+                drop_quietly(removed);
+            });
         }
         // Layers' state and listeners may hold handles to the simulation:
         // dropping them breaks every `Rc` cycle through it. They go before
@@ -1324,14 +1510,15 @@ impl Handle {
             st.nodes[node.0 as usize].held.clear();
             // A restarted process listens for ctrl-c anew.
             st.nodes[node.0 as usize].sigint = crate::node::Sigint::default();
-            let keys = in_spawn_order(&st, |slot| slot.node == node);
+            let keys = in_spawn_order(&st.tasks, |slot| slot.node == node && slot.stage.is_live());
             let mut slots = Vec::with_capacity(keys.len());
             for (task, key) in keys {
-                if st.tasks[key].future.is_none() {
+                if st.tasks[key].stage.is_running() {
                     // The task being polled is killing its own node.
                     st.tasks[key].abort_requested = true;
                 } else {
-                    slots.push(self.remove_task(&mut st, key, EventKind::Cancelled { task }));
+                    let future = self.retire(&mut st, key, EventKind::Cancelled { task });
+                    slots.push((key, task, future));
                 }
             }
             let now = self.now_nanos();
@@ -1346,7 +1533,9 @@ impl Handle {
             );
             slots
         };
-        slots.into_iter().for_each(|slot| self.cancel(slot));
+        for (key, task, future) in slots {
+            self.cancel(key, task, future);
+        }
         self.notify(NodeEvent::Killed(node));
     }
 
@@ -1705,30 +1894,14 @@ impl Handle {
 
 /// The tasks matching `pred`, as (id, slot key), in spawn order: the order
 /// in which a shutdown or a node's crash drops them.
-fn in_spawn_order(st: &State, pred: impl Fn(&Slot) -> bool) -> Vec<(TaskId, usize)> {
-    let mut keys: Vec<(TaskId, usize)> = st
-        .tasks
+fn in_spawn_order(tasks: &Tasks, pred: impl Fn(&Slot) -> bool) -> Vec<(TaskId, usize)> {
+    let mut keys: Vec<(TaskId, usize)> = tasks
         .iter()
         .filter(|(_, slot)| pred(slot))
         .map(|(key, slot)| (slot.id, key))
         .collect();
     keys.sort_unstable();
     keys
-}
-
-/// Completes the join handle of a task dropped because its simulation
-/// ended, after dropping its future. A panic then has no run to fail.
-fn shut_down(slot: Slot) {
-    let Slot {
-        id,
-        future,
-        completion,
-        ..
-    } = slot;
-    drop_quietly(future);
-    if let Some(completion) = completion {
-        completion.fail(JoinError::shut_down(id));
-    }
 }
 
 /// Drops a value whose `Drop` may panic (a task that already panicked can

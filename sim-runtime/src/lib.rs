@@ -31,6 +31,7 @@ pub mod rand;
 mod runtime;
 pub mod signal;
 pub mod task;
+mod tasks;
 pub mod time;
 mod timer;
 mod trace;

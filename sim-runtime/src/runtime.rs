@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::context;
 use crate::error::{ConfigError, NESTED_BLOCK_ON};
-use crate::executor::{Handle, Next, PollOutcome};
+use crate::executor::{Handle, Next, PollOutcome, Polled};
 use crate::failure::{self, Failure};
 use crate::node::NodeId;
 use crate::policy::{Decider, Random};
@@ -372,8 +372,8 @@ impl Runtime {
         let handle = &self.handle;
         let (main, _) = handle
             .insert_task(
-                None,
-                None,
+                Polled::Main,
+                false,
                 Some("main".into()),
                 Some(NodeId::DEFAULT),
                 caller,
@@ -402,11 +402,14 @@ impl Runtime {
                             }
                         }
                         Ok(Poll::Pending) => {
-                            handle.end_poll(main, waker, None, PollOutcome::Pending)
+                            handle.end_poll(main, waker, Polled::Main, PollOutcome::Pending)
                         }
-                        Err(payload) => {
-                            handle.end_poll(main, waker, None, PollOutcome::Panicked(payload))
-                        }
+                        Err(payload) => handle.end_poll(
+                            main,
+                            waker,
+                            Polled::Main,
+                            PollOutcome::Panicked(payload),
+                        ),
                     }
                 }
                 Ok(Next::Poll(started)) => handle.poll_task(started),
