@@ -700,7 +700,9 @@ impl Future for YieldNow {
         // No wait point is recorded: a yielding task is ready again at once,
         // so it can never be the one a deadlock report is about.
         self.yielded = true;
-        cx.waker().wake_by_ref();
+        if context::with_current(|h| h.wake_running(cx.waker())) != Some(true) {
+            cx.waker().wake_by_ref();
+        }
         Poll::Pending
     }
 }
