@@ -850,8 +850,8 @@ impl Handle {
             self.deliver_remote(wakes);
         }
         let mut st = self.shared.state.borrow_mut();
-        if let Some(failure) = st.failure.take() {
-            return Err(failure);
+        if st.failure.is_some() {
+            return Err(st.failure.take().unwrap_or(FailureKind::Deadlock));
         }
         let n = st.ready.len();
         if n == 0 {
@@ -909,13 +909,14 @@ impl Handle {
                 let now = self.now_nanos();
                 st.trace.note(now, "preempt", chosen.as_u64(), 0);
             }
-            self.record_decision(
-                &mut st,
-                Decision::Schedule,
-                n as u64,
-                i as u64,
-                alternative as u64,
-            );
+            st.trace
+                .record_schedule(self.now_nanos(), n as u64, i as u64);
+            if let Some(tape) = &mut st.tape {
+                tape.push(Entry {
+                    what: Decision::Schedule,
+                    value: alternative as u64,
+                });
+            }
             i
         };
         let Ready { key, .. } = st.ready.swap_remove(i);
@@ -967,7 +968,7 @@ impl Handle {
             _ => unreachable!("only live tasks are ready"),
         };
         let waker = mem::replace(&mut slot.waker, Waker::noop().clone());
-        trace.record(now, EventKind::Polled { task: id }, tasks.name(key));
+        trace.record_polled(now, id, tasks.name(key));
         *last = Some((key, id));
         if let Some(watch) = &self.shared.config.watch {
             if !watch_log.is_empty() {
