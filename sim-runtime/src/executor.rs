@@ -187,6 +187,9 @@ const BUDGET: u32 = 128;
 pub(crate) enum Next {
     Poll(Started),
     Idle,
+    /// The run fails: [`Handle::take_failure`] says why (kept out of this
+    /// enum so that the value every step returns stays small).
+    Failed,
 }
 
 /// A task taken off the ready queue to be polled, with its waker and what
@@ -704,7 +707,7 @@ impl Handle {
                         Ok(done) => tasks[key].stage = Stage::Done(done),
                         Err(error) => {
                             tasks[key].stage = Stage::Failed;
-                            tasks.cold_mut(key).join = Join::Failed(error);
+                            tasks.cold_mut(key).join = Join::Failed(Box::new(error));
                         }
                     }
                     (None, None, joiner)
@@ -787,7 +790,7 @@ impl Handle {
                 done.as_mut().take_output(out);
                 Poll::Ready(Ok(()))
             }
-            (_, Join::Failed(error)) => Poll::Ready(Err(error)),
+            (_, Join::Failed(error)) => Poll::Ready(Err(*error)),
             _ => unreachable!("a failed task keeps its error"),
         }
     }
@@ -845,22 +848,23 @@ impl Handle {
     // ----- the loop's steps -----
 
     /// Picks the next task to poll, or says the simulation is idle.
-    pub(crate) fn next(&self) -> Result<Next, FailureKind> {
+    pub(crate) fn next(&self) -> Next {
         if let Some(wakes) = self.shared.remote.drain() {
             self.deliver_remote(wakes);
         }
         let mut st = self.shared.state.borrow_mut();
         if st.failure.is_some() {
-            return Err(st.failure.take().unwrap_or(FailureKind::Deadlock));
+            return Next::Failed;
         }
         let n = st.ready.len();
         if n == 0 {
-            return Ok(Next::Idle);
+            return Next::Idle;
         }
         if st.steps >= self.shared.config.max_steps {
-            return Err(FailureKind::StepLimit {
+            st.failure = Some(FailureKind::StepLimit {
                 limit: self.shared.config.max_steps,
             });
+            return Next::Failed;
         }
         let i = if n == 1 {
             0
@@ -887,11 +891,15 @@ impl Handle {
             let i = match decider.schedule(ready, last) {
                 Ok(i) if i < n => i,
                 Ok(i) => {
-                    return Err(FailureKind::TapeMismatch {
+                    st.failure = Some(FailureKind::TapeMismatch {
                         message: format!("the strategy chose task {i} of {n} ready tasks"),
                     });
+                    return Next::Failed;
                 }
-                Err(TapeError(message)) => return Err(FailureKind::TapeMismatch { message }),
+                Err(TapeError(message)) => {
+                    st.failure = Some(FailureKind::TapeMismatch { message });
+                    return Next::Failed;
+                }
             };
             // Choosing another task while the one polled last could go on is
             // a preemption; after a yield, running the yielding task again is.
@@ -920,7 +928,7 @@ impl Handle {
             i
         };
         let Ready { key, .. } = st.ready.swap_remove(i);
-        Ok(Next::Poll(self.start(&mut st, key)))
+        Next::Poll(self.start(&mut st, key))
     }
 
     fn deliver_remote(&self, wakes: Vec<crate::waker::RemoteWake>) {

@@ -381,13 +381,17 @@ impl Runtime {
             .unwrap_or_else(|_| unreachable!("a runtime being used is not closing"));
         let result = loop {
             match handle.next() {
-                Err(kind) => break Err(kind),
-                Ok(Next::Idle) => {
+                Next::Failed => {
+                    break Err(handle
+                        .take_failure()
+                        .unwrap_or_else(|| unreachable!("a failed step keeps its failure")));
+                }
+                Next::Idle => {
                     if let Err(kind) = handle.advance(&mut self.woken) {
                         break Err(kind);
                     }
                 }
-                Ok(Next::Poll(started)) if started.key == main => {
+                Next::Poll(started) if started.key == main => {
                     let waker = started.waker;
                     let mut cx = Context::from_waker(&waker);
                     match panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))) {
@@ -412,7 +416,7 @@ impl Runtime {
                         ),
                     }
                 }
-                Ok(Next::Poll(started)) => handle.poll_task(started),
+                Next::Poll(started) => handle.poll_task(started),
             }
         };
         // A failed run keeps the main future's slot in the report.

@@ -121,8 +121,9 @@ pub(crate) enum Join {
     Detached,
     /// A handle exists, with the waker of the task awaiting it, if any.
     Awaited(Option<Waker>),
-    /// The task failed; the handle takes this error.
-    Failed(JoinError),
+    /// The task failed; the handle takes this error (boxed: a failure is
+    /// rare, and every task carries this field).
+    Failed(Box<JoinError>),
 }
 
 /// What a poll touches: one cache line.
@@ -258,6 +259,11 @@ impl std::ops::IndexMut<usize> for Tasks {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cold_half_stays_small() {
+        assert!(std::mem::size_of::<Option<Cold>>() <= 88);
+    }
 
     #[test]
     fn a_slot_is_one_cache_line() {
