@@ -68,7 +68,7 @@ fn main() {
     if !rows.is_empty() {
         print_main_table(&rows);
     }
-    if opts.scale || opts.filter.as_deref() == Some("sizes") {
+    if (opts.scale && opts.filter.is_none()) || opts.filter.as_deref() == Some("sizes") {
         sizes_table(&opts);
     }
     if opts.scale {

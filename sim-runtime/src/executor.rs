@@ -102,7 +102,7 @@ struct State {
     /// Exactly the live tasks whose `queued` flag is set, except those of
     /// paused nodes, which wait in their node's `held` list.
     ready: Vec<Ready>,
-    timers: TimerQueue<Option<Waker>>,
+    timers: TimerQueue<TimerWake>,
     steps: u64,
     next_id: u64,
     trace: Trace,
@@ -142,6 +142,25 @@ enum Phase {
 }
 
 pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
+
+/// Whom a timer wakes when it fires.
+#[derive(Debug)]
+pub(crate) enum TimerWake {
+    /// Nobody (fired already, or a timer that only stops the clock).
+    Nobody,
+    /// A task armed it from its own poll with its own waker: woken by id,
+    /// so arming clones no waker and firing reads no waker's allocation.
+    Task { key: usize, task: TaskId },
+    /// Any other waker (a combinator's, or one from outside a task).
+    Waker(Waker),
+}
+
+impl TimerWake {
+    /// Takes whom to wake, leaving `Nobody`.
+    fn take(&mut self) -> TimerWake {
+        mem::replace(self, TimerWake::Nobody)
+    }
+}
 
 /// A subscriber to node events.
 type Listener = Rc<dyn Fn(NodeEvent)>;
@@ -1147,7 +1166,12 @@ impl Handle {
         let span = hi - lo;
         let delay = lo + self.draw(Decision::Restart, span.saturating_add(1).max(1));
         let deadline = self.now_nanos().saturating_add(delay);
-        let key = self.timer_insert(deadline, Waker::noop());
+        let key = self
+            .shared
+            .state
+            .borrow_mut()
+            .timers
+            .insert(deadline, TimerWake::Nobody);
         self.shared.state.borrow_mut().restarts.push((key, node));
     }
 
@@ -1155,7 +1179,7 @@ impl Handle {
     ///
     /// Fails with a deadlock when no timer is left (nothing can ever happen
     /// again), and with a time limit when the next timer is past `max_time`.
-    pub(crate) fn advance(&self, woken: &mut Vec<Waker>) -> Result<(), FailureKind> {
+    pub(crate) fn advance(&self, woken: &mut Vec<TimerWake>) -> Result<(), FailureKind> {
         if let Some(wakes) = self.shared.remote.drain() {
             self.deliver_remote(wakes);
             return Ok(());
@@ -1186,7 +1210,7 @@ impl Handle {
         st.trace.record(deadline, EventKind::ClockAdvanced, None);
         while let Some(key) = st.timers.poll(deadline) {
             st.trace.record(deadline, EventKind::TimerFired, None);
-            woken.extend(st.timers.get_mut(key).take());
+            woken.push(st.timers.get_mut(key).take());
         }
         // Nodes whose restart is due (their timers just fired).
         let mut due = Vec::new();
@@ -1202,7 +1226,7 @@ impl Handle {
             false
         });
         drop(st);
-        woken.drain(..).for_each(Waker::wake);
+        self.wake_fired(woken);
         for node in due {
             if self.node_state(node) == NodeState::Down {
                 self.restart_node(node);
@@ -1234,10 +1258,10 @@ impl Handle {
         let mut woken = Vec::new();
         while let Some(key) = st.timers.poll(target) {
             st.trace.record(target, EventKind::TimerFired, None);
-            woken.extend(st.timers.get_mut(key).take());
+            woken.push(st.timers.get_mut(key).take());
         }
         drop(st);
-        woken.into_iter().for_each(Waker::wake);
+        self.wake_fired(&mut woken);
     }
 
     /// The deadlock at hand: a plain one, or one where paused nodes hold
@@ -1877,40 +1901,70 @@ impl Handle {
     // ----- timers -----
 
     pub(crate) fn timer_insert(&self, deadline: u64, waker: &Waker) -> TimerKey {
+        if let Some(own) = self.own_wake(waker) {
+            return self.shared.state.borrow_mut().timers.insert(deadline, own);
+        }
         // Cloned before the borrow: a waker's clone may run foreign code.
-        let waker = waker.clone();
+        let waker = TimerWake::Waker(waker.clone());
         self.shared
             .state
             .borrow_mut()
             .timers
-            .insert(deadline, Some(waker))
+            .insert(deadline, waker)
     }
 
-    /// Re-arms a timer entry, refreshing its waker only if it changed.
+    /// `waker` as a wake by id, when it is the polled task's own.
+    #[inline]
+    fn own_wake(&self, waker: &Waker) -> Option<TimerWake> {
+        let key = self.shared.running.get()?;
+        if waker.data() != self.shared.running_waker.get() {
+            return None;
+        }
+        let task = self.shared.state.borrow().tasks[key].id;
+        Some(TimerWake::Task { key, task })
+    }
+
+    /// Re-arms a timer entry, refreshing whom it wakes only if that changed.
     pub(crate) fn timer_update(&self, key: TimerKey, deadline: u64, waker: &Waker) {
+        let own = self.own_wake(waker);
         let mut st = self.shared.state.borrow_mut();
         if !st.timers.is_armed(key) || st.timers.deadline(key) != deadline {
             st.timers.reset(key, deadline);
         }
-        if st
-            .timers
-            .get_mut(key)
-            .as_ref()
-            .is_some_and(|w| w.will_wake(waker))
-        {
+        let same = match (st.timers.get_mut(key), &own) {
+            (TimerWake::Task { key: a, task: x }, Some(TimerWake::Task { key: b, task: y })) => {
+                a == b && x == y
+            }
+            (TimerWake::Waker(w), None) => w.will_wake(waker),
+            _ => false,
+        };
+        if same {
             return;
         }
+        let wake = match own {
+            Some(own) => own,
+            None => {
+                drop(st);
+                // Cloned outside the borrow: a waker's clone may run foreign code.
+                let waker = TimerWake::Waker(waker.clone());
+                st = self.shared.state.borrow_mut();
+                waker
+            }
+        };
+        let old = mem::replace(st.timers.get_mut(key), wake);
         drop(st);
-        // Cloned outside the borrow: a waker's clone may run foreign code.
-        let waker = waker.clone();
-        let old = self
-            .shared
-            .state
-            .borrow_mut()
-            .timers
-            .get_mut(key)
-            .replace(waker);
         drop(old);
+    }
+
+    /// Wakes whom fired timers wake, in firing order.
+    fn wake_fired(&self, woken: &mut Vec<TimerWake>) {
+        for wake in woken.drain(..) {
+            match wake {
+                TimerWake::Nobody => {}
+                TimerWake::Task { key, task } => self.schedule(key, task),
+                TimerWake::Waker(waker) => waker.wake(),
+            }
+        }
     }
 
     pub(crate) fn timer_reset(&self, key: TimerKey, deadline: u64) {

@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::context;
@@ -289,7 +289,7 @@ impl Builder {
 pub struct Runtime {
     handle: Handle,
     /// Reused buffer for the wakers of timers fired together.
-    woken: Vec<Waker>,
+    woken: Vec<crate::executor::TimerWake>,
 }
 
 impl Runtime {
