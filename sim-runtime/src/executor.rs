@@ -22,11 +22,12 @@ use std::time::Duration;
 
 use crate::bound::{self, Store};
 use crate::context;
+use crate::decisions::Recorder;
 use crate::error::{self, NoSimulation};
-use crate::explore::tape::{Entry, alternative, preempts};
+use crate::explore::tape::Entry;
 use crate::failure::{Failure, FailureKind, Report};
 use crate::node::{NodeEvent, NodeHandle, NodeId, NodeSlot, NodeState, OnPanic, default_ip};
-use crate::policy::{Decider, Last, Ready, TapeError};
+use crate::policy::{Decider, Ready};
 use crate::rand::SimRng;
 use crate::runtime::Config;
 use crate::task::{JoinError, TaskId, TaskInfo, WaitPoint};
@@ -106,21 +107,8 @@ struct State {
     steps: u64,
     next_id: u64,
     trace: Trace,
-    decider: Box<dyn Decider>,
-    /// The task polled at the previous step (a choice of another one while
-    /// it is still ready is a preemption).
-    last: Option<(usize, TaskId)>,
-    /// The task polled last woke itself during that poll: it yielded.
-    last_yielded: bool,
-    /// Scheduling points: steps that chose among two or more ready tasks.
-    choices: u64,
-    /// Every decision of the run, when kept (exploration, shrinking).
-    tape: Option<Vec<Entry>>,
-    preemptions: u64,
-    /// `buggify!` sites visited in this run, with whether they are enabled.
-    buggify_sites: Vec<(&'static Location<'static>, bool)>,
-    /// Sites that fired, in the order they first fired.
-    buggified: Vec<&'static Location<'static>>,
+    /// The strategy, with what the run's decisions leave behind.
+    decisions: Recorder,
     /// The first failure noticed while polling (a task panic, a foreign wake).
     failure: Option<FailureKind>,
     phase: Phase,
@@ -253,14 +241,7 @@ impl Handle {
             steps: 0,
             next_id: 1,
             trace: Trace::new(config.record_trace).limit(config.trace_limit),
-            decider,
-            last: None,
-            last_yielded: false,
-            choices: 0,
-            tape: config.record_tape.then(Vec::new),
-            preemptions: 0,
-            buggify_sites: Vec::new(),
-            buggified: Vec::new(),
+            decisions: Recorder::new(decider, config.record_tape),
             failure: None,
             phase: Phase::Open,
             nodes: vec![NodeSlot::new("client".into(), default_ip(0), None)],
@@ -525,7 +506,7 @@ impl Handle {
         };
         let inserted = st.tasks.insert(slot, cold);
         debug_assert_eq!(inserted, key);
-        st.decider.spawned(id);
+        st.decisions.spawned(id);
         let ready = Ready { key, task: id };
         if paused {
             st.nodes[node.0 as usize].held.push(ready);
@@ -888,63 +869,21 @@ impl Handle {
         let i = if n == 1 {
             0
         } else {
-            st.choices += 1;
+            let now = self.now_nanos();
             let State {
-                decider,
+                decisions,
                 ready,
-                last,
-                last_yielded,
                 tasks,
+                trace,
                 ..
             } = &mut *st;
-            let last = last
-                .filter(|&(key, task)| {
-                    tasks
-                        .get(key)
-                        .is_some_and(|slot| slot.id == task && slot.queued)
-                })
-                .map(|(_, task)| Last {
-                    task,
-                    yielded: *last_yielded,
-                });
-            let i = match decider.schedule(ready, last) {
-                Ok(i) if i < n => i,
-                Ok(i) => {
-                    st.failure = Some(FailureKind::TapeMismatch {
-                        message: format!("the strategy chose task {i} of {n} ready tasks"),
-                    });
-                    return Next::Failed;
-                }
-                Err(TapeError(message)) => {
+            match decisions.schedule(ready, tasks, now, trace) {
+                Ok(i) => i,
+                Err(message) => {
                     st.failure = Some(FailureKind::TapeMismatch { message });
                     return Next::Failed;
                 }
-            };
-            // Choosing another task while the one polled last could go on is
-            // a preemption; after a yield, running the yielding task again is.
-            // On the tape, alternative 0 is the choice that preempts nothing
-            // (see `explore::tape`); finding a choice's place costs a scan,
-            // made only when a tape is kept.
-            let preempted = preempts(ready, last, i);
-            let chosen = ready[i].task;
-            let alternative = match (&st.tape, last) {
-                (Some(_), Some(_)) => alternative(&st.ready, last, i),
-                _ => i,
-            };
-            if preempted {
-                st.preemptions += 1;
-                let now = self.now_nanos();
-                st.trace.note(now, "preempt", chosen.as_u64(), 0);
             }
-            st.trace
-                .record_schedule(self.now_nanos(), n as u64, i as u64);
-            if let Some(tape) = &mut st.tape {
-                tape.push(Entry {
-                    what: Decision::Schedule,
-                    value: alternative as u64,
-                });
-            }
-            i
         };
         let Ready { key, .. } = st.ready.swap_remove(i);
         Next::Poll(self.start(&mut st, key))
@@ -978,7 +917,7 @@ impl Handle {
         let State {
             tasks,
             trace,
-            last,
+            decisions,
             watch_log,
             ..
         } = st;
@@ -996,7 +935,7 @@ impl Handle {
         };
         let waker = mem::replace(&mut slot.waker, Waker::noop().clone());
         trace.record_polled(now, id, tasks.name(key));
-        *last = Some((key, id));
+        decisions.polled(key, id);
         if let Some(watch) = &self.shared.config.watch {
             if !watch_log.is_empty() {
                 watch.apply(watch_log);
@@ -1050,17 +989,17 @@ impl Handle {
                     slot.waits = wait.is_some();
                     st.tasks.cold_mut(key).wait = wait;
                 }
-                st.last_yielded = yielded;
+                st.decisions.yielded(yielded);
             }
             PollOutcome::Pending => {
-                st.last_yielded = yielded;
+                st.decisions.yielded(yielded);
                 self.retire(&mut st, key, EventKind::Cancelled { task: id });
                 drop(st);
                 drop(waker);
                 self.cancel(key, id, task.into_task());
             }
             PollOutcome::Ready => {
-                st.last_yielded = false;
+                st.decisions.yielded(false);
                 self.retire(&mut st, key, EventKind::Completed { task: id });
                 // The task awaiting the join handle is woken before the
                 // future's destructors run, as when the output is stored.
@@ -1080,7 +1019,7 @@ impl Handle {
                 self.settle(key, Ok(done));
             }
             PollOutcome::Panicked(payload) => {
-                st.last_yielded = false;
+                st.decisions.yielded(false);
                 let info = info(&st.tasks, key, &st.nodes);
                 let node = st.tasks[key].node;
                 self.retire(&mut st, key, EventKind::Panicked { task: id });
@@ -1309,33 +1248,28 @@ impl Handle {
             recent_skips,
             pending,
             replay: None,
-            buggified: st.buggified.iter().map(|l| l.to_string()).collect(),
+            buggified: st.decisions.fired_sites(),
         })
     }
 
     /// The decisions of the run so far, when kept.
     pub(crate) fn tape(&self) -> Option<Vec<Entry>> {
-        self.shared.state.borrow().tape.clone()
+        self.shared.state.borrow().decisions.tape()
     }
 
     pub(crate) fn preemptions(&self) -> u64 {
-        self.shared.state.borrow().preemptions
+        self.shared.state.borrow().decisions.preemptions()
     }
 
     /// Scheduling points so far: steps that chose among two or more ready
     /// tasks (the unit PCT counts in).
     pub(crate) fn choices(&self) -> u64 {
-        self.shared.state.borrow().choices
+        self.shared.state.borrow().decisions.choices()
     }
 
     /// Tells the strategy the run ended; a replayed tape must be used up.
     pub(crate) fn finish_decisions(&self) -> Result<(), String> {
-        self.shared
-            .state
-            .borrow_mut()
-            .decider
-            .finish()
-            .map_err(|TapeError(message)| message)
+        self.shared.state.borrow_mut().decisions.finish()
     }
 
     pub(crate) fn steps(&self) -> u64 {
@@ -1742,14 +1676,15 @@ impl Handle {
         if domain == 1 {
             return 0;
         }
+        let now = self.now_nanos();
         let mut st = self.shared.state.borrow_mut();
-        let choice = match st.decider.choose(what, domain) {
-            Ok(choice) if choice < domain => choice,
-            Ok(choice) => self.tape_mismatch(&mut st, format!("{choice} is not in 0..{domain}")),
-            Err(TapeError(message)) => self.tape_mismatch(&mut st, message),
-        };
-        self.record_decision(&mut st, what, domain, choice, choice);
-        choice
+        let State {
+            decisions, trace, ..
+        } = &mut *st;
+        match decisions.choose(what, domain, now, trace) {
+            Ok(choice) => choice,
+            Err(message) => self.tape_mismatch(&mut st, message),
+        }
     }
 
     /// True with `probability` (a message lost, a fault injected), decided by
@@ -1762,41 +1697,34 @@ impl Handle {
         if probability >= 1.0 {
             return true;
         }
+        let now = self.now_nanos();
         let mut st = self.shared.state.borrow_mut();
-        let yes = match st.decider.chance(what, probability) {
+        let State {
+            decisions, trace, ..
+        } = &mut *st;
+        match decisions.chance(what, probability, now, trace) {
             Ok(yes) => yes,
-            Err(TapeError(message)) => self.tape_mismatch(&mut st, message) != 0,
-        };
-        self.record_decision(&mut st, what, 2, u64::from(yes), u64::from(yes));
-        yes
+            Err(message) => self.tape_mismatch(&mut st, message) != 0,
+        }
     }
 
     /// Whether the `buggify!` site at `site` fires now (see `explore::buggify`).
     pub(crate) fn buggify(&self, site: &'static Location<'static>) -> bool {
         use crate::explore::buggify::{FIRE_PROBABILITY, SITE_PROBABILITY};
-        let known = {
-            let st = self.shared.state.borrow();
-            st.buggify_sites
-                .iter()
-                .find(|(s, _)| *s == site)
-                .map(|(_, enabled)| *enabled)
-        };
+        let known = self.shared.state.borrow().decisions.buggify_site(site);
         let enabled = known.unwrap_or_else(|| {
             let enabled = self.chance(Decision::BuggifySite, SITE_PROBABILITY);
             self.shared
                 .state
                 .borrow_mut()
-                .buggify_sites
-                .push((site, enabled));
+                .decisions
+                .enable_site(site, enabled);
             enabled
         });
         if !enabled || !self.chance(Decision::Buggify, FIRE_PROBABILITY) {
             return false;
         }
-        let mut st = self.shared.state.borrow_mut();
-        if !st.buggified.contains(&site) {
-            st.buggified.push(site);
-        }
+        self.shared.state.borrow_mut().decisions.buggified(site);
         true
     }
 
@@ -1806,31 +1734,6 @@ impl Handle {
         st.failure
             .get_or_insert(FailureKind::TapeMismatch { message });
         0
-    }
-
-    /// Records a decision in the trace (`choice`) and on the tape (`value`,
-    /// which differs for scheduling: see `next`).
-    fn record_decision(
-        &self,
-        st: &mut State,
-        what: Decision,
-        domain: u64,
-        choice: u64,
-        value: u64,
-    ) {
-        let now = self.now_nanos();
-        st.trace.record(
-            now,
-            EventKind::Decision {
-                what,
-                domain,
-                choice,
-            },
-            None,
-        );
-        if let Some(tape) = &mut st.tape {
-            tape.push(Entry { what, value });
-        }
     }
 
     /// Records an event of a layer built on the runtime (a packet sent or

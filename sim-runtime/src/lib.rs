@@ -18,6 +18,7 @@
 
 mod bound;
 mod context;
+mod decisions;
 mod error;
 mod executor;
 pub mod explore;

@@ -49,6 +49,10 @@ pub(crate) trait Decider: fmt::Debug {
     /// True with `probability` (strictly between 0 and 1).
     fn chance(&mut self, what: Decision, probability: f64) -> Result<bool, TapeError>;
 
+    /// The preemptions of the run so far, told before each `schedule` (the
+    /// recorder counts them; a strategy bounding them reads them here).
+    fn preemptions_so_far(&mut self, _preemptions: u64) {}
+
     /// A task was created (priority-based strategies give it a priority).
     fn spawned(&mut self, _task: TaskId) {}
 
