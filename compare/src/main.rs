@@ -724,6 +724,9 @@ fn w2_scale_table(opts: &Options) {
     println!("| timers | sim | tokio | tokio/sim | turmoil | turmoil/sim |");
     println!("| --- | --- | --- | --- | --- | --- |");
     for n in [10_000u64, 100_000, 1_000_000] {
+        if opts.tasks.is_some_and(|tasks| tasks != n) {
+            continue;
+        }
         let run = |runtime: &str, w2: fn(u64, u64) -> (u64, Duration)| -> Option<Measured> {
             opts.wants("w2-scale", runtime).then(|| {
                 let name = format!("w2-scale {n} {runtime}");
@@ -759,6 +762,9 @@ fn sizes_table(opts: &Options) {
     println!("| workload | tasks × events per task | sim | tokio | sim/tokio |");
     println!("| --- | --- | --- | --- | --- |");
     for (tasks, per_task) in [(100u64, 10_000u64), (10_000, 100), (100_000, 10)] {
+        if opts.tasks.is_some_and(|only| only != tasks) {
+            continue;
+        }
         let w1 = measure_pair(
             &format!("w1-sizes {tasks}"),
             opts.runs,
@@ -799,10 +805,18 @@ fn measure_pair(
     for run in 1..=runs {
         eprint!(" {run}");
         let start = Instant::now();
-        assert_eq!(black_box(a()), units_a, "{name}: every run does the same work");
+        assert_eq!(
+            black_box(a()),
+            units_a,
+            "{name}: every run does the same work"
+        );
         walls.0.push(start.elapsed());
         let start = Instant::now();
-        assert_eq!(black_box(b()), units_b, "{name}: every run does the same work");
+        assert_eq!(
+            black_box(b()),
+            units_b,
+            "{name}: every run does the same work"
+        );
         walls.1.push(start.elapsed());
     }
     let median = |walls: &mut Vec<Duration>| {
@@ -1036,6 +1050,8 @@ struct Options {
     scale: bool,
     filter: Option<String>,
     only: Option<String>,
+    /// `--tasks N`: only that task count in the tables by size.
+    tasks: Option<u64>,
 }
 
 impl Options {
@@ -1045,11 +1061,15 @@ impl Options {
             scale: false,
             filter: None,
             only: None,
+            tasks: None,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--scale" => opts.scale = true,
+                "--tasks" => {
+                    opts.tasks = Some(args.next().and_then(|n| n.parse().ok()).expect("--tasks N"));
+                }
                 "--runs" => {
                     opts.runs = args.next().and_then(|n| n.parse().ok()).expect("--runs N");
                 }
