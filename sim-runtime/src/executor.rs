@@ -896,6 +896,7 @@ impl Handle {
                 let task = st
                     .tasks
                     .get_task(wake.key, wake.task)
+                    .filter(|slot| slot.stage.is_live())
                     .map(|_| info(&st.tasks, wake.key, &st.nodes));
                 st.failure.get_or_insert(FailureKind::ForeignWake {
                     task: task.map(Box::new),
@@ -1923,7 +1924,7 @@ impl std::fmt::Debug for Handle {
         );
         match self.shared.state.try_borrow() {
             Ok(st) => d
-                .field("tasks", &st.tasks.len())
+                .field("tasks", &st.tasks.live().count())
                 .field("ready", &st.ready.len())
                 .field("timers", &st.timers.len())
                 .field("steps", &st.steps),

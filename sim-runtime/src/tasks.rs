@@ -234,10 +234,6 @@ impl Tasks {
     pub(crate) fn live(&self) -> impl Iterator<Item = (usize, &Slot)> {
         self.slots.iter().filter(|(_, slot)| slot.stage.is_live())
     }
-
-    pub(crate) fn len(&self) -> usize {
-        self.slots.len()
-    }
 }
 
 impl std::ops::Index<usize> for Tasks {
