@@ -208,7 +208,7 @@ impl Handle {
     }
 
     /// Keeps the waker of the task awaiting `key`'s join handle.
-    pub(super) fn keep_joiner(&self, key: usize, waker: &Waker) {
+    fn keep_joiner(&self, key: usize, waker: &Waker) {
         {
             let st = self.shared.state.borrow();
             if let Join::Awaited(Some(kept)) = &st.tasks.cold(key).join {
