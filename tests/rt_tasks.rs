@@ -236,3 +236,77 @@ fn task_ids_are_per_simulation() {
     assert_eq!(a.to_string(), "task#2"); // task#1 is the block_on future
     assert_eq!(b.as_u64(), 3);
 }
+
+/// Counts its drops.
+#[derive(Debug)]
+struct Counted(Rc<RefCell<u32>>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        *self.0.borrow_mut() += 1;
+    }
+}
+
+#[test]
+fn a_finished_tasks_output_waits_for_its_handle_and_goes_with_it() {
+    let drops = Rc::new(RefCell::new(0));
+    let d = drops.clone();
+    let mut rt = sim::Runtime::new(1);
+    rt.block_on(async move {
+        let kept = sim::spawn({
+            let d = d.clone();
+            async move { Counted(d) }
+        });
+        let dropped = sim::spawn(async move { Counted(d) });
+        sleep(Duration::from_millis(1)).await;
+        assert!(kept.is_finished() && dropped.is_finished());
+        assert_eq!(*drops.borrow(), 0, "outputs wait for their handles");
+        drop(dropped);
+        assert_eq!(*drops.borrow(), 1, "a dropped handle's output goes at once");
+        let output = kept.await.unwrap();
+        assert_eq!(*drops.borrow(), 1);
+        drop(output);
+        assert_eq!(*drops.borrow(), 2);
+    });
+}
+
+#[test]
+fn an_output_never_taken_is_dropped_with_the_runtime() {
+    let drops = Rc::new(RefCell::new(0));
+    let d = drops.clone();
+    let mut rt = sim::Runtime::new(1);
+    let handle = rt.block_on(async move {
+        let handle = sim::spawn(async move { Counted(d) });
+        yield_now().await;
+        yield_now().await;
+        handle
+    });
+    assert_eq!(*drops.borrow(), 0);
+    drop(rt);
+    assert_eq!(*drops.borrow(), 1);
+    // The handle of an ended simulation reports the shutdown.
+    let error = futures::executor::block_on(handle).unwrap_err();
+    assert!(error.is_cancelled(), "{error}");
+}
+
+#[test]
+fn a_joiner_is_woken_by_a_failure_as_by_an_output() {
+    let mut rt = sim::Builder::new()
+        .seed(1)
+        .fail_on_task_panic(false)
+        .build();
+    rt.block_on(async {
+        let panics = sim::spawn(async {
+            sleep(Duration::from_millis(2)).await;
+            panic!("expected in this test");
+        });
+        let aborted = sim::spawn(sleep(Duration::from_secs(5)));
+        let abort = aborted.abort_handle();
+        sim::spawn(async move {
+            sleep(Duration::from_millis(1)).await;
+            abort.abort();
+        });
+        assert!(aborted.await.unwrap_err().is_cancelled());
+        assert!(panics.await.unwrap_err().is_panic());
+    });
+}

@@ -68,6 +68,9 @@ fn main() {
     if !rows.is_empty() {
         print_main_table(&rows);
     }
+    if (opts.scale && opts.filter.is_none()) || opts.filter.as_deref() == Some("sizes") {
+        sizes_table(&opts);
+    }
     if opts.scale {
         if opts.wants("w2-scale", "sim") {
             w2_scale_table(&opts);
@@ -721,6 +724,9 @@ fn w2_scale_table(opts: &Options) {
     println!("| timers | sim | tokio | tokio/sim | turmoil | turmoil/sim |");
     println!("| --- | --- | --- | --- | --- | --- |");
     for n in [10_000u64, 100_000, 1_000_000] {
+        if opts.tasks.is_some_and(|tasks| tasks != n) {
+            continue;
+        }
         let run = |runtime: &str, w2: fn(u64, u64) -> (u64, Duration)| -> Option<Measured> {
             opts.wants("w2-scale", runtime).then(|| {
                 let name = format!("w2-scale {n} {runtime}");
@@ -743,6 +749,92 @@ fn w2_scale_table(opts: &Options) {
         );
     }
     println!();
+}
+
+/// W1 and W2 with a million events split over 100, 10k and 100k tasks,
+/// sim against tokio, their runs interleaved (sim, tokio, sim, ...) so that
+/// both see the same load on a shared machine.
+fn sizes_table(opts: &Options) {
+    println!(
+        "### W1 and W2 by task count: a million polls (W1) or firings (W2), ns per event, runs interleaved"
+    );
+    println!();
+    println!("| workload | tasks × events per task | sim | tokio | sim/tokio |");
+    println!("| --- | --- | --- | --- | --- |");
+    for (tasks, per_task) in [(100u64, 10_000u64), (10_000, 100), (100_000, 10)] {
+        if opts.tasks.is_some_and(|only| only != tasks) {
+            continue;
+        }
+        let w1 = measure_pair(
+            &format!("w1-sizes {tasks}"),
+            opts.runs,
+            &mut || w1_sim(tasks, per_task - 1),
+            &mut || w1_tokio(tasks, per_task - 1),
+        );
+        let w2 = measure_pair(
+            &format!("w2-sizes {tasks}"),
+            opts.runs,
+            &mut || w2_checked("w2-sizes sim", w2_sim, tasks, per_task),
+            &mut || w2_checked("w2-sizes tokio", w2_tokio, tasks, per_task),
+        );
+        for (name, (sim, tokio)) in [("W1 spawn-yield", w1), ("W2 timers", w2)] {
+            let (sim, tokio) = (Some(sim), Some(tokio));
+            println!(
+                "| {name} | {} × {} | {} | {} | {} |",
+                thousands(tasks),
+                thousands(per_task),
+                per_unit(&sim),
+                per_unit(&tokio),
+                times(&tokio, &sim)
+            );
+        }
+    }
+    println!();
+}
+
+/// Like [`measure`] for two programs, alternating their runs.
+fn measure_pair(
+    name: &str,
+    runs: usize,
+    a: &mut dyn FnMut() -> u64,
+    b: &mut dyn FnMut() -> u64,
+) -> (Measured, Measured) {
+    eprint!("{name}: warm-up");
+    let (units_a, units_b) = (black_box(a()), black_box(b()));
+    let mut walls = (Vec::with_capacity(runs), Vec::with_capacity(runs));
+    for run in 1..=runs {
+        eprint!(" {run}");
+        let start = Instant::now();
+        assert_eq!(
+            black_box(a()),
+            units_a,
+            "{name}: every run does the same work"
+        );
+        walls.0.push(start.elapsed());
+        let start = Instant::now();
+        assert_eq!(
+            black_box(b()),
+            units_b,
+            "{name}: every run does the same work"
+        );
+        walls.1.push(start.elapsed());
+    }
+    let median = |walls: &mut Vec<Duration>| {
+        walls.sort();
+        walls[walls.len() / 2]
+    };
+    let (median_a, median_b) = (median(&mut walls.0), median(&mut walls.1));
+    eprintln!(
+        "  medians {:.1} / {:.1} ms",
+        median_a.as_secs_f64() * 1e3,
+        median_b.as_secs_f64() * 1e3
+    );
+    let measured = |units, median| Measured {
+        units,
+        median,
+        single: false,
+    };
+    (measured(units_a, median_a), measured(units_b, median_b))
 }
 
 /// W4 with 20, 100 and 500 nodes: wall time against datagrams sent.
@@ -958,6 +1050,8 @@ struct Options {
     scale: bool,
     filter: Option<String>,
     only: Option<String>,
+    /// `--tasks N`: only that task count in the tables by size.
+    tasks: Option<u64>,
 }
 
 impl Options {
@@ -967,11 +1061,15 @@ impl Options {
             scale: false,
             filter: None,
             only: None,
+            tasks: None,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--scale" => opts.scale = true,
+                "--tasks" => {
+                    opts.tasks = Some(args.next().and_then(|n| n.parse().ok()).expect("--tasks N"));
+                }
                 "--runs" => {
                     opts.runs = args.next().and_then(|n| n.parse().ok()).expect("--runs N");
                 }

@@ -351,12 +351,6 @@ impl<T: 'static> Clone for Bound<T> {
     }
 }
 
-impl<T> Bound<T> {
-    pub(crate) fn sim(&self) -> SimRef {
-        self.sim
-    }
-}
-
 impl<T> Drop for Bound<T> {
     fn drop(&mut self) {
         // Outside the simulation nothing can be reached: the value is

@@ -20,22 +20,29 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use slab::Slab;
-
 use crate::bound::{self, Store};
 use crate::context;
+use crate::decisions::Recorder;
 use crate::error::{self, NoSimulation};
-use crate::explore::tape::{Entry, alternative, preempts};
+use crate::explore::tape::Entry;
 use crate::failure::{Failure, FailureKind, Report};
 use crate::node::{NodeEvent, NodeHandle, NodeId, NodeSlot, NodeState, OnPanic, default_ip};
-use crate::policy::{Decider, Last, Ready, TapeError};
+use crate::policy::{Decider, Ready};
 use crate::rand::SimRng;
 use crate::runtime::Config;
-use crate::task::{Completion, JoinError, TaskId, TaskInfo, WaitPoint};
+use crate::task::{JoinError, TaskId, TaskInfo, WaitPoint};
+use crate::tasks::{Cold, Join, Slot, Stage, TaskBox, Tasks};
 use crate::time::Instant;
 use crate::timer::{TimerKey, TimerQueue};
 use crate::trace::{Decision, EventKind, Trace};
 use crate::waker::{Remote, SimId, TaskWaker};
+
+mod join;
+mod layers;
+mod nodes;
+mod timers;
+
+pub(crate) use timers::TimerWake;
 
 /// A cheap, clonable reference to a running simulation.
 ///
@@ -69,6 +76,10 @@ pub(crate) struct Shared {
     wait: Cell<Option<WaitPoint>>,
     /// The slot of the task being polled, if any.
     running: Cell<Option<usize>>,
+    /// The data pointer of the polled task's own waker (compared, never
+    /// read through): tells a yield from the task itself from one inside
+    /// a combinator that passes its own waker.
+    running_waker: Cell<*const ()>,
     /// The node of the task whose future is being dropped outside its own
     /// poll (an abort, a kill, the shutdown), while its destructors run:
     /// what they spawn or bind belongs to that node, not to the caller's.
@@ -95,29 +106,16 @@ pub(crate) struct Shared {
 }
 
 struct State {
-    tasks: Slab<Slot>,
+    tasks: Tasks,
     /// Exactly the live tasks whose `queued` flag is set, except those of
     /// paused nodes, which wait in their node's `held` list.
     ready: Vec<Ready>,
-    timers: TimerQueue<Option<Waker>>,
+    timers: TimerQueue<TimerWake>,
     steps: u64,
     next_id: u64,
     trace: Trace,
-    decider: Box<dyn Decider>,
-    /// The task polled at the previous step (a choice of another one while
-    /// it is still ready is a preemption).
-    last: Option<(usize, TaskId)>,
-    /// The task polled last woke itself during that poll: it yielded.
-    last_yielded: bool,
-    /// Scheduling points: steps that chose among two or more ready tasks.
-    choices: u64,
-    /// Every decision of the run, when kept (exploration, shrinking).
-    tape: Option<Vec<Entry>>,
-    preemptions: u64,
-    /// `buggify!` sites visited in this run, with whether they are enabled.
-    buggify_sites: Vec<(&'static Location<'static>, bool)>,
-    /// Sites that fired, in the order they first fired.
-    buggified: Vec<&'static Location<'static>>,
+    /// The strategy, with what the run's decisions leave behind.
+    decisions: Recorder,
     /// The first failure noticed while polling (a task panic, a foreign wake).
     failure: Option<FailureKind>,
     phase: Phase,
@@ -126,6 +124,8 @@ struct State {
     /// Nodes that panicked, waiting for their restart: each with the timer
     /// that stops the clock at its time.
     restarts: Vec<(TimerKey, NodeId)>,
+    /// Spawns and removals not yet handed to the watchdog.
+    watch_log: crate::watchdog::Log,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,49 +136,33 @@ enum Phase {
     Closed,
 }
 
-type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
+pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
 
 /// A subscriber to node events.
 type Listener = Rc<dyn Fn(NodeEvent)>;
 
-struct Slot {
-    id: TaskId,
-    node: NodeId,
-    name: Option<Rc<str>>,
-    spawned_at: &'static Location<'static>,
-    /// `None` while the task is being polled, and always for a `block_on` future.
-    future: Option<BoxFuture>,
-    /// Replaced by a no-op waker while polling (so polling clones nothing).
-    waker: Waker,
-    /// `None` for a `block_on` future, which has no join handle.
-    completion: Option<Rc<dyn Completion>>,
-    queued: bool,
-    abort_requested: bool,
-    wait: Option<WaitPoint>,
-    polls: u64,
-}
-
-impl Slot {
-    fn info(&self, nodes: &[NodeSlot]) -> TaskInfo {
-        let node = &nodes[self.node.0 as usize];
-        // A task woken on a paused node waits for its node, not for what
-        // it waited on before (that has happened).
-        let waiting_on = if self.queued && node.state == NodeState::Paused {
-            Some(format!(
-                "node `{}` to resume (woken, and the wake is held while the node is paused)",
-                node.name
-            ))
-        } else {
-            self.wait.map(|w| w.to_string())
-        };
-        TaskInfo {
-            id: self.id,
-            name: self.name.as_deref().map(str::to_owned),
-            node: node.name.to_string(),
-            spawned_at: self.spawned_at,
-            waiting_on,
-            polls: self.polls,
-        }
+/// A task's description for reports (`key` holds a slot).
+fn info(tasks: &Tasks, key: usize, nodes: &[NodeSlot]) -> TaskInfo {
+    let slot = &tasks[key];
+    let cold = tasks.cold(key);
+    let node = &nodes[slot.node.0 as usize];
+    // A task woken on a paused node waits for its node, not for what
+    // it waited on before (that has happened).
+    let waiting_on = if slot.queued && node.state == NodeState::Paused {
+        Some(format!(
+            "node `{}` to resume (woken, and the wake is held while the node is paused)",
+            node.name
+        ))
+    } else {
+        cold.wait.filter(|_| slot.waits).map(|w| w.to_string())
+    };
+    TaskInfo {
+        id: slot.id,
+        name: cold.name.as_deref().map(str::to_owned),
+        node: node.name.to_string(),
+        spawned_at: cold.spawned_at,
+        waiting_on,
+        polls: slot.polls,
     }
 }
 
@@ -198,14 +182,34 @@ const BUDGET: u32 = 128;
 pub(crate) enum Next {
     Poll(Started),
     Idle,
+    /// The run fails: [`Handle::take_failure`] says why (kept out of this
+    /// enum so that the value every step returns stays small).
+    Failed,
 }
 
-/// A task taken off the ready queue to be polled, with its waker and future
-/// (`None` for a `block_on` future, which the runtime polls itself).
+/// A task taken off the ready queue to be polled, with its waker and what
+/// to poll.
 pub(crate) struct Started {
     pub(crate) key: usize,
     pub(crate) waker: Waker,
-    pub(crate) future: Option<BoxFuture>,
+    pub(crate) task: Polled,
+}
+
+/// What a poll polls.
+pub(crate) enum Polled {
+    /// A spawned task, out of the table while it is polled.
+    Task(TaskBox),
+    /// The `block_on` future, which the runtime polls itself.
+    Main,
+}
+
+impl Polled {
+    fn into_task(self) -> Option<TaskBox> {
+        match self {
+            Polled::Task(task) => Some(task),
+            Polled::Main => None,
+        }
+    }
 }
 
 /// How a task's poll ended.
@@ -219,24 +223,18 @@ impl Handle {
     pub(crate) fn new(config: Config, decider: Box<dyn Decider>) -> Handle {
         let id = SimId::next();
         let state = State {
-            tasks: Slab::new(),
+            tasks: Tasks::default(),
             ready: Vec::new(),
             timers: TimerQueue::new(),
             steps: 0,
             next_id: 1,
             trace: Trace::new(config.record_trace).limit(config.trace_limit),
-            decider,
-            last: None,
-            last_yielded: false,
-            choices: 0,
-            tape: config.record_tape.then(Vec::new),
-            preemptions: 0,
-            buggify_sites: Vec::new(),
-            buggified: Vec::new(),
+            decisions: Recorder::new(decider, config.record_tape),
             failure: None,
             phase: Phase::Open,
             nodes: vec![NodeSlot::new("client".into(), default_ip(0), None)],
             restarts: Vec::new(),
+            watch_log: crate::watchdog::Log::default(),
         };
         let rng = SimRng::new(config.seed);
         let handle = Handle {
@@ -246,6 +244,7 @@ impl Handle {
                 now: Cell::new(0),
                 wait: Cell::new(None),
                 running: Cell::new(None),
+                running_waker: Cell::new(std::ptr::null()),
                 dropping_on: Cell::new(None),
                 budget: Cell::new(BUDGET),
                 state: RefCell::new(state),
@@ -432,57 +431,70 @@ impl Handle {
     // ----- tasks -----
 
     /// Adds a task on `node` (`None`: the running task's node, or the
-    /// default node between runs). `future` is `None` for a `block_on`
-    /// future, which the runtime polls itself. A task spawned on a node that
-    /// is down, or while the simulation shuts down, is handed back to be
-    /// cancelled, with whether it was the shutdown and the node it was for.
-    #[allow(clippy::type_complexity)]
+    /// default node between runs); `joined` when a join handle awaits its
+    /// result. A task spawned on a node that is down, or while the
+    /// simulation shuts down, is handed back to be cancelled, with whether
+    /// it was the shutdown and the node it was for.
     pub(crate) fn insert_task(
         &self,
-        future: Option<BoxFuture>,
-        completion: Option<Rc<dyn Completion>>,
+        task: Polled,
+        joined: bool,
         name: Option<Rc<str>>,
         node: Option<NodeId>,
         spawned_at: &'static Location<'static>,
-    ) -> Result<(usize, TaskId), (Option<BoxFuture>, bool, NodeId)> {
+    ) -> Result<(usize, TaskId), (Polled, bool, NodeId)> {
         let node = node.unwrap_or_else(|| self.current_node());
         let mut st = self.shared.state.borrow_mut();
         match st.phase {
             Phase::Open => {}
-            Phase::Closing => return Err((future, true, node)),
+            Phase::Closing => return Err((task, true, node)),
             Phase::Closed => {
                 drop(st);
                 panic!("{}", error::ended("sim::spawn"))
             }
         }
         let paused = match st.nodes[node.0 as usize].state {
-            NodeState::Down => return Err((future, false, node)),
+            NodeState::Down => return Err((task, false, node)),
             NodeState::Paused => true,
             NodeState::Running => false,
         };
         let id = TaskId(st.next_id);
         st.next_id += 1;
-        let entry = st.tasks.vacant_entry();
-        let key = entry.key();
+        let key = st.tasks.vacant_key();
         let waker = Waker::from(Arc::new(TaskWaker {
             key,
             task: id,
             remote: self.shared.remote.clone(),
         }));
-        entry.insert(Slot {
+        let stage = match task {
+            Polled::Task(task) => Stage::Idle(task),
+            Polled::Main => Stage::Main,
+        };
+        let named = name.is_some();
+        let slot = Slot {
             id,
+            polls: 0,
             node,
-            name,
-            spawned_at,
-            future,
-            waker,
-            completion,
             queued: true,
             abort_requested: false,
+            waits: false,
+            named,
+            stage,
+            waker,
+        };
+        let cold = Cold {
+            name,
+            spawned_at,
             wait: None,
-            polls: 0,
-        });
-        st.decider.spawned(id);
+            join: if joined {
+                Join::Awaited(None)
+            } else {
+                Join::Detached
+            },
+        };
+        let inserted = st.tasks.insert(slot, cold);
+        debug_assert_eq!(inserted, key);
+        st.decisions.spawned(id);
         let ready = Ready { key, task: id };
         if paused {
             st.nodes[node.0 as usize].held.push(ready);
@@ -490,27 +502,29 @@ impl Handle {
             st.ready.push(ready);
         }
         let now = self.now_nanos();
-        let State { trace, tasks, .. } = &mut *st;
-        trace.record(
-            now,
-            EventKind::Spawned { task: id },
-            tasks[key].name.as_ref(),
-        );
+        let State {
+            trace,
+            tasks,
+            watch_log,
+            ..
+        } = &mut *st;
+        let name = tasks.name(key);
+        trace.record(now, EventKind::Spawned { task: id }, name);
         trace.note_spawn(id, spawned_at);
         trace.note_task(|| crate::trace::TaskRecord {
             task: id,
             node: node.0,
-            name: tasks[key].name.clone(),
+            name: name.cloned(),
             at: spawned_at,
         });
-        if let Some(watch) = &self.shared.config.watch {
-            let slot = &tasks[key];
-            watch.task_added(id.0, slot.spawned_at, slot.name.as_deref(), slot.node.0);
+        if self.shared.config.watch.is_some() {
+            watch_log.added(id.0, spawned_at, name, node.0);
         }
         Ok((key, id))
     }
 
-    /// Makes a task ready (a wake). Wakes for tasks that are gone are ignored.
+    /// Makes a task ready (a wake). Wakes for tasks that are gone (or
+    /// finished, their result kept for a join handle) are ignored.
     #[inline]
     pub(crate) fn schedule(&self, key: usize, task: TaskId) {
         let mut st = self.shared.state.borrow_mut();
@@ -520,8 +534,8 @@ impl Handle {
             nodes,
             ..
         } = &mut *st;
-        if let Some(slot) = tasks.get_mut(key) {
-            if slot.id == task && !slot.queued {
+        if let Some(slot) = tasks.get_task_mut(key, task) {
+            if !slot.queued && slot.stage.is_live() {
                 slot.queued = true;
                 let node = &mut nodes[slot.node.0 as usize];
                 if node.state == NodeState::Paused {
@@ -533,66 +547,36 @@ impl Handle {
         }
     }
 
-    /// Aborts a task: drops its future now, or right after its current poll
-    /// if it is the task running (a task aborting itself).
-    /// True while the task `task` is alive in slot `key`.
-    pub(crate) fn is_live_task(&self, key: usize, task: TaskId) -> bool {
-        let st = self.shared.state.borrow();
-        st.tasks.get(key).is_some_and(|slot| slot.id == task)
-    }
-
-    pub(crate) fn abort(&self, key: usize, task: TaskId) {
-        let removed = {
-            let mut st = self.shared.state.borrow_mut();
-            match st.tasks.get_mut(key) {
-                Some(slot) if slot.id == task => {
-                    if slot.future.is_none() {
-                        slot.abort_requested = true;
-                        None
-                    } else {
-                        Some(self.remove_task(&mut st, key, EventKind::Cancelled { task }))
-                    }
-                }
-                _ => None,
-            }
+    /// Makes the polled task ready again if `waker` is its own, without
+    /// going through the waker (which would read its allocation: one cache
+    /// line less per yield). False if `waker` is another one (a combinator's).
+    #[inline]
+    pub(crate) fn wake_running(&self, waker: &Waker) -> bool {
+        let Some(key) = self.shared.running.get() else {
+            return false;
         };
-        if let Some(slot) = removed {
-            self.cancel(slot);
+        if waker.data() != self.shared.running_waker.get() {
+            return false;
         }
-    }
-
-    /// Completes a removed task's join handle with "cancelled", after
-    /// dropping its future (so the handle sees the task's resources
-    /// released). A panic in the future's destructor fails the run.
-    fn cancel(&self, mut slot: Slot) {
-        let future = slot.future.take();
-        self.drop_future(&slot, future);
-        if let Some(completion) = slot.completion.take() {
-            completion.fail(JoinError::cancelled(slot.id));
-        }
-    }
-
-    /// Drops the future of the removed task `slot`; a panic in its
-    /// destructor is recorded as the run's failure (unless one is already).
-    fn drop_future(&self, slot: &Slot, future: Option<BoxFuture>) {
-        let dropped = self.as_node(slot.node, || {
-            panic::catch_unwind(AssertUnwindSafe(move || drop(future)))
-        });
-        let Err(payload) = dropped else {
-            return;
-        };
-        let site = crate::failure::take_panic_site(&*payload);
         let mut st = self.shared.state.borrow_mut();
-        let info = slot.info(&st.nodes);
-        st.failure.get_or_insert(FailureKind::Panic {
-            task: Box::new(info),
-            message: format!(
-                "{} (while its future was dropped)",
-                crate::failure::panic_message(&*payload)
-            ),
-            location: site.location,
-            backtrace: site.backtrace,
-        });
+        let State {
+            tasks,
+            ready,
+            nodes,
+            ..
+        } = &mut *st;
+        let slot = &mut tasks[key];
+        if !slot.queued {
+            slot.queued = true;
+            let task = slot.id;
+            let node = &mut nodes[slot.node.0 as usize];
+            if node.state == NodeState::Paused {
+                node.held.push(Ready { key, task });
+            } else {
+                ready.push(Ready { key, task });
+            }
+        }
+        true
     }
 
     /// Takes the failure recorded since the last step, if any.
@@ -609,20 +593,6 @@ impl Handle {
         }
     }
 
-    /// Removes a task's slot and takes it out of the ready queue.
-    fn remove_task(&self, st: &mut State, key: usize, event: EventKind) -> Slot {
-        let slot = st.tasks.remove(key);
-        if let Some(watch) = &self.shared.config.watch {
-            watch.task_removed(slot.id.0);
-        }
-        if slot.queued {
-            st.ready.retain(|r| r.key != key);
-            st.nodes[slot.node.0 as usize].held.retain(|r| r.key != key);
-        }
-        st.trace.record(self.now_nanos(), event, slot.name.as_ref());
-        slot
-    }
-
     /// The id of the task being polled (the `block_on` future has one too).
     pub(crate) fn running_task(&self) -> Option<TaskId> {
         let key = self.shared.running.get()?;
@@ -636,7 +606,7 @@ impl Handle {
         let st = self.shared.state.try_borrow().ok()?;
         let slot = st.tasks.get(key)?;
         let node = &st.nodes[slot.node.0 as usize].name;
-        Some(match &slot.name {
+        Some(match st.tasks.name(key) {
             Some(name) => format!("{node} {} `{name}`", slot.id),
             None => format!("{node} {}", slot.id),
         })
@@ -647,8 +617,8 @@ impl Handle {
         let st = self.shared.state.borrow();
         let mut tasks: Vec<TaskInfo> = st
             .tasks
-            .iter()
-            .map(|(_, slot)| slot.info(&st.nodes))
+            .live()
+            .map(|(key, _)| info(&st.tasks, key, &st.nodes))
             .collect();
         tasks.sort_by_key(|t| t.id);
         tasks
@@ -657,81 +627,45 @@ impl Handle {
     // ----- the loop's steps -----
 
     /// Picks the next task to poll, or says the simulation is idle.
-    pub(crate) fn next(&self) -> Result<Next, FailureKind> {
+    pub(crate) fn next(&self) -> Next {
         if let Some(wakes) = self.shared.remote.drain() {
             self.deliver_remote(wakes);
         }
         let mut st = self.shared.state.borrow_mut();
-        if let Some(failure) = st.failure.take() {
-            return Err(failure);
+        if st.failure.is_some() {
+            return Next::Failed;
         }
         let n = st.ready.len();
         if n == 0 {
-            return Ok(Next::Idle);
+            return Next::Idle;
         }
         if st.steps >= self.shared.config.max_steps {
-            return Err(FailureKind::StepLimit {
+            st.failure = Some(FailureKind::StepLimit {
                 limit: self.shared.config.max_steps,
             });
+            return Next::Failed;
         }
         let i = if n == 1 {
             0
         } else {
-            st.choices += 1;
+            let now = self.now_nanos();
             let State {
-                decider,
+                decisions,
                 ready,
-                last,
-                last_yielded,
                 tasks,
+                trace,
                 ..
             } = &mut *st;
-            let last = last
-                .filter(|&(key, task)| {
-                    tasks
-                        .get(key)
-                        .is_some_and(|slot| slot.id == task && slot.queued)
-                })
-                .map(|(_, task)| Last {
-                    task,
-                    yielded: *last_yielded,
-                });
-            let i = match decider.schedule(ready, last) {
-                Ok(i) if i < n => i,
-                Ok(i) => {
-                    return Err(FailureKind::TapeMismatch {
-                        message: format!("the strategy chose task {i} of {n} ready tasks"),
-                    });
+            match decisions.schedule(ready, tasks, now, trace) {
+                Ok(i) => i,
+                Err(message) => {
+                    st.failure = Some(FailureKind::TapeMismatch { message });
+                    return Next::Failed;
                 }
-                Err(TapeError(message)) => return Err(FailureKind::TapeMismatch { message }),
-            };
-            // Choosing another task while the one polled last could go on is
-            // a preemption; after a yield, running the yielding task again is.
-            // On the tape, alternative 0 is the choice that preempts nothing
-            // (see `explore::tape`); finding a choice's place costs a scan,
-            // made only when a tape is kept.
-            let preempted = preempts(ready, last, i);
-            let chosen = ready[i].task;
-            let alternative = match (&st.tape, last) {
-                (Some(_), Some(_)) => alternative(&st.ready, last, i),
-                _ => i,
-            };
-            if preempted {
-                st.preemptions += 1;
-                let now = self.now_nanos();
-                st.trace.note(now, "preempt", chosen.as_u64(), 0);
             }
-            self.record_decision(
-                &mut st,
-                Decision::Schedule,
-                n as u64,
-                i as u64,
-                alternative as u64,
-            );
-            i
         };
         let Ready { key, .. } = st.ready.swap_remove(i);
-        Ok(Next::Poll(self.start(&mut st, key)))
+        Next::Poll(self.start(&mut st, key))
     }
 
     fn deliver_remote(&self, wakes: Vec<crate::waker::RemoteWake>) {
@@ -740,9 +674,9 @@ impl Handle {
                 let mut st = self.shared.state.borrow_mut();
                 let task = st
                     .tasks
-                    .get(wake.key)
-                    .filter(|slot| slot.id == wake.task)
-                    .map(|slot| slot.info(&st.nodes));
+                    .get_task(wake.key, wake.task)
+                    .filter(|slot| slot.stage.is_live())
+                    .map(|_| info(&st.tasks, wake.key, &st.nodes));
                 st.failure.get_or_insert(FailureKind::ForeignWake {
                     task: task.map(Box::new),
                     task_id: wake.task,
@@ -754,95 +688,130 @@ impl Handle {
     }
 
     /// Starts polling task `key`, just taken off the ready queue: counts the
-    /// step and hands out its waker and future (`None` for a `block_on`
-    /// future). Done under the borrow that picked the task, so a poll costs
-    /// one borrow and one slot lookup to start.
+    /// step and hands out its waker and future. Done under the borrow that
+    /// picked the task, so a poll costs one borrow and one slot lookup to
+    /// start.
     fn start(&self, st: &mut State, key: usize) -> Started {
         st.steps += 1;
         let now = self.now_nanos();
         let State {
-            tasks, trace, last, ..
+            tasks,
+            trace,
+            decisions,
+            watch_log,
+            ..
         } = st;
         let slot = &mut tasks[key];
         slot.queued = false;
         slot.polls += 1;
-        trace.record(now, EventKind::Polled { task: slot.id }, slot.name.as_ref());
-        *last = Some((key, slot.id));
+        let id = slot.id;
+        let task = match mem::replace(&mut slot.stage, Stage::Polling) {
+            Stage::Idle(future) => Polled::Task(future),
+            Stage::Main => {
+                slot.stage = Stage::Main;
+                Polled::Main
+            }
+            _ => unreachable!("only live tasks are ready"),
+        };
+        let waker = mem::replace(&mut slot.waker, Waker::noop().clone());
+        trace.record_polled(now, id, tasks.name(key));
+        decisions.polled(key, id);
         if let Some(watch) = &self.shared.config.watch {
-            watch.poll_started(slot.id.0, now);
+            if !watch_log.is_empty() {
+                watch.apply(watch_log);
+            }
+            watch.poll_started(id.0, now);
         }
         self.shared.wait.set(None);
         self.shared.running.set(Some(key));
+        self.shared.running_waker.set(waker.data());
         self.shared.budget.set(BUDGET);
         crate::failure::clear_panic_site();
-        Started {
-            key,
-            waker: mem::replace(&mut slot.waker, Waker::noop().clone()),
-            future: slot.future.take(),
-        }
+        Started { key, waker, task }
     }
 
     /// Polls a spawned task once.
     pub(crate) fn poll_task(&self, started: Started) {
-        let Started { key, waker, future } = started;
-        let mut future = future.expect("a spawned task has a future when it is polled");
+        let Started { key, waker, task } = started;
+        let Polled::Task(mut task) = task else {
+            unreachable!("the runtime polls the `block_on` future itself")
+        };
         let mut cx = Context::from_waker(&waker);
-        let outcome = match panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)))
-        {
+        let outcome = match panic::catch_unwind(AssertUnwindSafe(|| task.as_mut().poll(&mut cx))) {
             Ok(Poll::Pending) => PollOutcome::Pending,
             Ok(Poll::Ready(())) => PollOutcome::Ready,
             Err(payload) => PollOutcome::Panicked(payload),
         };
-        self.end_poll(key, waker, Some(future), outcome);
+        self.end_poll(key, waker, Polled::Task(task), outcome);
     }
 
     /// Finishes a poll begun by [`next`](Self::next).
-    pub(crate) fn end_poll(
-        &self,
-        key: usize,
-        waker: Waker,
-        future: Option<BoxFuture>,
-        outcome: PollOutcome,
-    ) {
+    pub(crate) fn end_poll(&self, key: usize, waker: Waker, task: Polled, outcome: PollOutcome) {
         let wait = self.shared.wait.take();
         self.shared.running.set(None);
         if let Some(watch) = &self.shared.config.watch {
             watch.poll_ended();
         }
         let mut st = self.shared.state.borrow_mut();
-        // Ready again at the end of its own poll: it woke itself (a yield).
-        st.last_yielded = matches!(outcome, PollOutcome::Pending) && st.tasks[key].queued;
         let slot = &mut st.tasks[key];
-        let task = slot.id;
+        let id = slot.id;
+        // Ready again at the end of its own poll: it woke itself (a yield).
+        let yielded = matches!(outcome, PollOutcome::Pending) && slot.queued;
         match outcome {
             PollOutcome::Pending if !slot.abort_requested => {
                 slot.waker = waker;
-                slot.wait = wait;
-                slot.future = future;
+                if let Polled::Task(task) = task {
+                    slot.stage = Stage::Idle(task);
+                }
+                // The wait point lives in the cold half: touched only when
+                // there is one to keep or one to clear.
+                if wait.is_some() || slot.waits {
+                    slot.waits = wait.is_some();
+                    st.tasks.cold_mut(key).wait = wait;
+                }
+                st.decisions.yielded(yielded);
             }
             PollOutcome::Pending => {
-                let mut slot = self.remove_task(&mut st, key, EventKind::Cancelled { task });
-                drop(st);
-                slot.future = future;
-                self.cancel(slot);
-            }
-            PollOutcome::Ready => {
-                let slot = self.remove_task(&mut st, key, EventKind::Completed { task });
+                st.decisions.yielded(yielded);
+                self.retire(&mut st, key, EventKind::Cancelled { task: id });
                 drop(st);
                 drop(waker);
-                self.drop_future(&slot, future);
+                self.cancel(key, id, task.into_task());
+            }
+            PollOutcome::Ready => {
+                st.decisions.yielded(false);
+                self.retire(&mut st, key, EventKind::Completed { task: id });
+                // The task awaiting the join handle is woken before the
+                // future's destructors run, as when the output is stored.
+                let joiner = match &mut st.tasks.cold_mut(key).join {
+                    Join::Awaited(waker) => waker.take(),
+                    _ => None,
+                };
+                drop(st);
+                drop(waker);
+                if let Some(joiner) = joiner {
+                    joiner.wake();
+                }
+                let Some(mut done) = task.into_task() else {
+                    unreachable!("the runtime ends the `block_on` future itself")
+                };
+                self.drop_future(key, || done.as_mut().drop_future());
+                self.settle(key, Ok(done));
             }
             PollOutcome::Panicked(payload) => {
-                let info = st.tasks[key].info(&st.nodes);
-                let slot = self.remove_task(&mut st, key, EventKind::Panicked { task });
+                st.decisions.yielded(false);
+                let info = info(&st.tasks, key, &st.nodes);
+                let node = st.tasks[key].node;
+                self.retire(&mut st, key, EventKind::Panicked { task: id });
                 let site = crate::failure::take_panic_site(&*payload);
                 // A node that a panic crashes: its supervisor restarts it.
-                let crash = st.nodes[slot.node.0 as usize]
+                let crash = st.nodes[node.0 as usize]
                     .on_panic
                     .clone()
                     .filter(|policy| policy.matches(&crate::failure::panic_message(&*payload)));
+                let main = matches!(task, Polled::Main);
                 if crash.is_some() {
-                } else if self.shared.config.fail_on_task_panic || slot.completion.is_none() {
+                } else if self.shared.config.fail_on_task_panic || main {
                     st.failure.get_or_insert(FailureKind::Panic {
                         task: Box::new(info),
                         message: crate::failure::panic_message(&*payload),
@@ -851,12 +820,9 @@ impl Handle {
                     });
                 }
                 drop(st);
-                self.as_node(slot.node, || drop_quietly(future));
-                if let Some(completion) = &slot.completion {
-                    completion.fail(JoinError::panic(task, payload));
-                }
-                let node = slot.node;
-                drop_quietly(slot);
+                self.as_node(node, || drop_quietly(task));
+                drop_quietly(waker);
+                self.settle(key, Err(JoinError::panic(id, payload)));
                 if let Some(policy) = crash {
                     self.crash_node(node, &policy);
                 }
@@ -919,97 +885,13 @@ impl Handle {
         let span = hi - lo;
         let delay = lo + self.draw(Decision::Restart, span.saturating_add(1).max(1));
         let deadline = self.now_nanos().saturating_add(delay);
-        let key = self.timer_insert(deadline, Waker::noop());
+        let key = self
+            .shared
+            .state
+            .borrow_mut()
+            .timers
+            .insert(deadline, TimerWake::Nobody);
         self.shared.state.borrow_mut().restarts.push((key, node));
-    }
-
-    /// Jumps the clock to the next timer and fires every timer due then.
-    ///
-    /// Fails with a deadlock when no timer is left (nothing can ever happen
-    /// again), and with a time limit when the next timer is past `max_time`.
-    pub(crate) fn advance(&self, woken: &mut Vec<Waker>) -> Result<(), FailureKind> {
-        if let Some(wakes) = self.shared.remote.drain() {
-            self.deliver_remote(wakes);
-            return Ok(());
-        }
-        let mut st = self.shared.state.borrow_mut();
-        let Some(deadline) = st.timers.next_deadline() else {
-            drop(st);
-            let remote = &self.shared.remote;
-            if self.shared.config.deadlock_grace && remote.wakers_escaped() {
-                let waits = &self.shared.grace_waits;
-                waits.set(waits.get() + 1);
-                if remote.wait_for_wake(DEADLOCK_GRACE) {
-                    return Ok(());
-                }
-            }
-            return Err(self.deadlock());
-        };
-        // A timer reset into the past is due now: the clock never goes back.
-        let deadline = deadline.max(self.now_nanos());
-        let limit = self.shared.config.max_time;
-        if u128::from(deadline) > limit.as_nanos() {
-            return Err(FailureKind::TimeLimit {
-                limit,
-                next_timer: Duration::from_nanos(deadline),
-            });
-        }
-        self.shared.now.set(deadline);
-        st.trace.record(deadline, EventKind::ClockAdvanced, None);
-        while let Some(key) = st.timers.poll(deadline) {
-            st.trace.record(deadline, EventKind::TimerFired, None);
-            woken.extend(st.timers.get_mut(key).take());
-        }
-        // Nodes whose restart is due (their timers just fired).
-        let mut due = Vec::new();
-        let State {
-            restarts, timers, ..
-        } = &mut *st;
-        restarts.retain(|&(key, node)| {
-            if timers.is_armed(key) {
-                return true;
-            }
-            timers.remove(key);
-            due.push(node);
-            false
-        });
-        drop(st);
-        woken.drain(..).for_each(Waker::wake);
-        for node in due {
-            if self.node_state(node) == NodeState::Down {
-                self.restart_node(node);
-            }
-        }
-        Ok(())
-    }
-
-    /// Moves the clock forward by `by` nanoseconds now, whether or not
-    /// tasks are ready, firing every timer due by then (`time::advance`).
-    /// A jump past the time limit fails the run.
-    pub(crate) fn jump(&self, by: u64) {
-        let mut st = self.shared.state.borrow_mut();
-        let now = self.now_nanos();
-        let target = now.saturating_add(by);
-        let limit = self.shared.config.max_time;
-        if u128::from(target) > limit.as_nanos() {
-            st.failure.get_or_insert(FailureKind::TimeLimit {
-                limit,
-                next_timer: Duration::from_nanos(target),
-            });
-            return;
-        }
-        if by == 0 {
-            return;
-        }
-        self.shared.now.set(target);
-        st.trace.record(target, EventKind::ClockAdvanced, None);
-        let mut woken = Vec::new();
-        while let Some(key) = st.timers.poll(target) {
-            st.trace.record(target, EventKind::TimerFired, None);
-            woken.extend(st.timers.get_mut(key).take());
-        }
-        drop(st);
-        woken.into_iter().for_each(Waker::wake);
     }
 
     /// The deadlock at hand: a plain one, or one where paused nodes hold
@@ -1027,8 +909,8 @@ impl Handle {
         let held = paused
             .iter()
             .flat_map(|node| &node.held)
-            .filter_map(|ready| st.tasks.get(ready.key))
-            .map(|slot| match &slot.name {
+            .filter_map(|ready| Some((ready.key, st.tasks.get(ready.key)?)))
+            .map(|(key, slot)| match st.tasks.name(key) {
                 Some(name) => format!("{} `{name}`", slot.id),
                 None => slot.id.to_string(),
             })
@@ -1057,33 +939,28 @@ impl Handle {
             recent_skips,
             pending,
             replay: None,
-            buggified: st.buggified.iter().map(|l| l.to_string()).collect(),
+            buggified: st.decisions.fired_sites(),
         })
     }
 
     /// The decisions of the run so far, when kept.
     pub(crate) fn tape(&self) -> Option<Vec<Entry>> {
-        self.shared.state.borrow().tape.clone()
+        self.shared.state.borrow().decisions.tape()
     }
 
     pub(crate) fn preemptions(&self) -> u64 {
-        self.shared.state.borrow().preemptions
+        self.shared.state.borrow().decisions.preemptions()
     }
 
     /// Scheduling points so far: steps that chose among two or more ready
     /// tasks (the unit PCT counts in).
     pub(crate) fn choices(&self) -> u64 {
-        self.shared.state.borrow().choices
+        self.shared.state.borrow().decisions.choices()
     }
 
     /// Tells the strategy the run ended; a replayed tape must be used up.
     pub(crate) fn finish_decisions(&self) -> Result<(), String> {
-        self.shared
-            .state
-            .borrow_mut()
-            .decider
-            .finish()
-            .map_err(|TapeError(message)| message)
+        self.shared.state.borrow_mut().decisions.finish()
     }
 
     pub(crate) fn steps(&self) -> u64 {
@@ -1128,12 +1005,18 @@ impl Handle {
     pub(crate) fn remove_main(&self, key: usize) {
         let mut st = self.shared.state.borrow_mut();
         // Already gone if it panicked.
-        let Some(task) = st.tasks.get(key).map(|slot| slot.id) else {
+        let Some(task) = st
+            .tasks
+            .get(key)
+            .filter(|slot| matches!(slot.stage, Stage::Main))
+            .map(|slot| slot.id)
+        else {
             return;
         };
-        let slot = self.remove_task(&mut st, key, EventKind::Completed { task });
+        self.retire(&mut st, key, EventKind::Completed { task });
+        let removed = st.tasks.remove(key);
         drop(st);
-        drop(slot);
+        drop(removed);
     }
 
     /// Drops every task in spawn order, then every timer, and closes the
@@ -1142,13 +1025,27 @@ impl Handle {
         let slots = {
             let mut st = self.shared.state.borrow_mut();
             st.phase = Phase::Closing;
-            in_spawn_order(&st, |_| true)
+            // Results kept for join handles go too: a handle of an ended
+            // simulation reports the shutdown.
+            in_spawn_order(&st.tasks, |_| true)
                 .into_iter()
-                .map(|(task, key)| self.remove_task(&mut st, key, EventKind::Cancelled { task }))
+                .map(|(task, key)| {
+                    let future = if st.tasks[key].stage.is_live() {
+                        self.retire(&mut st, key, EventKind::Cancelled { task })
+                    } else {
+                        None
+                    };
+                    let node = st.tasks[key].node;
+                    (node, future, st.tasks.remove(key))
+                })
                 .collect::<Vec<_>>()
         };
-        for slot in slots {
-            self.as_node(slot.node, || shut_down(slot));
+        // Each dropped as code of its node; a panic then has no run to fail.
+        for (node, future, removed) in slots {
+            self.as_node(node, || {
+                drop_quietly(future);
+                drop_quietly(removed);
+            });
         }
         // Layers' state and listeners may hold handles to the simulation:
         // dropping them breaks every `Rc` cycle through it. They go before
@@ -1172,548 +1069,18 @@ impl Handle {
         self.shared.remote.close();
         bound::set_live(self, false);
     }
-
-    // ----- nodes -----
-
-    /// The node of the running task (or of the task whose future is being
-    /// dropped, while its destructors run); the default node otherwise.
-    pub(crate) fn current_node(&self) -> NodeId {
-        if let Some(node) = self.shared.dropping_on.get() {
-            return node;
-        }
-        let Some(key) = self.shared.running.get() else {
-            return NodeId::DEFAULT;
-        };
-        let st = self.shared.state.borrow();
-        st.tasks.get(key).map_or(NodeId::DEFAULT, |slot| slot.node)
-    }
-
-    /// Runs `f`, a destructor of a task of `node` called from outside that
-    /// task's poll, as code of `node` (see `Shared::dropping_on`), restoring
-    /// the previous node afterwards, even if `f` panics.
-    pub(crate) fn as_node<R>(&self, node: NodeId, f: impl FnOnce() -> R) -> R {
-        struct Restore<'a>(&'a Cell<Option<NodeId>>, Option<NodeId>);
-        impl Drop for Restore<'_> {
-            fn drop(&mut self) {
-                self.0.set(self.1);
-            }
-        }
-        let cell = &self.shared.dropping_on;
-        let _restore = Restore(cell, cell.replace(Some(node)));
-        f()
-    }
-
-    pub(crate) fn node_count(&self) -> usize {
-        self.shared.state.borrow().nodes.len()
-    }
-
-    pub(crate) fn node_name(&self, node: NodeId) -> Rc<str> {
-        self.shared.state.borrow().nodes[node.0 as usize]
-            .name
-            .clone()
-    }
-
-    /// The name, or `<busy>` when the state is borrowed (for `Debug`).
-    pub(crate) fn try_node_name(&self, node: NodeId) -> String {
-        match self.shared.state.try_borrow() {
-            Ok(st) => st.nodes[node.0 as usize].name.to_string(),
-            Err(_) => "<busy>".to_owned(),
-        }
-    }
-
-    pub(crate) fn node_ip(&self, node: NodeId) -> std::net::IpAddr {
-        self.shared.state.borrow().nodes[node.0 as usize].ip
-    }
-
-    pub(crate) fn node_state(&self, node: NodeId) -> NodeState {
-        self.shared.state.borrow().nodes[node.0 as usize].state
-    }
-
-    /// The first node matching `pred`, in creation order.
-    pub(crate) fn node_by(&self, pred: impl Fn(&NodeSlot) -> bool) -> Option<NodeId> {
-        let st = self.shared.state.borrow();
-        st.nodes.iter().position(pred).map(|i| NodeId(i as u32))
-    }
-
-    /// Creates a node and spawns its `init`.
-    pub(crate) fn add_node(
-        &self,
-        name: String,
-        ip: Option<std::net::IpAddr>,
-        init: Option<Rc<dyn Fn() -> BoxFuture>>,
-        on_panic: Option<Rc<OnPanic>>,
-        at: &'static Location<'static>,
-    ) -> Result<NodeHandle, String> {
-        let id = {
-            let mut st = self.shared.state.borrow_mut();
-            let n = st.nodes.len() as u32;
-            // A default address skips those other nodes took explicitly.
-            let ip = ip.unwrap_or_else(|| {
-                (n..)
-                    .map(default_ip)
-                    .find(|ip| st.nodes.iter().all(|node| node.ip != *ip))
-                    .unwrap_or_else(|| default_ip(n))
-            });
-            if let Some(other) = st.nodes.iter().find(|node| *node.name == *name) {
-                return Err(format!(
-                    "a node named `{}` already exists in this simulation: give each node its own name",
-                    other.name
-                ));
-            }
-            if let Some(other) = st.nodes.iter().find(|node| node.ip == ip) {
-                return Err(format!(
-                    "address {ip} is already used by node `{}`: give node `{name}` another one",
-                    other.name
-                ));
-            }
-            if let Some(watch) = &self.shared.config.watch {
-                watch.node_added(&name);
-            }
-            let mut slot = NodeSlot::new(name.into(), ip, init);
-            slot.on_panic = on_panic;
-            st.nodes.push(slot);
-            NodeId(n)
-        };
-        self.spawn_init(id, at);
-        Ok(NodeHandle {
-            handle: self.clone(),
-            id,
-        })
-    }
-
-    fn spawn_init(&self, node: NodeId, at: &'static Location<'static>) {
-        let (init, name) = {
-            let st = self.shared.state.borrow();
-            let slot = &st.nodes[node.0 as usize];
-            (slot.init.clone(), slot.name.clone())
-        };
-        if let Some(init) = init {
-            // Detached: the node's init runs until it ends or the node dies.
-            drop(crate::task::spawn_on_node(
-                self,
-                init(),
-                Some(name),
-                Some(node),
-                at,
-            ));
-        }
-    }
-
-    pub(crate) fn kill_node(&self, node: NodeId) {
-        let slots = {
-            let mut st = self.shared.state.borrow_mut();
-            if st.nodes[node.0 as usize].state == NodeState::Down {
-                return;
-            }
-            st.nodes[node.0 as usize].state = NodeState::Down;
-            st.nodes[node.0 as usize].held.clear();
-            // A restarted process listens for ctrl-c anew.
-            st.nodes[node.0 as usize].sigint = crate::node::Sigint::default();
-            let keys = in_spawn_order(&st, |slot| slot.node == node);
-            let mut slots = Vec::with_capacity(keys.len());
-            for (task, key) in keys {
-                if st.tasks[key].future.is_none() {
-                    // The task being polled is killing its own node.
-                    st.tasks[key].abort_requested = true;
-                } else {
-                    slots.push(self.remove_task(&mut st, key, EventKind::Cancelled { task }));
-                }
-            }
-            let now = self.now_nanos();
-            st.trace.record(
-                now,
-                EventKind::Custom {
-                    what: "node.kill",
-                    a: u64::from(node.0),
-                    b: 0,
-                },
-                None,
-            );
-            slots
-        };
-        slots.into_iter().for_each(|slot| self.cancel(slot));
-        self.notify(NodeEvent::Killed(node));
-    }
-
-    #[track_caller]
-    pub(crate) fn restart_node(&self, node: NodeId) {
-        {
-            let mut st = self.shared.state.borrow_mut();
-            st.nodes[node.0 as usize].state = NodeState::Running;
-            let now = self.now_nanos();
-            st.trace.record(
-                now,
-                EventKind::Custom {
-                    what: "node.restart",
-                    a: u64::from(node.0),
-                    b: 0,
-                },
-                None,
-            );
-        }
-        self.notify(NodeEvent::Restarted(node));
-        self.spawn_init(node, Location::caller());
-    }
-
-    /// Sets how far the node's wall clock is from the simulation's, in
-    /// nanoseconds (recorded: a clock jump changes what the node computes).
-    pub(crate) fn set_clock_offset(&self, node: NodeId, offset: i64) {
-        self.shared.state.borrow_mut().nodes[node.0 as usize].clock_offset = offset;
-        self.record_event("node.clock", u64::from(node.0), offset as u64);
-    }
-
-    pub(crate) fn clock_offset(&self, node: NodeId) -> i64 {
-        self.shared.state.borrow().nodes[node.0 as usize].clock_offset
-    }
-
-    pub(crate) fn pause_node(&self, node: NodeId) {
-        {
-            let mut st = self.shared.state.borrow_mut();
-            if st.nodes[node.0 as usize].state != NodeState::Running {
-                return;
-            }
-            st.nodes[node.0 as usize].state = NodeState::Paused;
-            let now = self.now_nanos();
-            st.trace.note(now, "node.pause", u64::from(node.0), 0);
-        }
-        self.hold_ready(node);
-        self.notify(NodeEvent::Paused(node));
-    }
-
-    /// Moves the node's ready tasks into its held list, keeping their order.
-    fn hold_ready(&self, node: NodeId) {
-        let mut st = self.shared.state.borrow_mut();
-        let State {
-            ready,
-            nodes,
-            tasks,
-            ..
-        } = &mut *st;
-        let held = &mut nodes[node.0 as usize].held;
-        ready.retain(|r| {
-            let on_node = tasks[r.key].node == node;
-            if on_node {
-                held.push(*r);
-            }
-            !on_node
-        });
-    }
-
-    pub(crate) fn resume_node(&self, node: NodeId) {
-        {
-            let mut st = self.shared.state.borrow_mut();
-            if st.nodes[node.0 as usize].state != NodeState::Paused {
-                return;
-            }
-            st.nodes[node.0 as usize].state = NodeState::Running;
-            let held = std::mem::take(&mut st.nodes[node.0 as usize].held);
-            st.ready.extend(held);
-            let now = self.now_nanos();
-            st.trace.note(now, "node.resume", u64::from(node.0), 0);
-        }
-        self.notify(NodeEvent::Resumed(node));
-    }
-
-    fn notify(&self, event: NodeEvent) {
-        let listeners = self.shared.listeners.borrow().clone();
-        for listener in listeners {
-            listener(event);
-        }
-    }
-
-    /// Registers `f` to be called after every node event (killed,
-    /// restarted, paused, resumed), in registration order. This is how a
-    /// layer built on the runtime (the network) reacts to crashes.
-    pub fn on_node_event(&self, f: impl Fn(NodeEvent) + 'static) {
-        self.shared.listeners.borrow_mut().push(Rc::new(f));
-    }
-
-    /// The simulation's instance of `T`, created by `init` on first use: the
-    /// per-simulation state of a layer built on the runtime (the network's
-    /// ports and links), so two simulations never share it.
-    pub fn extension<T: 'static>(&self, init: impl FnOnce() -> T) -> Rc<T> {
-        let id = TypeId::of::<T>();
-        let found = self
-            .shared
-            .extensions
-            .borrow()
-            .iter()
-            .find(|(t, _)| *t == id)
-            .map(|(_, ext)| ext.clone());
-        let ext = match found {
-            Some(ext) => ext,
-            None => {
-                // Created outside the borrow: `init` may use the handle.
-                let ext: Rc<dyn Any> = Rc::new(init());
-                self.shared.extensions.borrow_mut().push((id, ext.clone()));
-                ext
-            }
-        };
-        ext.downcast::<T>()
-            .unwrap_or_else(|_| unreachable!("extensions are stored by their TypeId"))
-    }
-
-    // ----- decisions of layers built on the runtime -----
-
-    /// A choice in `0..domain` (`domain > 0`) for a decision of a layer
-    /// built on the runtime (a message's delay), made by the run's strategy
-    /// (by default uniformly from the seed's network stream) and recorded.
-    /// A domain of 1 is no choice and is not recorded.
-    pub fn draw(&self, what: Decision, domain: u64) -> u64 {
-        assert!(
-            domain > 0,
-            "sim::Handle::draw: the domain must not be empty"
-        );
-        if domain == 1 {
-            return 0;
-        }
-        let mut st = self.shared.state.borrow_mut();
-        let choice = match st.decider.choose(what, domain) {
-            Ok(choice) if choice < domain => choice,
-            Ok(choice) => self.tape_mismatch(&mut st, format!("{choice} is not in 0..{domain}")),
-            Err(TapeError(message)) => self.tape_mismatch(&mut st, message),
-        };
-        self.record_decision(&mut st, what, domain, choice, choice);
-        choice
-    }
-
-    /// True with `probability` (a message lost, a fault injected), decided by
-    /// the run's strategy and recorded. 0 (or less) is always false and 1 (or
-    /// more) always true: neither is a choice, and neither is recorded.
-    pub fn chance(&self, what: Decision, probability: f64) -> bool {
-        if probability <= 0.0 || probability.is_nan() {
-            return false;
-        }
-        if probability >= 1.0 {
-            return true;
-        }
-        let mut st = self.shared.state.borrow_mut();
-        let yes = match st.decider.chance(what, probability) {
-            Ok(yes) => yes,
-            Err(TapeError(message)) => self.tape_mismatch(&mut st, message) != 0,
-        };
-        self.record_decision(&mut st, what, 2, u64::from(yes), u64::from(yes));
-        yes
-    }
-
-    /// Whether the `buggify!` site at `site` fires now (see `explore::buggify`).
-    pub(crate) fn buggify(&self, site: &'static Location<'static>) -> bool {
-        use crate::explore::buggify::{FIRE_PROBABILITY, SITE_PROBABILITY};
-        let known = {
-            let st = self.shared.state.borrow();
-            st.buggify_sites
-                .iter()
-                .find(|(s, _)| *s == site)
-                .map(|(_, enabled)| *enabled)
-        };
-        let enabled = known.unwrap_or_else(|| {
-            let enabled = self.chance(Decision::BuggifySite, SITE_PROBABILITY);
-            self.shared
-                .state
-                .borrow_mut()
-                .buggify_sites
-                .push((site, enabled));
-            enabled
-        });
-        if !enabled || !self.chance(Decision::Buggify, FIRE_PROBABILITY) {
-            return false;
-        }
-        let mut st = self.shared.state.borrow_mut();
-        if !st.buggified.contains(&site) {
-            st.buggified.push(site);
-        }
-        true
-    }
-
-    /// Notes that the replayed tape does not fit this run; the run fails at
-    /// the next step with this message. Returns the harmless choice 0.
-    fn tape_mismatch(&self, st: &mut State, message: String) -> u64 {
-        st.failure
-            .get_or_insert(FailureKind::TapeMismatch { message });
-        0
-    }
-
-    /// Records a decision in the trace (`choice`) and on the tape (`value`,
-    /// which differs for scheduling: see `next`).
-    fn record_decision(
-        &self,
-        st: &mut State,
-        what: Decision,
-        domain: u64,
-        choice: u64,
-        value: u64,
-    ) {
-        let now = self.now_nanos();
-        st.trace.record(
-            now,
-            EventKind::Decision {
-                what,
-                domain,
-                choice,
-            },
-            None,
-        );
-        if let Some(tape) = &mut st.tape {
-            tape.push(Entry { what, value });
-        }
-    }
-
-    /// Records an event of a layer built on the runtime (a packet sent or
-    /// delivered): it enters the fingerprint and the recent events.
-    pub fn record_event(&self, what: &'static str, a: u64, b: u64) {
-        let now = self.now_nanos();
-        self.shared
-            .state
-            .borrow_mut()
-            .trace
-            .record(now, EventKind::Custom { what, a, b }, None);
-    }
-
-    /// Records a note for the timeline a failing run leaves
-    /// (`target/sim-logs/<test>-<seed>.html`): something a layer knows that
-    /// its events do not say, such as which message a send was (`net.msg`)
-    /// or when a copy of it arrives (`net.arrive`). A note follows the last
-    /// event recorded. Notes are kept only while the full trace is
-    /// ([`Builder::record_trace`](crate::Builder::record_trace)) and never
-    /// enter the fingerprint, so noting changes no run and costs one check
-    /// (a field read) when nothing is kept. It never panics (a note made
-    /// while the simulation's state is busy, from a destructor, is skipped).
-    ///
-    /// ```
-    /// let mut rt = sim::Runtime::new(1);
-    /// rt.block_on(async { sim::Handle::current().note("disk.flush", 3, 0) });
-    /// ```
-    #[inline]
-    pub fn note(&self, what: &'static str, a: u64, b: u64) {
-        // A field read, no borrow, when nothing is kept: the network notes
-        // every send.
-        if !self.shared.config.record_trace {
-            return;
-        }
-        let now = self.now_nanos();
-        // Never a panic: a note may come from a destructor, which can run
-        // while the state is borrowed (a note is an aid; it is skipped).
-        if let Ok(mut st) = self.shared.state.try_borrow_mut() {
-            st.trace.note(now, what, a, b);
-        }
-    }
-
-    /// Records an event of a layer built on the runtime that carries bytes
-    /// (a datagram or a segment sent): their length and a hash of their
-    /// content enter the fingerprint, so the determinism check catches two
-    /// runs that send different bytes of the same length.
-    pub fn record_data(&self, what: &'static str, a: u64, data: &[u8]) {
-        let kind = data_event(what, a, data);
-        let now = self.now_nanos();
-        self.shared.state.borrow_mut().trace.record(now, kind, None);
-    }
-
-    /// [`record_data`](Self::record_data) that records nothing (and returns
-    /// false) instead of panicking when the state is borrowed: for callers
-    /// that must never panic (the `getrandom` backend).
-    pub(crate) fn try_record_data(&self, what: &'static str, a: u64, data: &[u8]) -> bool {
-        let kind = data_event(what, a, data);
-        let now = self.now_nanos();
-        match self.shared.state.try_borrow_mut() {
-            Ok(mut st) => {
-                st.trace.record(now, kind, None);
-                true
-            }
-            Err(_) => false,
-        }
-    }
-
-    // ----- timers -----
-
-    pub(crate) fn timer_insert(&self, deadline: u64, waker: &Waker) -> TimerKey {
-        // Cloned before the borrow: a waker's clone may run foreign code.
-        let waker = waker.clone();
-        self.shared
-            .state
-            .borrow_mut()
-            .timers
-            .insert(deadline, Some(waker))
-    }
-
-    /// Re-arms a timer entry, refreshing its waker only if it changed.
-    pub(crate) fn timer_update(&self, key: TimerKey, deadline: u64, waker: &Waker) {
-        let mut st = self.shared.state.borrow_mut();
-        if !st.timers.is_armed(key) || st.timers.deadline(key) != deadline {
-            st.timers.reset(key, deadline);
-        }
-        if st
-            .timers
-            .get_mut(key)
-            .as_ref()
-            .is_some_and(|w| w.will_wake(waker))
-        {
-            return;
-        }
-        drop(st);
-        // Cloned outside the borrow: a waker's clone may run foreign code.
-        let waker = waker.clone();
-        let old = self
-            .shared
-            .state
-            .borrow_mut()
-            .timers
-            .get_mut(key)
-            .replace(waker);
-        drop(old);
-    }
-
-    pub(crate) fn timer_reset(&self, key: TimerKey, deadline: u64) {
-        let mut st = self.shared.state.borrow_mut();
-        if st.phase != Phase::Closed {
-            st.timers.reset(key, deadline);
-        }
-    }
-
-    /// Removes a timer entry. After the simulation closed its timers are
-    /// gone already, and a `Sleep` that outlived it drops quietly.
-    pub(crate) fn timer_remove(&self, key: TimerKey) {
-        let waker = {
-            let mut st = self.shared.state.borrow_mut();
-            if st.phase == Phase::Closed {
-                return;
-            }
-            st.timers.remove(key)
-        };
-        drop(waker);
-    }
-
-    #[cfg(test)]
-    pub(crate) fn timer_count(&self) -> usize {
-        self.shared.state.borrow().timers.len()
-    }
 }
 
 /// The tasks matching `pred`, as (id, slot key), in spawn order: the order
 /// in which a shutdown or a node's crash drops them.
-fn in_spawn_order(st: &State, pred: impl Fn(&Slot) -> bool) -> Vec<(TaskId, usize)> {
-    let mut keys: Vec<(TaskId, usize)> = st
-        .tasks
+fn in_spawn_order(tasks: &Tasks, pred: impl Fn(&Slot) -> bool) -> Vec<(TaskId, usize)> {
+    let mut keys: Vec<(TaskId, usize)> = tasks
         .iter()
         .filter(|(_, slot)| pred(slot))
         .map(|(key, slot)| (slot.id, key))
         .collect();
     keys.sort_unstable();
     keys
-}
-
-/// Completes the join handle of a task dropped because its simulation
-/// ended, after dropping its future. A panic then has no run to fail.
-fn shut_down(slot: Slot) {
-    let Slot {
-        id,
-        future,
-        completion,
-        ..
-    } = slot;
-    drop_quietly(future);
-    if let Some(completion) = completion {
-        completion.fail(JoinError::shut_down(id));
-    }
 }
 
 /// Drops a value whose `Drop` may panic (a task that already panicked can
@@ -1731,7 +1098,7 @@ impl std::fmt::Debug for Handle {
         );
         match self.shared.state.try_borrow() {
             Ok(st) => d
-                .field("tasks", &st.tasks.len())
+                .field("tasks", &st.tasks.live().count())
                 .field("ready", &st.ready.len())
                 .field("timers", &st.timers.len())
                 .field("steps", &st.steps),
@@ -1751,15 +1118,5 @@ pub struct EnterGuard {
 impl std::fmt::Debug for EnterGuard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("EnterGuard")
-    }
-}
-
-/// The event recording `data` for [`Handle::record_data`].
-fn data_event(what: &'static str, a: u64, data: &[u8]) -> EventKind {
-    EventKind::Data {
-        what,
-        a,
-        len: data.len() as u64,
-        hash: crate::trace::hash_bytes(data),
     }
 }

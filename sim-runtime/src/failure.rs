@@ -1,7 +1,7 @@
 //! `Failure`: one report for every way a run can end badly.
 
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::sync::Once;
 use std::time::Duration;
@@ -504,6 +504,9 @@ thread_local! {
     /// payload handed to a `JoinHandle` and resumed elsewhere
     /// (`resume_unwind`, which does not call the hook) keeps its site.
     static CAUGHT_SITES: RefCell<Vec<(usize, PanicSite)>> = const { RefCell::new(Vec::new()) };
+    /// `LAST_PANIC` may be set: a plain flag (no destructor, so reading it
+    /// is one load) that spares every poll the check of `LAST_PANIC` itself.
+    static RECORDED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Installs, once per process, a panic hook that records where a panic
@@ -527,13 +530,19 @@ pub(crate) fn install_panic_hook() {
                 message: panic_message(info.payload()),
             };
             let _ = LAST_PANIC.try_with(|l| *l.borrow_mut() = Some(site));
+            RECORDED.set(true);
         }));
     });
 }
 
 /// Forgets the site of an earlier poll's panic: called as a poll starts, so
 /// a panic a task caught itself is never reported for a later one.
+#[inline]
 pub(crate) fn clear_panic_site() {
+    if !RECORDED.get() {
+        return;
+    }
+    RECORDED.set(false);
     let _ = LAST_PANIC.try_with(|l| {
         if l.borrow().is_some() {
             l.borrow_mut().take();

@@ -18,6 +18,7 @@
 
 mod bound;
 mod context;
+mod decisions;
 mod error;
 mod executor;
 pub mod explore;
@@ -31,6 +32,7 @@ pub mod rand;
 mod runtime;
 pub mod signal;
 pub mod task;
+mod tasks;
 pub mod time;
 mod timer;
 mod trace;

@@ -49,6 +49,10 @@ pub(crate) trait Decider: fmt::Debug {
     /// True with `probability` (strictly between 0 and 1).
     fn chance(&mut self, what: Decision, probability: f64) -> Result<bool, TapeError>;
 
+    /// The preemptions of the run so far, told before each `schedule` (the
+    /// recorder counts them; a strategy bounding them reads them here).
+    fn preemptions_so_far(&mut self, _preemptions: u64) {}
+
     /// A task was created (priority-based strategies give it a priority).
     fn spawned(&mut self, _task: TaskId) {}
 
@@ -60,37 +64,47 @@ pub(crate) trait Decider: fmt::Debug {
 
 /// Draws for layer decisions, from the seed's network and fault streams;
 /// shared by the strategies that do not enumerate them.
+///
+/// Each stream is created at its first draw: most simulations never draw
+/// from most of them, and a ChaCha stream costs a key setup and a 256-byte
+/// buffer (a thousand tiny simulations paid for five each).
 #[derive(Clone)]
 pub(crate) struct Draws {
-    network: ChaCha8Rng,
-    faults: ChaCha8Rng,
-    select: ChaCha8Rng,
-    nemesis: ChaCha8Rng,
-    restart: ChaCha8Rng,
-    disk: ChaCha8Rng,
+    seed: u64,
+    network: Option<ChaCha8Rng>,
+    faults: Option<ChaCha8Rng>,
+    select: Option<ChaCha8Rng>,
+    nemesis: Option<ChaCha8Rng>,
+    restart: Option<ChaCha8Rng>,
+    disk: Option<ChaCha8Rng>,
 }
 
 impl Draws {
     pub(crate) fn new(seed: u64) -> Draws {
         Draws {
-            network: stream(seed, Stream::Network),
-            faults: stream(seed, Stream::Faults),
-            select: stream(seed, Stream::Select),
-            nemesis: stream(seed, Stream::Nemesis),
-            restart: stream(seed, Stream::Restart),
-            disk: stream(seed, Stream::Disk),
+            seed,
+            network: None,
+            faults: None,
+            select: None,
+            nemesis: None,
+            restart: None,
+            disk: None,
         }
     }
 
     fn rng(&mut self, what: Decision) -> &mut ChaCha8Rng {
-        match what {
-            Decision::Latency => &mut self.network,
-            Decision::Select => &mut self.select,
-            Decision::Nemesis | Decision::NemesisDetail => &mut self.nemesis,
-            Decision::Restart => &mut self.restart,
-            Decision::DiskCrash | Decision::DiskFault | Decision::DiskLatency => &mut self.disk,
-            _ => &mut self.faults,
-        }
+        let (slot, which) = match what {
+            Decision::Latency => (&mut self.network, Stream::Network),
+            Decision::Select => (&mut self.select, Stream::Select),
+            Decision::Nemesis | Decision::NemesisDetail => (&mut self.nemesis, Stream::Nemesis),
+            Decision::Restart => (&mut self.restart, Stream::Restart),
+            Decision::DiskCrash | Decision::DiskFault | Decision::DiskLatency => {
+                (&mut self.disk, Stream::Disk)
+            }
+            _ => (&mut self.faults, Stream::Faults),
+        };
+        let seed = self.seed;
+        slot.get_or_insert_with(|| stream(seed, which))
     }
 
     pub(crate) fn choose(&mut self, what: Decision, domain: u64) -> u64 {

@@ -3,12 +3,12 @@
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::context;
 use crate::error::{ConfigError, NESTED_BLOCK_ON};
-use crate::executor::{Handle, Next, PollOutcome};
+use crate::executor::{Handle, Next, PollOutcome, Polled};
 use crate::failure::{self, Failure};
 use crate::node::NodeId;
 use crate::policy::{Decider, Random};
@@ -289,7 +289,7 @@ impl Builder {
 pub struct Runtime {
     handle: Handle,
     /// Reused buffer for the wakers of timers fired together.
-    woken: Vec<Waker>,
+    woken: Vec<crate::executor::TimerWake>,
 }
 
 impl Runtime {
@@ -372,8 +372,8 @@ impl Runtime {
         let handle = &self.handle;
         let (main, _) = handle
             .insert_task(
-                None,
-                None,
+                Polled::Main,
+                false,
                 Some("main".into()),
                 Some(NodeId::DEFAULT),
                 caller,
@@ -381,13 +381,17 @@ impl Runtime {
             .unwrap_or_else(|_| unreachable!("a runtime being used is not closing"));
         let result = loop {
             match handle.next() {
-                Err(kind) => break Err(kind),
-                Ok(Next::Idle) => {
+                Next::Failed => {
+                    break Err(handle
+                        .take_failure()
+                        .unwrap_or_else(|| unreachable!("a failed step keeps its failure")));
+                }
+                Next::Idle => {
                     if let Err(kind) = handle.advance(&mut self.woken) {
                         break Err(kind);
                     }
                 }
-                Ok(Next::Poll(started)) if started.key == main => {
+                Next::Poll(started) if started.key == main => {
                     let waker = started.waker;
                     let mut cx = Context::from_waker(&waker);
                     match panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))) {
@@ -402,14 +406,17 @@ impl Runtime {
                             }
                         }
                         Ok(Poll::Pending) => {
-                            handle.end_poll(main, waker, None, PollOutcome::Pending)
+                            handle.end_poll(main, waker, Polled::Main, PollOutcome::Pending)
                         }
-                        Err(payload) => {
-                            handle.end_poll(main, waker, None, PollOutcome::Panicked(payload))
-                        }
+                        Err(payload) => handle.end_poll(
+                            main,
+                            waker,
+                            Polled::Main,
+                            PollOutcome::Panicked(payload),
+                        ),
                     }
                 }
-                Ok(Next::Poll(started)) => handle.poll_task(started),
+                Next::Poll(started) => handle.poll_task(started),
             }
         };
         // A failed run keeps the main future's slot in the report.

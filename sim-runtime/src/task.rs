@@ -5,22 +5,21 @@
 //! a race between tasks plays out the same way every time a seed is replayed.
 
 use std::any::Any;
-use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::panic::Location;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Mutex;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
-use pin_project::pin_project;
-
-use crate::bound::{Bound, Misuse, SimRef};
+use crate::bound::{Misuse, SimRef};
 use crate::context;
 use crate::error::NoSimulation;
-use crate::executor::Handle;
+use crate::executor::{Handle, Polled};
 use crate::node::NodeId;
+use crate::tasks::TaskCell;
 use crate::trace::FmtNanos;
 
 /// Identifies a task within its simulation.
@@ -259,95 +258,35 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    let cell = Rc::new(JoinCell {
-        state: RefCell::new(JoinState::Running(None)),
-    });
-    let future = Box::pin(TaskFuture {
-        future,
-        cell: cell.clone(),
-    });
-    match handle.insert_task(Some(future), Some(cell.clone()), name, node, location) {
+    let task = TaskCell::boxed(future);
+    match handle.insert_task(Polled::Task(task), true, name, node, location) {
         Ok((key, id)) => JoinHandle {
-            cell: Bound::from_rc(handle, cell),
+            sim: SimRef::of(handle),
             key,
             id,
             spawned_at: location,
+            state: Handed::Waiting,
+            _output: PhantomData,
         },
-        Err((future, shutting_down, node)) => {
+        Err((task, shutting_down, node)) => {
             // The node is down, or the simulation is shutting down (spawned
             // from a destructor): the task is cancelled before it starts. It
             // never gets an id: its handle reports task#0. Its destructors
             // run as code of the node it was spawned for.
-            handle.as_node(node, || drop(future));
+            handle.as_node(node, || drop(task));
             let error = if shutting_down {
                 JoinError::shut_down
             } else {
                 JoinError::cancelled
             };
-            cell.fail(error(TaskId(0)));
             JoinHandle {
-                cell: Bound::from_rc(handle, cell),
+                sim: SimRef::of(handle),
                 key: usize::MAX,
                 id: TaskId(0),
                 spawned_at: location,
+                state: Handed::Rejected(Some(error(TaskId(0)))),
+                _output: PhantomData,
             }
-        }
-    }
-}
-
-/// The task future as the executor sees it: runs the user's future and
-/// stores its output for the join handle.
-#[pin_project]
-struct TaskFuture<F: Future> {
-    #[pin]
-    future: F,
-    cell: Rc<JoinCell<F::Output>>,
-}
-
-impl<F: Future> Future for TaskFuture<F> {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.project();
-        match this.future.poll(cx) {
-            Poll::Ready(value) => {
-                this.cell.finish(Ok(value));
-                Poll::Ready(())
-            }
-            Poll::Pending => Poll::Pending,
-        }
-    }
-}
-
-struct JoinCell<T> {
-    state: RefCell<JoinState<T>>,
-}
-
-enum JoinState<T> {
-    /// The waker of the task awaiting the handle, if any.
-    Running(Option<Waker>),
-    Done(Result<T, JoinError>),
-    Taken,
-}
-
-impl<T> JoinCell<T> {
-    fn finish(&self, result: Result<T, JoinError>) {
-        let previous = self.state.replace(JoinState::Done(result));
-        if let JoinState::Running(Some(waker)) = previous {
-            waker.wake();
-        }
-    }
-}
-
-/// How the executor completes a task's join handle without knowing `T`.
-pub(crate) trait Completion {
-    fn fail(&self, error: JoinError);
-}
-
-impl<T> Completion for JoinCell<T> {
-    fn fail(&self, error: JoinError) {
-        if matches!(*self.state.borrow(), JoinState::Running(_)) {
-            self.finish(Err(error));
         }
     }
 }
@@ -361,10 +300,25 @@ impl<T> Completion for JoinCell<T> {
 /// which store join handles accept it; it must still be used on its
 /// simulation's thread, and says so clearly anywhere else.
 pub struct JoinHandle<T> {
-    cell: Bound<JoinCell<T>>,
+    sim: SimRef,
     key: usize,
     id: TaskId,
     spawned_at: &'static Location<'static>,
+    state: Handed,
+    /// The output is moved out of the task's allocation when the handle
+    /// takes it; the handle holds no `T` (hence `Send + Sync` for any `T`).
+    _output: PhantomData<fn() -> T>,
+}
+
+/// What a join handle has handed out.
+#[derive(Debug)]
+enum Handed {
+    /// Nothing yet: the result is the task's (in the task table).
+    Waiting,
+    /// The result was taken; polling again is a bug.
+    Taken,
+    /// The task was never created; the error until it is taken.
+    Rejected(Option<JoinError>),
 }
 
 impl<T: 'static> JoinHandle<T> {
@@ -386,12 +340,11 @@ impl<T: 'static> JoinHandle<T> {
     /// # Panics
     /// On another thread, or while another simulation runs.
     pub fn abort(&self) {
-        match self.cell.sim().handle() {
-            Ok(handle) => {
-                if !self.is_finished() {
-                    handle.abort(self.key, self.id);
-                }
-            }
+        if !matches!(self.state, Handed::Waiting) {
+            return;
+        }
+        match self.sim.handle() {
+            Ok(handle) => handle.abort(self.key, self.id),
             // Its simulation ended: every task was cancelled with it.
             Err(Misuse::Ended) => {}
             Err(misuse) => panic!("{}", misuse.describe(&self.what())),
@@ -403,15 +356,14 @@ impl<T: 'static> JoinHandle<T> {
     /// # Panics
     /// On another thread, or while another simulation runs.
     pub fn is_finished(&self) -> bool {
-        match self.cell() {
-            Ok(cell) => !matches!(*cell.state.borrow(), JoinState::Running(_)),
+        if !matches!(self.state, Handed::Waiting) {
+            return true;
+        }
+        match self.sim.handle() {
+            Ok(handle) => handle.join_finished(self.key, self.id),
             Err(Misuse::Ended) => true,
             Err(misuse) => panic!("{}", misuse.describe(&self.what())),
         }
-    }
-
-    fn cell(&self) -> Result<Rc<JoinCell<T>>, Misuse> {
-        self.cell.try_get_value()
     }
 }
 
@@ -438,7 +390,7 @@ impl<T> JoinHandle<T> {
     /// ```
     pub fn abort_handle(&self) -> AbortHandle {
         AbortHandle {
-            sim: self.cell.sim(),
+            sim: self.sim,
             key: self.key,
             id: self.id,
         }
@@ -454,54 +406,68 @@ impl<T: 'static> Future for JoinHandle<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let cell = match this.cell() {
-            Ok(cell) => cell,
+        match &mut this.state {
+            Handed::Waiting => {}
+            Handed::Rejected(error) => {
+                let error = error.take();
+                this.state = Handed::Taken;
+                return Poll::Ready(Err(error.unwrap_or_else(|| {
+                    unreachable!("a rejected handle keeps its error until taken")
+                })));
+            }
+            Handed::Taken => panic!(
+                "the JoinHandle of {} was polled after it completed",
+                this.id
+            ),
+        }
+        let handle = match this.sim.handle() {
+            Ok(handle) => handle,
             // Every task of an ended simulation was cancelled with it.
             Err(Misuse::Ended) => return Poll::Ready(Err(JoinError::shut_down(this.id))),
             Err(misuse) => panic!("{}", misuse.describe(&this.what())),
         };
-        let mut state = cell.state.borrow_mut();
-        match &mut *state {
-            JoinState::Running(waker) => {
-                match waker {
-                    Some(w) if w.will_wake(cx.waker()) => {}
-                    _ => *waker = Some(cx.waker().clone()),
-                }
-                // `cell` was reached, so this is the running simulation.
-                context::with_current(|h| {
-                    h.set_wait(WaitPoint {
-                        what: Wait::Join { task: this.id },
-                        at: Some(this.spawned_at),
-                    })
+        let mut output = None::<T>;
+        match handle.poll_join(this.key, this.id, cx, &mut output) {
+            Poll::Pending => {
+                handle.set_wait(WaitPoint {
+                    what: Wait::Join { task: this.id },
+                    at: Some(this.spawned_at),
                 });
                 Poll::Pending
             }
-            JoinState::Done(_) => {
-                let proceed = context::with_current(|h| h.poll_proceed(cx));
-                if proceed == Some(Poll::Pending) {
-                    return Poll::Pending;
-                }
-                match std::mem::replace(&mut *state, JoinState::Taken) {
-                    JoinState::Done(result) => Poll::Ready(result),
-                    _ => unreachable!(),
-                }
+            Poll::Ready(result) => {
+                this.state = Handed::Taken;
+                Poll::Ready(result.map(|()| {
+                    output.unwrap_or_else(|| unreachable!("a finished task keeps its output"))
+                }))
             }
-            JoinState::Taken => panic!(
-                "the JoinHandle of {} was polled after it completed",
-                this.id
-            ),
+        }
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        if !matches!(self.state, Handed::Waiting) {
+            return;
+        }
+        // Outside the simulation nothing can be reached: the result is
+        // dropped with the simulation's state instead.
+        if let Ok(handle) = self.sim.handle() {
+            handle.detach(self.key, self.id);
         }
     }
 }
 
 impl<T: 'static> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let finished = self.cell().ok().and_then(|cell| {
-            cell.state
-                .try_borrow()
-                .map(|s| !matches!(*s, JoinState::Running(_)))
+        let finished = match self.state {
+            Handed::Waiting => self
+                .sim
+                .handle()
                 .ok()
-        });
+                .and_then(|handle| handle.try_join_finished(self.key, self.id)),
+            Handed::Taken | Handed::Rejected(_) => Some(true),
+        };
         f.debug_struct("JoinHandle")
             .field("id", &self.id)
             .field("finished", &finished)
@@ -734,7 +700,9 @@ impl Future for YieldNow {
         // No wait point is recorded: a yielding task is ready again at once,
         // so it can never be the one a deadlock report is about.
         self.yielded = true;
-        cx.waker().wake_by_ref();
+        if context::with_current(|h| h.wake_running(cx.waker())) != Some(true) {
+            cx.waker().wake_by_ref();
+        }
         Poll::Pending
     }
 }

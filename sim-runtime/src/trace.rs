@@ -194,7 +194,9 @@ impl EventKind {
     /// Folds the event into the running hash `h`. A task event is one word
     /// (its tag in the low 4 bits, the task above), so the poll path costs
     /// two multiply rounds with the time; the fields of other events follow.
-    #[inline]
+    // Always inlined: at the poll path's call sites the kind is known, and
+    // the match folds away.
+    #[inline(always)]
     fn fold(&self, h: u64) -> u64 {
         let task_word = |tag: u64, task: TaskId| tag | (task.as_u64() << 4);
         match *self {
@@ -601,6 +603,51 @@ impl Trace {
             }
             self.ring_next = (self.ring_next + 1) % RECENT;
         }
+        if let Some(full) = self.full.as_mut().filter(|_| self.count <= self.limit) {
+            full.push(event);
+        }
+    }
+
+    /// [`record`](Self::record) for the scheduling decision of a step:
+    /// specialised (and inlined) because every step with a choice makes one.
+    #[inline(always)]
+    pub(crate) fn record_schedule(&mut self, nanos: u64, domain: u64, choice: u64) {
+        let kind = EventKind::Decision {
+            what: Decision::Schedule,
+            domain,
+            choice,
+        };
+        let index = self.count;
+        self.count += 1;
+        self.fingerprint = kind.fold(mix(self.fingerprint, nanos));
+        // Not shown among recent events (see `record`).
+        if let Some(full) = self.full.as_mut().filter(|_| self.count <= self.limit) {
+            full.push(Event { index, nanos, kind });
+        }
+    }
+
+    /// [`record`](Self::record) for a poll, specialised as `record_schedule` is.
+    #[inline(always)]
+    pub(crate) fn record_polled(&mut self, nanos: u64, task: TaskId, name: Option<&Rc<str>>) {
+        let kind = EventKind::Polled { task };
+        let event = Event {
+            index: self.count,
+            nanos,
+            kind,
+        };
+        self.count += 1;
+        self.fingerprint = kind.fold(mix(self.fingerprint, nanos));
+        let entry = (event, name.cloned());
+        if self.recent.len() < RECENT {
+            self.recent.push(entry);
+        } else {
+            self.recent[self.ring_next] = entry;
+        }
+        self.ring_next = if self.ring_next + 1 == RECENT {
+            0
+        } else {
+            self.ring_next + 1
+        };
         if let Some(full) = self.full.as_mut().filter(|_| self.count <= self.limit) {
             full.push(event);
         }

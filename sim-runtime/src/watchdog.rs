@@ -7,12 +7,16 @@
 //!
 //! The watchdog never touches a simulation's state: the executor publishes
 //! a few atomics per poll (a sequence number, the task, the virtual time),
-//! and where each task was spawned, behind a mutex taken only by spawns,
-//! completions and the watchdog. One `Watch` serves all the runs of a test.
+//! and where each task was spawned, behind a mutex. Spawns and removals do
+//! not take it: the executor logs them (a [`Log`], no lock, no `String`) and
+//! hands the log over in one lock when the next poll starts, before the
+//! poll the watchdog may have to describe. One `Watch` serves all the runs
+//! of a test.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::panic::Location;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Once, Weak};
 use std::time::Duration;
@@ -101,20 +105,25 @@ impl Watch {
         self.lock().nodes.push(name.to_owned());
     }
 
-    pub(crate) fn task_added(
-        &self,
-        task: u64,
-        at: &'static Location<'static>,
-        name: Option<&str>,
-        node: u32,
-    ) {
-        self.lock()
-            .tasks
-            .insert(task, (at, name.map(str::to_owned), node));
-    }
-
-    pub(crate) fn task_removed(&self, task: u64) {
-        self.lock().tasks.remove(&task);
+    /// Applies the spawns and removals logged since the last poll began.
+    pub(crate) fn apply(&self, log: &mut Log) {
+        let mut run = self.lock();
+        for op in log.ops.drain(..) {
+            match op {
+                Op::Added {
+                    task,
+                    at,
+                    name,
+                    node,
+                } => {
+                    let name = name.as_deref().map(str::to_owned);
+                    run.tasks.insert(task, (at, name, node));
+                }
+                Op::Removed(task) => {
+                    run.tasks.remove(&task);
+                }
+            }
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Run> {
@@ -156,6 +165,55 @@ impl Watch {
             replay,
             self.threshold.as_secs_f64(),
         )
+    }
+}
+
+/// Spawns and removals the watchdog has not been told of yet (see the
+/// module docs).
+#[derive(Debug, Default)]
+pub(crate) struct Log {
+    ops: Vec<Op>,
+}
+
+#[derive(Debug)]
+enum Op {
+    Added {
+        task: u64,
+        at: &'static Location<'static>,
+        name: Option<Rc<str>>,
+        node: u32,
+    },
+    Removed(u64),
+}
+
+impl Log {
+    pub(crate) fn added(
+        &mut self,
+        task: u64,
+        at: &'static Location<'static>,
+        name: Option<&Rc<str>>,
+        node: u32,
+    ) {
+        self.ops.push(Op::Added {
+            task,
+            at,
+            name: name.cloned(),
+            node,
+        });
+    }
+
+    pub(crate) fn removed(&mut self, task: u64) {
+        // A task spawned and gone between two polls never reaches the watchdog.
+        if matches!(self.ops.last(), Some(Op::Added { task: t, .. }) if *t == task) {
+            self.ops.pop();
+        } else {
+            self.ops.push(Op::Removed(task));
+        }
+    }
+
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.ops.is_empty()
     }
 }
 

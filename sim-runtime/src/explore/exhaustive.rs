@@ -57,7 +57,7 @@ use std::rc::Rc;
 use crate::policy::{Decider, Last, Ready, TapeError};
 use crate::trace::Decision;
 
-use super::tape::{preempts, schedule_order};
+use super::tape::schedule_order;
 
 /// A branching decision of a run: the alternative taken, out of `count`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,6 +80,7 @@ pub(crate) struct Dfs {
     prefix: Vec<u64>,
     log: Rc<RefCell<Log>>,
     bound: Option<u64>,
+    /// The run's preemptions so far, as the executor's recorder counts them.
     preemptions: u64,
     /// Under a fault bound, the fault points where faults are injected,
     /// ascending; `None`: faults are branches like any decision.
@@ -158,11 +159,11 @@ impl Decider for Dfs {
         } else {
             0
         };
-        let chosen = order[taken];
-        if preempts(ready, last, chosen) {
-            self.preemptions += 1;
-        }
-        Ok(chosen)
+        Ok(order[taken])
+    }
+
+    fn preemptions_so_far(&mut self, preemptions: u64) {
+        self.preemptions = preemptions;
     }
 
     fn choose(&mut self, what: Decision, domain: u64) -> Result<u64, TapeError> {
