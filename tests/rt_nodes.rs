@@ -478,13 +478,67 @@ fn ctrl_c_is_caught_by_listeners_and_kills_the_others() {
         server.ctrl_c();
         sim::time::sleep(Duration::from_millis(1)).await;
         assert_eq!(caught.get(), 4);
-        // Its init returned; it still catches (the handler stays installed).
-        server.ctrl_c();
-        assert_eq!(server.state(), sim::node::NodeState::Running);
+        // Its init returned: the node exited, as a process whose main returns.
+        assert_eq!(server.state(), sim::node::NodeState::Down);
         // After a restart it listens anew: until then, a ctrl-c kills it.
         server.restart();
         let idle = sim::node::Builder::new("idle").build();
         idle.ctrl_c();
         assert_eq!(idle.state(), sim::node::NodeState::Down);
     });
+}
+
+/// A node whose init returns exits, as a process whose `main` returns: its
+/// other tasks are dropped (a peer reads end-of-file on their streams), it
+/// is down until restarted, and a restart runs init again. It is not a power
+/// loss: what it wrote, synced or not, is still on its disk.
+#[test]
+fn a_node_whose_init_returns_exits() {
+    use futures::AsyncReadExt;
+    use sim::net::{TcpListener, TcpStream};
+    let log: Log = Rc::default();
+    let l = log.clone();
+    let mut rt = sim::Runtime::new(3);
+    rt.block_on(async move {
+        let events: Log = Rc::default();
+        let e = events.clone();
+        sim::Handle::current().on_node_event(move |ev| e.borrow_mut().push(format!("{ev:?}")));
+        let listener = TcpListener::bind("0.0.0.0:7000").await.unwrap();
+        let server = node::Builder::new("server")
+            .init(move || {
+                let l = l.clone();
+                async move {
+                    let before = sim::fs::read("/data").await.ok();
+                    l.borrow_mut().push(format!("started after {before:?}"));
+                    let stream = TcpStream::connect("client:7000").await.unwrap();
+                    let guard = DropLog("worker", l.clone());
+                    sim::spawn(async move {
+                        let _held = (guard, stream);
+                        std::future::pending::<()>().await
+                    });
+                    sim::fs::write("/data", b"run").await.unwrap(); // never synced
+                    sleep(Duration::from_millis(5)).await;
+                }
+            })
+            .build();
+        let (mut accepted, _) = listener.accept().await.unwrap();
+        let mut rest = Vec::new();
+        accepted.read_to_end(&mut rest).await.unwrap(); // EOF once the worker is gone
+        assert_eq!(server.state(), NodeState::Down);
+        assert_eq!(
+            *events.borrow(),
+            [format!("{:?}", NodeEvent::Exited(server.id()))]
+        );
+        server.restart();
+        let _second = listener.accept().await.unwrap();
+        sleep(Duration::from_millis(1)).await;
+    });
+    assert_eq!(
+        *log.borrow(),
+        [
+            "started after None",
+            "dropped worker",
+            "started after Some([114, 117, 110])"
+        ]
+    );
 }

@@ -92,6 +92,11 @@ pub enum NodeEvent {
     Paused(NodeId),
     /// The node was resumed.
     Resumed(NodeId),
+    /// The node's `init` returned, so it exited, as a process whose `main`
+    /// returns: its other tasks are already dropped (their sockets closed
+    /// as their destructors close them) and it is down until restarted.
+    /// Not a power loss: what it wrote stays in its disk's cache.
+    Exited(NodeId),
 }
 
 type Init = Rc<dyn Fn() -> Pin<Box<dyn Future<Output = ()>>>>;
@@ -461,18 +466,26 @@ impl NodeHandle {
     ///
     /// ```
     /// use std::time::Duration;
+    /// use std::{cell::Cell, rc::Rc};
     /// let mut rt = sim::Runtime::new(1);
     /// rt.block_on(async {
+    ///     let flushed = Rc::new(Cell::new(false));
+    ///     let done = flushed.clone();
     ///     let server = sim::node::Builder::new("server")
-    ///         .init(|| async {
-    ///             sim::signal::ctrl_c().await.unwrap();
-    ///             // ... flush, close, then return ...
+    ///         .init(move || {
+    ///             let done = done.clone();
+    ///             async move {
+    ///                 sim::signal::ctrl_c().await.unwrap();
+    ///                 // ... flush, close, then return: the node exits ...
+    ///                 done.set(true);
+    ///             }
     ///         })
     ///         .build();
     ///     sim::time::sleep(Duration::from_millis(10)).await;
     ///     server.ctrl_c();
     ///     sim::time::sleep(Duration::from_millis(10)).await;
-    ///     assert_eq!(server.state(), sim::node::NodeState::Running); // it caught it
+    ///     assert!(flushed.get()); // it caught it and shut down on its own
+    ///     assert_eq!(server.state(), sim::node::NodeState::Down);
     ///     let plain = sim::node::Builder::new("plain").build();
     ///     plain.ctrl_c();
     ///     assert_eq!(plain.state(), sim::node::NodeState::Down); // it did not

@@ -352,6 +352,7 @@ pub(crate) fn describe_custom(
     };
     Some(match what {
         "node.kill" => format!("node {} killed", node(a)),
+        "node.exit" => format!("node {} exited (its init returned)", node(a)),
         "node.restart" => format!("node {} restarted", node(a)),
         "node.crash" => format!("node {} crashed (a task panicked)", node(a)),
         "node.sigint" if b == 1 => format!("node {} caught a ctrl-c", node(a)),

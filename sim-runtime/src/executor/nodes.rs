@@ -126,9 +126,17 @@ impl Handle {
         };
         if let Some(init) = init {
             // Detached: the node's init runs until it ends or the node dies.
+            // When it returns, the node exits, as a process whose `main`
+            // returns: its other tasks go with it.
+            let handle = self.clone();
+            let run = init();
+            let process = async move {
+                run.await;
+                handle.exit_node(node);
+            };
             drop(crate::task::spawn_on_node(
                 self,
-                init(),
+                process,
                 Some(name),
                 Some(node),
                 at,
@@ -137,10 +145,61 @@ impl Handle {
     }
 
     pub(crate) fn kill_node(&self, node: NodeId) {
+        if self.take_down(node, "node.kill") {
+            self.notify(NodeEvent::Killed(node));
+        }
+    }
+
+    /// The node's init returned: its other tasks are dropped (their
+    /// sockets close as at a process's exit) and it is down until
+    /// restarted. The init's own task is finishing and is left to end.
+    pub(crate) fn exit_node(&self, node: NodeId) {
+        let killed_meanwhile = {
+            let st = self.shared.state.borrow();
+            // The init's own poll killed or restarted the node before
+            // returning: that incarnation is already gone.
+            st.tasks
+                .iter()
+                .any(|(_, t)| t.node == node && t.stage.is_running() && t.abort_requested)
+        };
+        if killed_meanwhile {
+            return;
+        }
+        // Its tasks are dropped while the node still runs, so their
+        // destructors close sockets as a process's exit closes its files
+        // (a FIN, not a power loss); tasks those destructors spawn go too.
+        loop {
+            let slots = {
+                let mut st = self.shared.state.borrow_mut();
+                let keys = in_spawn_order(&st.tasks, |slot| {
+                    slot.node == node && slot.stage.is_live() && !slot.stage.is_running()
+                });
+                keys.into_iter()
+                    .map(|(task, key)| {
+                        let future = self.retire(&mut st, key, EventKind::Cancelled { task });
+                        (key, task, future)
+                    })
+                    .collect::<Vec<_>>()
+            };
+            if slots.is_empty() {
+                break;
+            }
+            for (key, task, future) in slots {
+                self.cancel(key, task, future);
+            }
+        }
+        if self.take_down(node, "node.exit") {
+            self.notify(NodeEvent::Exited(node));
+        }
+    }
+
+    /// Marks the node down and drops its tasks in spawn order (the one
+    /// being polled ends when its poll returns); false if it was down.
+    fn take_down(&self, node: NodeId, what: &'static str) -> bool {
         let slots = {
             let mut st = self.shared.state.borrow_mut();
             if st.nodes[node.0 as usize].state == NodeState::Down {
-                return;
+                return false;
             }
             st.nodes[node.0 as usize].state = NodeState::Down;
             st.nodes[node.0 as usize].held.clear();
@@ -150,8 +209,9 @@ impl Handle {
             let mut slots = Vec::with_capacity(keys.len());
             for (task, key) in keys {
                 if st.tasks[key].stage.is_running() {
-                    // The task being polled is killing its own node.
-                    st.tasks[key].abort_requested = true;
+                    // The task being polled is killing its own node (or
+                    // is the init that returned).
+                    st.tasks[key].abort_requested = what == "node.kill";
                 } else {
                     let future = self.retire(&mut st, key, EventKind::Cancelled { task });
                     slots.push((key, task, future));
@@ -161,7 +221,7 @@ impl Handle {
             st.trace.record(
                 now,
                 EventKind::Custom {
-                    what: "node.kill",
+                    what,
                     a: u64::from(node.0),
                     b: 0,
                 },
@@ -172,7 +232,7 @@ impl Handle {
         for (key, task, future) in slots {
             self.cancel(key, task, future);
         }
-        self.notify(NodeEvent::Killed(node));
+        true
     }
 
     #[track_caller]

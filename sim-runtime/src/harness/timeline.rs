@@ -415,8 +415,11 @@ pub(crate) fn build(input: &Input<'_>) -> Doc {
                     "net.tcp.syn" => messages.push(message("syn")),
                     "net.tcp.send" => messages.push(message("fin")),
                     "net.tcp.rst" => messages.push(message("rst")),
-                    "node.kill" => {
-                        mark("kill", Some(a as u32));
+                    "node.kill" | "node.exit" => {
+                        mark(
+                            if what == "node.kill" { "kill" } else { "exit" },
+                            Some(a as u32),
+                        );
                         close(&mut bands, ns, |b| b.kind == "paused" && b.node == a as u32);
                         bands.push(Band {
                             kind: "down",
