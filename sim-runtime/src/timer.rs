@@ -6,18 +6,28 @@
 //! the future that owns an entry can always remove it on drop without a stale
 //! key ever pointing at someone else's timer.
 //!
-//! Armed entries are grouped by deadline: an ordered map from each deadline
-//! to a doubly linked list of its entries, threaded through the slab. Equal
-//! deadlines expire in the order they were (re)armed, which keeps firing
-//! deterministic. Arming costs a map lookup; expiring the earliest entry is
-//! `O(1)` plus a map removal when its list empties; resetting and removing
-//! an entry unlink it in `O(1)`, plus a map lookup when it is the first or
-//! last of its list. Simulations set many timers on few distinct
-//! deadlines (every millisecond of a run), so this beats a binary heap,
-//! whose pop walks the whole height of the heap (W2: 1,781 instructions per
-//! firing with the heap).
+//! Armed entries are grouped by deadline: a hash map from each deadline to a
+//! doubly linked list of its entries, threaded through the slab, and a
+//! min-heap of the deadlines that have a list. Equal deadlines expire in the
+//! order they were (re)armed, which keeps firing deterministic; the map is
+//! only ever looked up, never iterated, so its order reaches nothing.
+//! Arming costs a hash lookup (and a heap push for a deadline new to the
+//! queue); expiring the earliest entry is a lookup, plus a heap pop when its
+//! list empties; resetting and removing an entry unlink it in `O(1)`, plus a
+//! lookup when it is the first or last of its list. Simulations set many
+//! timers on few distinct deadlines (every millisecond of a run), so this
+//! beats a binary heap of entries, whose pop walks the whole height of the
+//! heap (W2: 1,781 instructions per firing), and an ordered map of
+//! deadlines, whose every arming searches the tree.
+//!
+//! A deadline whose list empties other than by expiring (its last entry
+//! reset or removed) stays in the heap, stale, until it reaches the top or
+//! the heap is rebuilt (when stale deadlines outnumber live ones), so
+//! unlinking never searches the heap.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use slab::Slab;
 
@@ -45,10 +55,38 @@ struct List {
     tail: usize,
 }
 
+/// Hashes a deadline (nanoseconds, often a multiple of a millisecond, so
+/// its low bits are zeros) with a folded multiply: both halves of the
+/// product mixed, as the hash table uses the low bits for the bucket and the
+/// high ones for its tags.
+#[derive(Default)]
+struct DeadlineHasher(u64);
+
+impl Hasher for DeadlineHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, x: u64) {
+        let m = u128::from(self.0 ^ x) * 0x9e37_79b9_7f4a_7c15;
+        self.0 = (m as u64) ^ ((m >> 64) as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct TimerQueue<T> {
     entries: Slab<Entry<T>>,
-    deadlines: BTreeMap<u64, List>,
+    /// The list of every deadline with armed entries.
+    deadlines: HashMap<u64, List, BuildHasherDefault<DeadlineHasher>>,
+    /// Every key of `deadlines`, and stale deadlines (see the module docs);
+    /// its top is always live.
+    order: BinaryHeap<Reverse<u64>>,
     armed: usize,
 }
 
@@ -62,7 +100,8 @@ impl<T> TimerQueue<T> {
     pub(crate) fn new() -> Self {
         TimerQueue {
             entries: Slab::new(),
-            deadlines: BTreeMap::new(),
+            deadlines: HashMap::default(),
+            order: BinaryHeap::new(),
             armed: 0,
         }
     }
@@ -120,26 +159,27 @@ impl<T> TimerQueue<T> {
 
     /// The earliest armed deadline.
     pub(crate) fn next_deadline(&self) -> Option<u64> {
-        self.deadlines
-            .first_key_value()
-            .map(|(deadline, _)| *deadline)
+        self.order.peek().map(|Reverse(deadline)| *deadline)
     }
 
     /// Expires the earliest entry whose deadline is at or before `now`.
     ///
     /// The entry stays in the queue (expired) until removed.
     pub(crate) fn poll(&mut self, now: u64) -> Option<TimerKey> {
-        let mut first = self.deadlines.first_entry()?;
-        if *first.key() > now {
-            return None;
-        }
-        // The head of the earliest list, unlinked without a second search.
-        let key = first.get().head;
+        let deadline = self.next_deadline().filter(|d| *d <= now)?;
+        let list = self
+            .deadlines
+            .get_mut(&deadline)
+            .unwrap_or_else(|| unreachable!("the heap's top is a live deadline"));
+        // The head of the earliest list.
+        let key = list.head;
         let next = self.entries[key].next;
         if next == NIL {
-            first.remove();
+            self.deadlines.remove(&deadline);
+            self.order.pop();
+            self.drop_stale();
         } else {
-            first.get_mut().head = next;
+            list.head = next;
             self.entries[next].prev = NIL;
         }
         self.entries[key].armed = false;
@@ -150,6 +190,7 @@ impl<T> TimerQueue<T> {
     /// Removes every entry, returning the payloads in key order.
     pub(crate) fn drain(&mut self) -> Vec<T> {
         self.deadlines.clear();
+        self.order.clear();
         self.armed = 0;
         self.entries.drain().map(|entry| entry.value).collect()
     }
@@ -157,9 +198,13 @@ impl<T> TimerQueue<T> {
     /// Appends an unarmed entry to its deadline's list.
     fn link(&mut self, key: usize) {
         let deadline = self.entries[key].deadline;
-        let list = self.deadlines.entry(deadline).or_insert(List {
-            head: key,
-            tail: NIL,
+        let order = &mut self.order;
+        let list = self.deadlines.entry(deadline).or_insert_with(|| {
+            order.push(Reverse(deadline));
+            List {
+                head: key,
+                tail: NIL,
+            }
         });
         let prev = list.tail;
         list.tail = key;
@@ -189,7 +234,14 @@ impl<T> TimerQueue<T> {
             self.entries[next].prev = prev;
         }
         if prev == NIL && next == NIL {
+            // Its deadline goes stale in the heap.
             self.deadlines.remove(&deadline);
+            self.drop_stale();
+            if self.order.len() > 2 * self.deadlines.len() + 64 {
+                // Collected in the map's order: the heap's order is the
+                // deadlines' own, whatever order they come in.
+                self.order = self.deadlines.keys().map(|d| Reverse(*d)).collect();
+            }
         } else if let Some(list) = self.deadlines.get_mut(&deadline) {
             if prev == NIL {
                 list.head = next;
@@ -197,6 +249,16 @@ impl<T> TimerQueue<T> {
             if next == NIL {
                 list.tail = prev;
             }
+        }
+    }
+
+    /// Pops stale deadlines off the heap's top, so the top is live.
+    fn drop_stale(&mut self) {
+        while let Some(Reverse(deadline)) = self.order.peek() {
+            if self.deadlines.contains_key(deadline) {
+                break;
+            }
+            self.order.pop();
         }
     }
 }
@@ -274,6 +336,25 @@ mod tests {
         assert_eq!(q.drain(), vec![1, 2]);
         assert_eq!(q.len(), 0);
         assert_eq!(q.next_deadline(), None);
+    }
+
+    /// An idle timeout pushed back on every message leaves a stale deadline
+    /// per reset: the heap is rebuilt before they pile up.
+    #[test]
+    fn stale_deadlines_do_not_pile_up() {
+        let mut q = TimerQueue::new();
+        let early = q.insert(5, "early");
+        let timeout = q.insert(100, "timeout");
+        for deadline in 101..10_000 {
+            q.reset(timeout, deadline);
+            assert!(q.order.len() <= 2 * q.deadlines.len() + 65);
+        }
+        assert_eq!(q.next_deadline(), Some(5));
+        assert_eq!(drain_due(&mut q, 9_999), vec!["early", "timeout"]);
+        assert_eq!(q.next_deadline(), None);
+        q.remove(early);
+        q.remove(timeout);
+        assert_eq!(q.len(), 0);
     }
 
     /// Random operations against a simple model: a sorted list.
