@@ -100,13 +100,18 @@ impl ToSimAddr for (String, u16) {
 /// node's name.
 impl ToSimAddr for str {
     fn to_sim_addr(&self) -> io::Result<SocketAddr> {
-        if let Ok(addr) = self.parse::<SocketAddr>() {
+        let split = self.rsplit_once(':');
+        // "name:port" is by far the most common form: std's parsers are
+        // skipped when the host cannot be an address.
+        let named = split.is_some_and(|(host, _)| is_name(host));
+        if !named && let Ok(addr) = self.parse::<SocketAddr>() {
             return Ok(addr);
         }
-        let (host, port) = self
-            .rsplit_once(':')
-            .ok_or_else(|| error::bad_address(self))?;
+        let (host, port) = split.ok_or_else(|| error::bad_address(self))?;
         let port: u16 = port.parse().map_err(|_| error::bad_address(self))?;
+        if named {
+            return Ok(SocketAddr::new(lookup(host)?, port));
+        }
         if let Ok(ip) = host.parse::<IpAddr>() {
             return Ok(SocketAddr::new(ip, port));
         }
@@ -115,6 +120,15 @@ impl ToSimAddr for str {
         }
         Ok(SocketAddr::new(lookup(host)?, port))
     }
+}
+
+/// True when `host` cannot be an IP address in any form std parses (IPv4
+/// has only digits and dots; IPv6, bracketed or not, has a colon), so it
+/// can only be a name.
+fn is_name(host: &str) -> bool {
+    !host.is_empty()
+        && !host.contains(':')
+        && host.bytes().any(|b| !b.is_ascii_digit() && b != b'.')
 }
 
 impl ToSimAddr for String {
@@ -223,12 +237,14 @@ pub fn lookup(host: &str) -> io::Result<IpAddr> {
             false => IpAddr::V4(Ipv4Addr::LOCALHOST),
         });
     }
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        return Ok(ip);
-    }
-    let trimmed = host.trim_start_matches('[').trim_end_matches(']');
-    if let Ok(ip) = trimmed.parse::<Ipv6Addr>() {
-        return Ok(IpAddr::V6(ip));
+    if !is_name(host) {
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            return Ok(ip);
+        }
+        let trimmed = host.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = trimmed.parse::<Ipv6Addr>() {
+            return Ok(IpAddr::V6(ip));
+        }
     }
     let handle = Handle::try_current().map_err(|_| error::no_simulation("sim::net::lookup"))?;
     let records = handle.extension(Records::default);

@@ -71,12 +71,15 @@ pub(crate) trait Decider: fmt::Debug {
 #[derive(Clone)]
 pub(crate) struct Draws {
     seed: u64,
-    network: Option<ChaCha8Rng>,
-    faults: Option<ChaCha8Rng>,
-    select: Option<ChaCha8Rng>,
-    nemesis: Option<ChaCha8Rng>,
-    restart: Option<ChaCha8Rng>,
-    disk: Option<ChaCha8Rng>,
+    // Boxed: a generator is about 300 bytes and most simulations use one
+    // or two of them; six inline would make every runtime's decider a
+    // 2 KiB allocation, copied as it is built.
+    network: Option<Box<ChaCha8Rng>>,
+    faults: Option<Box<ChaCha8Rng>>,
+    select: Option<Box<ChaCha8Rng>>,
+    nemesis: Option<Box<ChaCha8Rng>>,
+    restart: Option<Box<ChaCha8Rng>>,
+    disk: Option<Box<ChaCha8Rng>>,
 }
 
 impl Draws {
@@ -104,7 +107,7 @@ impl Draws {
             _ => (&mut self.faults, Stream::Faults),
         };
         let seed = self.seed;
-        slot.get_or_insert_with(|| stream(seed, which))
+        slot.get_or_insert_with(|| Box::new(stream(seed, which)))
     }
 
     pub(crate) fn choose(&mut self, what: Decision, domain: u64) -> u64 {
