@@ -29,10 +29,9 @@ mod support;
 
 use std::env;
 use std::io::SeekFrom;
-use std::time::Duration;
 
 use futures::{AsyncSeekExt, AsyncWriteExt};
-use support::{Row, env_or, measure};
+use support::{env_or, measure, print_table};
 
 use sim::fs::{self, File, OpenOptions};
 
@@ -146,32 +145,4 @@ fn f3_crash(sims: u64) -> u64 {
         });
     }
     sims
-}
-
-fn print_table(rows: &[Row]) {
-    println!();
-    println!(
-        "{:<28} {:>20} {:>28} {:>36}",
-        "workload", "per run", "wall ms: median [min, max]", "per wall second: median [min, max]"
-    );
-    for row in rows {
-        let median = row.walls[row.walls.len() / 2];
-        let (min, max) = (row.walls[0], row.walls[row.walls.len() - 1]);
-        let ms = |d: Duration| d.as_secs_f64() * 1e3;
-        let rate = |d: Duration| row.count as f64 / d.as_secs_f64();
-        println!(
-            "{:<28} {:>20} {:>28} {:>36}",
-            row.name,
-            format!("{} {}", row.count, row.unit),
-            format!("{:.1} [{:.1}, {:.1}]", ms(median), ms(min), ms(max)),
-            // The fastest run has the highest rate.
-            format!(
-                "{:.0} [{:.0}, {:.0}] {}/s",
-                rate(median),
-                rate(max),
-                rate(min),
-                row.unit
-            ),
-        );
-    }
 }

@@ -31,7 +31,7 @@ use std::env;
 use std::hint::black_box;
 use std::time::Duration;
 
-use support::{Row, env_or, measure};
+use support::{env_or, measure, print_table};
 
 use sim::net;
 use sim::net::{LinkConfig, NetConfig, UdpSocket};
@@ -210,32 +210,4 @@ fn w5_tiny_sims(sims: u64) -> u64 {
         black_box(rt.fingerprint());
     }
     sims
-}
-
-fn print_table(rows: &[Row]) {
-    println!();
-    println!(
-        "{:<28} {:>20} {:>28} {:>36}",
-        "workload", "per run", "wall ms: median [min, max]", "per wall second: median [min, max]"
-    );
-    for row in rows {
-        let median = row.walls[row.walls.len() / 2];
-        let (min, max) = (row.walls[0], row.walls[row.walls.len() - 1]);
-        let ms = |d: Duration| d.as_secs_f64() * 1e3;
-        let rate = |d: Duration| row.count as f64 / d.as_secs_f64();
-        println!(
-            "{:<28} {:>20} {:>28} {:>36}",
-            row.name,
-            format!("{} {}", row.count, row.unit),
-            format!("{:.1} [{:.1}, {:.1}]", ms(median), ms(min), ms(max)),
-            // The fastest run has the highest rate.
-            format!(
-                "{:.0} [{:.0}, {:.0}] {}/s",
-                rate(median),
-                rate(max),
-                rate(min),
-                row.unit
-            ),
-        );
-    }
 }

@@ -54,3 +54,33 @@ pub(crate) fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         Err(_) => default,
     }
 }
+
+/// Prints the rows: per run, wall time and rate, median [min, max].
+#[allow(dead_code)] // benches/runtime.rs prints events per second and per event instead
+pub(crate) fn print_table(rows: &[Row]) {
+    println!();
+    println!(
+        "{:<28} {:>20} {:>28} {:>36}",
+        "workload", "per run", "wall ms: median [min, max]", "per wall second: median [min, max]"
+    );
+    for row in rows {
+        let median = row.walls[row.walls.len() / 2];
+        let (min, max) = (row.walls[0], row.walls[row.walls.len() - 1]);
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        let rate = |d: Duration| row.count as f64 / d.as_secs_f64();
+        println!(
+            "{:<28} {:>20} {:>28} {:>36}",
+            row.name,
+            format!("{} {}", row.count, row.unit),
+            format!("{:.1} [{:.1}, {:.1}]", ms(median), ms(min), ms(max)),
+            // The fastest run has the highest rate.
+            format!(
+                "{:.0} [{:.0}, {:.0}] {}/s",
+                rate(median),
+                rate(max),
+                rate(min),
+                row.unit
+            ),
+        );
+    }
+}
