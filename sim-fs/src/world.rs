@@ -11,8 +11,8 @@ use std::io;
 use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 
+use sim_runtime::layer::{Decision, Handle};
 use sim_runtime::node::{NodeEvent, NodeId};
-use sim_runtime::{Decision, Handle};
 
 use crate::config::{Crash, DiskConfig};
 use crate::disk::{Disk, FileData, Survivors};

@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use std::mem;
 use std::rc::Rc;
 
-use sim_runtime::Handle;
+use sim_runtime::layer::Handle;
 use sim_runtime::node::{NodeHandle, NodeId};
 
 use crate::alarm::now_nanos;
@@ -86,7 +86,7 @@ impl NodeRef {
     /// reach into closures, so the lookups are plain `match`es.
     #[track_caller]
     pub(crate) fn resolve(&self, world: &mut World, what: &str) -> NodeId {
-        let current = sim_runtime::Handle::current();
+        let current = sim_runtime::layer::Handle::current();
         let node = match &self.0 {
             Repr::Id(id) => current.node(*id).ok_or(*id),
             Repr::Handle(id, sim) => {

@@ -7,7 +7,7 @@
 use std::io::{Error, ErrorKind};
 use std::net::{IpAddr, SocketAddr};
 
-use sim_runtime::BoundErrorKind;
+use sim_runtime::layer::BoundErrorKind;
 
 /// A socket function called where no simulation runs.
 pub(crate) fn no_simulation(what: &str) -> Error {
@@ -20,7 +20,7 @@ pub(crate) fn no_simulation(what: &str) -> Error {
 
 /// A socket used where its simulation is not running: another thread,
 /// another simulation, between runs, or after its simulation ended.
-pub(crate) fn misuse(what: &str, err: &sim_runtime::BoundError) -> Error {
+pub(crate) fn misuse(what: &str, err: &sim_runtime::layer::BoundError) -> Error {
     match err.kind() {
         BoundErrorKind::OtherThread => other_thread(what),
         BoundErrorKind::OtherSimulation { ended: true, .. } | BoundErrorKind::Ended => ended(what),

@@ -14,7 +14,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use sim_runtime::Handle;
+use sim_runtime::layer::Handle;
 use sim_runtime::node::NodeId;
 
 use crate::control::{NodeRef, enter};

@@ -20,8 +20,8 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::rc::{Rc, Weak};
 
+use sim_runtime::layer::{Bound, Handle};
 use sim_runtime::node::{NodeEvent, NodeHandle, NodeId};
-use sim_runtime::{Bound, Handle};
 use slab::Slab;
 
 use crate::config::NetConfig;
