@@ -540,8 +540,7 @@ impl Owner {
     /// True when running inside the socket's own simulation (destructors
     /// do nothing that needs the simulation otherwise).
     pub(crate) fn in_own_simulation(&self) -> bool {
-        !self.handle.is_closed()
-            && Handle::try_current().is_ok_and(|current| current.sim_id() == self.handle.sim_id())
+        self.handle.sim_ref().is_running()
     }
 
     /// The node's name.

@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use crate::bound::BoundErrorKind;
+
 /// A runtime function was called where no simulation is running.
 ///
 /// Returned by the `try_` variants (`sim::task::try_spawn`, `Instant::try_now`,
@@ -48,6 +50,29 @@ pub(crate) const NESTED_BLOCK_ON: &str = "`block_on` was called inside a running
     (from a task or from the future given to another `block_on`). A simulation runs on one \
     thread and cannot block itself: `.await` the future instead, or `sim::spawn` it";
 
+/// The message for a value bound to a simulation (`what`: the object, or
+/// the method called and the object) used where that simulation is not the
+/// one running: the one wording of every "this belongs to another
+/// simulation" check (`SimRef::check`, `Bound::get`, join handles, sleeps,
+/// node handles, and the layers' sockets and files).
+pub(crate) fn misuse(kind: BoundErrorKind, what: &dyn fmt::Display) -> String {
+    match kind {
+        BoundErrorKind::OtherThread => format!(
+            "{what} was used on another thread than the one its simulation runs on. \
+             A simulation runs on one thread: values may be `Send` so that libraries \
+             accept them, but they must stay on the simulation's thread. Keep the work \
+             inside the simulation (`sim::spawn`, or `spawn_blocking` in the tokio layer) \
+             instead of `std::thread::spawn`"
+        ),
+        BoundErrorKind::OtherSimulation { seed, ended } => foreign(&what.to_string(), seed, ended),
+        BoundErrorKind::Outside => format!(
+            "{what} was used outside its simulation, which is not running now (between \
+             `block_on` calls): use it from code run by `block_on` or a `#[sim::test]` function"
+        ),
+        BoundErrorKind::Ended => ended(&what.to_string()),
+    }
+}
+
 /// The message for a runtime used after the simulation was dropped.
 pub(crate) fn ended(what: &str) -> String {
     format!(
@@ -57,9 +82,14 @@ pub(crate) fn ended(what: &str) -> String {
 }
 
 /// The message for an object from one simulation used in another.
-pub(crate) fn foreign(what: &str, owner_seed: u64) -> String {
+fn foreign(what: &str, owner_seed: u64, ended: bool) -> String {
+    let ended = if ended {
+        " (that simulation has ended)"
+    } else {
+        ""
+    };
     format!(
-        "{what} belongs to another simulation (seed {owner_seed:#x}) than the one running here. \
+        "{what} belongs to another simulation (seed {owner_seed:#x}) than the one running here{ended}. \
          Objects such as join handles, timers and sockets are bound to the simulation that created them: \
          create a new one in this simulation (a `static` or thread-local that outlives a test is the usual cause)"
     )

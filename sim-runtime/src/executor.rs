@@ -364,20 +364,6 @@ impl Handle {
         self.shared.state.borrow().phase == Phase::Closed
     }
 
-    /// Panics with a clear message if this simulation has ended, or if
-    /// another simulation runs on this thread (`what` names the object).
-    #[track_caller]
-    pub(crate) fn assert_not_foreign(&self, what: &str) {
-        if self.is_closed() {
-            panic!("{}", error::ended(what));
-        }
-        if let Some(other) = context::with_current(|h| h.sim_key()) {
-            if other != self.shared.id {
-                panic!("{}", error::foreign(what, self.seed()));
-            }
-        }
-    }
-
     /// Records what the running task is waiting on (for deadlock reports).
     #[inline]
     pub(crate) fn set_wait(&self, wait: WaitPoint) {

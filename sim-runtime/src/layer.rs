@@ -18,14 +18,14 @@
 //! | what a task waits on, in deadlock reports | [`Handle::note_wait`] |
 //! | the cooperative budget of a leaf future | [`Handle::poll_proceed`] |
 //! | the clock as an integer | [`Handle::now_nanos`] |
-//! | `Send + Sync` handles to state kept in the simulation (a socket, a file) | [`Bound`], [`BoundError`] |
+//! | `Send + Sync` handles to state kept in the simulation (a socket, a file) | [`Bound`], [`SimRef`], [`BoundError`] |
 //!
 //! The rules a layer keeps so that a simulation stays a function of its seed:
 //! every choice goes through [`Handle::draw`] or [`Handle::chance`] (never
 //! another random source), state is kept in ordered structures (`BTreeMap`,
 //! `Vec`, not a `HashMap` iterated), and a value given to the code under test
-//! that may travel between threads holds a [`Bound`] key, never the state
-//! itself. `ARCHITECTURE.md` describes how `sim-net` and
+//! that may travel between threads holds a [`Bound`] key or a [`SimRef`],
+//! never the state itself. `ARCHITECTURE.md` describes how `sim-net` and
 //! `sim-fs` are built on this module.
 //!
 //! A toy disk per node: a write lands after a latency the run decides, and
@@ -103,7 +103,7 @@ use crate::executor::State;
 use crate::failure::FailureKind;
 use crate::task::WaitPoint;
 
-pub use crate::bound::{Bound, BoundError, BoundErrorKind};
+pub use crate::bound::{Bound, BoundError, BoundErrorKind, SimRef};
 pub use crate::executor::Handle;
 pub use crate::node::{NodeEvent, NodeHandle, NodeId};
 pub use crate::trace::{Decision, Event, EventKind};
@@ -279,10 +279,18 @@ impl Handle {
         });
     }
 
-    /// Identifies this simulation in the process (to tell whether an object
-    /// belongs to the simulation running now).
+    /// Identifies this simulation in the process. To check that an object
+    /// belongs to the simulation running now, keep its
+    /// [`sim_ref`](Handle::sim_ref) instead and call [`SimRef::check`]: the
+    /// one check, with the one message.
     pub fn sim_id(&self) -> u64 {
         self.shared.id.0
+    }
+
+    /// The `Copy`, `Send + Sync` name of this simulation, for a value that
+    /// must check later that it is used in it ([`SimRef::check`]).
+    pub fn sim_ref(&self) -> SimRef {
+        SimRef::of(self)
     }
 
     /// The current virtual time in nanoseconds since the simulation
