@@ -20,8 +20,8 @@
 //!   checks through it: join handles, sleeps, node handles, sockets, files,
 //!   rules.
 //! - [`BoundError`] is the one error, [`BoundErrorKind`] says which misuse it
-//!   is (another thread, another simulation, between runs, ended); its
-//!   message is worded in `error.rs` with the rest of the misuse messages.
+//!   is (another thread, another simulation, between runs, ended); both live
+//!   in `error.rs` with the rest of the misuse messages.
 //! - [`Bound<T>`] is a `Send + Sync` key to a `T` stored in the simulation.
 
 use std::any::Any;
@@ -34,7 +34,7 @@ use std::thread::{self, ThreadId};
 use slab::Slab;
 
 use crate::context;
-use crate::error;
+use crate::error::{self, BoundError, BoundErrorKind};
 use crate::executor::Handle;
 use crate::waker::SimId;
 
@@ -401,67 +401,6 @@ fn short_name<T>() -> &'static str {
     let name = std::any::type_name::<T>();
     name.rsplit("::").next().unwrap_or(name)
 }
-
-/// Why a value bound to a simulation (a [`Bound`], or anything checked
-/// with [`SimRef::check`]) cannot be used here: another thread, another
-/// simulation, between runs, or one that ended. Its message says which, and
-/// what to do.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BoundError {
-    message: String,
-    kind: BoundErrorKind,
-}
-
-impl BoundError {
-    fn new(kind: BoundErrorKind, what: &dyn fmt::Display) -> BoundError {
-        BoundError {
-            message: error::misuse(kind, what),
-            kind,
-        }
-    }
-
-    /// The same misuse, its message naming `what` instead: how a layer
-    /// words the error of a key it resolved (a socket names the method that
-    /// was called, `"sim::net::UdpSocket::send_to: the socket"`).
-    pub fn naming(&self, what: impl fmt::Display) -> BoundError {
-        BoundError::new(self.kind, &what)
-    }
-
-    /// Which misuse it is, for a layer that words its own message (a
-    /// socket names the method that was called).
-    pub fn kind(&self) -> BoundErrorKind {
-        self.kind
-    }
-}
-
-/// Which misuse a [`BoundError`] is: [`BoundError::kind`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum BoundErrorKind {
-    /// Used on another thread than the one its simulation runs on.
-    OtherThread,
-    /// Used while another simulation runs on this thread.
-    OtherSimulation {
-        /// The seed of the simulation the value belongs to.
-        seed: u64,
-        /// True if that simulation has ended (a value kept from an earlier
-        /// run, in a `static` or thread-local, is the usual cause).
-        ended: bool,
-    },
-    /// Used on its simulation's thread while that simulation is not
-    /// running (between `block_on` calls).
-    Outside,
-    /// Used after its simulation ended.
-    Ended,
-}
-
-impl fmt::Display for BoundError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for BoundError {}
 
 #[cfg(test)]
 mod tests {

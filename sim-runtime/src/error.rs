@@ -4,8 +4,6 @@
 
 use std::fmt;
 
-use crate::bound::BoundErrorKind;
-
 /// A runtime function was called where no simulation is running.
 ///
 /// Returned by the `try_` variants (`sim::task::try_spawn`, `Instant::try_now`,
@@ -94,3 +92,64 @@ fn foreign(what: &str, owner_seed: u64, ended: bool) -> String {
          create a new one in this simulation (a `static` or thread-local that outlives a test is the usual cause)"
     )
 }
+
+/// Why a value bound to a simulation (a [`Bound`](crate::Bound), or anything checked
+/// with [`SimRef::check`](crate::layer::SimRef::check)) cannot be used here: another thread, another
+/// simulation, between runs, or one that ended. Its message says which, and
+/// what to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BoundError {
+    message: String,
+    kind: BoundErrorKind,
+}
+
+impl BoundError {
+    pub(crate) fn new(kind: BoundErrorKind, what: &dyn fmt::Display) -> BoundError {
+        BoundError {
+            message: misuse(kind, what),
+            kind,
+        }
+    }
+
+    /// The same misuse, its message naming `what` instead: how a layer
+    /// words the error of a key it resolved (a socket names the method that
+    /// was called, `"sim::net::UdpSocket::send_to: the socket"`).
+    pub fn naming(&self, what: impl fmt::Display) -> BoundError {
+        BoundError::new(self.kind, &what)
+    }
+
+    /// Which misuse it is, for a layer that words its own message (a
+    /// socket names the method that was called).
+    pub fn kind(&self) -> BoundErrorKind {
+        self.kind
+    }
+}
+
+/// Which misuse a [`BoundError`] is: [`BoundError::kind`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BoundErrorKind {
+    /// Used on another thread than the one its simulation runs on.
+    OtherThread,
+    /// Used while another simulation runs on this thread.
+    OtherSimulation {
+        /// The seed of the simulation the value belongs to.
+        seed: u64,
+        /// True if that simulation has ended (a value kept from an earlier
+        /// run, in a `static` or thread-local, is the usual cause).
+        ended: bool,
+    },
+    /// Used on its simulation's thread while that simulation is not
+    /// running (between `block_on` calls).
+    Outside,
+    /// Used after its simulation ended.
+    Ended,
+}
+
+impl fmt::Display for BoundError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for BoundError {}

@@ -103,7 +103,8 @@ use crate::executor::State;
 use crate::failure::FailureKind;
 use crate::task::WaitPoint;
 
-pub use crate::bound::{Bound, BoundError, BoundErrorKind, SimRef};
+pub use crate::bound::{Bound, SimRef};
+pub use crate::error::{BoundError, BoundErrorKind};
 pub use crate::executor::Handle;
 pub use crate::node::{NodeEvent, NodeHandle, NodeId};
 pub use crate::trace::{Decision, Event, EventKind};

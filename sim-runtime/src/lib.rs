@@ -43,8 +43,8 @@ mod trace;
 mod waker;
 mod watchdog;
 
-pub use bound::{Bound, BoundError, BoundErrorKind};
-pub use error::{ConfigError, NoSimulation};
+pub use bound::Bound;
+pub use error::{BoundError, BoundErrorKind, ConfigError, NoSimulation};
 pub use executor::{EnterGuard, Handle};
 pub use failure::{Failure, FailureKind};
 pub use runtime::{Builder, Runtime};

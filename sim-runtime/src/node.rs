@@ -317,7 +317,7 @@ pub struct NodeHandle {
 
 impl NodeHandle {
     /// Panics, at the caller's line, unless the node's simulation is alive
-    /// on this thread and no other runs here (see [`SimRef::check_on_thread`](crate::layer::SimRef::check_on_thread)).
+    /// on this thread and no other runs here (see [`SimRef::check_on_thread`](crate::bound::SimRef::check_on_thread)).
     #[track_caller]
     fn check(&self) {
         if let Err(err) = self.handle.sim_ref().check_on_thread(NODE) {
@@ -326,8 +326,8 @@ impl NodeHandle {
     }
 
     /// The simulation the node belongs to, to check later that it is used
-    /// there ([`SimRef::check`](crate::layer::SimRef::check)).
-    pub fn sim_ref(&self) -> crate::layer::SimRef {
+    /// there ([`SimRef::check`](crate::bound::SimRef::check)).
+    pub fn sim_ref(&self) -> crate::bound::SimRef {
         self.handle.sim_ref()
     }
 
