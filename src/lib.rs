@@ -42,7 +42,7 @@ pub use sim_net::nemesis;
 pub use sim_runtime::{
     Bound, BoundError, BoundErrorKind, Builder, ConfigError, Decision, EnterGuard, Event,
     EventKind, Failure, FailureKind, Handle, NoSimulation, Runtime, buggify, explore, getrandom,
-    harness, history, node, rand, seed, signal, spawn, task, time,
+    harness, history, layer, node, rand, runtime, seed, signal, spawn, task, time,
 };
 
 /// Runs an `async fn` as a test, once per seed, each run on a fresh

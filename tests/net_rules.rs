@@ -253,7 +253,9 @@ fn a_rule_outside_a_simulation_is_a_clear_panic() {
 }
 
 #[test]
-#[should_panic(expected = "this rule was added in another simulation")]
+#[should_panic(
+    expected = "sim::net::RuleHandle::stats: this rule belongs to another simulation (seed 0x1)"
+)]
 fn a_rule_handle_from_another_simulation_is_refused() {
     let rule = sim::Runtime::new(1).block_on(async { net::add_rule(Rule::drop()) });
     sim::Runtime::new(2).block_on(async move { rule.stats() });

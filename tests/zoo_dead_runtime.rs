@@ -43,7 +43,8 @@ fn buggy_without_check() {
     assert_eq!(found.at, 2);
     let report = found.failure.to_string();
     assert!(
-        report.contains("the socket's simulation has ended"),
+        report.contains("the socket belongs to another simulation")
+            && report.contains("(that simulation has ended)"),
         "{report}"
     );
     let alone = entry::quiet().seed(found.failure.seed());

@@ -10,10 +10,10 @@
 //! depends on which tests ran before on the thread.
 //!
 //! With sim, the misuse is reported plainly: the stale socket's `send_to`
-//! returns an `io::Error` saying the socket's simulation has ended (a
-//! socket of another simulation that is still running says so too, and a
-//! `JoinHandle` or a `Sleep` from another simulation panics with the same
-//! kind of message; see `tests/zoo_dead_runtime.rs`). The determinism check catches it on the first seed, whose
+//! returns an `io::Error` saying the socket belongs to another simulation,
+//! which has ended (a socket of another simulation that is still running
+//! says so too, and a `JoinHandle` or a `Sleep` from another simulation
+//! panics with the same message; see `tests/zoo_dead_runtime.rs`). The determinism check catches it on the first seed, whose
 //! second run finds the stale socket; without the check it is the second
 //! seed ([`SYMPTOM`]). The fix: keep the simulation's id next to the
 //! socket (`sim::Handle::current().sim_id()`) and create a new socket when

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use sim_runtime::Handle;
+use sim_runtime::layer::Handle;
 use sim_runtime::node::NodeId;
 
 use crate::config::DiskConfig;

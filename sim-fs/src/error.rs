@@ -83,10 +83,3 @@ pub(crate) fn no_simulation(what: &str) -> Error {
          (a thread spawned with `std::thread::spawn` is outside the simulation too)"
     ))
 }
-
-pub(crate) fn other_simulation(what: &str) -> Error {
-    Error::other(format!(
-        "`{what}`: this file handle belongs to another simulation (or one that ended); \
-         open files in the simulation that uses them"
-    ))
-}

@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, ready};
 
+use sim_runtime::layer::SimRef;
 use sim_runtime::node::NodeId;
 use sim_runtime::time::Sleep;
 
@@ -44,7 +45,7 @@ use crate::world::{Op, latency};
 /// });
 /// ```
 pub struct File {
-    sim: u64,
+    sim: SimRef,
     node: NodeId,
     boot: u64,
     ino: u64,
@@ -180,7 +181,7 @@ impl OpenOptions {
         })?;
         let seen = op.with(|disk| disk.inode(ino).err_seq);
         Ok(File {
-            sim: op.handle.sim_id(),
+            sim: op.handle.sim_ref(),
             node: op.node,
             boot,
             ino,

@@ -11,8 +11,8 @@ use std::io;
 use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 
+use sim_runtime::layer::{Decision, Handle, SimRef};
 use sim_runtime::node::{NodeEvent, NodeId};
-use sim_runtime::{Decision, Handle};
 
 use crate::config::{Crash, DiskConfig};
 use crate::disk::{Disk, FileData, Survivors};
@@ -142,11 +142,10 @@ impl Op {
 
     /// [`current`](Self::current) for a handle's node, checking the
     /// handle belongs to this simulation.
-    pub(crate) fn for_node(what: &str, sim: u64, node: NodeId) -> io::Result<Op> {
-        let handle = Handle::try_current().map_err(|_| error::no_simulation(what))?;
-        if handle.sim_id() != sim {
-            return Err(error::other_simulation(what));
-        }
+    pub(crate) fn for_node(what: &str, sim: SimRef, node: NodeId) -> io::Result<Op> {
+        let handle = sim
+            .check(format_args!("`{what}`: the file handle"))
+            .map_err(io::Error::other)?;
         let fs = Fs::of(&handle);
         Ok(Op { handle, fs, node })
     }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
-use sim_runtime::Handle;
+use sim_runtime::layer::Handle;
 
 use crate::error;
 use crate::world::{Net, ipv6_of};

@@ -13,7 +13,7 @@ use std::pin::Pin;
 use std::task::{Context, Waker};
 use std::time::Duration;
 
-use sim_runtime::Handle;
+use sim_runtime::layer::Handle;
 use sim_runtime::time::{Instant, Sleep};
 
 /// Virtual nanoseconds since the simulation started.

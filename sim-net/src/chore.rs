@@ -19,7 +19,7 @@
 use std::sync::Arc;
 use std::task::{Wake, Waker};
 
-use sim_runtime::{Bound, Handle};
+use sim_runtime::layer::{Bound, Handle};
 
 /// The work a chore does, given the running simulation.
 type Work = Box<dyn Fn(&Handle)>;

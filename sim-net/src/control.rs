@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use std::mem;
 use std::rc::Rc;
 
-use sim_runtime::Handle;
+use sim_runtime::layer::{Handle, SimRef};
 use sim_runtime::node::{NodeHandle, NodeId};
 
 use crate::alarm::now_nanos;
@@ -38,14 +38,14 @@ pub struct NodeRef(Repr);
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Repr {
     Id(NodeId),
-    /// A node of the simulation with this id (a handle's).
-    Handle(NodeId, u64),
+    /// A node of this simulation (a handle's).
+    Handle(NodeId, SimRef),
     Name(String),
 }
 
 impl From<&NodeHandle> for NodeRef {
     fn from(node: &NodeHandle) -> Self {
-        NodeRef(Repr::Handle(node.id(), node.sim_id()))
+        NodeRef(Repr::Handle(node.id(), node.sim_ref()))
     }
 }
 
@@ -86,15 +86,12 @@ impl NodeRef {
     /// reach into closures, so the lookups are plain `match`es.
     #[track_caller]
     pub(crate) fn resolve(&self, world: &mut World, what: &str) -> NodeId {
-        let current = sim_runtime::Handle::current();
+        let current = sim_runtime::layer::Handle::current();
         let node = match &self.0 {
             Repr::Id(id) => current.node(*id).ok_or(*id),
             Repr::Handle(id, sim) => {
-                if current.sim_id() != *sim {
-                    panic!(
-                        "{what}: the node handle of {id} belongs to another simulation than the one \
-                         running here; node handles are bound to the simulation that built them"
-                    );
+                if let Err(err) = sim.check(format_args!("{what}: the node handle of {id}")) {
+                    panic!("{err}");
                 }
                 current.node(*id).ok_or(*id)
             }

@@ -7,7 +7,7 @@
 use std::io::{Error, ErrorKind};
 use std::net::{IpAddr, SocketAddr};
 
-use sim_runtime::BoundErrorKind;
+use sim_runtime::layer::BoundError;
 
 /// A socket function called where no simulation runs.
 pub(crate) fn no_simulation(what: &str) -> Error {
@@ -20,41 +20,9 @@ pub(crate) fn no_simulation(what: &str) -> Error {
 
 /// A socket used where its simulation is not running: another thread,
 /// another simulation, between runs, or after its simulation ended.
-pub(crate) fn misuse(what: &str, err: &sim_runtime::BoundError) -> Error {
-    match err.kind() {
-        BoundErrorKind::OtherThread => other_thread(what),
-        BoundErrorKind::OtherSimulation { ended: true, .. } | BoundErrorKind::Ended => ended(what),
-        BoundErrorKind::OtherSimulation { seed, .. } => foreign(what, seed),
-        BoundErrorKind::Outside => no_simulation(what),
-        _ => Error::other(format!("{what}: {err}")),
-    }
-}
-
-/// A socket moved to another thread and used there.
-pub(crate) fn other_thread(what: &str) -> Error {
-    Error::other(format!(
-        "{what}: the socket was used on another thread than the one its simulation runs on. \
-         Sockets are `Send` so that libraries accept them, but a simulation runs on one thread \
-         and its sockets must stay there: keep the work inside the simulation (`sim::spawn`) \
-         instead of `std::thread::spawn`"
-    ))
-}
-
-/// A socket from one simulation used in another.
-pub(crate) fn foreign(what: &str, owner_seed: u64) -> Error {
-    Error::other(format!(
-        "{what}: the socket belongs to another simulation (seed {owner_seed:#x}) than the one \
-         running here. Sockets are bound to the simulation that created them: create a new one \
-         in this simulation (a `static` or thread-local that outlives a test is the usual cause)"
-    ))
-}
-
-/// A socket used after its simulation ended.
-pub(crate) fn ended(what: &str) -> Error {
-    Error::other(format!(
-        "{what}: the socket's simulation has ended (its `sim::Runtime` was dropped). \
-         Sockets cannot be used after their simulation ends; create them again in the new one"
-    ))
+/// The runtime's one message for it ([`BoundError`]), naming the method.
+pub(crate) fn misuse(what: &str, err: &BoundError) -> Error {
+    Error::other(err.naming(format_args!("{what}: the socket")))
 }
 
 /// An OS socket handed to the simulated network, or asked of it.

@@ -15,7 +15,7 @@
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
-use sim_runtime::{Decision, Handle};
+use sim_runtime::layer::{Decision, Handle};
 
 use crate::udp::Held;
 use crate::waiters::Waiters;

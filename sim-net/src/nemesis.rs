@@ -42,10 +42,10 @@ use std::ops::RangeInclusive;
 use std::rc::Rc;
 use std::time::Duration;
 
+use sim_runtime::layer::{Decision, Handle};
 use sim_runtime::node::{NodeHandle, NodeState};
 use sim_runtime::task::{AbortHandle, JoinHandle};
 use sim_runtime::time::{Instant, sleep};
-use sim_runtime::{Decision, Handle};
 
 use crate::{LinkConfig, heal as heal_link, isolate, link, partition, partition_oneway, rejoin};
 

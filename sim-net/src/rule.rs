@@ -14,7 +14,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use sim_runtime::Handle;
+use sim_runtime::layer::{Handle, SimRef};
 use sim_runtime::node::NodeId;
 
 use crate::control::{NodeRef, enter};
@@ -235,7 +235,7 @@ impl Rule {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RuleHandle {
     id: u64,
-    sim: u64,
+    sim: SimRef,
 }
 
 /// A rule's counters, from [`RuleHandle::stats`].
@@ -422,7 +422,7 @@ pub fn add_rule(rule: Rule) -> RuleHandle {
     });
     RuleHandle {
         id,
-        sim: handle.sim_id(),
+        sim: handle.sim_ref(),
     }
 }
 
@@ -442,10 +442,9 @@ impl RuleHandle {
     #[track_caller]
     fn with<R>(&self, what: &str, f: impl FnOnce(&Handle, &mut Rules) -> R) -> R {
         let (handle, net) = enter(what);
-        assert!(
-            handle.sim_id() == self.sim,
-            "{what}: this rule was added in another simulation than the one running here"
-        );
+        if let Err(err) = self.sim.check(format_args!("{what}: this rule")) {
+            panic!("{err}");
+        }
         let mut world = net.world.borrow_mut();
         f(&handle, &mut world.rules)
     }

@@ -22,8 +22,8 @@ use std::task::{Context, Poll, Waker, ready};
 
 use futures::FutureExt;
 
+use sim_runtime::layer::{Bound, Decision, Handle};
 use sim_runtime::node::NodeId;
-use sim_runtime::{Bound, Decision, Handle};
 
 use crate::addr::ToSimAddr;
 use crate::alarm::{Alarm, now_nanos};

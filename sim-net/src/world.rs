@@ -20,8 +20,8 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::rc::{Rc, Weak};
 
+use sim_runtime::layer::{Bound, Handle};
 use sim_runtime::node::{NodeEvent, NodeHandle, NodeId};
-use sim_runtime::{Bound, Handle};
 use slab::Slab;
 
 use crate::config::NetConfig;
@@ -540,8 +540,7 @@ impl Owner {
     /// True when running inside the socket's own simulation (destructors
     /// do nothing that needs the simulation otherwise).
     pub(crate) fn in_own_simulation(&self) -> bool {
-        !self.handle.is_closed()
-            && Handle::try_current().is_ok_and(|current| current.sim_id() == self.handle.sim_id())
+        self.handle.sim_ref().is_running()
     }
 
     /// The node's name.

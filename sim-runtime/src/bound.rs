@@ -11,7 +11,17 @@
 //! kept past its simulation) is reported clearly instead of misbehaving,
 //! and no `unsafe` is needed anywhere.
 //!
-//! - [`SimRef`] names a simulation: its id, seed and thread.
+//! This file is the one answer to "does this value belong to the simulation
+//! running here?":
+//!
+//! - [`SimRef`] names a simulation (its id, seed and thread) and makes the
+//!   check: [`SimRef::check`] (and, inside the crate, its fast paths `with`,
+//!   `try_with`, `handle`). Everything that keeps a simulation to use later
+//!   checks through it: join handles, sleeps, node handles, sockets, files,
+//!   rules.
+//! - [`BoundError`] is the one error, [`BoundErrorKind`] says which misuse it
+//!   is (another thread, another simulation, between runs, ended); both live
+//!   in `error.rs` with the rest of the misuse messages.
 //! - [`Bound<T>`] is a `Send + Sync` key to a `T` stored in the simulation.
 
 use std::any::Any;
@@ -24,7 +34,7 @@ use std::thread::{self, ThreadId};
 use slab::Slab;
 
 use crate::context;
-use crate::error;
+use crate::error::{self, BoundError, BoundErrorKind};
 use crate::executor::Handle;
 use crate::waker::SimId;
 
@@ -61,21 +71,74 @@ fn live(id: SimId) -> Option<Handle> {
 }
 
 /// A `Copy`, `Send + Sync` name for one simulation: what a value that may
-/// travel between threads keeps instead of a [`Handle`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct SimRef {
+/// travel between threads, or outlive its simulation, keeps instead of a
+/// [`Handle`], and the one check that it is used where it belongs.
+///
+/// A layer keeps one in the values it gives out (a file handle, a rule's
+/// handle) and calls [`check`](SimRef::check) before each use: it returns
+/// the simulation's [`Handle`] when that simulation is the one running on
+/// this thread, and otherwise a [`BoundError`] saying what is wrong (another
+/// thread, another simulation, between runs, ended) and what to do.
+///
+/// ```
+/// use sim::layer::{BoundErrorKind, Handle, SimRef};
+///
+/// let mut first = sim::Runtime::new(1);
+/// let sim = first.block_on(async { Handle::current().sim_ref() });
+/// first.block_on(async move { assert!(sim.check("a rule").is_ok()) });
+///
+/// let err = sim::Runtime::new(2)
+///     .block_on(async move { sim.check("a rule").unwrap_err() });
+/// let kind = BoundErrorKind::OtherSimulation { seed: 1, ended: false };
+/// assert_eq!(err.kind(), kind);
+/// assert!(err.to_string().starts_with("a rule belongs to another simulation (seed 0x1)"));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SimRef {
     id: SimId,
     seed: u64,
     thread: ThreadId,
 }
 
 impl SimRef {
-    pub(crate) fn of(handle: &Handle) -> SimRef {
+    /// The name of `handle`'s simulation (also [`Handle::sim_ref`]).
+    pub fn of(handle: &Handle) -> SimRef {
         SimRef {
             id: handle.sim_key(),
             seed: handle.seed(),
             thread: handle.owner_thread(),
         }
+    }
+
+    /// The seed of the simulation.
+    pub fn seed(self) -> u64 {
+        self.seed
+    }
+
+    /// The simulation's handle, if it is the one running on this thread;
+    /// otherwise the misuse, its message naming `what` (the object used,
+    /// or the method called and the object: `"sim::fs::File::read: the
+    /// file"`).
+    pub fn check(self, what: impl fmt::Display) -> Result<Handle, BoundError> {
+        self.handle().map_err(|kind| BoundError::new(kind, &what))
+    }
+
+    /// [`check`](SimRef::check) that also accepts the simulation when it
+    /// does not run but is alive on this thread (between two `block_on`
+    /// calls) and no other simulation runs here: for objects that hold their
+    /// simulation and may be used from outside `block_on` (a node handle, a
+    /// runtime handle).
+    pub fn check_on_thread(self, what: impl fmt::Display) -> Result<Handle, BoundError> {
+        self.handle_on_thread()
+            .map_err(|kind| BoundError::new(kind, &what))
+    }
+
+    /// True when this simulation is the one running on this thread: what a
+    /// destructor asks before it touches the simulation (it does nothing
+    /// otherwise).
+    #[inline]
+    pub fn is_running(self) -> bool {
+        context::with_current(|h| h.sim_key() == self.id) == Some(true)
     }
 
     /// Runs `f` with this simulation if it is the one running on this
@@ -86,7 +149,7 @@ impl SimRef {
     pub(crate) fn with<R>(self, what: &dyn fmt::Display, f: impl FnOnce(&Handle) -> R) -> R {
         match self.try_with(f) {
             Ok(r) => r,
-            Err(err) => panic!("{}", err.describe(what)),
+            Err(kind) => panic!("{}", error::misuse(kind, what)),
         }
     }
 
@@ -119,58 +182,19 @@ impl SimRef {
             return Misuse::OtherThread;
         }
         match context::with_current(Handle::sim_key) {
-            Some(_) => Misuse::Foreign { seed: self.seed },
+            Some(_) => Misuse::OtherSimulation {
+                seed: self.seed,
+                ended: live(self.id).is_none(),
+            },
             None if live(self.id).is_some() => Misuse::Outside,
             None => Misuse::Ended,
         }
     }
 }
 
-/// Why a simulation's object cannot be used here.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Misuse {
-    /// On another thread than its simulation's.
-    OtherThread,
-    /// While another simulation runs on this thread.
-    Foreign { seed: u64 },
-    /// On its thread, but while its simulation is not running (between
-    /// `block_on` calls, or outside any).
-    Outside,
-    /// After its simulation ended.
-    Ended,
-}
-
-impl Misuse {
-    fn kind(self, sim: SimRef) -> BoundErrorKind {
-        match self {
-            Misuse::OtherThread => BoundErrorKind::OtherThread,
-            Misuse::Foreign { seed } => BoundErrorKind::OtherSimulation {
-                seed,
-                ended: live(sim.id).is_none(),
-            },
-            Misuse::Outside => BoundErrorKind::Outside,
-            Misuse::Ended => BoundErrorKind::Ended,
-        }
-    }
-
-    pub(crate) fn describe(self, what: &dyn fmt::Display) -> String {
-        match self {
-            Misuse::OtherThread => format!(
-                "{what} was used on another thread than the one its simulation runs on. \
-                 A simulation runs on one thread: values may be `Send` so that libraries \
-                 accept them, but they must stay on the simulation's thread. Keep the work \
-                 inside the simulation (`sim::spawn`, or `spawn_blocking` in the tokio layer) \
-                 instead of `std::thread::spawn`"
-            ),
-            Misuse::Foreign { seed } => error::foreign(&what.to_string(), seed),
-            Misuse::Outside => format!(
-                "{what} was used outside its simulation: use it from code run by `block_on` \
-                 or a `#[sim::test]` function"
-            ),
-            Misuse::Ended => error::ended(&what.to_string()),
-        }
-    }
-}
+/// Why a simulation's object cannot be used here: inside the crate, the
+/// error's kind alone (its message is only worded when it is reported).
+pub(crate) type Misuse = BoundErrorKind;
 
 /// The values stored for [`Bound`] keys, in the simulation's state.
 #[derive(Default)]
@@ -305,10 +329,13 @@ impl<T: 'static> Bound<T> {
 
     /// The value, or why it cannot be reached from here.
     pub fn try_get(&self) -> Result<Rc<T>, BoundError> {
-        self.try_get_value().map_err(|misuse| BoundError {
-            message: misuse.describe(&format_args!("a `sim::Bound<{}>`", short_name::<T>())),
-            kind: misuse.kind(self.sim),
-        })
+        self.try_get_value()
+            .map_err(|kind| BoundError::new(kind, &Self::what()))
+    }
+
+    /// What a misuse message calls this key.
+    fn what() -> String {
+        format!("a `sim::Bound<{}>`", short_name::<T>())
     }
 
     /// The value, or the misuse that keeps it out of reach.
@@ -328,10 +355,9 @@ impl<T: 'static> Bound<T> {
     /// runs here: how a runtime handle kept by the tokio layer spawns onto
     /// its simulation from outside `block_on`.
     pub fn handle(&self) -> Result<Handle, BoundError> {
-        self.sim.handle_on_thread().map_err(|misuse| BoundError {
-            message: misuse.describe(&format_args!("a `sim::Bound<{}>`", short_name::<T>())),
-            kind: misuse.kind(self.sim),
-        })
+        self.sim
+            .handle_on_thread()
+            .map_err(|kind| BoundError::new(kind, &Self::what()))
     }
 }
 
@@ -375,51 +401,6 @@ fn short_name<T>() -> &'static str {
     let name = std::any::type_name::<T>();
     name.rsplit("::").next().unwrap_or(name)
 }
-
-/// Why a [`Bound`] value cannot be reached: another thread, another
-/// simulation, or one that ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BoundError {
-    message: String,
-    kind: BoundErrorKind,
-}
-
-impl BoundError {
-    /// Which misuse it is, for a layer that words its own message (a
-    /// socket names the method that was called).
-    pub fn kind(&self) -> BoundErrorKind {
-        self.kind
-    }
-}
-
-/// Why a [`Bound`] value cannot be reached: [`BoundError::kind`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum BoundErrorKind {
-    /// Used on another thread than the one its simulation runs on.
-    OtherThread,
-    /// Used while another simulation runs on this thread.
-    OtherSimulation {
-        /// The seed of the simulation the value belongs to.
-        seed: u64,
-        /// True if that simulation has ended (a value kept from an earlier
-        /// run, in a `static` or thread-local, is the usual cause).
-        ended: bool,
-    },
-    /// Used on its simulation's thread while that simulation is not
-    /// running (between `block_on` calls).
-    Outside,
-    /// Used after its simulation ended.
-    Ended,
-}
-
-impl fmt::Display for BoundError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for BoundError {}
 
 #[cfg(test)]
 mod tests {

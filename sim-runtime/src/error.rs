@@ -48,6 +48,29 @@ pub(crate) const NESTED_BLOCK_ON: &str = "`block_on` was called inside a running
     (from a task or from the future given to another `block_on`). A simulation runs on one \
     thread and cannot block itself: `.await` the future instead, or `sim::spawn` it";
 
+/// The message for a value bound to a simulation (`what`: the object, or
+/// the method called and the object) used where that simulation is not the
+/// one running: the one wording of every "this belongs to another
+/// simulation" check (`SimRef::check`, `Bound::get`, join handles, sleeps,
+/// node handles, and the layers' sockets and files).
+pub(crate) fn misuse(kind: BoundErrorKind, what: &dyn fmt::Display) -> String {
+    match kind {
+        BoundErrorKind::OtherThread => format!(
+            "{what} was used on another thread than the one its simulation runs on. \
+             A simulation runs on one thread: values may be `Send` so that libraries \
+             accept them, but they must stay on the simulation's thread. Keep the work \
+             inside the simulation (`sim::spawn`, or `spawn_blocking` in the tokio layer) \
+             instead of `std::thread::spawn`"
+        ),
+        BoundErrorKind::OtherSimulation { seed, ended } => foreign(&what.to_string(), seed, ended),
+        BoundErrorKind::Outside => format!(
+            "{what} was used outside its simulation, which is not running now (between \
+             `block_on` calls): use it from code run by `block_on` or a `#[sim::test]` function"
+        ),
+        BoundErrorKind::Ended => ended(&what.to_string()),
+    }
+}
+
 /// The message for a runtime used after the simulation was dropped.
 pub(crate) fn ended(what: &str) -> String {
     format!(
@@ -57,10 +80,76 @@ pub(crate) fn ended(what: &str) -> String {
 }
 
 /// The message for an object from one simulation used in another.
-pub(crate) fn foreign(what: &str, owner_seed: u64) -> String {
+fn foreign(what: &str, owner_seed: u64, ended: bool) -> String {
+    let ended = if ended {
+        " (that simulation has ended)"
+    } else {
+        ""
+    };
     format!(
-        "{what} belongs to another simulation (seed {owner_seed:#x}) than the one running here. \
+        "{what} belongs to another simulation (seed {owner_seed:#x}) than the one running here{ended}. \
          Objects such as join handles, timers and sockets are bound to the simulation that created them: \
          create a new one in this simulation (a `static` or thread-local that outlives a test is the usual cause)"
     )
 }
+
+/// Why a value bound to a simulation (a [`Bound`](crate::Bound), or anything checked
+/// with [`SimRef::check`](crate::layer::SimRef::check)) cannot be used here: another thread, another
+/// simulation, between runs, or one that ended. Its message says which, and
+/// what to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BoundError {
+    message: String,
+    kind: BoundErrorKind,
+}
+
+impl BoundError {
+    pub(crate) fn new(kind: BoundErrorKind, what: &dyn fmt::Display) -> BoundError {
+        BoundError {
+            message: misuse(kind, what),
+            kind,
+        }
+    }
+
+    /// The same misuse, its message naming `what` instead: how a layer
+    /// words the error of a key it resolved (a socket names the method that
+    /// was called, `"sim::net::UdpSocket::send_to: the socket"`).
+    pub fn naming(&self, what: impl fmt::Display) -> BoundError {
+        BoundError::new(self.kind, &what)
+    }
+
+    /// Which misuse it is, for a layer that words its own message (a
+    /// socket names the method that was called).
+    pub fn kind(&self) -> BoundErrorKind {
+        self.kind
+    }
+}
+
+/// Which misuse a [`BoundError`] is: [`BoundError::kind`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BoundErrorKind {
+    /// Used on another thread than the one its simulation runs on.
+    OtherThread,
+    /// Used while another simulation runs on this thread.
+    OtherSimulation {
+        /// The seed of the simulation the value belongs to.
+        seed: u64,
+        /// True if that simulation has ended (a value kept from an earlier
+        /// run, in a `static` or thread-local, is the usual cause).
+        ended: bool,
+    },
+    /// Used on its simulation's thread while that simulation is not
+    /// running (between `block_on` calls).
+    Outside,
+    /// Used after its simulation ended.
+    Ended,
+}
+
+impl fmt::Display for BoundError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for BoundError {}

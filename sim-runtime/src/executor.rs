@@ -38,7 +38,6 @@ use crate::trace::{Decision, EventKind, Trace};
 use crate::waker::{Remote, SimId, TaskWaker};
 
 mod join;
-mod layers;
 mod nodes;
 mod timers;
 
@@ -51,6 +50,12 @@ pub(crate) use timers::TimerWake;
 /// reference to a simulation in a struct, or to ask "am I inside a
 /// simulation?" with [`Handle::try_current`].
 ///
+/// Its methods come in two groups: those for code under test (`current`,
+/// `seed`, `now`, `spawn`, `enter`, `node`, ...) and those for authors of
+/// layers built on the runtime (`extension`, `on_node_event`, `draw`,
+/// `chance`, `record_event`, ...), documented with the
+/// [`layer`](crate::layer) module.
+///
 /// ```
 /// let mut rt = sim::Runtime::new(7);
 /// let handle = rt.handle();
@@ -62,7 +67,7 @@ pub(crate) use timers::TimerWake;
 /// ```
 #[derive(Clone)]
 pub struct Handle {
-    shared: Rc<Shared>,
+    pub(crate) shared: Rc<Shared>,
 }
 
 pub(crate) struct Shared {
@@ -70,7 +75,7 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     /// Virtual nanoseconds since the start; kept outside `state` so reading
     /// the clock never borrows.
-    now: Cell<u64>,
+    pub(crate) now: Cell<u64>,
     /// What the running task last waited on, set by sim's own futures when
     /// they return `Pending` (shown in deadlock reports).
     wait: Cell<Option<WaitPoint>>,
@@ -86,8 +91,8 @@ pub(crate) struct Shared {
     dropping_on: Cell<Option<NodeId>>,
     /// What the running poll may still complete before it must yield (see
     /// [`Handle::poll_proceed`]).
-    budget: Cell<u32>,
-    state: RefCell<State>,
+    pub(crate) budget: Cell<u32>,
+    pub(crate) state: RefCell<State>,
     pub(crate) rng: RefCell<SimRng>,
     /// Values the code under test drew from the seed outside the tape
     /// (`sim::rand`, `getrandom` fills): fixed by the seed, so an
@@ -98,14 +103,14 @@ pub(crate) struct Shared {
     remote: Arc<Remote>,
     /// Per-simulation state of layers built on the runtime, by type, in
     /// creation order.
-    extensions: RefCell<Vec<(TypeId, Rc<dyn Any>)>>,
+    pub(crate) extensions: RefCell<Vec<(TypeId, Rc<dyn Any>)>>,
     /// Called after node events, in registration order.
-    listeners: RefCell<Vec<Listener>>,
+    pub(crate) listeners: RefCell<Vec<Listener>>,
     /// Values behind `Send` keys (`sim::Bound`).
     bound: Store,
 }
 
-struct State {
+pub(crate) struct State {
     tasks: Tasks,
     /// Exactly the live tasks whose `queued` flag is set, except those of
     /// paused nodes, which wait in their node's `held` list.
@@ -113,11 +118,11 @@ struct State {
     timers: TimerQueue<TimerWake>,
     steps: u64,
     next_id: u64,
-    trace: Trace,
+    pub(crate) trace: Trace,
     /// The strategy, with what the run's decisions leave behind.
-    decisions: Recorder,
+    pub(crate) decisions: Recorder,
     /// The first failure noticed while polling (a task panic, a foreign wake).
-    failure: Option<FailureKind>,
+    pub(crate) failure: Option<FailureKind>,
     phase: Phase,
     /// Indexed by `NodeId`.
     nodes: Vec<NodeSlot>,
@@ -139,7 +144,7 @@ enum Phase {
 pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
 
 /// A subscriber to node events.
-type Listener = Rc<dyn Fn(NodeEvent)>;
+pub(crate) type Listener = Rc<dyn Fn(NodeEvent)>;
 
 /// A task's description for reports (`key` holds a slot).
 fn info(tasks: &Tasks, key: usize, nodes: &[NodeSlot]) -> TaskInfo {
@@ -341,12 +346,6 @@ impl Handle {
         &self.shared
     }
 
-    /// Identifies this simulation in the process (to tell whether an object
-    /// belongs to the simulation running now).
-    pub fn sim_id(&self) -> u64 {
-        self.shared.id.0
-    }
-
     pub(crate) fn sim_key(&self) -> SimId {
         self.shared.id
     }
@@ -360,64 +359,15 @@ impl Handle {
         &self.shared.bound
     }
 
-    pub(crate) fn now_nanos(&self) -> u64 {
-        self.shared.now.get()
-    }
-
-    /// Spends one unit of the running poll's cooperative budget.
-    ///
-    /// A leaf future (a timer, a join handle, a socket, a channel) calls this
-    /// when it is about to return `Ready`: while budget is left it gets
-    /// `Ready(())`; once 128 completions were spent in this poll, the task is
-    /// woken and `Pending` is returned, so the task yields and a loop over
-    /// always-ready operations cannot starve the others or spin forever.
-    #[inline]
-    pub fn poll_proceed(&self, cx: &mut Context<'_>) -> Poll<()> {
-        let left = self.shared.budget.get();
-        if left == 0 {
-            cx.waker().wake_by_ref();
-            return Poll::Pending;
-        }
-        self.shared.budget.set(left - 1);
-        Poll::Ready(())
-    }
-
     /// True once the simulation has ended (its `Runtime` was dropped).
     pub fn is_closed(&self) -> bool {
         self.shared.state.borrow().phase == Phase::Closed
-    }
-
-    /// Panics with a clear message if this simulation has ended, or if
-    /// another simulation runs on this thread (`what` names the object).
-    #[track_caller]
-    pub(crate) fn assert_not_foreign(&self, what: &str) {
-        if self.is_closed() {
-            panic!("{}", error::ended(what));
-        }
-        if let Some(other) = context::with_current(|h| h.sim_key()) {
-            if other != self.shared.id {
-                panic!("{}", error::foreign(what, self.seed()));
-            }
-        }
     }
 
     /// Records what the running task is waiting on (for deadlock reports).
     #[inline]
     pub(crate) fn set_wait(&self, wait: WaitPoint) {
         self.shared.wait.set(Some(wait));
-    }
-
-    /// Tells deadlock reports what the running task waits on when a future
-    /// of a layer built on the runtime returns `Pending` (a socket's
-    /// `recv`, an `accept`): `what` is a short description such as
-    /// "a UDP receive", and `at` where the waiting object was created, if
-    /// known. Call it after polling any inner sim future (a `Sleep`), which
-    /// notes its own wait.
-    pub fn note_wait(&self, what: &'static str, at: Option<&'static Location<'static>>) {
-        self.set_wait(WaitPoint {
-            what: crate::task::Wait::Other { what },
-            at,
-        });
     }
 
     /// The node with this id, if it exists in this simulation.

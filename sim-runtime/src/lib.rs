@@ -4,12 +4,15 @@
 //! Users normally depend on the `sim` facade crate, which re-exports this
 //! one. The layers and the core loop are described in `ARCHITECTURE.md`.
 //!
-//! - [`Runtime`] / [`Builder`]: one simulation, driven by `block_on`.
+//! - [`runtime`]: [`Runtime`] / [`runtime::Builder`]: one simulation, driven by
+//!   `block_on` (`Builder` and `Runtime` are re-exported here too).
 //! - [`task`]: `spawn`, `JoinHandle`, `yield_now`.
 //! - [`node`]: the machines of a simulated system: kill, restart, pause.
 //! - [`time`]: virtual `Instant`, `sleep`, `timeout`, `interval`.
 //! - [`rand`]: randomness drawn from the seed.
 //! - [`Failure`]: the report of a run that ended badly.
+//! - [`layer`]: the API for layer authors (a simulated network, disk or RPC
+//!   layer): extensions, node events, decisions, events for the fingerprint.
 //! - [`harness`]: the driver behind `#[sim::test]`: seeds, replay, reports.
 //! - [`getrandom`]: the `getrandom` crate's bytes from the seed (feature `getrandom`).
 // The only unsafe code is in `getrandom` (the symbols the `getrandom` crate
@@ -26,10 +29,11 @@ mod failure;
 pub mod getrandom;
 pub mod harness;
 pub mod history;
+pub mod layer;
 pub mod node;
 mod policy;
 pub mod rand;
-mod runtime;
+pub mod runtime;
 pub mod signal;
 pub mod task;
 mod tasks;
@@ -39,8 +43,8 @@ mod trace;
 mod waker;
 mod watchdog;
 
-pub use bound::{Bound, BoundError, BoundErrorKind};
-pub use error::{ConfigError, NoSimulation};
+pub use bound::Bound;
+pub use error::{BoundError, BoundErrorKind, ConfigError, NoSimulation};
 pub use executor::{EnterGuard, Handle};
 pub use failure::{Failure, FailureKind};
 pub use runtime::{Builder, Runtime};

@@ -316,6 +316,21 @@ pub struct NodeHandle {
 }
 
 impl NodeHandle {
+    /// Panics, at the caller's line, unless the node's simulation is alive
+    /// on this thread and no other runs here (see [`SimRef::check_on_thread`](crate::bound::SimRef::check_on_thread)).
+    #[track_caller]
+    fn check(&self) {
+        if let Err(err) = self.handle.sim_ref().check_on_thread(NODE) {
+            panic!("{err}");
+        }
+    }
+
+    /// The simulation the node belongs to, to check later that it is used
+    /// there ([`SimRef::check`](crate::bound::SimRef::check)).
+    pub fn sim_ref(&self) -> crate::bound::SimRef {
+        self.handle.sim_ref()
+    }
+
     /// The node's id.
     pub fn id(&self) -> NodeId {
         self.id
@@ -353,7 +368,7 @@ impl NodeHandle {
         F: Future + 'static,
         F::Output: 'static,
     {
-        self.handle.assert_not_foreign(NODE);
+        self.check();
         crate::task::spawn_on_node(
             &self.handle,
             future,
@@ -372,7 +387,7 @@ impl NodeHandle {
     /// For the default node, which runs the test body.
     #[track_caller]
     pub fn kill(&self) {
-        self.handle.assert_not_foreign(NODE);
+        self.check();
         assert!(
             self.id != NodeId::DEFAULT,
             "the default node `client` runs the test body and cannot be killed; \
@@ -388,7 +403,7 @@ impl NodeHandle {
     /// Like [`kill`](Self::kill), whether the node is up or down.
     #[track_caller]
     pub fn restart(&self) {
-        self.handle.assert_not_foreign(NODE);
+        self.check();
         if self.state() != NodeState::Down {
             self.kill();
         }
@@ -399,7 +414,7 @@ impl NodeHandle {
     /// (including timers that fire) are held until [`resume`](Self::resume).
     #[track_caller]
     pub fn pause(&self) {
-        self.handle.assert_not_foreign(NODE);
+        self.check();
         self.handle.pause_node(self.id);
     }
 
@@ -427,7 +442,7 @@ impl NodeHandle {
     /// [`sim::time::system_now`]: crate::time::system_now
     #[track_caller]
     pub fn jump_clock_forward(&self, by: Duration) {
-        self.handle.assert_not_foreign(NODE);
+        self.check();
         let offset = self.handle.clock_offset(self.id);
         self.handle
             .set_clock_offset(self.id, offset.saturating_add(nanos_i64(by)));
@@ -437,7 +452,7 @@ impl NodeHandle {
     /// epoch); see [`jump_clock_forward`](Self::jump_clock_forward).
     #[track_caller]
     pub fn jump_clock_backward(&self, by: Duration) {
-        self.handle.assert_not_foreign(NODE);
+        self.check();
         let offset = self.handle.clock_offset(self.id);
         self.handle
             .set_clock_offset(self.id, offset.saturating_sub(nanos_i64(by)));
@@ -446,7 +461,7 @@ impl NodeHandle {
     /// Sets the node's wall clock back to the simulation's.
     #[track_caller]
     pub fn reset_clock(&self) {
-        self.handle.assert_not_foreign(NODE);
+        self.check();
         self.handle.set_clock_offset(self.id, 0);
     }
 
@@ -454,7 +469,7 @@ impl NodeHandle {
     /// nanoseconds (negative: behind).
     #[track_caller]
     pub fn clock_offset_nanos(&self) -> i64 {
-        self.handle.assert_not_foreign(NODE);
+        self.check();
         self.handle.clock_offset(self.id)
     }
 
@@ -495,7 +510,7 @@ impl NodeHandle {
     /// [`sim::signal::ctrl_c`]: crate::signal::ctrl_c
     #[track_caller]
     pub fn ctrl_c(&self) {
-        self.handle.assert_not_foreign(NODE);
+        self.check();
         if !self.handle.deliver_sigint(self.id) {
             self.kill();
         }
@@ -505,7 +520,7 @@ impl NodeHandle {
     /// happened.
     #[track_caller]
     pub fn resume(&self) {
-        self.handle.assert_not_foreign(NODE);
+        self.check();
         self.handle.resume_node(self.id);
     }
 }

@@ -1,4 +1,33 @@
-//! `Runtime` and its `Builder`: one simulation, and the loop that drives it.
+//! One simulation and what configures it: [`Runtime`], its [`Builder`], and
+//! the [`Handle`] futures use to reach it.
+//!
+//! `sim` has three builders, one per thing it builds: this module's
+//! [`Builder`] configures a simulation (seed, limits, start time),
+//! [`sim::node::Builder`](crate::node::Builder) a machine inside one, and
+//! [`sim::task::Builder`](crate::task::Builder) a task. Import them by their
+//! module so the names never collide:
+//!
+//! ```
+//! use std::time::Duration;
+//! use sim::{node, runtime, task};
+//!
+//! let mut rt = runtime::Builder::new()
+//!     .seed(42)
+//!     .max_time(Duration::from_secs(60))
+//!     .build();
+//! rt.block_on(async {
+//!     let server = node::Builder::new("server").build();
+//!     let pong = server.spawn(async { "pong" });
+//!     let client = task::Builder::new().name("client").spawn(async move {
+//!         pong.await.unwrap()
+//!     });
+//!     assert_eq!(client.await.unwrap(), "pong");
+//! });
+//! ```
+//!
+//! `sim::Builder` is the same type as `sim::runtime::Builder`, kept for the
+//! code that names it so. The core loop, [`Runtime::block_on`], is in this
+//! file (see `ARCHITECTURE.md`).
 
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe, Location};
@@ -8,7 +37,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::context;
 use crate::error::{ConfigError, NESTED_BLOCK_ON};
-use crate::executor::{Handle, Next, PollOutcome, Polled};
+pub use crate::executor::{EnterGuard, Handle};
+use crate::executor::{Next, PollOutcome, Polled};
 use crate::failure::{self, Failure};
 use crate::node::NodeId;
 use crate::policy::{Decider, Random};

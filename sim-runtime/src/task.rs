@@ -347,7 +347,7 @@ impl<T: 'static> JoinHandle<T> {
             Ok(handle) => handle.abort(self.key, self.id),
             // Its simulation ended: every task was cancelled with it.
             Err(Misuse::Ended) => {}
-            Err(misuse) => panic!("{}", misuse.describe(&self.what())),
+            Err(misuse) => panic!("{}", crate::error::misuse(misuse, &self.what())),
         }
     }
 
@@ -362,7 +362,7 @@ impl<T: 'static> JoinHandle<T> {
         match self.sim.handle() {
             Ok(handle) => handle.join_finished(self.key, self.id),
             Err(Misuse::Ended) => true,
-            Err(misuse) => panic!("{}", misuse.describe(&self.what())),
+            Err(misuse) => panic!("{}", crate::error::misuse(misuse, &self.what())),
         }
     }
 }
@@ -424,7 +424,7 @@ impl<T: 'static> Future for JoinHandle<T> {
             Ok(handle) => handle,
             // Every task of an ended simulation was cancelled with it.
             Err(Misuse::Ended) => return Poll::Ready(Err(JoinError::shut_down(this.id))),
-            Err(misuse) => panic!("{}", misuse.describe(&this.what())),
+            Err(misuse) => panic!("{}", crate::error::misuse(misuse, &this.what())),
         };
         let mut output = None::<T>;
         match handle.poll_join(this.key, this.id, cx, &mut output) {
@@ -502,7 +502,7 @@ impl AbortHandle {
             Err(Misuse::Ended) => {}
             Err(misuse) => panic!(
                 "{}",
-                misuse.describe(&format_args!("the AbortHandle of {}", self.id))
+                crate::error::misuse(misuse, &format_args!("the AbortHandle of {}", self.id))
             ),
         }
     }
@@ -517,7 +517,7 @@ impl AbortHandle {
             Err(Misuse::Ended) => true,
             Err(misuse) => panic!(
                 "{}",
-                misuse.describe(&format_args!("the AbortHandle of {}", self.id))
+                crate::error::misuse(misuse, &format_args!("the AbortHandle of {}", self.id))
             ),
         }
     }

@@ -44,7 +44,7 @@ thread_local! {
 /// Identifies a simulation within the process. Used only to check that an
 /// object is used in the simulation it belongs to; it never reaches a
 /// schedule, so a process-wide counter is fine here.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct SimId(pub(crate) u64);
 
 impl SimId {

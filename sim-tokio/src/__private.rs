@@ -7,7 +7,7 @@ pub use sim_macros::select_inner;
 /// The runtime, for the expansion of `#[tokio::test]` (`harness`).
 pub use sim_runtime as sim;
 
-use sim_runtime::{Decision, Handle};
+use sim_runtime::layer::{Decision, Handle};
 
 /// The branch a `select!` of `n` branches polls first, given the mask of
 /// its disabled ones: the first enabled one when only one is; otherwise a

@@ -17,8 +17,8 @@ use std::time::Duration;
 // the runtime's.
 pub use tokio::runtime::*;
 
-use sim_runtime::Bound;
 use sim_runtime::harness::Settings;
+use sim_runtime::layer::Bound;
 
 use crate::task::JoinHandle;
 

@@ -14,8 +14,8 @@ use std::rc::{Rc, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use sim_runtime::layer::{Bound, Decision, Handle};
 use sim_runtime::node::{NodeHandle, NodeId, NodeState};
-use sim_runtime::{Bound, Decision, Handle};
 
 use crate::alarm::{instant_at, now_nanos};
 use crate::error;

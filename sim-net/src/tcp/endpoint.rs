@@ -53,8 +53,8 @@ use std::rc::{Rc, Weak};
 use std::sync::Arc;
 use std::task::Waker;
 
+use sim_runtime::layer::{Decision, Handle};
 use sim_runtime::node::NodeId;
-use sim_runtime::{Decision, Handle};
 
 use crate::alarm::Alarm;
 use crate::error::Reset;

@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 
 use futures::FutureExt;
 
-use sim_runtime::Bound;
+use sim_runtime::layer::Bound;
 use sim_runtime::node::{NodeId, NodeState};
 
 use crate::addr::ToSimAddr;

@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::rc::Rc;
 use std::time::Duration;
 
-use sim_runtime::Bound;
+use sim_runtime::layer::Bound;
 
 use crate::alarm::now_nanos;
 use crate::error;

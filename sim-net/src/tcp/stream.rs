@@ -17,8 +17,8 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use sim_runtime::layer::{Bound, Handle};
 use sim_runtime::node::NodeState;
-use sim_runtime::{Bound, Handle};
 
 use crate::addr::ToSimAddr;
 use crate::alarm::now_nanos;

@@ -1,8 +1,7 @@
 //! Nodes as the executor runs them: the node table's operations (add,
-//! kill, restart, pause, resume, ctrl-c), node events and their listeners,
-//! and the per-simulation extensions of layers built on the runtime.
+//! kill, restart, pause, resume, ctrl-c) and the node events they send to
+//! the listeners layers register (see [`crate::layer`]).
 
-use std::any::{Any, TypeId};
 use std::cell::Cell;
 use std::panic::Location;
 use std::rc::Rc;
@@ -319,37 +318,5 @@ impl Handle {
         for listener in listeners {
             listener(event);
         }
-    }
-
-    /// Registers `f` to be called after every node event (killed,
-    /// restarted, paused, resumed), in registration order. This is how a
-    /// layer built on the runtime (the network) reacts to crashes.
-    pub fn on_node_event(&self, f: impl Fn(NodeEvent) + 'static) {
-        self.shared.listeners.borrow_mut().push(Rc::new(f));
-    }
-
-    /// The simulation's instance of `T`, created by `init` on first use: the
-    /// per-simulation state of a layer built on the runtime (the network's
-    /// ports and links), so two simulations never share it.
-    pub fn extension<T: 'static>(&self, init: impl FnOnce() -> T) -> Rc<T> {
-        let id = TypeId::of::<T>();
-        let found = self
-            .shared
-            .extensions
-            .borrow()
-            .iter()
-            .find(|(t, _)| *t == id)
-            .map(|(_, ext)| ext.clone());
-        let ext = match found {
-            Some(ext) => ext,
-            None => {
-                // Created outside the borrow: `init` may use the handle.
-                let ext: Rc<dyn Any> = Rc::new(init());
-                self.shared.extensions.borrow_mut().push((id, ext.clone()));
-                ext
-            }
-        };
-        ext.downcast::<T>()
-            .unwrap_or_else(|_| unreachable!("extensions are stored by their TypeId"))
     }
 }

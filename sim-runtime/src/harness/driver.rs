@@ -1,6 +1,6 @@
 //! The driver: plans the runs of a test, makes each run's decisions with the
 //! test's strategy, and turns the first failure into a report (recorded,
-//! shrunk, replayable).
+//! shrunk, replayable: the steps are in `failed`).
 
 use std::cell::Cell;
 use std::future::Future;
@@ -12,24 +12,25 @@ use std::time::Duration;
 use super::env::{SeedBase, Settings, Shard, Timeline};
 use super::report::{self, Saved};
 use super::{
-    DEFAULT_DEPTH, DEFAULT_MAX_SCHEDULES, DEFAULT_SEEDS, DEFAULT_SHRINK_RUNS, FailedRun, Leaks,
-    Summary, TaskPanics, Test, TestFailure, TestOutput, log, timeline,
+    DEFAULT_DEPTH, DEFAULT_MAX_SCHEDULES, DEFAULT_SEEDS, Leaks, Summary, TaskPanics, Test,
+    TestFailure, TestOutput, log, timeline,
 };
 use crate::explore::Strategy;
 use crate::explore::exhaustive::{
     Branch, Dfs, Levels, first_placement, next_placement, next_prefix,
 };
 use crate::explore::pct::Pct;
-use crate::explore::shrink::{self, Attempt};
-use crate::explore::tape::{Entry, Replay, Tape, trim};
+use crate::explore::tape::{Entry, Replay, Tape};
 use crate::failure::{Failure, FailureKind, count};
 use crate::policy::{Decider, Random};
 use crate::runtime::{Builder, Runtime};
 use crate::trace::Event;
 use crate::watchdog::Watch;
 
+mod failed;
+
 /// Where a run of the test comes from.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Origin {
     /// `SIM_SEED` or `seed = ..`.
     Explicit,
@@ -753,236 +754,6 @@ where
         }
     }
 
-    /// Builds the report of a failing run: records its tape, shrinks it,
-    /// re-runs the result with logging on, writes the log and the
-    /// regression file.
-    fn report(
-        &self,
-        seed: u64,
-        origin: Origin,
-        spec: Spec,
-        run: Run,
-        summary: &Summary,
-    ) -> TestFailure {
-        let original = run.failure.expect("report is called for a failing run");
-        let nondeterministic = matches!(
-            original.kind(),
-            FailureKind::Nondeterminism { .. } | FailureKind::TapeMismatch { .. }
-        );
-        let log_filter = self
-            .settings
-            .log
-            .clone()
-            .unwrap_or_else(|| "info".to_owned());
-        let cargo = report::cargo_command(self.test);
-
-        // The failing run's tape.
-        let recorded = match &spec {
-            Spec::Replay(entries) => Some((
-                trim(entries.clone()),
-                run.fingerprint,
-                run.steps,
-                run.preemptions,
-            )),
-            _ if nondeterministic => None,
-            _ => {
-                let again = self.run_once(seed, &spec, Record::Nothing, true);
-                Some((
-                    trim(again.tape.unwrap_or_default()),
-                    again.fingerprint,
-                    again.steps,
-                    again.preemptions,
-                ))
-            }
-        };
-        let mut rerun_note = recorded.as_ref().and_then(|(_, fingerprint, _, _)| {
-            (*fingerprint != run.fingerprint).then(|| {
-                format!(
-                    "running the seed again ran differently (fingerprint {fingerprint:#x}, first run {:#x}): \
-                     the test is not deterministic; run it with SIM_CHECK_DETERMINISM=1 to find where",
-                    run.fingerprint
-                )
-            })
-        });
-
-        // Shrink it, then run the result with logging on.
-        let key = Self::failure_key(&original);
-        let budget = self.settings.shrink.unwrap_or(DEFAULT_SHRINK_RUNS);
-        let mut shrunk = None;
-        if let Some((tape, _, steps, preemptions)) =
-            recorded.as_ref().filter(|_| rerun_note.is_none())
-        {
-            let (best, runs) = if budget > 0 && !matches!(origin, Origin::Replay) {
-                // A cap on wall time keeps a slow test from shrinking for
-                // ever; when it cuts the search, the report says so.
-                let deadline = std::time::Instant::now() + Duration::from_secs(10);
-                let mut capped = false;
-                let max_steps = *steps;
-                let result = shrink::shrink(tape.clone(), &key, budget, max_steps, |candidate| {
-                    if std::time::Instant::now() > deadline {
-                        capped = true;
-                        return None;
-                    }
-                    let attempt = self.run_once(
-                        seed,
-                        &Spec::Lenient(candidate.to_vec()),
-                        Record::Nothing,
-                        true,
-                    );
-                    Some(Attempt {
-                        failure: attempt.failure.as_ref().map(Self::failure_key),
-                        tape: attempt.tape.unwrap_or_default(),
-                        steps: attempt.steps,
-                    })
-                });
-                if capped {
-                    rerun_note = Some("shrinking stopped at its 10 s wall-time cap".to_owned());
-                }
-                result
-            } else {
-                (tape.clone(), 0)
-            };
-            shrunk = Some(Shrunk {
-                original: (*steps, *preemptions, shrink::size(tape).0),
-                tape: best,
-                runs,
-            });
-        }
-
-        // The replay string, and the tape it decodes to: the run shown is
-        // that tape's, so the string printed is the string checked.
-        let mut tape_string = shrunk.as_ref().map(|s| {
-            Tape {
-                seed,
-                test: Tape::tag(&self.test.id()),
-                entries: s.tape.clone(),
-            }
-            .encode()
-        });
-        let decoded = tape_string
-            .as_deref()
-            .map(|text| Tape::decode(text, &self.test.id()));
-        // Recorded in full only when a timeline is wanted: passing runs
-        // never pay for it, and recording changes nothing in the run.
-        let record = match self.timeline() {
-            Timeline::Off => Record::Nothing,
-            _ => Record::Timeline,
-        };
-        let (guard, lines) = log::capture(&log_filter, false);
-        let shown = match &decoded {
-            Some(Ok(tape)) => {
-                self.run_once(seed, &Spec::Replay(tape.entries.clone()), record, false)
-            }
-            _ => self.run_once(seed, &spec, record, false),
-        };
-        drop(guard);
-        let captured = log::take_lines(&lines);
-        let timeline = self.write_timeline(seed, &shown, &captured, shown.failure.as_ref());
-        let log: Vec<String> = captured.into_iter().map(|c| c.line).collect();
-        if let Some(text) = tape_string.take_if(|_| {
-            !matches!(decoded, Some(Ok(_)))
-                || shown.failure.as_ref().map(Self::failure_key).as_ref() != Some(&key)
-        }) {
-            let what = match (&decoded, &shown.failure) {
-                (Some(Err(e)), _) => format!("does not decode ({e})"),
-                (_, None) => "passed".to_owned(),
-                (_, Some(f)) => format!("failed otherwise ({})", Self::failure_key(f)),
-            };
-            let note = format!(
-                "the replay string {text} {what} when replayed, so it is not given as the way \
-                 to replay: replay by seed instead; either the test is not deterministic \
-                 (SIM_CHECK_DETERMINISM=1 finds where) or sim has a bug (please report it)"
-            );
-            rerun_note = Some(match rerun_note {
-                Some(earlier) => format!("{earlier}; {note}"),
-                None => note,
-            });
-        }
-        let (mut failure, fingerprint) = match shown.failure {
-            // The shown run stands unless it was a replay string's that did not reproduce.
-            Some(failure) if !nondeterministic && (decoded.is_none() || tape_string.is_some()) => {
-                (failure, shown.fingerprint)
-            }
-            _ => (original, run.fingerprint),
-        };
-
-        // How to replay it: by seed for the random strategy, by tape otherwise.
-        let check = if self.check_determinism() || nondeterministic {
-            "SIM_CHECK_DETERMINISM=1 "
-        } else {
-            ""
-        };
-        let by_seed = matches!(spec, Spec::Random) || nondeterministic || tape_string.is_none();
-        let seed_command = format!("SIM_SEED={seed:#x} {check}{cargo}");
-        let tape_command = tape_string
-            .as_ref()
-            .map(|t| format!("SIM_REPLAY={t} {cargo}"));
-        match (&tape_command, by_seed) {
-            (Some(tape), false) => failure.set_replay(tape.clone()),
-            _ => failure.set_replay(seed_command),
-        }
-        let shrink_line = shrunk.as_ref().map(|s| {
-            let (steps, preemptions, faults) = s.original;
-            format!(
-                "{}, {}, {} -> {}, {}, {} ({})",
-                count(steps, "step"),
-                count(preemptions, "preemption"),
-                count(faults as u64, "fault"),
-                count(shown.steps, "step"),
-                count(shown.preemptions, "preemption"),
-                count(shrink::size(&s.tape).0 as u64, "fault"),
-                count(s.runs as u64, "shrinking run"),
-            )
-        });
-        let tape_line = if by_seed { tape_command.clone() } else { None };
-
-        let log_file = report::log_file(self.test, seed);
-        let log_file = std::fs::create_dir_all(log_file.parent().unwrap_or(&log_file))
-            .and_then(|()| std::fs::write(&log_file, log.join("\n") + "\n"))
-            .ok()
-            .map(|()| log_file);
-
-        // Seeds and tapes given explicitly are known already.
-        let regressions = report::regression_file(self.test, self.settings);
-        // A misuse fails every seed alike: there is no seed worth keeping.
-        let misuse = failure.kind().misuse();
-        let to_save = match origin {
-            _ if misuse.is_some() => None,
-            Origin::Range if by_seed => Some(Saved::Seed(seed)),
-            Origin::Range | Origin::Search => tape_string.clone().map(Saved::Tape),
-            _ => None,
-        };
-        let regression_saved = match (&regressions, to_save) {
-            (Some(path), Some(saved)) => {
-                report::save_regression(path, self.test, &saved, &failure.kind().summary())
-                    .ok()
-                    .map(|()| path.clone())
-            }
-            _ => None,
-        };
-        TestFailure {
-            inner: Box::new(FailedRun {
-                test: self.test.id(),
-                seed,
-                strategy: spec.name(),
-                seeds_passed: summary.seeds_passed.max(summary.schedules),
-                from_regressions: regressions.filter(|_| origin == Origin::Regression),
-                failure,
-                fingerprint,
-                log,
-                log_file,
-                timeline,
-                log_filter,
-                rerun_note,
-                regression_saved,
-                misuse,
-                tape: tape_string,
-                tape_line,
-                shrink_line,
-            }),
-        }
-    }
-
     /// Appends the `SIM_REPORT` line of a seed: `(failure, fingerprint,
     /// virtual time, steps)` of the run the test reports.
     fn append_record(
@@ -1009,14 +780,6 @@ where
             panic!("sim: cannot append to SIM_REPORT={}: {e}", path.display());
         }
     }
-}
-
-/// A shrunk tape, with the sizes of the run it came from.
-struct Shrunk {
-    /// Steps, preemptions and faults of the original run.
-    original: (u64, u64, usize),
-    tape: Vec<Entry>,
-    runs: usize,
 }
 
 /// Progress on stderr for long runs: at most a line a second, and a summary

@@ -299,7 +299,7 @@ impl<T> Drop for JoinSet<T> {
         for (_, member) in &self.members {
             // Outside the simulation (it ended), its tasks already went.
             let abort = member.handle.abort_handle();
-            if sim_runtime::Handle::try_current().is_ok() {
+            if sim_runtime::layer::Handle::try_current().is_ok() {
                 abort.abort();
             }
         }

@@ -117,7 +117,7 @@ impl Drop for LocalSet {
     fn drop(&mut self) {
         let tasks = std::mem::take(&mut self.tracker.borrow_mut().tasks);
         for task in tasks {
-            if task.id().as_u64() != 0 && sim_runtime::Handle::try_current().is_ok() {
+            if task.id().as_u64() != 0 && sim_runtime::layer::Handle::try_current().is_ok() {
                 task.abort();
             }
         }

@@ -91,7 +91,7 @@ where
 /// Spends one unit of the task's cooperative budget, yielding when it is
 /// used up (128 completions per poll, as in tokio).
 pub async fn consume_budget() {
-    std::future::poll_fn(|cx| match sim_runtime::Handle::try_current() {
+    std::future::poll_fn(|cx| match sim_runtime::layer::Handle::try_current() {
         Ok(handle) => handle.poll_proceed(cx),
         Err(_) => std::task::Poll::Ready(()),
     })
@@ -147,7 +147,7 @@ impl<'a> Builder<'a> {
         F::Output: 'static,
     {
         let location = Location::caller();
-        sim_runtime::Handle::try_current()
+        sim_runtime::layer::Handle::try_current()
             .map_err(|err| io::Error::other(format!("{err} (task spawned at {location})")))?;
         Ok(self.sim().spawn(future))
     }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::task::Waker;
 use std::time::Duration;
 
-use sim_runtime::{Decision, Handle};
+use sim_runtime::layer::{Decision, Handle};
 
 use super::{Endpoint, MAX_RTO, WakeAll, node_name};
 use crate::alarm::now_nanos;
