@@ -78,6 +78,12 @@ impl SimRef {
         }
     }
 
+    /// Whether `handle` is this simulation's.
+    #[inline]
+    pub(crate) fn is(self, handle: &Handle) -> bool {
+        handle.sim_key() == self.id
+    }
+
     /// Runs `f` with this simulation if it is the one running on this
     /// thread, and reports the misuse otherwise (`what` names the object).
     ///

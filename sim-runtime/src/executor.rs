@@ -360,7 +360,19 @@ impl Handle {
         &self.shared.bound
     }
 
-    pub(crate) fn now_nanos(&self) -> u64 {
+    /// The current virtual time in nanoseconds since the start: the unit
+    /// of [`LayerTimer`](crate::LayerTimer) deadlines, for layers that keep
+    /// time as integers.
+    ///
+    /// ```
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async {
+    ///     sim::time::sleep(std::time::Duration::from_micros(3)).await;
+    ///     assert_eq!(sim::Handle::current().now_nanos(), 3_000);
+    /// });
+    /// ```
+    #[inline]
+    pub fn now_nanos(&self) -> u64 {
         self.shared.now.get()
     }
 
