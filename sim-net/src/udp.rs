@@ -62,12 +62,18 @@ impl OnTheWire {
 
     /// Queues a datagram; whether it is now the first to arrive.
     fn insert(&mut self, key: (u64, u64), datagram: Datagram) -> bool {
-        let i = match self.0.back() {
-            Some((last, _)) if *last > key => self.0.partition_point(|(k, _)| *k < key),
-            _ => self.0.len(),
-        };
-        self.0.insert(i, (key, datagram));
-        i == 0
+        match self.0.back() {
+            Some((last, _)) if *last > key => {
+                let i = self.0.partition_point(|(k, _)| *k < key);
+                self.0.insert(i, (key, datagram));
+                i == 0
+            }
+            last => {
+                let first = last.is_none();
+                self.0.push_back((key, datagram));
+                first
+            }
+        }
     }
 
     /// Takes out the first datagram if it has arrived by `now`.
@@ -235,16 +241,16 @@ impl UdpState {
             ..
         } = self;
         let Some(first) = waiters.first() else {
-            alarm.clear();
+            alarm.clear_at(now);
             return;
         };
         if !arrived.is_empty() || closed.is_some() {
-            alarm.clear();
+            alarm.clear_at(now);
             waiters.wake_all();
             return;
         }
         match in_flight.first_at() {
-            None => alarm.clear(),
+            None => alarm.clear_at(now),
             Some(at) if at <= now => waiters.wake_all(),
             Some(at) => alarm.set(handle, at, first),
         }
@@ -401,6 +407,13 @@ pub(crate) fn link_word(from: NodeId, to: NodeId) -> u64 {
 /// Sends one datagram from `(src, from)` to `to` on node `dst`: draws its
 /// fate and queues it at the socket bound there (to `to`'s address, or a
 /// wildcard covering it).
+///
+/// The hot path of every simulation that uses UDP: one link lookup, no
+/// allocation (the payload goes into a recycled buffer), and the features
+/// not in use (rules, isolated nodes, held links, duplicates) cost a check
+/// each. The order of the recorded events and decisions (the send, the
+/// rules' events, loss, duplication, each copy's latency) is what a seed
+/// means, and stays as it is.
 #[allow(clippy::too_many_arguments)]
 fn transmit(
     world: &mut World,
@@ -419,8 +432,6 @@ fn transmit(
     let message = world.next_message();
     handle.note("net.msg", message, 0);
     handle.note("net.head", message, head(data));
-    let config = world.link_config(src, dst);
-    let cut = world.is_cut(src, dst);
     let target = world
         .node(dst)
         .and_then(|n| n.udp.lookup(to.ip(), to.port(), Weak::upgrade));
@@ -434,7 +445,11 @@ fn transmit(
             dst_port: to.port(),
         },
     );
+    let isolated = src != dst && world.is_isolated(src, dst);
+    let default = world.config.link_config();
     let link = world.link_mut(src, dst);
+    let config = link.config.unwrap_or(default);
+    let cut = isolated || (src != dst && link.partitioned);
     link.stats.sent += 1;
     if cut || verdict.drop || handle.chance(Decision::Loss, config.loss_rate()) {
         link.stats.dropped += 1;
@@ -454,32 +469,36 @@ fn transmit(
     } else {
         1
     };
+    let held = link.held;
     for copy in 0..copies {
         let at = now + config.draw_latency(handle) + verdict.delay;
-        let datagram = Datagram {
-            from,
-            src,
-            data: data.to_vec(),
-            copy: message << 1 | copy,
-        };
-        let link = world.link_mut(src, dst);
+        let copy = message << 1 | copy;
         match &target {
             None => {
-                link.stats.dropped += 1;
+                world.link_mut(src, dst).stats.dropped += 1;
                 handle.note("net.lost", message, LOST_NO_SOCKET);
             }
-            Some(target) if link.held => link.held_udp.push(Held {
-                target: Rc::downgrade(target),
-                dst,
-                to,
-                at,
-                datagram,
-            }),
             Some(target) => {
-                handle.note("net.arrive", datagram.copy, at);
-                target
-                    .borrow_mut()
-                    .enqueue(world, handle, now, at, datagram);
+                let datagram = Datagram {
+                    from,
+                    src,
+                    data: world.payloads.copy_of(data),
+                    copy,
+                };
+                if held {
+                    world.link_mut(src, dst).held_udp.push(Held {
+                        target: Rc::downgrade(target),
+                        dst,
+                        to,
+                        at,
+                        datagram,
+                    });
+                } else {
+                    handle.note("net.arrive", copy, at);
+                    target
+                        .borrow_mut()
+                        .enqueue(world, handle, now, at, datagram);
+                }
             }
         }
     }
@@ -618,7 +637,6 @@ impl Udp {
             return Err(err);
         }
         st.settle(&mut world, now);
-        drop(world);
         let Some(datagram) = st.arrived.front() else {
             return Ok(None);
         };
@@ -628,7 +646,9 @@ impl Udp {
         if take == Take::Recv {
             let datagram = st.arrived.pop_front().expect("looked at above");
             st.arrived_bytes -= datagram.data.len();
+            world.payloads.recycle(datagram.data);
         }
+        drop(world);
         st.waiters.remove(key);
         if !st.waiters.is_empty() {
             st.rearm(handle, now);

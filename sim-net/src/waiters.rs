@@ -36,7 +36,9 @@ impl Waiters {
     /// Removes the future holding `key`, if it waits.
     pub(crate) fn remove(&mut self, key: &mut WaiterKey) {
         if let Some(k) = key.take() {
-            self.list.retain(|(id, _)| *id != k);
+            if let Some(i) = self.list.iter().position(|(id, _)| *id == k) {
+                self.list.remove(i);
+            }
         }
     }
 
