@@ -16,6 +16,12 @@
 //! deadlines (every millisecond of a run), so this beats a binary heap,
 //! whose pop walks the whole height of the heap (W2: 1,781 instructions per
 //! firing with the heap).
+//!
+//! The latest deadline's list is kept out of the map: a clock only moves
+//! forward, so timers are mostly armed at or after the latest deadline, and
+//! a queue with one deadline at a time (a request waiting for its answer, a
+//! network's ping-pong) then arms and expires without touching the map
+//! (W3: 240 instructions per datagram went to the map's insert and remove).
 
 use std::collections::BTreeMap;
 
@@ -48,7 +54,11 @@ struct List {
 #[derive(Debug)]
 pub(crate) struct TimerQueue<T> {
     entries: Slab<Entry<T>>,
+    /// The lists of the armed deadlines before `last`'s.
     deadlines: BTreeMap<u64, List>,
+    /// The latest armed deadline and its list; `None` only when nothing is
+    /// armed. Every deadline in `deadlines` is earlier.
+    last: Option<(u64, List)>,
     armed: usize,
 }
 
@@ -63,6 +73,7 @@ impl<T> TimerQueue<T> {
         TimerQueue {
             entries: Slab::new(),
             deadlines: BTreeMap::new(),
+            last: None,
             armed: 0,
         }
     }
@@ -120,26 +131,48 @@ impl<T> TimerQueue<T> {
 
     /// The earliest armed deadline.
     pub(crate) fn next_deadline(&self) -> Option<u64> {
-        self.deadlines
-            .first_key_value()
-            .map(|(deadline, _)| *deadline)
+        match self.deadlines.first_key_value() {
+            Some((deadline, _)) => Some(*deadline),
+            None => self.last.map(|(deadline, _)| deadline),
+        }
     }
 
     /// Expires the earliest entry whose deadline is at or before `now`.
     ///
     /// The entry stays in the queue (expired) until removed.
     pub(crate) fn poll(&mut self, now: u64) -> Option<TimerKey> {
-        let mut first = self.deadlines.first_entry()?;
-        if *first.key() > now {
-            return None;
-        }
         // The head of the earliest list, unlinked without a second search.
-        let key = first.get().head;
+        let key = match self.deadlines.first_entry() {
+            Some(mut first) => {
+                if *first.key() > now {
+                    return None;
+                }
+                let key = first.get().head;
+                let next = self.entries[key].next;
+                if next == NIL {
+                    first.remove();
+                } else {
+                    first.get_mut().head = next;
+                }
+                key
+            }
+            None => {
+                let (deadline, list) = self.last.as_mut()?;
+                if *deadline > now {
+                    return None;
+                }
+                let key = list.head;
+                let next = self.entries[key].next;
+                if next == NIL {
+                    self.last = None;
+                } else {
+                    list.head = next;
+                }
+                key
+            }
+        };
         let next = self.entries[key].next;
-        if next == NIL {
-            first.remove();
-        } else {
-            first.get_mut().head = next;
+        if next != NIL {
             self.entries[next].prev = NIL;
         }
         self.entries[key].armed = false;
@@ -150,6 +183,7 @@ impl<T> TimerQueue<T> {
     /// Removes every entry, returning the payloads in key order.
     pub(crate) fn drain(&mut self) -> Vec<T> {
         self.deadlines.clear();
+        self.last = None;
         self.armed = 0;
         self.entries.drain().map(|entry| entry.value).collect()
     }
@@ -157,10 +191,21 @@ impl<T> TimerQueue<T> {
     /// Appends an unarmed entry to its deadline's list.
     fn link(&mut self, key: usize) {
         let deadline = self.entries[key].deadline;
-        let list = self.deadlines.entry(deadline).or_insert(List {
+        let new = List {
             head: key,
             tail: NIL,
-        });
+        };
+        let list = match &mut self.last {
+            Some((last, list)) if *last == deadline => list,
+            Some((last, _)) if *last > deadline => self.deadlines.entry(deadline).or_insert(new),
+            last => {
+                // A new latest deadline: the previous one joins the map.
+                if let Some((before, list)) = last.replace((deadline, new)) {
+                    self.deadlines.insert(before, list);
+                }
+                &mut last.as_mut().expect("just set").1
+            }
+        };
         let prev = list.tail;
         list.tail = key;
         if prev != NIL {
@@ -188,9 +233,21 @@ impl<T> TimerQueue<T> {
         if next != NIL {
             self.entries[next].prev = prev;
         }
+        let is_last = self.last.is_some_and(|(last, _)| last == deadline);
         if prev == NIL && next == NIL {
-            self.deadlines.remove(&deadline);
-        } else if let Some(list) = self.deadlines.get_mut(&deadline) {
+            // Its list is empty now.
+            if is_last {
+                self.last = self.deadlines.pop_last();
+            } else {
+                self.deadlines.remove(&deadline);
+            }
+            return;
+        }
+        let list = match &mut self.last {
+            Some((_, list)) if is_last => Some(list),
+            _ => self.deadlines.get_mut(&deadline),
+        };
+        if let Some(list) = list {
             if prev == NIL {
                 list.head = next;
             }
