@@ -4,20 +4,29 @@
 //! is borrowed only for the send). Allocating that copy and freeing it when
 //! the datagram is received was an allocation and a free per datagram; the
 //! network keeps the buffers of received datagrams instead and hands them
-//! to the next sends. The pool is bounded in count and in the size of the
+//! to the next sends. The pool is bounded in bytes and in the size of the
 //! buffers it keeps, so a burst of large datagrams leaves no memory behind.
 
-/// How many buffers the pool keeps at most.
-const KEEP: usize = 64;
+/// How many bytes of buffers the pool keeps at most (each counted with its
+/// `Vec`): one default receive buffer's worth, enough for a mesh's round of
+/// small datagrams (W4: 380 heartbeats on their way at once).
+const KEEP_BYTES: usize = 256 * 1024;
 
 /// The largest buffer the pool keeps, in bytes (a typical request or
 /// heartbeat fits; a 64 KiB datagram's buffer goes back to the allocator).
-const KEEP_BYTES: usize = 2048;
+const KEEP_LARGEST: usize = 2048;
+
+/// What a kept buffer counts against [`KEEP_BYTES`].
+fn cost(buf: &Vec<u8>) -> usize {
+    buf.capacity() + std::mem::size_of::<Vec<u8>>()
+}
 
 /// Buffers of received datagrams, for the next sends.
 #[derive(Debug, Default)]
 pub(crate) struct Payloads {
     free: Vec<Vec<u8>>,
+    /// The kept buffers' bytes, counted by `cost`.
+    bytes: usize,
 }
 
 impl Payloads {
@@ -26,6 +35,7 @@ impl Payloads {
     pub(crate) fn copy_of(&mut self, data: &[u8]) -> Vec<u8> {
         match self.free.pop() {
             Some(mut buf) => {
+                self.bytes -= cost(&buf);
                 buf.clear();
                 buf.extend_from_slice(data);
                 buf
@@ -37,7 +47,8 @@ impl Payloads {
     /// Takes back the buffer of a datagram that was received.
     #[inline]
     pub(crate) fn recycle(&mut self, buf: Vec<u8>) {
-        if self.free.len() < KEEP && buf.capacity() <= KEEP_BYTES {
+        if buf.capacity() <= KEEP_LARGEST && self.bytes + cost(&buf) <= KEEP_BYTES {
+            self.bytes += cost(&buf);
             self.free.push(buf);
         }
     }
@@ -56,11 +67,14 @@ mod tests {
         let b = pool.copy_of(b"hi");
         assert_eq!(b, b"hi");
         assert_eq!(b.as_ptr(), ptr, "the buffer was reused");
-        pool.recycle(vec![0; KEEP_BYTES + 1]);
+        assert_eq!(pool.bytes, 0);
+        pool.recycle(vec![0; KEEP_LARGEST + 1]);
         assert!(pool.free.is_empty(), "a large buffer is not kept");
-        for _ in 0..KEEP + 10 {
-            pool.recycle(Vec::with_capacity(8));
+        let each = cost(&Vec::with_capacity(KEEP_LARGEST));
+        for _ in 0..KEEP_BYTES / each + 10 {
+            pool.recycle(Vec::with_capacity(KEEP_LARGEST));
         }
-        assert_eq!(pool.free.len(), KEEP);
+        assert_eq!(pool.free.len(), KEEP_BYTES / each);
+        assert!(pool.bytes <= KEEP_BYTES);
     }
 }
