@@ -101,11 +101,16 @@ impl<T> Ports<T> {
         f: impl Fn(&T) -> Option<R>,
     ) -> Option<R> {
         let entries = self.map.get(&port)?;
-        let exact = entries.iter().filter(|(bound, _)| *bound == dst);
-        let wildcard = entries
+        // Two plain passes (not a chained iterator): every datagram sent
+        // looks its receiver up here.
+        let mut exact = entries.iter().filter(|(bound, _)| *bound == dst);
+        if let Some(found) = exact.find_map(|(_, value)| f(value)) {
+            return Some(found);
+        }
+        entries
             .iter()
-            .filter(|(bound, _)| *bound != dst && covers(*bound, dst));
-        exact.chain(wildcard).find_map(|(_, value)| f(value))
+            .filter(|(bound, _)| *bound != dst && covers(*bound, dst))
+            .find_map(|(_, value)| f(value))
     }
 
     /// The bindings of `port`, in binding order.

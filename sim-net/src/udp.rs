@@ -619,13 +619,15 @@ impl Udp {
     }
 
     /// The first datagram due, received or peeked at (copied into `buf`,
-    /// truncated to it), with its sender; `None` when nothing is due. The
-    /// future holding `key` stops waiting when it gets an answer.
+    /// truncated to it), with its sender; `None` when nothing is due, after
+    /// registering `cx`'s waker under `key` if this is a poll. The future
+    /// holding `key` stops waiting when it gets an answer.
     fn first_due(
         &self,
         take: Take,
         buf: &mut [u8],
         key: &mut WaiterKey,
+        cx: Option<&Context<'_>>,
     ) -> io::Result<Option<(usize, SocketAddr)>> {
         let handle = &self.owner.handle;
         let now = now_nanos(handle);
@@ -638,6 +640,13 @@ impl Udp {
         }
         st.settle(&mut world, now);
         let Some(datagram) = st.arrived.front() else {
+            drop(world);
+            // A poll waits for the next arrival, under the same borrow.
+            if let Some(cx) = cx {
+                st.waiters.register(key, cx.waker());
+                st.rearm(handle, now);
+                handle.note_wait("a UDP receive (no datagram due yet)", None);
+            }
             return Ok(None);
         };
         let n = datagram.data.len().min(buf.len());
@@ -664,17 +673,10 @@ impl Udp {
         buf: &mut [u8],
         key: &mut WaiterKey,
     ) -> Poll<io::Result<(usize, SocketAddr)>> {
-        match self.first_due(take, buf, key) {
+        match self.first_due(take, buf, key, Some(cx)) {
             Ok(Some(got)) => Poll::Ready(Ok(got)),
             Err(err) => Poll::Ready(Err(err)),
-            Ok(None) => {
-                let handle = &self.owner.handle;
-                let mut st = self.state.borrow_mut();
-                st.waiters.register(key, cx.waker());
-                st.rearm(handle, now_nanos(handle));
-                handle.note_wait("a UDP receive (no datagram due yet)", None);
-                Poll::Pending
-            }
+            Ok(None) => Poll::Pending,
         }
     }
 
@@ -695,7 +697,7 @@ impl Udp {
 
     /// The first datagram due, or `WouldBlock`.
     fn try_take(&self, take: Take, buf: &mut [u8], what: &str) -> io::Result<(usize, SocketAddr)> {
-        self.first_due(take, buf, &mut None)?
+        self.first_due(take, buf, &mut None, None)?
             .ok_or_else(|| error::would_block(what))
     }
 }
@@ -907,8 +909,7 @@ impl UdpSocket {
     /// `NotConnected` if [`connect`](Self::connect) was not called.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         const WHAT: &str = "sim::net::UdpSocket::recv";
-        self.udp(WHAT)?.peer()?;
-        let mut waiting = Waiting::new(self);
+        let mut waiting = Waiting::connected(self);
         let (n, _) = poll_fn(|cx| waiting.poll(cx, Take::Recv, buf, WHAT)).await?;
         Ok(n)
     }
@@ -955,8 +956,7 @@ impl UdpSocket {
     /// `NotConnected` if [`connect`](Self::connect) was not called.
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         const WHAT: &str = "sim::net::UdpSocket::peek";
-        self.udp(WHAT)?.peer()?;
-        let mut waiting = Waiting::new(self);
+        let mut waiting = Waiting::connected(self);
         let (n, _) = poll_fn(|cx| waiting.poll(cx, Take::Peek, buf, WHAT)).await?;
         Ok(n)
     }
@@ -1135,11 +1135,26 @@ impl UdpSocket {
 struct Waiting<'a> {
     socket: &'a UdpSocket,
     key: WaiterKey,
+    /// Whether the first poll checks that the socket is connected (`recv`,
+    /// `peek`): there, not before, so the receive looks its socket up once.
+    check_peer: bool,
 }
 
 impl<'a> Waiting<'a> {
     fn new(socket: &'a UdpSocket) -> Waiting<'a> {
-        Waiting { socket, key: None }
+        Waiting {
+            socket,
+            key: None,
+            check_peer: false,
+        }
+    }
+
+    /// A receive from the connected peer: `NotConnected` unless connected.
+    fn connected(socket: &'a UdpSocket) -> Waiting<'a> {
+        Waiting {
+            check_peer: true,
+            ..Waiting::new(socket)
+        }
     }
 
     fn poll(
@@ -1149,10 +1164,16 @@ impl<'a> Waiting<'a> {
         buf: &mut [u8],
         what: &str,
     ) -> Poll<io::Result<(usize, SocketAddr)>> {
-        match self.socket.udp(what) {
-            Ok(udp) => udp.poll_take(cx, take, buf, &mut self.key),
-            Err(err) => Poll::Ready(Err(err)),
+        let udp = match self.socket.udp(what) {
+            Ok(udp) => udp,
+            Err(err) => return Poll::Ready(Err(err)),
+        };
+        if std::mem::take(&mut self.check_peer) {
+            if let Err(err) = udp.peer() {
+                return Poll::Ready(Err(err));
+            }
         }
+        udp.poll_take(cx, take, buf, &mut self.key)
     }
 }
 
