@@ -159,6 +159,69 @@ pub(crate) struct UdpState {
     net: Weak<Net>,
     /// Multicast groups joined, with their interface, in join order.
     pub(crate) groups: Vec<(IpAddr, u32)>,
+    /// Where the socket's recent unicast datagrams went.
+    routes: Routes,
+}
+
+/// Where a socket's recent unicast datagrams went, so that sending to one
+/// of those addresses again skips the route, the choice of the source
+/// address and the receiver's lookup in its node's port table: a connected
+/// socket sends to one address, a heartbeat to a few peers in turn (W4: 19).
+/// An entry holds while the receiving node's UDP bindings are unchanged
+/// (their `Ports::version`) and the receiver is alive; a node's addresses
+/// never change, so the route and the source address hold as long.
+#[derive(Default)]
+struct Routes(Vec<Route>);
+
+struct Route {
+    to: SocketAddr,
+    dst: NodeId,
+    from: SocketAddr,
+    target: Weak<RefCell<UdpState>>,
+    /// The version of `dst`'s UDP bindings the lookup saw.
+    version: u64,
+}
+
+/// How many destinations a socket remembers.
+const ROUTES: usize = 32;
+
+impl Routes {
+    /// The route to `to`, if remembered and still valid: the destination
+    /// node, the source address and the receiving socket.
+    #[inline]
+    fn get(
+        &self,
+        world: &World,
+        to: SocketAddr,
+    ) -> Option<(NodeId, SocketAddr, Rc<RefCell<UdpState>>)> {
+        let route = self.0.iter().find(|r| r.to == to)?;
+        let node = world.node(route.dst)?;
+        if node.udp.version() != route.version {
+            return None;
+        }
+        Some((route.dst, route.from, route.target.upgrade()?))
+    }
+
+    /// Remembers the route to `to` (replacing an older one to it, or the
+    /// oldest when full).
+    fn remember(&mut self, route: Route) {
+        if let Some(old) = self.0.iter_mut().find(|r| r.to == route.to) {
+            *old = route;
+            return;
+        }
+        if self.0.len() == ROUTES {
+            self.0.remove(0);
+        }
+        self.0.push(route);
+    }
+}
+
+/// The socket that receives a datagram to `to` on node `dst`, if any.
+fn receiver(world: &World, dst: NodeId, to: SocketAddr) -> Option<Rc<RefCell<UdpState>>> {
+    world
+        .node(dst)?
+        .udp
+        .lookup(to.ip(), to.port(), Weak::upgrade)
 }
 
 impl UdpState {
@@ -405,8 +468,8 @@ pub(crate) fn link_word(from: NodeId, to: NodeId) -> u64 {
 }
 
 /// Sends one datagram from `(src, from)` to `to` on node `dst`: draws its
-/// fate and queues it at the socket bound there (to `to`'s address, or a
-/// wildcard covering it).
+/// fate and queues it at `target`, the socket bound there (to `to`'s
+/// address, or a wildcard covering it; see `receiver`).
 ///
 /// The hot path of every simulation that uses UDP: one link lookup, no
 /// allocation (the payload goes into a recycled buffer), and the features
@@ -423,6 +486,7 @@ fn transmit(
     from: SocketAddr,
     dst: NodeId,
     to: SocketAddr,
+    target: Option<Rc<RefCell<UdpState>>>,
     data: &[u8],
 ) {
     // The bytes' hash enters the fingerprint: the determinism check catches
@@ -432,9 +496,6 @@ fn transmit(
     let message = world.next_message();
     handle.note("net.msg", message, 0);
     handle.note("net.head", message, head(data));
-    let target = world
-        .node(dst)
-        .and_then(|n| n.udp.lookup(to.ip(), to.port(), Weak::upgrade));
     let verdict = world.rules.verdict(
         handle,
         &Packet {
@@ -583,13 +644,28 @@ impl Udp {
         let handle = &self.owner.handle;
         let now = now_nanos(handle);
         let mut world = self.owner.net.world.borrow_mut();
-        let (src, local) = {
+        let (src, local, known) = {
             let st = self.state.borrow();
             if let Some(node) = &st.closed {
                 return Err(error::closed_by_kill(node));
             }
-            (st.node, st.local)
+            (st.node, st.local, st.routes.get(&world, target))
         };
+        // The common case: an address this socket sent to before.
+        if let Some((dst, from, receiver)) = known {
+            transmit(
+                &mut world,
+                handle,
+                now,
+                src,
+                from,
+                dst,
+                target,
+                Some(receiver),
+                buf,
+            );
+            return Ok(buf.len());
+        }
         if let Some(group) = Group::of(target.ip()) {
             let options = self.options.borrow();
             if group == Group::Broadcast && !options.broadcast_allowed() {
@@ -599,14 +675,26 @@ impl Udp {
             for dst in group.destinations(&world, src, loop_back) {
                 let ip = world.source_ip(src, local.ip(), target.ip(), dst)?;
                 let from = SocketAddr::new(ip, local.port());
-                transmit(&mut world, handle, now, src, from, dst, target, buf);
+                let to = receiver(&world, dst, target);
+                transmit(&mut world, handle, now, src, from, dst, target, to, buf);
             }
             return Ok(buf.len());
         }
         let dst = world.route(src, target.ip())?;
         let ip = world.source_ip(src, local.ip(), target.ip(), dst)?;
         let from = SocketAddr::new(ip, local.port());
-        transmit(&mut world, handle, now, src, from, dst, target, buf);
+        let to = receiver(&world, dst, target);
+        if let Some(to) = &to {
+            let version = world.node(dst).map_or(0, |n| n.udp.version());
+            self.state.borrow_mut().routes.remember(Route {
+                to: target,
+                dst,
+                from,
+                target: Rc::downgrade(to),
+                version,
+            });
+        }
+        transmit(&mut world, handle, now, src, from, dst, target, to, buf);
         Ok(buf.len())
     }
 
@@ -748,6 +836,7 @@ impl UdpSocket {
                     peer: None,
                     closed: None,
                     groups: Vec::new(),
+                    routes: Routes::default(),
                     in_flight: OnTheWire::default(),
                     arrived: VecDeque::new(),
                     arrived_bytes: 0,
