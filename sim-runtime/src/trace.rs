@@ -581,7 +581,10 @@ impl Trace {
     }
 
     /// Records an event; `name` is the task's name, kept for reports only.
-    #[inline]
+    /// Always inlined: most callers record one fixed kind (a clock advance,
+    /// a timer fired, a payload sent), whose hashing and ring checks then
+    /// fold away.
+    #[inline(always)]
     pub(crate) fn record(&mut self, nanos: u64, kind: EventKind, name: Option<&Rc<str>>) {
         let event = Event {
             index: self.count,
