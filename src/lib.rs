@@ -41,8 +41,8 @@ pub use sim_net::nemesis;
 
 pub use sim_runtime::{
     Bound, BoundError, BoundErrorKind, Builder, ConfigError, Decision, EnterGuard, Event,
-    EventKind, Failure, FailureKind, Handle, LayerTimer, NoSimulation, Runtime, buggify, explore,
-    getrandom, harness, history, node, rand, seed, signal, spawn, task, time,
+    EventKind, Failure, FailureKind, Handle, LayerTimer, NoSimulation, Runtime, TaskRef, buggify,
+    explore, getrandom, harness, history, node, rand, seed, signal, spawn, task, time,
 };
 
 /// Runs an `async fn` as a test, once per seed, each run on a fresh

@@ -13,7 +13,7 @@ use std::task::Waker;
 use std::time::Duration;
 
 use sim_runtime::time::Instant;
-use sim_runtime::{Handle, LayerTimer};
+use sim_runtime::{Handle, LayerTimer, TaskRef};
 
 /// Virtual nanoseconds since the simulation started.
 #[inline]
@@ -44,6 +44,22 @@ impl Alarm {
     #[inline]
     pub(crate) fn set(&mut self, handle: &Handle, at: u64, waker: &Waker) {
         self.timer.set(handle, at, waker);
+    }
+
+    /// [`set`](Self::set) for a waiter known by its task: woken by id when
+    /// `task` is known, through `waker` otherwise.
+    #[inline]
+    pub(crate) fn set_for(
+        &mut self,
+        handle: &Handle,
+        at: u64,
+        waker: &Waker,
+        task: Option<TaskRef>,
+    ) {
+        match task {
+            Some(task) => self.timer.set_task(handle, at, task),
+            None => self.timer.set(handle, at, waker),
+        }
     }
 
     /// Disarms the alarm if it is armed for the future. An alarm that has

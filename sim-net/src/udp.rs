@@ -303,7 +303,7 @@ impl UdpState {
             closed,
             ..
         } = self;
-        let Some(first) = waiters.first() else {
+        let Some((first, task)) = waiters.first() else {
             alarm.clear_at(now);
             return;
         };
@@ -315,7 +315,7 @@ impl UdpState {
         match in_flight.first_at() {
             None => alarm.clear_at(now),
             Some(at) if at <= now => waiters.wake_all(),
-            Some(at) => alarm.set(handle, at, first),
+            Some(at) => alarm.set_for(handle, at, first, task),
         }
     }
 
@@ -731,7 +731,8 @@ impl Udp {
             drop(world);
             // A poll waits for the next arrival, under the same borrow.
             if let Some(cx) = cx {
-                st.waiters.register(key, cx.waker());
+                let task = handle.polled_task(cx.waker());
+                st.waiters.register_task(key, cx.waker(), task);
                 st.rearm(handle, now);
                 handle.note_wait("a UDP receive (no datagram due yet)", None);
             }

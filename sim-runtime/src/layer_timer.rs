@@ -17,6 +17,7 @@ use std::task::Waker;
 
 use crate::bound::SimRef;
 use crate::executor::Handle;
+use crate::task::TaskId;
 use crate::timer::TimerKey;
 
 /// One entry in a simulation's timer queue, for layers built on the
@@ -86,6 +87,31 @@ impl LayerTimer {
         self.deadline = deadline;
     }
 
+    /// [`set`](Self::set), waking `task` by id instead of through a waker:
+    /// arming clones no waker and firing calls none (what a socket's alarm
+    /// does for a receiver that waits in its own task).
+    ///
+    /// # Panics
+    /// With the handle of another simulation than the one the timer was
+    /// first set in.
+    pub fn set_task(&mut self, handle: &Handle, deadline: u64, task: TaskRef) {
+        match self.entry {
+            Some((sim, key)) => {
+                assert!(
+                    sim.is(handle),
+                    "sim::LayerTimer::set_task: the timer belongs to another simulation; \
+                     keep one timer per simulation"
+                );
+                handle.timer_update_task(key, deadline, task.slot, task.id);
+            }
+            None => {
+                let key = handle.timer_insert_task(deadline, task.slot, task.id);
+                self.entry = Some((SimRef::of(handle), key));
+            }
+        }
+        self.deadline = deadline;
+    }
+
     /// Disarms the timer if it is armed for a time still to come. A timer
     /// that has fired keeps its entry, to be armed again in place. Outside
     /// its simulation it does nothing (the queue goes with the simulation).
@@ -109,6 +135,37 @@ impl LayerTimer {
     /// fired and not cleared).
     pub fn deadline(&self) -> Option<u64> {
         self.entry.map(|_| self.deadline)
+    }
+}
+
+/// A task of a simulation, as a layer keeps it to wake it later by id
+/// ([`LayerTimer::set_task`]): what [`Handle::polled_task`] gives for the
+/// polled task's own waker. Waking it is what its waker's `wake` does: a
+/// task that has completed since is not woken, and no other task is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TaskRef {
+    slot: usize,
+    id: TaskId,
+}
+
+impl Handle {
+    /// The task being polled, if `waker` is its own waker (not one a
+    /// combinator such as `select!` made for a branch): a [`TaskRef`] to
+    /// wake it by id later.
+    ///
+    /// ```
+    /// let mut rt = sim::Runtime::new(1);
+    /// rt.block_on(async {
+    ///     let task = sim::spawn(std::future::poll_fn(|cx| {
+    ///         let handle = sim::Handle::current();
+    ///         std::task::Poll::Ready(handle.polled_task(cx.waker()).is_some())
+    ///     }));
+    ///     assert!(task.await.unwrap());
+    /// });
+    /// ```
+    pub fn polled_task(&self, waker: &Waker) -> Option<TaskRef> {
+        self.polled_task_of(waker)
+            .map(|(slot, id)| TaskRef { slot, id })
     }
 }
 

@@ -44,7 +44,7 @@ pub use bound::{Bound, BoundError, BoundErrorKind};
 pub use error::{ConfigError, NoSimulation};
 pub use executor::{EnterGuard, Handle};
 pub use failure::{Failure, FailureKind};
-pub use layer_timer::LayerTimer;
+pub use layer_timer::{LayerTimer, TaskRef};
 pub use runtime::{Builder, Runtime};
 pub use task::spawn;
 pub use trace::{Decision, Event, EventKind};
