@@ -171,7 +171,12 @@ pub(crate) struct UdpState {
 /// (their `Ports::version`) and the receiver is alive; a node's addresses
 /// never change, so the route and the source address hold as long.
 #[derive(Default)]
-struct Routes(Vec<Route>);
+struct Routes {
+    routes: Vec<Route>,
+    /// Where the next lookup looks first: after the last one found, since
+    /// a socket sending to several peers in turn sends in the same order.
+    next: usize,
+}
 
 struct Route {
     to: SocketAddr,
@@ -190,11 +195,16 @@ impl Routes {
     /// node, the source address and the receiving socket.
     #[inline]
     fn get(
-        &self,
+        &mut self,
         world: &World,
         to: SocketAddr,
     ) -> Option<(NodeId, SocketAddr, Rc<RefCell<UdpState>>)> {
-        let route = self.0.iter().find(|r| r.to == to)?;
+        let i = match self.routes.get(self.next) {
+            Some(r) if r.to == to => self.next,
+            _ => self.routes.iter().position(|r| r.to == to)?,
+        };
+        self.next = if i + 1 == self.routes.len() { 0 } else { i + 1 };
+        let route = &self.routes[i];
         let node = world.node(route.dst)?;
         if node.udp.version() != route.version {
             return None;
@@ -205,14 +215,14 @@ impl Routes {
     /// Remembers the route to `to` (replacing an older one to it, or the
     /// oldest when full).
     fn remember(&mut self, route: Route) {
-        if let Some(old) = self.0.iter_mut().find(|r| r.to == route.to) {
+        if let Some(old) = self.routes.iter_mut().find(|r| r.to == route.to) {
             *old = route;
             return;
         }
-        if self.0.len() == ROUTES {
-            self.0.remove(0);
+        if self.routes.len() == ROUTES {
+            self.routes.remove(0);
         }
-        self.0.push(route);
+        self.routes.push(route);
     }
 }
 
@@ -645,7 +655,7 @@ impl Udp {
         let now = now_nanos(handle);
         let mut world = self.owner.net.world.borrow_mut();
         let (src, local, known) = {
-            let st = self.state.borrow();
+            let mut st = self.state.borrow_mut();
             if let Some(node) = &st.closed {
                 return Err(error::closed_by_kill(node));
             }
