@@ -491,7 +491,11 @@ pub(crate) fn hash_bytes(bytes: &[u8]) -> u32 {
         h = mix(h, word);
     }
     let mut tail = [0u8; 8];
-    tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    let rest = chunks.remainder();
+    // Most payloads are whole words: no call to copy nothing.
+    if !rest.is_empty() {
+        tail[..rest.len()].copy_from_slice(rest);
+    }
     h = mix(mix(h, u64::from_le_bytes(tail)), bytes.len() as u64);
     (h ^ (h >> 32)) as u32
 }
