@@ -133,13 +133,16 @@ impl Handle {
 
     /// Wakes whom fired timers wake, in firing order.
     fn wake_fired(&self, woken: &mut Vec<TimerWake>) {
-        for wake in woken.drain(..) {
-            match wake {
+        // By index, then cleared: cheaper than a `Drain` for the one or two
+        // timers a step usually fires.
+        for wake in woken.iter_mut() {
+            match wake.take() {
                 TimerWake::Nobody => {}
                 TimerWake::Task { key, task } => self.schedule(key, task),
                 TimerWake::Waker(waker) => waker.wake(),
             }
         }
+        woken.clear();
     }
 
     pub(crate) fn timer_reset(&self, key: TimerKey, deadline: u64) {
@@ -209,14 +212,16 @@ impl Handle {
         let State {
             restarts, timers, ..
         } = &mut *st;
-        restarts.retain(|&(key, node)| {
-            if timers.is_armed(key) {
-                return true;
-            }
-            timers.remove(key);
-            due.push(node);
-            false
-        });
+        if !restarts.is_empty() {
+            restarts.retain(|&(key, node)| {
+                if timers.is_armed(key) {
+                    return true;
+                }
+                timers.remove(key);
+                due.push(node);
+                false
+            });
+        }
         drop(st);
         self.wake_fired(woken);
         for node in due {
