@@ -76,6 +76,12 @@ impl OnTheWire {
         }
     }
 
+    /// Whether exactly one datagram has arrived by `now`.
+    fn one_due(&self, now: u64) -> bool {
+        let due = |i| self.0.get(i).is_some_and(|((at, _), _)| *at <= now);
+        due(0) && !due(1)
+    }
+
     /// Takes out the first datagram if it has arrived by `now`.
     fn pop_due(&mut self, now: u64) -> Option<Datagram> {
         match self.0.front() {
@@ -279,27 +285,52 @@ impl UdpState {
     /// each arrival sees the buffer as it was at its own delivery time.
     pub(crate) fn settle(&mut self, world: &mut World, now: u64) {
         while let Some(datagram) = self.in_flight.pop_due(now) {
-            self.in_flight_bytes -= datagram.data.len();
-            let stats = &mut world.link_mut(datagram.src, self.node).stats;
-            // Dropped on arrival: the timeline's arrow ends in a cross.
-            let drop = |why| {
-                if let Ok(handle) = Handle::try_current() {
-                    handle.note("net.drop", datagram.copy, why);
-                }
-            };
-            if self.peer.is_some_and(|peer| peer != datagram.from) {
-                stats.dropped += 1;
-                drop(DROPPED_NOT_PEER);
-            } else if self.arrived_bytes + datagram.data.len() > self.capacity {
-                stats.overflowed += 1;
-                self.overflowed += 1;
-                drop(DROPPED_OVERFLOW);
-            } else {
-                stats.delivered += 1;
-                self.arrived_bytes += datagram.data.len();
+            if let Some(datagram) = self.arrive(world, datagram) {
                 self.arrived.push_back(datagram);
             }
         }
+    }
+
+    /// One datagram taken off the wire arrives: dropped (and counted) if
+    /// the socket takes only its peer's or the buffer is full, otherwise
+    /// counted into the buffer and handed back for the caller to put there.
+    fn arrive(&mut self, world: &mut World, datagram: Datagram) -> Option<Datagram> {
+        self.in_flight_bytes -= datagram.data.len();
+        let stats = &mut world.link_mut(datagram.src, self.node).stats;
+        // Dropped on arrival: the timeline's arrow ends in a cross.
+        let drop = |why| {
+            if let Ok(handle) = Handle::try_current() {
+                handle.note("net.drop", datagram.copy, why);
+            }
+        };
+        if self.peer.is_some_and(|peer| peer != datagram.from) {
+            stats.dropped += 1;
+            drop(DROPPED_NOT_PEER);
+            None
+        } else if self.arrived_bytes + datagram.data.len() > self.capacity {
+            stats.overflowed += 1;
+            self.overflowed += 1;
+            drop(DROPPED_OVERFLOW);
+            None
+        } else {
+            stats.delivered += 1;
+            self.arrived_bytes += datagram.data.len();
+            Some(datagram)
+        }
+    }
+
+    /// The datagram a receive takes straight off the wire: when the buffer
+    /// is empty and exactly one datagram is due, settling it into the
+    /// buffer and taking it out again is taking it (nothing else arrives in
+    /// between to see the buffer).
+    fn take_lone_arrival(&mut self, world: &mut World, now: u64) -> Option<Datagram> {
+        if !self.arrived.is_empty() || !self.in_flight.one_due(now) {
+            return None;
+        }
+        let datagram = self.in_flight.pop_due(now)?;
+        let datagram = self.arrive(world, datagram)?;
+        self.arrived_bytes -= datagram.data.len();
+        Some(datagram)
     }
 
     /// Keeps the invariant: while futures wait and nothing is buffered, the
@@ -736,32 +767,49 @@ impl Udp {
             st.waiters.remove(key);
             return Err(err);
         }
-        st.settle(&mut world, now);
-        let Some(datagram) = st.arrived.front() else {
-            drop(world);
-            // A poll waits for the next arrival, under the same borrow.
-            if let Some(cx) = cx {
-                let task = handle.polled_task(cx.waker());
-                st.waiters.register_task(key, cx.waker(), task);
-                st.rearm(handle, now);
-                handle.note_wait("a UDP receive (no datagram due yet)", None);
-            }
-            return Ok(None);
+        let copy = |buf: &mut [u8], datagram: &Datagram| {
+            let n = datagram.data.len().min(buf.len());
+            buf[..n].copy_from_slice(&datagram.data[..n]);
+            (n, datagram.from)
         };
-        let n = datagram.data.len().min(buf.len());
-        buf[..n].copy_from_slice(&datagram.data[..n]);
-        let from = datagram.from;
-        if take == Take::Recv {
-            let datagram = st.arrived.pop_front().expect("looked at above");
-            st.arrived_bytes -= datagram.data.len();
-            world.payloads.recycle(datagram.data);
-        }
+        let lone = match take {
+            Take::Recv => st.take_lone_arrival(&mut world, now),
+            Take::Peek => None,
+        };
+        let got = match lone {
+            Some(datagram) => {
+                let got = copy(buf, &datagram);
+                world.payloads.recycle(datagram.data);
+                got
+            }
+            None => {
+                st.settle(&mut world, now);
+                let Some(datagram) = st.arrived.front() else {
+                    drop(world);
+                    // A poll waits for the next arrival, under the same borrow.
+                    if let Some(cx) = cx {
+                        let task = handle.polled_task(cx.waker());
+                        st.waiters.register_task(key, cx.waker(), task);
+                        st.rearm(handle, now);
+                        handle.note_wait("a UDP receive (no datagram due yet)", None);
+                    }
+                    return Ok(None);
+                };
+                let got = copy(buf, datagram);
+                if take == Take::Recv {
+                    let datagram = st.arrived.pop_front().expect("looked at above");
+                    st.arrived_bytes -= datagram.data.len();
+                    world.payloads.recycle(datagram.data);
+                }
+                got
+            }
+        };
         drop(world);
         st.waiters.remove(key);
         if !st.waiters.is_empty() {
             st.rearm(handle, now);
         }
-        Ok(Some((n, from)))
+        Ok(Some(got))
     }
 
     /// Polls for the first datagram due, waiting under `key` for one.
