@@ -774,3 +774,56 @@ async fn a_tcp_connect_to_a_group_address_is_network_unreachable() {
         assert!(err.to_string().contains("only UDP sends there"), "{err}");
     }
 }
+
+/// A socket remembers where it sent (its routes): a binding made, dropped
+/// or replaced at the destination since must still decide who receives the
+/// next datagram, exactly as a fresh lookup would.
+#[sim::test]
+async fn repeated_sends_follow_the_destination_bindings() {
+    net::configure(NetConfig::new().link(fixed(1)));
+    let server = Builder::new("server").build();
+    let ip = server.ip();
+    let wildcard = server
+        .spawn(async { UdpSocket::bind("0.0.0.0:7000").await.unwrap() })
+        .await
+        .unwrap();
+    let sender = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    let to = SocketAddr::new(ip, 7000);
+    let mut buf = [0; 8];
+    sender.send_to(b"a", to).await.unwrap();
+    assert_eq!(wildcard.recv_from(&mut buf).await.unwrap().0, 1);
+    // The wildcard goes; a socket on the exact address comes: it receives.
+    drop(wildcard);
+    let exact = server
+        .spawn(async move { UdpSocket::bind((ip, 7000)).await.unwrap() })
+        .await
+        .unwrap();
+    sender.send_to(b"bb", to).await.unwrap();
+    assert_eq!(exact.recv_from(&mut buf).await.unwrap().0, 2);
+    // A loopback binding of the same port does not take the node's address.
+    let local = server
+        .spawn(async { UdpSocket::bind("127.0.0.1:7000").await.unwrap() })
+        .await
+        .unwrap();
+    sender.send_to(b"ccc", to).await.unwrap();
+    assert_eq!(exact.recv_from(&mut buf).await.unwrap().0, 3);
+    assert!(local.try_recv_from(&mut buf).is_err());
+    // Nobody bound: the datagram is dropped and counted.
+    drop(exact);
+    let before = net::stats(sim::node::current().id(), server.id()).dropped;
+    sender.send_to(b"dddd", to).await.unwrap();
+    assert_eq!(
+        net::stats(sim::node::current().id(), server.id()).dropped,
+        before + 1
+    );
+    // The node restarts and binds again: the new socket receives.
+    server.kill();
+    server.restart();
+    let again = server
+        .spawn(async { UdpSocket::bind("0.0.0.0:7000").await.unwrap() })
+        .await
+        .unwrap();
+    sender.send_to(b"eeeee", to).await.unwrap();
+    let got = timeout(Duration::from_millis(5), again.recv_from(&mut buf)).await;
+    assert_eq!(got.unwrap().unwrap().0, 5);
+}

@@ -2,30 +2,29 @@
 //!
 //! A socket's inbound packets wait in a queue ordered by delivery time. A
 //! receiver that finds nothing due registers its waker and the socket arms
-//! one [`Alarm`] for the earliest delivery: a `sim::time::Sleep` polled with
-//! the receiver's waker. A sender that queues an earlier packet moves the
-//! alarm in place (`Sleep::reset` keeps the waker). So an idle socket costs
-//! nothing, a waiting one holds exactly one timer, and no task runs per
-//! packet: the receiver is polled when, and only when, something is due.
+//! one [`Alarm`] for the earliest delivery: one entry in the runtime's timer
+//! queue ([`LayerTimer`]) that wakes the receiver. A sender that queues an
+//! earlier packet moves the alarm in place (the entry keeps its waker). So
+//! an idle socket costs nothing, a waiting one holds exactly one timer, and
+//! no task runs per packet: the receiver is polled when, and only when,
+//! something is due.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Waker};
+use std::task::Waker;
 use std::time::Duration;
 
-use sim_runtime::layer::Handle;
-use sim_runtime::time::{Instant, Sleep};
+use sim_runtime::layer::{Handle, LayerTimer, TaskRef};
+use sim_runtime::time::Instant;
 
 /// Virtual nanoseconds since the simulation started.
 #[inline]
 pub(crate) fn now_nanos(handle: &Handle) -> u64 {
-    crate::link::nanos(handle.now().since_start())
+    handle.now_nanos()
 }
 
 /// The instant `at` nanoseconds after the start of the simulation.
 pub(crate) fn instant_at(handle: &Handle, at: u64) -> Instant {
     let now = handle.now();
-    let now_ns = crate::link::nanos(now.since_start());
+    let now_ns = handle.now_nanos();
     if at >= now_ns {
         now + Duration::from_nanos(at - now_ns)
     } else {
@@ -37,29 +36,46 @@ pub(crate) fn instant_at(handle: &Handle, at: u64) -> Instant {
 /// waits; see the module docs.
 #[derive(Default)]
 pub(crate) struct Alarm {
-    sleep: Option<Sleep>,
+    timer: LayerTimer,
 }
 
 impl Alarm {
     /// Arms the alarm to wake `waker` at `at` (which must be in the future).
+    #[inline]
     pub(crate) fn set(&mut self, handle: &Handle, at: u64, waker: &Waker) {
-        let deadline = instant_at(handle, at);
-        let sleep = self
-            .sleep
-            .get_or_insert_with(|| sim_runtime::time::sleep_until(deadline));
-        if sleep.deadline() != deadline {
-            Pin::new(&mut *sleep).reset(deadline);
+        self.timer.set(handle, at, waker);
+    }
+
+    /// [`set`](Self::set) for a waiter known by its task: woken by id when
+    /// `task` is known, through `waker` otherwise.
+    #[inline]
+    pub(crate) fn set_for(
+        &mut self,
+        handle: &Handle,
+        at: u64,
+        waker: &Waker,
+        task: Option<TaskRef>,
+    ) {
+        match task {
+            Some(task) => self.timer.set_task(handle, at, task),
+            None => self.timer.set(handle, at, waker),
         }
-        let mut cx = Context::from_waker(waker);
-        // Pending: the deadline is in the future.
-        let _ = Pin::new(sleep).poll(&mut cx);
     }
 
     /// Disarms the alarm if it is armed for the future. An alarm that has
     /// fired is kept, to be re-armed in place next time.
+    #[inline]
     pub(crate) fn clear(&mut self) {
-        if self.sleep.as_ref().is_some_and(|sleep| !sleep.is_elapsed()) {
-            self.sleep = None;
+        self.timer.clear();
+    }
+
+    /// [`clear`](Self::clear) for a caller that knows the time `now`: an
+    /// alarm that has fired (the common case: a receiver's alarm rang, it
+    /// received, and waits again) is left without finding the simulation.
+    #[inline]
+    pub(crate) fn clear_at(&mut self, now: u64) {
+        if self.timer.deadline().is_some_and(|at| at > now) {
+            self.timer.clear();
         }
     }
 }

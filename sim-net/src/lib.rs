@@ -128,6 +128,7 @@
 //! | `alarm`, `waiters` | how a waiting receiver is woken |
 //! | `chore` | timers that do network work at their time: a UDP socket under pressure settling, a keepalive probe |
 //! | `udp` | [`UdpSocket`] |
+//! | `payloads` | recycled payload buffers: no allocation per datagram |
 //! | `readiness` | tokio's `ready`, `try_io`, `async_io` and `BufMut` receives (feature `tokio`) |
 //! | `udp_options` | [`UdpSocket`]'s options (TTL, TOS, broadcast, multicast, device) |
 //! | `multicast` | which nodes a broadcast or multicast datagram reaches |
@@ -148,6 +149,7 @@ mod link;
 mod multicast;
 pub mod nemesis;
 pub mod netstat;
+mod payloads;
 mod ports;
 #[cfg(feature = "tokio")]
 mod readiness;

@@ -36,12 +36,16 @@ pub(crate) fn overlaps(a: IpAddr, b: IpAddr) -> bool {
 #[derive(Debug)]
 pub(crate) struct Ports<T> {
     map: BTreeMap<u16, Vec<(IpAddr, T)>>,
+    /// Counts the changes to the bindings, so a cache of lookups (a UDP
+    /// socket's routes) can tell whether its answers still hold.
+    version: u64,
 }
 
 impl<T> Default for Ports<T> {
     fn default() -> Self {
         Ports {
             map: BTreeMap::new(),
+            version: 0,
         }
     }
 }
@@ -62,9 +66,18 @@ impl<T> Ports<T> {
             .map(|(bound, value)| (*bound, value))
     }
 
+    /// Changes with every binding made or removed (see [`lookup`]'s
+    /// callers that cache).
+    ///
+    /// [`lookup`]: Ports::lookup
+    pub(crate) fn version(&self) -> u64 {
+        self.version
+    }
+
     /// Binds `(ip, port)` to `value`, replacing a binding of exactly that
     /// address (one the caller found dead).
     pub(crate) fn insert(&mut self, ip: IpAddr, port: u16, value: T) {
+        self.version += 1;
         let entries = self.map.entry(port).or_default();
         match entries.iter_mut().find(|(bound, _)| *bound == ip) {
             Some(entry) => entry.1 = value,
@@ -84,6 +97,7 @@ impl<T> Ports<T> {
         if !owned(&entries[i].1) {
             return None;
         }
+        self.version += 1;
         let (_, value) = entries.remove(i);
         if entries.is_empty() {
             self.map.remove(&port);
@@ -101,11 +115,16 @@ impl<T> Ports<T> {
         f: impl Fn(&T) -> Option<R>,
     ) -> Option<R> {
         let entries = self.map.get(&port)?;
-        let exact = entries.iter().filter(|(bound, _)| *bound == dst);
-        let wildcard = entries
+        // Two plain passes (not a chained iterator): every datagram sent
+        // looks its receiver up here.
+        let mut exact = entries.iter().filter(|(bound, _)| *bound == dst);
+        if let Some(found) = exact.find_map(|(_, value)| f(value)) {
+            return Some(found);
+        }
+        entries
             .iter()
-            .filter(|(bound, _)| *bound != dst && covers(*bound, dst));
-        exact.chain(wildcard).find_map(|(_, value)| f(value))
+            .filter(|(bound, _)| *bound != dst && covers(*bound, dst))
+            .find_map(|(_, value)| f(value))
     }
 
     /// The bindings of `port`, in binding order.
@@ -119,6 +138,7 @@ impl<T> Ports<T> {
 
     /// Keeps the bindings `keep` accepts.
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(IpAddr, u16, &T) -> bool) {
+        self.version += 1;
         self.map.retain(|port, entries| {
             entries.retain(|(ip, value)| keep(*ip, *port, value));
             !entries.is_empty()
@@ -139,6 +159,7 @@ impl<T> Ports<T> {
 
     /// Unbinds everything, returning the values in port and binding order.
     pub(crate) fn take_all(&mut self) -> Vec<T> {
+        self.version += 1;
         std::mem::take(&mut self.map)
             .into_values()
             .flatten()

@@ -62,12 +62,24 @@ impl OnTheWire {
 
     /// Queues a datagram; whether it is now the first to arrive.
     fn insert(&mut self, key: (u64, u64), datagram: Datagram) -> bool {
-        let i = match self.0.back() {
-            Some((last, _)) if *last > key => self.0.partition_point(|(k, _)| *k < key),
-            _ => self.0.len(),
-        };
-        self.0.insert(i, (key, datagram));
-        i == 0
+        match self.0.back() {
+            Some((last, _)) if *last > key => {
+                let i = self.0.partition_point(|(k, _)| *k < key);
+                self.0.insert(i, (key, datagram));
+                i == 0
+            }
+            last => {
+                let first = last.is_none();
+                self.0.push_back((key, datagram));
+                first
+            }
+        }
+    }
+
+    /// Whether exactly one datagram has arrived by `now`.
+    fn one_due(&self, now: u64) -> bool {
+        let due = |i| self.0.get(i).is_some_and(|((at, _), _)| *at <= now);
+        due(0) && !due(1)
     }
 
     /// Takes out the first datagram if it has arrived by `now`.
@@ -153,6 +165,79 @@ pub(crate) struct UdpState {
     net: Weak<Net>,
     /// Multicast groups joined, with their interface, in join order.
     pub(crate) groups: Vec<(IpAddr, u32)>,
+    /// Where the socket's recent unicast datagrams went.
+    routes: Routes,
+}
+
+/// Where a socket's recent unicast datagrams went, so that sending to one
+/// of those addresses again skips the route, the choice of the source
+/// address and the receiver's lookup in its node's port table: a connected
+/// socket sends to one address, a heartbeat to a few peers in turn (W4: 19).
+/// An entry holds while the receiving node's UDP bindings are unchanged
+/// (their `Ports::version`) and the receiver is alive; a node's addresses
+/// never change, so the route and the source address hold as long.
+#[derive(Default)]
+struct Routes {
+    routes: Vec<Route>,
+    /// Where the next lookup looks first: after the last one found, since
+    /// a socket sending to several peers in turn sends in the same order.
+    next: usize,
+}
+
+struct Route {
+    to: SocketAddr,
+    dst: NodeId,
+    from: SocketAddr,
+    target: Weak<RefCell<UdpState>>,
+    /// The version of `dst`'s UDP bindings the lookup saw.
+    version: u64,
+}
+
+/// How many destinations a socket remembers.
+const ROUTES: usize = 32;
+
+impl Routes {
+    /// The route to `to`, if remembered and still valid: the destination
+    /// node, the source address and the receiving socket.
+    #[inline]
+    fn get(
+        &mut self,
+        world: &World,
+        to: SocketAddr,
+    ) -> Option<(NodeId, SocketAddr, Rc<RefCell<UdpState>>)> {
+        let i = match self.routes.get(self.next) {
+            Some(r) if r.to == to => self.next,
+            _ => self.routes.iter().position(|r| r.to == to)?,
+        };
+        self.next = if i + 1 == self.routes.len() { 0 } else { i + 1 };
+        let route = &self.routes[i];
+        let node = world.node(route.dst)?;
+        if node.udp.version() != route.version {
+            return None;
+        }
+        Some((route.dst, route.from, route.target.upgrade()?))
+    }
+
+    /// Remembers the route to `to` (replacing an older one to it, or the
+    /// oldest when full).
+    fn remember(&mut self, route: Route) {
+        if let Some(old) = self.routes.iter_mut().find(|r| r.to == route.to) {
+            *old = route;
+            return;
+        }
+        if self.routes.len() == ROUTES {
+            self.routes.remove(0);
+        }
+        self.routes.push(route);
+    }
+}
+
+/// The socket that receives a datagram to `to` on node `dst`, if any.
+fn receiver(world: &World, dst: NodeId, to: SocketAddr) -> Option<Rc<RefCell<UdpState>>> {
+    world
+        .node(dst)?
+        .udp
+        .lookup(to.ip(), to.port(), Weak::upgrade)
 }
 
 impl UdpState {
@@ -200,27 +285,52 @@ impl UdpState {
     /// each arrival sees the buffer as it was at its own delivery time.
     pub(crate) fn settle(&mut self, world: &mut World, now: u64) {
         while let Some(datagram) = self.in_flight.pop_due(now) {
-            self.in_flight_bytes -= datagram.data.len();
-            let stats = &mut world.link_mut(datagram.src, self.node).stats;
-            // Dropped on arrival: the timeline's arrow ends in a cross.
-            let drop = |why| {
-                if let Ok(handle) = Handle::try_current() {
-                    handle.note("net.drop", datagram.copy, why);
-                }
-            };
-            if self.peer.is_some_and(|peer| peer != datagram.from) {
-                stats.dropped += 1;
-                drop(DROPPED_NOT_PEER);
-            } else if self.arrived_bytes + datagram.data.len() > self.capacity {
-                stats.overflowed += 1;
-                self.overflowed += 1;
-                drop(DROPPED_OVERFLOW);
-            } else {
-                stats.delivered += 1;
-                self.arrived_bytes += datagram.data.len();
+            if let Some(datagram) = self.arrive(world, datagram) {
                 self.arrived.push_back(datagram);
             }
         }
+    }
+
+    /// One datagram taken off the wire arrives: dropped (and counted) if
+    /// the socket takes only its peer's or the buffer is full, otherwise
+    /// counted into the buffer and handed back for the caller to put there.
+    fn arrive(&mut self, world: &mut World, datagram: Datagram) -> Option<Datagram> {
+        self.in_flight_bytes -= datagram.data.len();
+        let stats = &mut world.link_mut(datagram.src, self.node).stats;
+        // Dropped on arrival: the timeline's arrow ends in a cross.
+        let drop = |why| {
+            if let Ok(handle) = Handle::try_current() {
+                handle.note("net.drop", datagram.copy, why);
+            }
+        };
+        if self.peer.is_some_and(|peer| peer != datagram.from) {
+            stats.dropped += 1;
+            drop(DROPPED_NOT_PEER);
+            None
+        } else if self.arrived_bytes + datagram.data.len() > self.capacity {
+            stats.overflowed += 1;
+            self.overflowed += 1;
+            drop(DROPPED_OVERFLOW);
+            None
+        } else {
+            stats.delivered += 1;
+            self.arrived_bytes += datagram.data.len();
+            Some(datagram)
+        }
+    }
+
+    /// The datagram a receive takes straight off the wire: when the buffer
+    /// is empty and exactly one datagram is due, settling it into the
+    /// buffer and taking it out again is taking it (nothing else arrives in
+    /// between to see the buffer).
+    fn take_lone_arrival(&mut self, world: &mut World, now: u64) -> Option<Datagram> {
+        if !self.arrived.is_empty() || !self.in_flight.one_due(now) {
+            return None;
+        }
+        let datagram = self.in_flight.pop_due(now)?;
+        let datagram = self.arrive(world, datagram)?;
+        self.arrived_bytes -= datagram.data.len();
+        Some(datagram)
     }
 
     /// Keeps the invariant: while futures wait and nothing is buffered, the
@@ -234,19 +344,19 @@ impl UdpState {
             closed,
             ..
         } = self;
-        let Some(first) = waiters.first() else {
-            alarm.clear();
+        let Some((first, task)) = waiters.first() else {
+            alarm.clear_at(now);
             return;
         };
         if !arrived.is_empty() || closed.is_some() {
-            alarm.clear();
+            alarm.clear_at(now);
             waiters.wake_all();
             return;
         }
         match in_flight.first_at() {
-            None => alarm.clear(),
+            None => alarm.clear_at(now),
             Some(at) if at <= now => waiters.wake_all(),
-            Some(at) => alarm.set(handle, at, first),
+            Some(at) => alarm.set_for(handle, at, first, task),
         }
     }
 
@@ -399,8 +509,15 @@ pub(crate) fn link_word(from: NodeId, to: NodeId) -> u64 {
 }
 
 /// Sends one datagram from `(src, from)` to `to` on node `dst`: draws its
-/// fate and queues it at the socket bound there (to `to`'s address, or a
-/// wildcard covering it).
+/// fate and queues it at `target`, the socket bound there (to `to`'s
+/// address, or a wildcard covering it; see `receiver`).
+///
+/// The hot path of every simulation that uses UDP: one link lookup, no
+/// allocation (the payload goes into a recycled buffer), and the features
+/// not in use (rules, isolated nodes, held links, duplicates) cost a check
+/// each. The order of the recorded events and decisions (the send, the
+/// rules' events, loss, duplication, each copy's latency) is what a seed
+/// means, and stays as it is.
 #[allow(clippy::too_many_arguments)]
 fn transmit(
     world: &mut World,
@@ -410,6 +527,7 @@ fn transmit(
     from: SocketAddr,
     dst: NodeId,
     to: SocketAddr,
+    target: Option<Rc<RefCell<UdpState>>>,
     data: &[u8],
 ) {
     // The bytes' hash enters the fingerprint: the determinism check catches
@@ -419,11 +537,6 @@ fn transmit(
     let message = world.next_message();
     handle.note("net.msg", message, 0);
     handle.note("net.head", message, head(data));
-    let config = world.link_config(src, dst);
-    let cut = world.is_cut(src, dst);
-    let target = world
-        .node(dst)
-        .and_then(|n| n.udp.lookup(to.ip(), to.port(), Weak::upgrade));
     let verdict = world.rules.verdict(
         handle,
         &Packet {
@@ -434,7 +547,11 @@ fn transmit(
             dst_port: to.port(),
         },
     );
+    let isolated = src != dst && world.is_isolated(src, dst);
+    let default = world.config.link_config();
     let link = world.link_mut(src, dst);
+    let config = link.config.unwrap_or(default);
+    let cut = isolated || (src != dst && link.partitioned);
     link.stats.sent += 1;
     if cut || verdict.drop || handle.chance(Decision::Loss, config.loss_rate()) {
         link.stats.dropped += 1;
@@ -454,32 +571,36 @@ fn transmit(
     } else {
         1
     };
+    let held = link.held;
     for copy in 0..copies {
         let at = now + config.draw_latency(handle) + verdict.delay;
-        let datagram = Datagram {
-            from,
-            src,
-            data: data.to_vec(),
-            copy: message << 1 | copy,
-        };
-        let link = world.link_mut(src, dst);
+        let copy = message << 1 | copy;
         match &target {
             None => {
-                link.stats.dropped += 1;
+                world.link_mut(src, dst).stats.dropped += 1;
                 handle.note("net.lost", message, LOST_NO_SOCKET);
             }
-            Some(target) if link.held => link.held_udp.push(Held {
-                target: Rc::downgrade(target),
-                dst,
-                to,
-                at,
-                datagram,
-            }),
             Some(target) => {
-                handle.note("net.arrive", datagram.copy, at);
-                target
-                    .borrow_mut()
-                    .enqueue(world, handle, now, at, datagram);
+                let datagram = Datagram {
+                    from,
+                    src,
+                    data: world.payloads.copy_of(data),
+                    copy,
+                };
+                if held {
+                    world.link_mut(src, dst).held_udp.push(Held {
+                        target: Rc::downgrade(target),
+                        dst,
+                        to,
+                        at,
+                        datagram,
+                    });
+                } else {
+                    handle.note("net.arrive", copy, at);
+                    target
+                        .borrow_mut()
+                        .enqueue(world, handle, now, at, datagram);
+                }
             }
         }
     }
@@ -564,13 +685,28 @@ impl Udp {
         let handle = &self.owner.handle;
         let now = now_nanos(handle);
         let mut world = self.owner.net.world.borrow_mut();
-        let (src, local) = {
-            let st = self.state.borrow();
+        let (src, local, known) = {
+            let mut st = self.state.borrow_mut();
             if let Some(node) = &st.closed {
                 return Err(error::closed_by_kill(node));
             }
-            (st.node, st.local)
+            (st.node, st.local, st.routes.get(&world, target))
         };
+        // The common case: an address this socket sent to before.
+        if let Some((dst, from, receiver)) = known {
+            transmit(
+                &mut world,
+                handle,
+                now,
+                src,
+                from,
+                dst,
+                target,
+                Some(receiver),
+                buf,
+            );
+            return Ok(buf.len());
+        }
         if let Some(group) = Group::of(target.ip()) {
             let options = self.options.borrow();
             if group == Group::Broadcast && !options.broadcast_allowed() {
@@ -580,14 +716,26 @@ impl Udp {
             for dst in group.destinations(&world, src, loop_back) {
                 let ip = world.source_ip(src, local.ip(), target.ip(), dst)?;
                 let from = SocketAddr::new(ip, local.port());
-                transmit(&mut world, handle, now, src, from, dst, target, buf);
+                let to = receiver(&world, dst, target);
+                transmit(&mut world, handle, now, src, from, dst, target, to, buf);
             }
             return Ok(buf.len());
         }
         let dst = world.route(src, target.ip())?;
         let ip = world.source_ip(src, local.ip(), target.ip(), dst)?;
         let from = SocketAddr::new(ip, local.port());
-        transmit(&mut world, handle, now, src, from, dst, target, buf);
+        let to = receiver(&world, dst, target);
+        if let Some(to) = &to {
+            let version = world.node(dst).map_or(0, |n| n.udp.version());
+            self.state.borrow_mut().routes.remember(Route {
+                to: target,
+                dst,
+                from,
+                target: Rc::downgrade(to),
+                version,
+            });
+        }
+        transmit(&mut world, handle, now, src, from, dst, target, to, buf);
         Ok(buf.len())
     }
 
@@ -600,13 +748,15 @@ impl Udp {
     }
 
     /// The first datagram due, received or peeked at (copied into `buf`,
-    /// truncated to it), with its sender; `None` when nothing is due. The
-    /// future holding `key` stops waiting when it gets an answer.
+    /// truncated to it), with its sender; `None` when nothing is due, after
+    /// registering `cx`'s waker under `key` if this is a poll. The future
+    /// holding `key` stops waiting when it gets an answer.
     fn first_due(
         &self,
         take: Take,
         buf: &mut [u8],
         key: &mut WaiterKey,
+        cx: Option<&Context<'_>>,
     ) -> io::Result<Option<(usize, SocketAddr)>> {
         let handle = &self.owner.handle;
         let now = now_nanos(handle);
@@ -617,23 +767,49 @@ impl Udp {
             st.waiters.remove(key);
             return Err(err);
         }
-        st.settle(&mut world, now);
-        drop(world);
-        let Some(datagram) = st.arrived.front() else {
-            return Ok(None);
+        let copy = |buf: &mut [u8], datagram: &Datagram| {
+            let n = datagram.data.len().min(buf.len());
+            buf[..n].copy_from_slice(&datagram.data[..n]);
+            (n, datagram.from)
         };
-        let n = datagram.data.len().min(buf.len());
-        buf[..n].copy_from_slice(&datagram.data[..n]);
-        let from = datagram.from;
-        if take == Take::Recv {
-            let datagram = st.arrived.pop_front().expect("looked at above");
-            st.arrived_bytes -= datagram.data.len();
-        }
+        let lone = match take {
+            Take::Recv => st.take_lone_arrival(&mut world, now),
+            Take::Peek => None,
+        };
+        let got = match lone {
+            Some(datagram) => {
+                let got = copy(buf, &datagram);
+                world.payloads.recycle(datagram.data);
+                got
+            }
+            None => {
+                st.settle(&mut world, now);
+                let Some(datagram) = st.arrived.front() else {
+                    drop(world);
+                    // A poll waits for the next arrival, under the same borrow.
+                    if let Some(cx) = cx {
+                        let task = handle.polled_task(cx.waker());
+                        st.waiters.register_task(key, cx.waker(), task);
+                        st.rearm(handle, now);
+                        handle.note_wait("a UDP receive (no datagram due yet)", None);
+                    }
+                    return Ok(None);
+                };
+                let got = copy(buf, datagram);
+                if take == Take::Recv {
+                    let datagram = st.arrived.pop_front().expect("looked at above");
+                    st.arrived_bytes -= datagram.data.len();
+                    world.payloads.recycle(datagram.data);
+                }
+                got
+            }
+        };
+        drop(world);
         st.waiters.remove(key);
         if !st.waiters.is_empty() {
             st.rearm(handle, now);
         }
-        Ok(Some((n, from)))
+        Ok(Some(got))
     }
 
     /// Polls for the first datagram due, waiting under `key` for one.
@@ -644,17 +820,10 @@ impl Udp {
         buf: &mut [u8],
         key: &mut WaiterKey,
     ) -> Poll<io::Result<(usize, SocketAddr)>> {
-        match self.first_due(take, buf, key) {
+        match self.first_due(take, buf, key, Some(cx)) {
             Ok(Some(got)) => Poll::Ready(Ok(got)),
             Err(err) => Poll::Ready(Err(err)),
-            Ok(None) => {
-                let handle = &self.owner.handle;
-                let mut st = self.state.borrow_mut();
-                st.waiters.register(key, cx.waker());
-                st.rearm(handle, now_nanos(handle));
-                handle.note_wait("a UDP receive (no datagram due yet)", None);
-                Poll::Pending
-            }
+            Ok(None) => Poll::Pending,
         }
     }
 
@@ -675,7 +844,7 @@ impl Udp {
 
     /// The first datagram due, or `WouldBlock`.
     fn try_take(&self, take: Take, buf: &mut [u8], what: &str) -> io::Result<(usize, SocketAddr)> {
-        self.first_due(take, buf, &mut None)?
+        self.first_due(take, buf, &mut None, None)?
             .ok_or_else(|| error::would_block(what))
     }
 }
@@ -726,6 +895,7 @@ impl UdpSocket {
                     peer: None,
                     closed: None,
                     groups: Vec::new(),
+                    routes: Routes::default(),
                     in_flight: OnTheWire::default(),
                     arrived: VecDeque::new(),
                     arrived_bytes: 0,
@@ -887,8 +1057,7 @@ impl UdpSocket {
     /// `NotConnected` if [`connect`](Self::connect) was not called.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         const WHAT: &str = "sim::net::UdpSocket::recv";
-        self.udp(WHAT)?.peer()?;
-        let mut waiting = Waiting::new(self);
+        let mut waiting = Waiting::connected(self);
         let (n, _) = poll_fn(|cx| waiting.poll(cx, Take::Recv, buf, WHAT)).await?;
         Ok(n)
     }
@@ -935,8 +1104,7 @@ impl UdpSocket {
     /// `NotConnected` if [`connect`](Self::connect) was not called.
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         const WHAT: &str = "sim::net::UdpSocket::peek";
-        self.udp(WHAT)?.peer()?;
-        let mut waiting = Waiting::new(self);
+        let mut waiting = Waiting::connected(self);
         let (n, _) = poll_fn(|cx| waiting.poll(cx, Take::Peek, buf, WHAT)).await?;
         Ok(n)
     }
@@ -1115,11 +1283,26 @@ impl UdpSocket {
 struct Waiting<'a> {
     socket: &'a UdpSocket,
     key: WaiterKey,
+    /// Whether the first poll checks that the socket is connected (`recv`,
+    /// `peek`): there, not before, so the receive looks its socket up once.
+    check_peer: bool,
 }
 
 impl<'a> Waiting<'a> {
     fn new(socket: &'a UdpSocket) -> Waiting<'a> {
-        Waiting { socket, key: None }
+        Waiting {
+            socket,
+            key: None,
+            check_peer: false,
+        }
+    }
+
+    /// A receive from the connected peer: `NotConnected` unless connected.
+    fn connected(socket: &'a UdpSocket) -> Waiting<'a> {
+        Waiting {
+            check_peer: true,
+            ..Waiting::new(socket)
+        }
     }
 
     fn poll(
@@ -1129,10 +1312,16 @@ impl<'a> Waiting<'a> {
         buf: &mut [u8],
         what: &str,
     ) -> Poll<io::Result<(usize, SocketAddr)>> {
-        match self.socket.udp(what) {
-            Ok(udp) => udp.poll_take(cx, take, buf, &mut self.key),
-            Err(err) => Poll::Ready(Err(err)),
+        let udp = match self.socket.udp(what) {
+            Ok(udp) => udp,
+            Err(err) => return Poll::Ready(Err(err)),
+        };
+        if std::mem::take(&mut self.check_peer) {
+            if let Err(err) = udp.peer() {
+                return Poll::Ready(Err(err));
+            }
         }
+        udp.poll_take(cx, take, buf, &mut self.key)
     }
 }
 

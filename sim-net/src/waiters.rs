@@ -7,11 +7,21 @@
 
 use std::task::Waker;
 
+use sim_runtime::layer::TaskRef;
+
 /// The wakers of the futures waiting on one socket, in arrival order.
 #[derive(Debug, Default)]
 pub(crate) struct Waiters {
-    list: Vec<(u64, Waker)>,
+    list: Vec<Waiter>,
     next: u64,
+}
+
+#[derive(Debug)]
+struct Waiter {
+    key: u64,
+    waker: Waker,
+    /// The waiting task, when `waker` is its own: an alarm wakes it by id.
+    task: Option<TaskRef>,
 }
 
 /// A future's place among the waiters; `None` while it is not waiting.
@@ -20,23 +30,41 @@ pub(crate) type WaiterKey = Option<u64>;
 impl Waiters {
     /// Registers (or refreshes) the waker of the future holding `key`.
     pub(crate) fn register(&mut self, key: &mut WaiterKey, waker: &Waker) {
+        self.register_task(key, waker, None);
+    }
+
+    /// [`register`](Self::register) with the waiting task, when `waker` is
+    /// its own (`Handle::polled_task`).
+    pub(crate) fn register_task(
+        &mut self,
+        key: &mut WaiterKey,
+        waker: &Waker,
+        task: Option<TaskRef>,
+    ) {
         if let Some(k) = *key {
-            if let Some((_, w)) = self.list.iter_mut().find(|(id, _)| *id == k) {
-                if !w.will_wake(waker) {
-                    *w = waker.clone();
+            if let Some(w) = self.list.iter_mut().find(|w| w.key == k) {
+                if !w.waker.will_wake(waker) {
+                    w.waker = waker.clone();
                 }
+                w.task = task;
                 return;
             }
         }
         self.next += 1;
         *key = Some(self.next);
-        self.list.push((self.next, waker.clone()));
+        self.list.push(Waiter {
+            key: self.next,
+            waker: waker.clone(),
+            task,
+        });
     }
 
     /// Removes the future holding `key`, if it waits.
     pub(crate) fn remove(&mut self, key: &mut WaiterKey) {
         if let Some(k) = key.take() {
-            self.list.retain(|(id, _)| *id != k);
+            if let Some(i) = self.list.iter().position(|w| w.key == k) {
+                self.list.remove(i);
+            }
         }
     }
 
@@ -44,15 +72,15 @@ impl Waiters {
         self.list.is_empty()
     }
 
-    /// The waker of the longest-waiting future.
-    pub(crate) fn first(&self) -> Option<&Waker> {
-        self.list.first().map(|(_, w)| w)
+    /// The longest-waiting future's waker and, when known, its task.
+    pub(crate) fn first(&self) -> Option<(&Waker, Option<TaskRef>)> {
+        self.list.first().map(|w| (&w.waker, w.task))
     }
 
     /// Wakes every waiting future (each stays registered until it polls).
     pub(crate) fn wake_all(&self) {
-        for (_, w) in &self.list {
-            w.wake_by_ref();
+        for w in &self.list {
+            w.waker.wake_by_ref();
         }
     }
 }
@@ -87,13 +115,13 @@ mod tests {
         waiters.register(&mut ka, &wa);
         waiters.register(&mut ka, &wa); // refresh: still one entry
         waiters.register(&mut kb, &wb);
-        assert!(waiters.first().unwrap().will_wake(&wa));
+        assert!(waiters.first().unwrap().0.will_wake(&wa));
         waiters.wake_all();
         assert_eq!(a.0.load(Ordering::SeqCst), 1);
         assert_eq!(b.0.load(Ordering::SeqCst), 1);
         waiters.remove(&mut ka);
         assert_eq!(ka, None);
-        assert!(waiters.first().unwrap().will_wake(&wb));
+        assert!(waiters.first().unwrap().0.will_wake(&wb));
         waiters.remove(&mut kb);
         assert!(waiters.is_empty());
         waiters.remove(&mut kb); // removing twice is fine

@@ -27,6 +27,7 @@ use slab::Slab;
 use crate::config::NetConfig;
 use crate::error;
 use crate::link::{LinkConfig, LinkState};
+use crate::payloads::Payloads;
 use crate::ports::{Ports, overlaps};
 use crate::rule::Rules;
 use crate::tcp::endpoint::{Endpoint, EndpointRef};
@@ -71,6 +72,8 @@ pub(crate) struct World {
     messages: u64,
     /// Per-packet fault rules (`sim::net::add_rule`).
     pub(crate) rules: Rules,
+    /// Buffers of received datagrams, for the next sends.
+    pub(crate) payloads: Payloads,
 }
 
 /// One node's sockets and ports.
@@ -335,6 +338,9 @@ impl World {
         if ip.is_loopback() {
             return Ok(from);
         }
+        if let Some(id) = self.by_default_ip(ip) {
+            return Ok(id);
+        }
         let key = ip_key(ip);
         if let Ok(i) = self.ips.binary_search_by_key(&key, |(k, _)| *k) {
             return Ok(self.ips[i].1);
@@ -350,6 +356,26 @@ impl World {
             }
             None => Err(error::host_unreachable(ip)),
         }
+    }
+
+    /// The node whose address `ip` is, when it is a node's default address
+    /// (`10.99.0.1` for node 0; in IPv6 `ipv6_of` it): found from the
+    /// address's low bits and checked, without a search. Addresses are
+    /// unique, so the check is the answer; `None` sends `route` to its
+    /// search (an address given by `Builder::ip`, a node not seen yet).
+    #[inline]
+    fn by_default_ip(&self, ip: IpAddr) -> Option<NodeId> {
+        let v4 = match ip {
+            IpAddr::V4(v4) => v4,
+            IpAddr::V6(v6) => ipv4_in(v6)?,
+        };
+        let [a, b, hi, lo] = v4.octets();
+        let n = u16::from_be_bytes([hi, lo]);
+        if (a, b) != (10, 99) || n == 0 {
+            return None;
+        }
+        let node = self.nodes.get(usize::from(n - 1))?.as_ref()?;
+        node.owns(ip).then_some(node.id)
     }
 
     /// The configuration of the link `from → to`.
@@ -369,8 +395,13 @@ impl World {
     pub(crate) fn is_cut(&self, from: NodeId, to: NodeId) -> bool {
         from != to
             && (self.links.get(from, to).is_some_and(|l| l.partitioned)
-                || self.isolated.contains(&from)
-                || self.isolated.contains(&to))
+                || self.is_isolated(from, to))
+    }
+
+    /// True when `from` or `to` is isolated (one check when none is).
+    #[inline]
+    pub(crate) fn is_isolated(&self, from: NodeId, to: NodeId) -> bool {
+        !self.isolated.is_empty() && (self.isolated.contains(&from) || self.isolated.contains(&to))
     }
 
     pub(crate) fn is_held(&self, from: NodeId, to: NodeId) -> bool {

@@ -141,6 +141,12 @@ impl SimRef {
         context::with_current(|h| h.sim_key() == self.id) == Some(true)
     }
 
+    /// Whether `handle` is this simulation's.
+    #[inline]
+    pub(crate) fn is(self, handle: &Handle) -> bool {
+        handle.sim_key() == self.id
+    }
+
     /// Runs `f` with this simulation if it is the one running on this
     /// thread, and reports the misuse otherwise (`what` names the object).
     ///

@@ -18,6 +18,7 @@
 //! | what a task waits on, in deadlock reports | [`Handle::note_wait`] |
 //! | the cooperative budget of a leaf future | [`Handle::poll_proceed`] |
 //! | the clock as an integer | [`Handle::now_nanos`] |
+//! | a timer in the runtime's queue, armed in nanoseconds, waking a waker or a task by id | [`LayerTimer`], [`TaskRef`], [`Handle::polled_task`] |
 //! | `Send + Sync` handles to state kept in the simulation (a socket, a file) | [`Bound`], [`SimRef`], [`BoundError`] |
 //!
 //! The rules a layer keeps so that a simulation stays a function of its seed:
@@ -106,6 +107,7 @@ use crate::task::WaitPoint;
 pub use crate::bound::{Bound, SimRef};
 pub use crate::error::{BoundError, BoundErrorKind};
 pub use crate::executor::Handle;
+pub use crate::layer_timer::{LayerTimer, TaskRef};
 pub use crate::node::{NodeEvent, NodeHandle, NodeId};
 pub use crate::trace::{Decision, Event, EventKind};
 
@@ -138,6 +140,9 @@ impl Handle {
     /// True with `probability` (a message lost, a fault injected), decided by
     /// the run's strategy and recorded. 0 (or less) is always false and 1 (or
     /// more) always true: neither is a choice, and neither is recorded.
+    // Inlined, so that a layer asking with a rate of 0 (no loss configured:
+    // every datagram asks) pays a comparison, not a call.
+    #[inline]
     pub fn chance(&self, what: Decision, probability: f64) -> bool {
         if probability <= 0.0 || probability.is_nan() {
             return false;
@@ -145,6 +150,11 @@ impl Handle {
         if probability >= 1.0 {
             return true;
         }
+        self.chance_drawn(what, probability)
+    }
+
+    /// [`chance`](Self::chance) when it is a choice: drawn and recorded.
+    fn chance_drawn(&self, what: Decision, probability: f64) -> bool {
         let now = self.now_nanos();
         let mut st = self.shared.state.borrow_mut();
         let State {

@@ -30,6 +30,7 @@ pub mod getrandom;
 pub mod harness;
 pub mod history;
 pub mod layer;
+mod layer_timer;
 pub mod node;
 mod policy;
 pub mod rand;

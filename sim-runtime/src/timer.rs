@@ -24,6 +24,14 @@
 //! reset or removed) stays in the heap, stale, until it reaches the top or
 //! the heap is rebuilt (when stale deadlines outnumber live ones), so
 //! unlinking never searches the heap.
+//!
+//! One deadline's list is kept out of the map and the heap, in `last`: the
+//! newest of the latest deadlines armed. A clock only moves forward, so
+//! timers are mostly armed at or after the latest deadline, and a queue with
+//! one deadline at a time (a request waiting for its answer, a network's
+//! ping-pong) then arms and expires without hashing or touching the heap
+//! (W3: 240 instructions per datagram went to an ordered map's insert and
+//! remove).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -87,6 +95,8 @@ pub(crate) struct TimerQueue<T> {
     /// Every key of `deadlines`, and stale deadlines (see the module docs);
     /// its top is always live.
     order: BinaryHeap<Reverse<u64>>,
+    /// One more deadline and its list, in neither `deadlines` nor `order`.
+    last: Option<(u64, List)>,
     armed: usize,
 }
 
@@ -102,6 +112,7 @@ impl<T> TimerQueue<T> {
             entries: Slab::new(),
             deadlines: HashMap::default(),
             order: BinaryHeap::new(),
+            last: None,
             armed: 0,
         }
     }
@@ -159,7 +170,11 @@ impl<T> TimerQueue<T> {
 
     /// The earliest armed deadline.
     pub(crate) fn next_deadline(&self) -> Option<u64> {
-        self.order.peek().map(|Reverse(deadline)| *deadline)
+        let mapped = self.order.peek().map(|Reverse(deadline)| *deadline);
+        match (mapped, self.last) {
+            (Some(mapped), Some((last, _))) => Some(mapped.min(last)),
+            (mapped, last) => mapped.or(last.map(|(last, _)| last)),
+        }
     }
 
     /// Expires the earliest entry whose deadline is at or before `now`.
@@ -167,6 +182,21 @@ impl<T> TimerQueue<T> {
     /// The entry stays in the queue (expired) until removed.
     pub(crate) fn poll(&mut self, now: u64) -> Option<TimerKey> {
         let deadline = self.next_deadline().filter(|d| *d <= now)?;
+        if let Some((last, list)) = &mut self.last
+            && *last == deadline
+        {
+            let key = list.head;
+            let next = self.entries[key].next;
+            if next == NIL {
+                self.last = None;
+            } else {
+                list.head = next;
+                self.entries[next].prev = NIL;
+            }
+            self.entries[key].armed = false;
+            self.armed -= 1;
+            return Some(TimerKey(key));
+        }
         let list = self
             .deadlines
             .get_mut(&deadline)
@@ -191,6 +221,7 @@ impl<T> TimerQueue<T> {
     pub(crate) fn drain(&mut self) -> Vec<T> {
         self.deadlines.clear();
         self.order.clear();
+        self.last = None;
         self.armed = 0;
         self.entries.drain().map(|entry| entry.value).collect()
     }
@@ -198,14 +229,30 @@ impl<T> TimerQueue<T> {
     /// Appends an unarmed entry to its deadline's list.
     fn link(&mut self, key: usize) {
         let deadline = self.entries[key].deadline;
-        let order = &mut self.order;
-        let list = self.deadlines.entry(deadline).or_insert_with(|| {
-            order.push(Reverse(deadline));
-            List {
-                head: key,
-                tail: NIL,
+        let new = List {
+            head: key,
+            tail: NIL,
+        };
+        let list = match &mut self.last {
+            Some((last, list)) if *last == deadline => list,
+            last if (last.is_none() || last.is_some_and(|(l, _)| l < deadline))
+                && (self.deadlines.is_empty() || !self.deadlines.contains_key(&deadline)) =>
+            {
+                // A new latest deadline: the one kept before joins the map.
+                if let Some((before, list)) = last.replace((deadline, new)) {
+                    self.deadlines.insert(before, list);
+                    self.order.push(Reverse(before));
+                }
+                &mut last.as_mut().expect("just set").1
             }
-        });
+            _ => {
+                let order = &mut self.order;
+                self.deadlines.entry(deadline).or_insert_with(|| {
+                    order.push(Reverse(deadline));
+                    new
+                })
+            }
+        };
         let prev = list.tail;
         list.tail = key;
         if prev != NIL {
@@ -232,6 +279,21 @@ impl<T> TimerQueue<T> {
         }
         if next != NIL {
             self.entries[next].prev = prev;
+        }
+        if let Some((last, list)) = &mut self.last
+            && *last == deadline
+        {
+            if prev == NIL && next == NIL {
+                self.last = None;
+            } else {
+                if prev == NIL {
+                    list.head = next;
+                }
+                if next == NIL {
+                    list.tail = prev;
+                }
+            }
+            return;
         }
         if prev == NIL && next == NIL {
             // Its deadline goes stale in the heap.
@@ -344,15 +406,22 @@ mod tests {
     fn stale_deadlines_do_not_pile_up() {
         let mut q = TimerQueue::new();
         let early = q.insert(5, "early");
+        // The latest deadline is kept out of the heap: the timeout's
+        // deadlines, earlier than this one, go through it.
+        let late = q.insert(1_000_000, "late");
         let timeout = q.insert(100, "timeout");
         for deadline in 101..10_000 {
             q.reset(timeout, deadline);
             assert!(q.order.len() <= 2 * q.deadlines.len() + 65);
         }
+        assert!(q.order.len() > 2, "the resets left stale deadlines");
         assert_eq!(q.next_deadline(), Some(5));
         assert_eq!(drain_due(&mut q, 9_999), vec!["early", "timeout"]);
+        assert_eq!(q.next_deadline(), Some(1_000_000));
+        assert_eq!(drain_due(&mut q, 1_000_000), vec!["late"]);
         assert_eq!(q.next_deadline(), None);
         q.remove(early);
+        q.remove(late);
         q.remove(timeout);
         assert_eq!(q.len(), 0);
     }

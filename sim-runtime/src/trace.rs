@@ -491,7 +491,11 @@ pub(crate) fn hash_bytes(bytes: &[u8]) -> u32 {
         h = mix(h, word);
     }
     let mut tail = [0u8; 8];
-    tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    let rest = chunks.remainder();
+    // Most payloads are whole words: no call to copy nothing.
+    if !rest.is_empty() {
+        tail[..rest.len()].copy_from_slice(rest);
+    }
     h = mix(mix(h, u64::from_le_bytes(tail)), bytes.len() as u64);
     (h ^ (h >> 32)) as u32
 }
@@ -535,7 +539,11 @@ pub(crate) struct Trace {
     fingerprint: u64,
     count: u64,
     /// A ring of the last `RECENT` events; `ring_next` is the next slot.
-    recent: Vec<(Event, Option<Rc<str>>)>,
+    recent: Vec<Event>,
+    /// The task names of the events in `recent`, slot for slot: apart,
+    /// because most events have none, and a slot with no name before or
+    /// after is then not touched.
+    recent_names: Vec<Option<Rc<str>>>,
     ring_next: usize,
     full: Option<Vec<Event>>,
     /// Where each task was spawned, kept with the full trace, so a report
@@ -555,6 +563,7 @@ impl Trace {
             fingerprint: 0xcbf2_9ce4_8422_2325,
             count: 0,
             recent: Vec::with_capacity(RECENT),
+            recent_names: Vec::with_capacity(RECENT),
             ring_next: 0,
             full: record_all.then(Vec::new),
             spawns: record_all.then(Vec::new),
@@ -576,7 +585,10 @@ impl Trace {
     }
 
     /// Records an event; `name` is the task's name, kept for reports only.
-    #[inline]
+    /// Always inlined: most callers record one fixed kind (a clock advance,
+    /// a timer fired, a payload sent), whose hashing and ring checks then
+    /// fold away.
+    #[inline(always)]
     pub(crate) fn record(&mut self, nanos: u64, kind: EventKind, name: Option<&Rc<str>>) {
         let event = Event {
             index: self.count,
@@ -596,17 +608,28 @@ impl Trace {
                 ..
             }
         ) {
-            let entry = (event, name.cloned());
-            if self.recent.len() < RECENT {
-                self.recent.push(entry);
-            } else {
-                self.recent[self.ring_next] = entry;
-            }
-            self.ring_next = (self.ring_next + 1) % RECENT;
+            self.keep_recent(event, name);
         }
         if let Some(full) = self.full.as_mut().filter(|_| self.count <= self.limit) {
             full.push(event);
         }
+    }
+
+    /// Puts an event in the ring of recent events.
+    #[inline(always)]
+    fn keep_recent(&mut self, event: Event, name: Option<&Rc<str>>) {
+        let i = self.ring_next;
+        if self.recent.len() < RECENT {
+            self.recent.push(event);
+            self.recent_names.push(name.cloned());
+        } else {
+            self.recent[i] = event;
+            let slot = &mut self.recent_names[i];
+            if name.is_some() || slot.is_some() {
+                *slot = name.cloned();
+            }
+        }
+        self.ring_next = if i + 1 == RECENT { 0 } else { i + 1 };
     }
 
     /// [`record`](Self::record) for the scheduling decision of a step:
@@ -638,17 +661,7 @@ impl Trace {
         };
         self.count += 1;
         self.fingerprint = kind.fold(mix(self.fingerprint, nanos));
-        let entry = (event, name.cloned());
-        if self.recent.len() < RECENT {
-            self.recent.push(entry);
-        } else {
-            self.recent[self.ring_next] = entry;
-        }
-        self.ring_next = if self.ring_next + 1 == RECENT {
-            0
-        } else {
-            self.ring_next + 1
-        };
+        self.keep_recent(event, name);
         if let Some(full) = self.full.as_mut().filter(|_| self.count <= self.limit) {
             full.push(event);
         }
@@ -711,10 +724,14 @@ impl Trace {
     /// (scheduling decisions are left out of the ring).
     pub(crate) fn render_recent(&self, node: &dyn Fn(u64) -> String) -> (Vec<String>, bool) {
         // Once full, the oldest entry is the one `ring_next` overwrites next.
-        let (newer, older) = self
-            .recent
-            .split_at(self.ring_next % self.recent.len().max(1));
-        let events: Vec<&(Event, Option<Rc<str>>)> = older.iter().chain(newer).collect();
+        let split = self.ring_next % self.recent.len().max(1);
+        let (newer, older) = self.recent.split_at(split);
+        let (newer_names, older_names) = self.recent_names.split_at(split);
+        let events: Vec<(&Event, &Option<Rc<str>>)> = older
+            .iter()
+            .zip(older_names)
+            .chain(newer.iter().zip(newer_names))
+            .collect();
         let skips = events.windows(2).any(|w| w[1].0.index != w[0].0.index + 1);
         let lines = events
             .into_iter()

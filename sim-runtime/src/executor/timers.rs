@@ -57,6 +57,48 @@ impl Handle {
         Some(TimerWake::Task { key, task })
     }
 
+    /// The polled task, if `waker` is its own (see [`TaskRef`]).
+    ///
+    /// [`TaskRef`]: crate::layer::TaskRef
+    #[inline]
+    pub(crate) fn polled_task_of(&self, waker: &Waker) -> Option<(usize, TaskId)> {
+        match self.own_wake(waker)? {
+            TimerWake::Task { key, task } => Some((key, task)),
+            _ => None,
+        }
+    }
+
+    /// Adds an armed entry that wakes task `task` (in slot `slot`) by id.
+    pub(crate) fn timer_insert_task(&self, deadline: u64, slot: usize, task: TaskId) -> TimerKey {
+        let wake = TimerWake::Task { key: slot, task };
+        self.shared.state.borrow_mut().timers.insert(deadline, wake)
+    }
+
+    /// [`timer_update`](Self::timer_update) for an entry that wakes task
+    /// `task` (in slot `slot`) by id: no waker is cloned or compared.
+    pub(crate) fn timer_update_task(
+        &self,
+        key: TimerKey,
+        deadline: u64,
+        slot: usize,
+        task: TaskId,
+    ) {
+        let mut st = self.shared.state.borrow_mut();
+        if !st.timers.is_armed(key) || st.timers.deadline(key) != deadline {
+            st.timers.reset(key, deadline);
+        }
+        let wake = st.timers.get_mut(key);
+        if let TimerWake::Task { key: a, task: x } = wake {
+            if *a == slot && *x == task {
+                return;
+            }
+        }
+        let old = mem::replace(wake, TimerWake::Task { key: slot, task });
+        drop(st);
+        // A waker's drop may run foreign code: outside the borrow.
+        drop(old);
+    }
+
     /// Re-arms a timer entry, refreshing whom it wakes only if that changed.
     pub(crate) fn timer_update(&self, key: TimerKey, deadline: u64, waker: &Waker) {
         let own = self.own_wake(waker);
@@ -91,13 +133,16 @@ impl Handle {
 
     /// Wakes whom fired timers wake, in firing order.
     fn wake_fired(&self, woken: &mut Vec<TimerWake>) {
-        for wake in woken.drain(..) {
-            match wake {
+        // By index, then cleared: cheaper than a `Drain` for the one or two
+        // timers a step usually fires.
+        for wake in woken.iter_mut() {
+            match wake.take() {
                 TimerWake::Nobody => {}
                 TimerWake::Task { key, task } => self.schedule(key, task),
                 TimerWake::Waker(waker) => waker.wake(),
             }
         }
+        woken.clear();
     }
 
     pub(crate) fn timer_reset(&self, key: TimerKey, deadline: u64) {
@@ -167,14 +212,16 @@ impl Handle {
         let State {
             restarts, timers, ..
         } = &mut *st;
-        restarts.retain(|&(key, node)| {
-            if timers.is_armed(key) {
-                return true;
-            }
-            timers.remove(key);
-            due.push(node);
-            false
-        });
+        if !restarts.is_empty() {
+            restarts.retain(|&(key, node)| {
+                if timers.is_armed(key) {
+                    return true;
+                }
+                timers.remove(key);
+                due.push(node);
+                false
+            });
+        }
         drop(st);
         self.wake_fired(woken);
         for node in due {

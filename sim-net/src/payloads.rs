@@ -1,0 +1,80 @@
+//! Recycled payload buffers.
+//!
+//! Every datagram in flight owns a copy of its payload (the sender's buffer
+//! is borrowed only for the send). Allocating that copy and freeing it when
+//! the datagram is received was an allocation and a free per datagram; the
+//! network keeps the buffers of received datagrams instead and hands them
+//! to the next sends. The pool is bounded in bytes and in the size of the
+//! buffers it keeps, so a burst of large datagrams leaves no memory behind.
+
+/// How many bytes of buffers the pool keeps at most (each counted with its
+/// `Vec`): one default receive buffer's worth, enough for a mesh's round of
+/// small datagrams (W4: 380 heartbeats on their way at once).
+const KEEP_BYTES: usize = 256 * 1024;
+
+/// The largest buffer the pool keeps, in bytes (a typical request or
+/// heartbeat fits; a 64 KiB datagram's buffer goes back to the allocator).
+const KEEP_LARGEST: usize = 2048;
+
+/// What a kept buffer counts against [`KEEP_BYTES`].
+fn cost(buf: &Vec<u8>) -> usize {
+    buf.capacity() + std::mem::size_of::<Vec<u8>>()
+}
+
+/// Buffers of received datagrams, for the next sends.
+#[derive(Debug, Default)]
+pub(crate) struct Payloads {
+    free: Vec<Vec<u8>>,
+    /// The kept buffers' bytes, counted by `cost`.
+    bytes: usize,
+}
+
+impl Payloads {
+    /// A buffer holding a copy of `data`.
+    #[inline]
+    pub(crate) fn copy_of(&mut self, data: &[u8]) -> Vec<u8> {
+        match self.free.pop() {
+            Some(mut buf) => {
+                self.bytes -= cost(&buf);
+                buf.clear();
+                buf.extend_from_slice(data);
+                buf
+            }
+            None => data.to_vec(),
+        }
+    }
+
+    /// Takes back the buffer of a datagram that was received.
+    #[inline]
+    pub(crate) fn recycle(&mut self, buf: Vec<u8>) {
+        if buf.capacity() <= KEEP_LARGEST && self.bytes + cost(&buf) <= KEEP_BYTES {
+            self.bytes += cost(&buf);
+            self.free.push(buf);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reuses_small_buffers_and_bounds_what_it_keeps() {
+        let mut pool = Payloads::default();
+        let a = pool.copy_of(b"hello");
+        let ptr = a.as_ptr();
+        pool.recycle(a);
+        let b = pool.copy_of(b"hi");
+        assert_eq!(b, b"hi");
+        assert_eq!(b.as_ptr(), ptr, "the buffer was reused");
+        assert_eq!(pool.bytes, 0);
+        pool.recycle(vec![0; KEEP_LARGEST + 1]);
+        assert!(pool.free.is_empty(), "a large buffer is not kept");
+        let each = cost(&Vec::with_capacity(KEEP_LARGEST));
+        for _ in 0..KEEP_BYTES / each + 10 {
+            pool.recycle(Vec::with_capacity(KEEP_LARGEST));
+        }
+        assert_eq!(pool.free.len(), KEEP_BYTES / each);
+        assert!(pool.bytes <= KEEP_BYTES);
+    }
+}
