@@ -139,3 +139,87 @@ fn the_fingerprint_depends_on_the_bytes_sent() {
     assert_eq!(run(*b"abcdefgh"), run(*b"abcdefgh"));
     assert_ne!(run(*b"abcdefgh"), run(*b"abcdefgi"));
 }
+
+/// A small networked run: three nodes, datagrams both ways, timers.
+fn echo_run(seed: u64) -> u64 {
+    let mut rt = sim::Runtime::new(seed);
+    rt.block_on(async {
+        for name in ["a", "b"] {
+            sim::node::Builder::new(name)
+                .init(|| async {
+                    let socket = UdpSocket::bind("0.0.0.0:9000").await.unwrap();
+                    let mut buf = [0; 64];
+                    loop {
+                        let (n, from) = socket.recv_from(&mut buf).await.unwrap();
+                        sim::time::sleep(Duration::from_millis(u64::from(buf[0]))).await;
+                        socket.send_to(&buf[..n], from).await.unwrap();
+                    }
+                })
+                .build();
+        }
+        let socket = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+        // The servers bind first.
+        sim::time::sleep(Duration::from_millis(1)).await;
+        for i in 0..10u8 {
+            let to = if i % 2 == 0 { "a:9000" } else { "b:9000" };
+            socket.send_to(&[i; 16], to).await.unwrap();
+        }
+        let mut buf = [0; 64];
+        for _ in 0..10 {
+            socket.recv_from(&mut buf).await.unwrap();
+        }
+    });
+    rt.fingerprint()
+}
+
+/// A bigger run, to leave large tables behind on its thread.
+fn big_run(seed: u64) {
+    let mut rt = sim::Runtime::new(seed);
+    rt.block_on(async {
+        let tasks: Vec<_> = (0..2_000u64)
+            .map(|i| {
+                sim::spawn(async move {
+                    sim::time::sleep(Duration::from_micros(i % 37)).await;
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        for n in 0..20 {
+            sim::node::Builder::new(format!("n{n}")).build();
+        }
+        let socket = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+        for n in 0..20 {
+            socket.send_to(b"x", format!("n{n}:1")).await.unwrap();
+        }
+    });
+}
+
+/// A simulation leaves its emptied tables to the next one on its thread (so
+/// thousands of small seeds do not allocate them again): what ran on the
+/// thread before changes nothing about a seed's run.
+#[test]
+fn a_seed_runs_the_same_whatever_ran_on_its_thread_before() {
+    let fresh = |seeds: std::ops::Range<u64>| {
+        std::thread::spawn(move || seeds.map(echo_run).collect::<Vec<_>>())
+            .join()
+            .unwrap()
+    };
+    let first_on_their_threads: Vec<u64> = (0..20).flat_map(|s| fresh(s..s + 1)).collect();
+    let one_after_another = fresh(0..20);
+    let after_big_runs = std::thread::spawn(|| {
+        (0..20)
+            .map(|seed| {
+                big_run(seed + 100);
+                echo_run(seed)
+            })
+            .collect::<Vec<_>>()
+    })
+    .join()
+    .unwrap();
+    assert_eq!(first_on_their_threads, one_after_another);
+    assert_eq!(first_on_their_threads, after_big_runs);
+    let distinct: std::collections::BTreeSet<_> = first_on_their_threads.iter().collect();
+    assert!(distinct.len() > 10, "seeds give different runs");
+}

@@ -5,8 +5,6 @@
 //! simulation is its own DNS. `localhost` and `127.0.0.1` are the node the
 //! code runs on.
 
-use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
@@ -143,11 +141,6 @@ impl<T: ToSimAddr + ?Sized> ToSimAddr for &T {
     }
 }
 
-/// The simulation's DNS records: names that are not nodes' (a service
-/// name, an alias, a name for a replica set's address).
-#[derive(Default)]
-struct Records(RefCell<BTreeMap<String, IpAddr>>);
-
 /// Makes `name` resolve to `ip` in the current simulation, for
 /// [`lookup`], [`lookup_host`] and every socket call given a name: a
 /// service name (`db.internal`), an alias of a node, the name of an
@@ -176,11 +169,7 @@ pub fn add_dns_record(name: impl Into<String>, ip: IpAddr) {
     let handle = Handle::current();
     let name = name.into();
     handle.record_event("net.dns", dns_word(&name), ip_word(ip));
-    handle
-        .extension(Records::default)
-        .0
-        .borrow_mut()
-        .insert(name, ip);
+    Net::of(&handle).records.borrow_mut().insert(name, ip);
 }
 
 /// Removes the record of `name` (see [`add_dns_record`]); returns its
@@ -192,11 +181,7 @@ pub fn add_dns_record(name: impl Into<String>, ip: IpAddr) {
 pub fn remove_dns_record(name: &str) -> Option<IpAddr> {
     let handle = Handle::current();
     handle.record_event("net.dns", dns_word(name), 0);
-    handle
-        .extension(Records::default)
-        .0
-        .borrow_mut()
-        .remove(name)
+    Net::of(&handle).records.borrow_mut().remove(name)
 }
 
 /// A name as a word for trace events (FNV-1a: fixed, so fingerprints are).
@@ -231,13 +216,7 @@ fn ip_word(ip: IpAddr) -> u64 {
 /// });
 /// ```
 pub fn lookup(host: &str) -> io::Result<IpAddr> {
-    if host == "localhost" {
-        return Ok(match ipv6_names() {
-            true => IpAddr::V6(Ipv6Addr::LOCALHOST),
-            false => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        });
-    }
-    if !is_name(host) {
+    if host != "localhost" && !is_name(host) {
         if let Ok(ip) = host.parse::<IpAddr>() {
             return Ok(ip);
         }
@@ -246,13 +225,19 @@ pub fn lookup(host: &str) -> io::Result<IpAddr> {
             return Ok(IpAddr::V6(ip));
         }
     }
-    let handle = Handle::try_current().map_err(|_| error::no_simulation("sim::net::lookup"))?;
-    let records = handle.extension(Records::default);
-    if let Some(ip) = records.0.borrow().get(host) {
+    let net = Net::current("sim::net::lookup").map(|(_, net)| net);
+    if host == "localhost" {
+        return Ok(match net.is_ok_and(|net| ipv6_names(&net)) {
+            true => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            false => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        });
+    }
+    let net = net?;
+    if let Some(ip) = net.records.borrow().get(host) {
         return Ok(*ip);
     }
     match sim_runtime::node::lookup(host) {
-        Some(node) => Ok(match (node.ip(), ipv6_names()) {
+        Some(node) => Ok(match (node.ip(), ipv6_names(&net)) {
             (IpAddr::V4(v4), true) => IpAddr::V6(ipv6_of(v4)),
             (ip, _) => ip,
         }),
@@ -261,8 +246,7 @@ pub fn lookup(host: &str) -> io::Result<IpAddr> {
                 .iter()
                 .map(|n| format!("`{}`", n.name()))
                 .chain(
-                    records
-                        .0
+                    net.records
                         .borrow()
                         .keys()
                         .map(|name| format!("`{name}` (a DNS record)")),
@@ -273,14 +257,11 @@ pub fn lookup(host: &str) -> io::Result<IpAddr> {
     }
 }
 
-/// Whether the running simulation's names resolve to IPv6 addresses
-/// (`NetConfig::ipv6`); false outside one.
-fn ipv6_names() -> bool {
-    Net::current("sim::net::lookup").is_ok_and(|(_, net)| {
-        net.world
-            .try_borrow()
-            .is_ok_and(|world| world.config.ipv6_names())
-    })
+/// Whether `net`'s names resolve to IPv6 addresses (`NetConfig::ipv6`).
+fn ipv6_names(net: &Net) -> bool {
+    net.world
+        .try_borrow()
+        .is_ok_and(|world| world.config.ipv6_names())
 }
 
 /// Resolves `host` (`"server:8080"`, `("server", 8080)`, a `SocketAddr`,

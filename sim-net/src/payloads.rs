@@ -6,6 +6,15 @@
 //! network keeps the buffers of received datagrams instead and hands them
 //! to the next sends. The pool is bounded in bytes and in the size of the
 //! buffers it keeps, so a burst of large datagrams leaves no memory behind.
+//!
+//! A simulation's pool outlives it: when its network is dropped, the pool
+//! is left to the thread and the next simulation built there starts with
+//! it, so a test running thousands of small seeds does not allocate its
+//! first datagrams' buffers again for every seed. A buffer's capacity is
+//! all that carries over (its bytes are overwritten), so nothing a run can
+//! observe depends on the runs before it.
+
+use std::cell::Cell;
 
 /// How many bytes of buffers the pool keeps at most (each counted with its
 /// `Vec`): one default receive buffer's worth, enough for a mesh's round of
@@ -22,11 +31,38 @@ fn cost(buf: &Vec<u8>) -> usize {
 }
 
 /// Buffers of received datagrams, for the next sends.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Payloads {
     free: Vec<Vec<u8>>,
     /// The kept buffers' bytes, counted by `cost`.
     bytes: usize,
+}
+
+thread_local! {
+    /// The pool of the last simulation dropped on this thread.
+    static LEFT: Cell<Option<Payloads>> = const { Cell::new(None) };
+}
+
+impl Default for Payloads {
+    /// The pool the last simulation on this thread left, or an empty one.
+    fn default() -> Self {
+        LEFT.with(Cell::take).unwrap_or(Payloads {
+            free: Vec::new(),
+            bytes: 0,
+        })
+    }
+}
+
+impl Drop for Payloads {
+    fn drop(&mut self) {
+        if !self.free.is_empty() {
+            let free = std::mem::take(&mut self.free);
+            let bytes = std::mem::replace(&mut self.bytes, 0);
+            // During the thread's exit the slot is gone: the buffers are
+            // then just freed.
+            let _ = LEFT.try_with(|left| left.set(Some(Payloads { free, bytes })));
+        }
+    }
 }
 
 impl Payloads {
@@ -61,6 +97,8 @@ mod tests {
     #[test]
     fn reuses_small_buffers_and_bounds_what_it_keeps() {
         let mut pool = Payloads::default();
+        pool.free.clear();
+        pool.bytes = 0;
         let a = pool.copy_of(b"hello");
         let ptr = a.as_ptr();
         pool.recycle(a);
@@ -76,5 +114,17 @@ mod tests {
         }
         assert_eq!(pool.free.len(), KEEP_BYTES / each);
         assert!(pool.bytes <= KEEP_BYTES);
+    }
+
+    #[test]
+    fn the_next_pool_on_the_thread_starts_with_the_last_one_s_buffers() {
+        let mut pool = Payloads::default();
+        let buf = pool.copy_of(b"kept");
+        let ptr = buf.as_ptr();
+        pool.recycle(buf);
+        drop(pool);
+        let mut next = Payloads::default();
+        let reused = next.copy_of(b"x");
+        assert_eq!(reused.as_ptr(), ptr);
     }
 }

@@ -15,7 +15,7 @@
 //! while user code runs (wakers only schedule tasks).
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::rc::{Rc, Weak};
@@ -49,11 +49,13 @@ pub(crate) fn check_ttl(ttl: u32) -> io::Result<u32> {
 /// The network of one simulation.
 pub(crate) struct Net {
     pub(crate) world: RefCell<World>,
+    /// DNS records: names that are not nodes' (a service name, an alias),
+    /// see `addr::add_dns_record`.
+    pub(crate) records: RefCell<BTreeMap<String, IpAddr>>,
     subscribed: Cell<bool>,
 }
 
 /// Everything the network knows, behind one `RefCell`.
-#[derive(Default)]
 pub(crate) struct World {
     pub(crate) config: NetConfig,
     /// Indexed by `NodeId`; filled as nodes are first seen.
@@ -74,6 +76,63 @@ pub(crate) struct World {
     pub(crate) rules: Rules,
     /// Buffers of received datagrams, for the next sends.
     pub(crate) payloads: Payloads,
+}
+
+/// The node, address and link tables of the last network dropped on this
+/// thread, emptied, for the next simulation's (as the runtime keeps its
+/// task and timer tables): a test running thousands of small seeds then
+/// does not allocate them again for each. Only capacity carries over.
+struct Left {
+    nodes: Vec<Option<NodeNet>>,
+    ips: Vec<((bool, u128), NodeId)>,
+    rows: Vec<Vec<Option<LinkState>>>,
+}
+
+/// The most nodes whose tables [`Left`] keeps (their links: as many rows
+/// of as many links at most).
+const KEEP_NODES: usize = 16;
+
+thread_local! {
+    static LEFT: Cell<Option<Left>> = const { Cell::new(None) };
+}
+
+impl Default for World {
+    fn default() -> Self {
+        let left = LEFT.try_with(Cell::take).ok().flatten();
+        let (nodes, ips, rows) = left.map(|l| (l.nodes, l.ips, l.rows)).unwrap_or_default();
+        World {
+            config: NetConfig::default(),
+            nodes,
+            ips,
+            links: Links { rows },
+            isolated: BTreeSet::new(),
+            seq: 0,
+            next_socket: 0,
+            messages: 0,
+            rules: Rules::default(),
+            payloads: Payloads::default(),
+        }
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let mut nodes = std::mem::take(&mut self.nodes);
+        let mut ips = std::mem::take(&mut self.ips);
+        let mut rows = std::mem::take(&mut self.links.rows);
+        let too_many = |len: usize| len > KEEP_NODES;
+        if too_many(nodes.capacity())
+            || too_many(rows.len())
+            || rows.iter().any(|row| too_many(row.capacity()))
+        {
+            return;
+        }
+        nodes.clear();
+        ips.clear();
+        // The rows stay, empty: a missing link and an empty row read alike.
+        rows.iter_mut().for_each(Vec::clear);
+        let _ = LEFT.try_with(|left| left.set(Some(Left { nodes, ips, rows })));
+    }
 }
 
 /// One node's sockets and ports.
@@ -175,6 +234,7 @@ impl Net {
     pub(crate) fn of(handle: &Handle) -> Rc<Net> {
         let net = handle.extension(|| Net {
             world: RefCell::new(World::default()),
+            records: RefCell::default(),
             subscribed: Cell::new(false),
         });
         if !net.subscribed.replace(true) {
@@ -298,7 +358,7 @@ impl World {
             }
             self.nodes[i] = Some(NodeNet {
                 id: node.id(),
-                name: node.name().into(),
+                name: Handle::current().node_name(node.id()),
                 ip,
                 ip6,
                 udp: Ports::default(),

@@ -39,6 +39,7 @@ use crate::waker::{Remote, SimId, TaskWaker};
 
 mod join;
 mod nodes;
+mod spare;
 mod timers;
 
 pub(crate) use timers::TimerWake;
@@ -131,6 +132,23 @@ pub(crate) struct State {
     restarts: Vec<(TimerKey, NodeId)>,
     /// Spawns and removals not yet handed to the watchdog.
     watch_log: crate::watchdog::Log,
+}
+
+impl Drop for State {
+    fn drop(&mut self) {
+        spare::Spare::leave(self);
+    }
+}
+
+/// The name of every simulation's first node, shared by the simulations of
+/// a thread.
+fn client_name() -> Rc<str> {
+    thread_local! {
+        static CLIENT: Rc<str> = Rc::from("client");
+    }
+    CLIENT
+        .try_with(Rc::clone)
+        .unwrap_or_else(|_| Rc::from("client"))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -227,17 +245,20 @@ pub(crate) enum PollOutcome {
 impl Handle {
     pub(crate) fn new(config: Config, decider: Box<dyn Decider>) -> Handle {
         let id = SimId::next();
+        let spare = spare::Spare::take();
+        let mut nodes = spare.nodes;
+        nodes.push(NodeSlot::new(client_name(), default_ip(0), None));
         let state = State {
-            tasks: Tasks::default(),
-            ready: Vec::new(),
-            timers: TimerQueue::new(),
+            tasks: spare.tasks,
+            ready: spare.ready,
+            timers: spare.timers,
             steps: 0,
             next_id: 1,
-            trace: Trace::new(config.record_trace).limit(config.trace_limit),
+            trace: Trace::with_ring(config.record_trace, spare.ring).limit(config.trace_limit),
             decisions: Recorder::new(decider, config.record_tape),
             failure: None,
             phase: Phase::Open,
-            nodes: vec![NodeSlot::new("client".into(), default_ip(0), None)],
+            nodes,
             restarts: Vec::new(),
             watch_log: crate::watchdog::Log::default(),
         };

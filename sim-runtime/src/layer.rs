@@ -18,6 +18,7 @@
 //! | what a task waits on, in deadlock reports | [`Handle::note_wait`] |
 //! | the cooperative budget of a leaf future | [`Handle::poll_proceed`] |
 //! | the clock as an integer | [`Handle::now_nanos`] |
+//! | a node's name, shared | [`Handle::node_name`] |
 //! | a timer in the runtime's queue, armed in nanoseconds, waking a waker or a task by id | [`LayerTimer`], [`TaskRef`], [`Handle::polled_task`] |
 //! | `Send + Sync` handles to state kept in the simulation (a socket, a file) | [`Bound`], [`SimRef`], [`BoundError`] |
 //!

@@ -161,6 +161,17 @@ pub(crate) struct Tasks {
 }
 
 impl Tasks {
+    /// Drops every task, keeping the table's memory.
+    pub(crate) fn clear(&mut self) {
+        self.slots.clear();
+        self.cold.clear();
+    }
+
+    /// How many tasks the table holds without growing.
+    pub(crate) fn capacity(&self) -> usize {
+        self.slots.capacity()
+    }
+
     pub(crate) fn vacant_key(&self) -> usize {
         self.slots.vacant_key()
     }

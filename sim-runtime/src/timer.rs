@@ -217,6 +217,20 @@ impl<T> TimerQueue<T> {
         Some(TimerKey(key))
     }
 
+    /// How many entries the queue holds without growing.
+    pub(crate) fn capacity(&self) -> usize {
+        self.entries.capacity()
+    }
+
+    /// Drops every entry, keeping the queue's memory.
+    pub(crate) fn clear(&mut self) {
+        self.deadlines.clear();
+        self.order.clear();
+        self.last = None;
+        self.armed = 0;
+        self.entries.clear();
+    }
+
     /// Removes every entry, returning the payloads in key order.
     pub(crate) fn drain(&mut self) -> Vec<T> {
         self.deadlines.clear();

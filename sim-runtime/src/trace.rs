@@ -8,6 +8,7 @@
 //! event where two runs diverge.
 
 use std::fmt;
+use std::mem;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -530,6 +531,10 @@ pub(crate) struct TaskRecord {
 /// nodes' names, and whether the full trace was cut at its limit.
 pub(crate) type Parts = (Vec<Note>, Vec<TaskRecord>, Vec<Rc<str>>, bool);
 
+/// The buffers of a trace's recent-event ring (see `executor::spare`).
+#[derive(Debug, Default)]
+pub(crate) struct Ring(Vec<Event>, Vec<Option<Rc<str>>>);
+
 /// How many recent events a failure report shows.
 pub(crate) const RECENT: usize = 24;
 
@@ -558,12 +563,23 @@ pub(crate) struct Trace {
 }
 
 impl Trace {
+    #[cfg(test)]
     pub(crate) fn new(record_all: bool) -> Self {
+        Trace::with_ring(record_all, Ring::default())
+    }
+
+    /// [`new`](Trace::new), its recent events kept in `ring`'s buffers
+    /// (those a dropped simulation left, see `executor::spare`).
+    pub(crate) fn with_ring(record_all: bool, Ring(mut recent, mut recent_names): Ring) -> Self {
+        recent.clear();
+        recent_names.clear();
+        recent.reserve_exact(RECENT);
+        recent_names.reserve_exact(RECENT);
         Trace {
             fingerprint: 0xcbf2_9ce4_8422_2325,
             count: 0,
-            recent: Vec::with_capacity(RECENT),
-            recent_names: Vec::with_capacity(RECENT),
+            recent,
+            recent_names,
             ring_next: 0,
             full: record_all.then(Vec::new),
             spawns: record_all.then(Vec::new),
@@ -571,6 +587,17 @@ impl Trace {
             tasks: record_all.then(Vec::new),
             limit: u64::MAX,
         }
+    }
+
+    /// The recent-event ring's buffers, emptied, for the next trace.
+    pub(crate) fn take_ring(&mut self) -> Ring {
+        self.ring_next = 0;
+        self.recent.clear();
+        self.recent_names.clear();
+        Ring(
+            mem::take(&mut self.recent),
+            mem::take(&mut self.recent_names),
+        )
     }
 
     /// Keeps at most `limit` events in the full trace.

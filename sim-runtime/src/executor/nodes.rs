@@ -39,14 +39,17 @@ impl Handle {
         f()
     }
 
-    pub(crate) fn node_count(&self) -> usize {
-        self.shared.state.borrow().nodes.len()
-    }
-
-    pub(crate) fn node_name(&self, node: NodeId) -> Rc<str> {
+    /// The name of `node` (a node of this simulation), shared rather than
+    /// copied: what a layer keeps to name the node in its errors (part of
+    /// the [layer API](crate::layer)).
+    pub fn node_name(&self, node: NodeId) -> Rc<str> {
         self.shared.state.borrow().nodes[node.0 as usize]
             .name
             .clone()
+    }
+
+    pub(crate) fn node_count(&self) -> usize {
+        self.shared.state.borrow().nodes.len()
     }
 
     /// The name, or `<busy>` when the state is borrowed (for `Debug`).
