@@ -100,14 +100,21 @@ pub(crate) fn below(rng: &mut ChaCha8Rng, n: u64) -> u64 {
 /// ```
 #[derive(Debug)]
 pub struct SimRng {
-    inner: ChaCha8Rng,
+    seed: u64,
+    /// The user stream, made at the first draw: most simulations never draw
+    /// from it, and seeding one is a few hundred instructions per simulation.
+    inner: Option<Box<ChaCha8Rng>>,
 }
 
 impl SimRng {
     pub(crate) fn new(seed: u64) -> Self {
-        SimRng {
-            inner: stream(seed, Stream::User),
-        }
+        SimRng { seed, inner: None }
+    }
+
+    fn stream(&mut self) -> &mut ChaCha8Rng {
+        let seed = self.seed;
+        self.inner
+            .get_or_insert_with(|| Box::new(stream(seed, Stream::User)))
     }
 }
 
@@ -115,15 +122,15 @@ impl TryRng for SimRng {
     type Error = Infallible;
 
     fn try_next_u32(&mut self) -> Result<u32, Infallible> {
-        Ok(self.inner.next_u32())
+        Ok(self.stream().next_u32())
     }
 
     fn try_next_u64(&mut self) -> Result<u64, Infallible> {
-        Ok(self.inner.next_u64())
+        Ok(self.stream().next_u64())
     }
 
     fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
-        self.inner.fill_bytes(dst);
+        self.stream().fill_bytes(dst);
         Ok(())
     }
 }
