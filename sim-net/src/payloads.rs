@@ -58,9 +58,14 @@ impl Drop for Payloads {
         if !self.free.is_empty() {
             let free = std::mem::take(&mut self.free);
             let bytes = std::mem::replace(&mut self.bytes, 0);
-            // During the thread's exit the slot is gone: the buffers are
-            // then just freed.
-            let _ = LEFT.try_with(|left| left.set(Some(Payloads { free, bytes })));
+            // A pool already left (by a simulation dropped while this one
+            // lived) stays; this one's buffers are then freed as plain
+            // vectors, so no pool's drop runs from here. During the thread's
+            // exit the slot is gone: the buffers are then just freed too.
+            let _ = LEFT.try_with(|left| match left.take() {
+                Some(kept) => left.set(Some(kept)),
+                None => left.set(Some(Payloads { free, bytes })),
+            });
         }
     }
 }
@@ -126,5 +131,25 @@ mod tests {
         let mut next = Payloads::default();
         let reused = next.copy_of(b"x");
         assert_eq!(reused.as_ptr(), ptr);
+    }
+
+    /// Two pools dropped one after the other (simulations alive at once on
+    /// one thread): the first stays, the second's buffers are freed.
+    #[test]
+    fn a_second_pool_dropped_while_one_is_left_is_freed() {
+        for _ in 0..3 {
+            let mut pool = Payloads::default();
+            let buf = pool.copy_of(b"a");
+            pool.recycle(buf);
+            drop(pool);
+        }
+        let mut a = Payloads::default();
+        let mut b = Payloads::default();
+        let (x, y) = (a.copy_of(b"x"), b.copy_of(b"y"));
+        a.recycle(x);
+        b.recycle(y);
+        drop(a);
+        drop(b);
+        assert_eq!(Payloads::default().free.len(), 1);
     }
 }
