@@ -182,37 +182,28 @@ impl<T> TimerQueue<T> {
     /// The entry stays in the queue (expired) until removed.
     pub(crate) fn poll(&mut self, now: u64) -> Option<TimerKey> {
         let deadline = self.next_deadline().filter(|d| *d <= now)?;
-        if let Some((last, list)) = &mut self.last
-            && *last == deadline
-        {
-            let key = list.head;
-            let next = self.entries[key].next;
-            if next == NIL {
-                self.last = None;
-            } else {
-                list.head = next;
-                self.entries[next].prev = NIL;
+        let key = match &mut self.last {
+            Some((last, list)) if *last == deadline => {
+                let (key, emptied) = take_head(&mut self.entries, list);
+                if emptied {
+                    self.last = None;
+                }
+                key
             }
-            self.entries[key].armed = false;
-            self.armed -= 1;
-            return Some(TimerKey(key));
-        }
-        let list = self
-            .deadlines
-            .get_mut(&deadline)
-            .unwrap_or_else(|| unreachable!("the heap's top is a live deadline"));
-        // The head of the earliest list.
-        let key = list.head;
-        let next = self.entries[key].next;
-        if next == NIL {
-            self.deadlines.remove(&deadline);
-            self.order.pop();
-            self.drop_stale();
-        } else {
-            list.head = next;
-            self.entries[next].prev = NIL;
-        }
-        self.entries[key].armed = false;
+            _ => {
+                let list = self
+                    .deadlines
+                    .get_mut(&deadline)
+                    .unwrap_or_else(|| unreachable!("the heap's top is a live deadline"));
+                let (key, emptied) = take_head(&mut self.entries, list);
+                if emptied {
+                    self.deadlines.remove(&deadline);
+                    self.order.pop();
+                    self.drop_stale();
+                }
+                key
+            }
+        };
         self.armed -= 1;
         Some(TimerKey(key))
     }
@@ -233,11 +224,9 @@ impl<T> TimerQueue<T> {
 
     /// Removes every entry, returning the payloads in key order.
     pub(crate) fn drain(&mut self) -> Vec<T> {
-        self.deadlines.clear();
-        self.order.clear();
-        self.last = None;
-        self.armed = 0;
-        self.entries.drain().map(|entry| entry.value).collect()
+        let values = self.entries.drain().map(|entry| entry.value).collect();
+        self.clear();
+        values
     }
 
     /// Appends an unarmed entry to its deadline's list.
@@ -337,6 +326,19 @@ impl<T> TimerQueue<T> {
             self.order.pop();
         }
     }
+}
+
+/// Unlinks and disarms the head of `list` (a deadline's list of armed
+/// entries); true when the list is then empty.
+fn take_head<T>(entries: &mut Slab<Entry<T>>, list: &mut List) -> (usize, bool) {
+    let key = list.head;
+    let next = entries[key].next;
+    if next != NIL {
+        list.head = next;
+        entries[next].prev = NIL;
+    }
+    entries[key].armed = false;
+    (key, next == NIL)
 }
 
 #[cfg(test)]
