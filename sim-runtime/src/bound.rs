@@ -36,7 +36,20 @@ use slab::Slab;
 use crate::context;
 use crate::error::{self, BoundError, BoundErrorKind};
 use crate::executor::Handle;
-use crate::waker::SimId;
+
+/// Identifies a simulation within the process. Used only to check that an
+/// object is used in the simulation it belongs to; it never reaches a
+/// schedule, so a process-wide counter is fine here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct SimId(pub(crate) u64);
+
+impl SimId {
+    pub(crate) fn next() -> SimId {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        SimId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
 
 thread_local! {
     /// The simulations alive on this thread (created, not yet ended): so a
@@ -103,11 +116,26 @@ pub struct SimRef {
 impl SimRef {
     /// The name of `handle`'s simulation (also [`Handle::sim_ref`]).
     pub fn of(handle: &Handle) -> SimRef {
+        handle.shared().sim
+    }
+
+    /// A new simulation's name: a fresh id, owned by the current thread.
+    pub(crate) fn fresh(seed: u64) -> SimRef {
         SimRef {
-            id: handle.sim_key(),
-            seed: handle.seed(),
-            thread: handle.owner_thread(),
+            id: SimId::next(),
+            seed,
+            thread: thread::current().id(),
         }
+    }
+
+    /// The simulation's process-wide id.
+    pub(crate) fn id(self) -> SimId {
+        self.id
+    }
+
+    /// The thread that owns the simulation (the only one it runs on).
+    pub(crate) fn thread(self) -> ThreadId {
+        self.thread
     }
 
     /// The seed of the simulation.

@@ -10,8 +10,8 @@
 use std::panic::Location;
 
 use crate::explore::tape::{Entry, alternative, preempts};
+use crate::id::TaskId;
 use crate::policy::{Decider, Last, Ready, TapeError};
-use crate::task::TaskId;
 use crate::tasks::Tasks;
 use crate::trace::{Decision, EventKind, Trace};
 

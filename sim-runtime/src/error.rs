@@ -2,6 +2,7 @@
 //!
 //! Every message says what happened and what to do about it.
 
+use std::any::Any;
 use std::fmt;
 
 /// A runtime function was called where no simulation is running.
@@ -153,3 +154,14 @@ impl fmt::Display for BoundError {
 }
 
 impl std::error::Error for BoundError {}
+
+/// The text of a panic payload.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic with a non-string payload".to_owned()
+    }
+}

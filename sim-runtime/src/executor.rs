@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use crate::bound::{self, Store};
+use crate::bound::{self, SimId, SimRef, Store};
 use crate::context;
 use crate::decisions::Recorder;
 use crate::error::{self, NoSimulation};
@@ -28,14 +28,14 @@ use crate::explore::tape::Entry;
 use crate::failure::{Failure, FailureKind, Report};
 use crate::node::{NodeEvent, NodeHandle, NodeId, NodeSlot, NodeState, OnPanic, default_ip};
 use crate::policy::{Decider, Ready};
-use crate::rand::SimRng;
 use crate::runtime::Config;
+use crate::seed::SimRng;
 use crate::task::{JoinError, TaskId, TaskInfo, WaitPoint};
 use crate::tasks::{Cold, Join, Slot, Stage, TaskBox, Tasks};
 use crate::time::Instant;
 use crate::timer::{TimerKey, TimerQueue};
 use crate::trace::{Decision, EventKind, Trace};
-use crate::waker::{Remote, SimId, TaskWaker};
+use crate::waker::{Remote, TaskWaker};
 
 mod join;
 mod nodes;
@@ -72,7 +72,8 @@ pub struct Handle {
 }
 
 pub(crate) struct Shared {
-    pub(crate) id: SimId,
+    /// Which simulation this is (see [`SimRef`]).
+    pub(crate) sim: SimRef,
     pub(crate) config: Config,
     /// Virtual nanoseconds since the start; kept outside `state` so reading
     /// the clock never borrows.
@@ -244,7 +245,7 @@ pub(crate) enum PollOutcome {
 
 impl Handle {
     pub(crate) fn new(config: Config, decider: Box<dyn Decider>) -> Handle {
-        let id = SimId::next();
+        let sim = SimRef::fresh(config.seed);
         let spare = spare::Spare::take();
         let mut nodes = spare.nodes;
         nodes.push(NodeSlot::new(client_name(), default_ip(0), None));
@@ -265,7 +266,7 @@ impl Handle {
         let rng = SimRng::new(config.seed);
         let handle = Handle {
             shared: Rc::new(Shared {
-                id,
+                sim,
                 config,
                 now: Cell::new(0),
                 wait: Cell::new(None),
@@ -277,7 +278,7 @@ impl Handle {
                 rng: RefCell::new(rng),
                 fixed_draws: Cell::new(0),
                 grace_waits: Cell::new(0),
-                remote: Remote::new(id),
+                remote: Remote::new(sim),
                 extensions: RefCell::new(Vec::new()),
                 listeners: RefCell::new(Vec::new()),
                 bound: Store::default(),
@@ -368,12 +369,7 @@ impl Handle {
     }
 
     pub(crate) fn sim_key(&self) -> SimId {
-        self.shared.id
-    }
-
-    /// The thread the simulation was created on, the only one it runs on.
-    pub(crate) fn owner_thread(&self) -> std::thread::ThreadId {
-        self.shared.remote.owner()
+        self.shared.sim.id()
     }
 
     pub(crate) fn bound_store(&self) -> &Store {
@@ -779,13 +775,13 @@ impl Handle {
                 let crash = st.nodes[node.0 as usize]
                     .on_panic
                     .clone()
-                    .filter(|policy| policy.matches(&crate::failure::panic_message(&*payload)));
+                    .filter(|policy| policy.matches(&crate::error::panic_message(&*payload)));
                 let main = matches!(task, Polled::Main);
                 if crash.is_some() {
                 } else if self.shared.config.fail_on_task_panic || main {
                     st.failure.get_or_insert(FailureKind::Panic {
                         task: Box::new(info),
-                        message: crate::failure::panic_message(&*payload),
+                        message: crate::error::panic_message(&*payload),
                         location: site.location,
                         backtrace: site.backtrace,
                     });

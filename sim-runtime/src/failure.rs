@@ -6,7 +6,9 @@ use std::fmt;
 use std::sync::Once;
 use std::time::Duration;
 
-use crate::task::{TaskId, TaskInfo};
+use crate::error::panic_message;
+use crate::id::TaskId;
+use crate::task::info::TaskInfo;
 use crate::trace::{Event, FmtNanos};
 
 /// Why a simulation failed, with everything needed to understand and replay it.
@@ -473,17 +475,6 @@ impl FailureKind {
     }
 }
 
-/// The text of a panic payload.
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a panic with a non-string payload".to_owned()
-    }
-}
-
 /// Where and how a panic happened, recorded by the panic hook.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct PanicSite {
@@ -513,13 +504,14 @@ thread_local! {
 /// inside a running simulation happened (and its backtrace when
 /// `RUST_BACKTRACE` asks for one) for the failure report, instead of
 /// printing it: the report is the one place a failure is told. Panics
-/// outside simulations go to the hook that was there before.
-pub(crate) fn install_panic_hook() {
+/// outside simulations (when `in_simulation` says no) go to the hook that
+/// was there before.
+pub(crate) fn install_panic_hook(in_simulation: fn() -> bool) {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if !crate::context::is_running() {
+            if !in_simulation() {
                 return previous(info);
             }
             let backtrace = std::backtrace::Backtrace::capture();

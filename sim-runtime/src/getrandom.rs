@@ -76,7 +76,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::context;
 use crate::executor::Handle;
-use crate::rand::{Stream, stream};
+use crate::seed::{Stream, stream};
 
 /// True when this build has the `getrandom` feature: `sim` defines the
 /// `getrandom` crate's custom backend.

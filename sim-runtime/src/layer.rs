@@ -296,7 +296,7 @@ impl Handle {
     /// [`sim_ref`](Handle::sim_ref) instead and call [`SimRef::check`]: the
     /// one check, with the one message.
     pub fn sim_id(&self) -> u64 {
-        self.shared.id.0
+        self.shared.sim.id().0
     }
 
     /// The `Copy`, `Send + Sync` name of this simulation, for a value that

@@ -42,32 +42,13 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 
+pub use crate::id::NodeId;
+
 use crate::context;
 use crate::error::NoSimulation;
 use crate::executor::Handle;
 use crate::policy::Ready;
 use crate::task::JoinHandle;
-
-/// Identifies a node within its simulation; ids count from 0 (the default
-/// node) in creation order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct NodeId(pub(crate) u32);
-
-impl NodeId {
-    /// The default node, which runs the `block_on` future (the test body).
-    pub const DEFAULT: NodeId = NodeId(0);
-
-    /// The id as a number.
-    pub fn as_u32(self) -> u32 {
-        self.0
-    }
-}
-
-impl fmt::Display for NodeId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "node#{}", self.0)
-    }
-}
 
 /// Whether a node runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,8 +10,8 @@ use std::fmt;
 
 use rand_chacha::ChaCha8Rng;
 
-use crate::rand::{Stream, below, stream};
-use crate::task::TaskId;
+use crate::id::TaskId;
+use crate::seed::{Stream, below, stream};
 use crate::trace::Decision;
 
 /// A ready task, as a decider sees it.

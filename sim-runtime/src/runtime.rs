@@ -270,7 +270,7 @@ impl Builder {
                 ),
             });
         }
-        failure::install_panic_hook();
+        failure::install_panic_hook(context::is_running);
         let decider = self
             .decider
             .unwrap_or_else(|| Box::new(Random::new(config.seed)));
@@ -580,7 +580,7 @@ const SEEDED_START_SECS: (u64, u64) = (946_684_800, 4_102_444_800);
 
 /// The wall-clock start that `seed` derives (`Builder::seeded_start_time`).
 fn seeded_start_time(seed: u64) -> SystemTime {
-    use crate::rand::{Stream, below, stream};
+    use crate::seed::{Stream, below, stream};
     let (first, end) = SEEDED_START_SECS;
     let span = (end - first) * 1_000_000_000;
     let offset = below(&mut stream(seed, Stream::WallClock), span);

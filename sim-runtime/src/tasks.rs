@@ -18,8 +18,8 @@ use std::task::{Context, Poll, Waker};
 use pin_project::pin_project;
 use slab::Slab;
 
-use crate::node::NodeId;
-use crate::task::{JoinError, TaskId, WaitPoint};
+use crate::id::{NodeId, TaskId};
+use crate::task::info::{JoinError, WaitPoint};
 
 /// A spawned task as the executor sees it, whatever its output type.
 pub(crate) trait Task {

@@ -12,7 +12,7 @@ use std::mem;
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::task::TaskId;
+use crate::id::TaskId;
 
 /// One step of a simulation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

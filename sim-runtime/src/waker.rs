@@ -26,11 +26,12 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::task::Wake;
-use std::thread::{self, ThreadId};
+use std::thread;
 use std::time::Duration;
 
+use crate::bound::SimRef;
 use crate::context;
-use crate::task::TaskId;
+use crate::id::TaskId;
 
 /// Whether a waker of a simulation owned by this thread was ever woken from
 /// another thread: the evidence that tasks here may be driven from outside,
@@ -39,20 +40,6 @@ pub(crate) type Escaped = Arc<AtomicBool>;
 
 thread_local! {
     static ESCAPED: Escaped = Arc::new(AtomicBool::new(false));
-}
-
-/// Identifies a simulation within the process. Used only to check that an
-/// object is used in the simulation it belongs to; it never reaches a
-/// schedule, so a process-wide counter is fine here.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(crate) struct SimId(pub(crate) u64);
-
-impl SimId {
-    pub(crate) fn next() -> SimId {
-        use std::sync::atomic::AtomicU64;
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        SimId(NEXT.fetch_add(1, Ordering::Relaxed))
-    }
 }
 
 /// A wake that did not come through the running simulation's context.
@@ -66,8 +53,8 @@ pub(crate) struct RemoteWake {
 /// The thread-safe side of a simulation: where out-of-context wakes land.
 #[derive(Debug)]
 pub(crate) struct Remote {
-    sim: SimId,
-    owner: ThreadId,
+    /// The simulation, with the thread that owns it.
+    sim: SimRef,
     /// The owner thread's flag (shared by its simulations): set by any wake
     /// from another thread.
     escaped: Escaped,
@@ -79,7 +66,7 @@ pub(crate) struct Remote {
 }
 
 impl Remote {
-    pub(crate) fn new(sim: SimId) -> Arc<Remote> {
+    pub(crate) fn new(sim: SimRef) -> Arc<Remote> {
         // During thread teardown the flag is gone: assume the worst (a
         // deadlock then waits for a foreign wake, as it always used to).
         let escaped = ESCAPED
@@ -87,17 +74,12 @@ impl Remote {
             .unwrap_or_else(|_| Arc::new(AtomicBool::new(true)));
         Arc::new(Remote {
             sim,
-            owner: thread::current().id(),
             escaped,
             pending: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             inbox: Mutex::new(Vec::new()),
             arrived: Condvar::new(),
         })
-    }
-
-    pub(crate) fn owner(&self) -> ThreadId {
-        self.owner
     }
 
     /// Takes every remote wake, in arrival order.
@@ -172,7 +154,7 @@ impl Wake for TaskWaker {
     #[inline]
     fn wake_by_ref(self: &Arc<Self>) {
         let delivered = context::with_current(|handle| {
-            handle.sim_key() == self.remote.sim && {
+            self.remote.sim.is(handle) && {
                 handle.schedule(self.key, self.task);
                 true
             }
@@ -181,7 +163,7 @@ impl Wake for TaskWaker {
             self.remote.push(RemoteWake {
                 key: self.key,
                 task: self.task,
-                foreign_thread: thread::current().id() != self.remote.owner,
+                foreign_thread: thread::current().id() != self.remote.sim.thread(),
             });
         }
     }

@@ -72,7 +72,7 @@ impl Handle {
             task: Box::new(info),
             message: format!(
                 "{} (while its future was dropped)",
-                crate::failure::panic_message(&*payload)
+                crate::error::panic_message(&*payload)
             ),
             location: site.location,
             backtrace: site.backtrace,

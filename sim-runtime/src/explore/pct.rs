@@ -26,9 +26,9 @@ use std::collections::BTreeMap;
 use rand::Rng as _;
 use rand_chacha::ChaCha8Rng;
 
+use crate::id::TaskId;
 use crate::policy::{Decider, Draws, Last, Ready, TapeError};
-use crate::rand::{Stream, below, stream};
-use crate::task::TaskId;
+use crate::seed::{Stream, below, stream};
 use crate::trace::Decision;
 
 #[derive(Debug)]

@@ -372,7 +372,7 @@ impl Decider for Replay {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::task::TaskId;
+    use crate::id::TaskId;
 
     fn tape() -> Tape {
         Tape {
