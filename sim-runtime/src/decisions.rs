@@ -11,12 +11,31 @@ use std::panic::Location;
 
 use crate::explore::tape::{Entry, alternative, preempts};
 use crate::id::TaskId;
-use crate::policy::{Decider, Last, Ready, TapeError};
+use crate::policy::{Decider, Last, Random, Ready, TapeError};
 use crate::tasks::Tasks;
 use crate::trace::{Decision, EventKind, Trace};
 
+/// The run's strategy: the default seeded random one by value, so that its
+/// draw is inlined into every step; any other behind [`Decider`].
+// One per simulation, in its state: the random strategy's size costs nothing,
+// and a box would be an allocation per simulation.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum RunDecider {
+    Random(Random),
+    Other(Box<dyn Decider>),
+}
+
+impl RunDecider {
+    fn decider(&mut self) -> &mut dyn Decider {
+        match self {
+            RunDecider::Random(random) => random,
+            RunDecider::Other(decider) => &mut **decider,
+        }
+    }
+}
+
 pub(crate) struct Recorder {
-    decider: Box<dyn Decider>,
+    strategy: RunDecider,
     /// The task polled at the previous step (a choice of another one while
     /// it is still ready is a preemption).
     last: Option<(usize, TaskId)>,
@@ -34,9 +53,9 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
-    pub(crate) fn new(decider: Box<dyn Decider>, keep_tape: bool) -> Recorder {
+    pub(crate) fn new(strategy: RunDecider, keep_tape: bool) -> Recorder {
         Recorder {
-            decider,
+            strategy,
             last: None,
             last_yielded: false,
             choices: 0,
@@ -66,9 +85,13 @@ impl Recorder {
             .map(|(_, task)| Last {
                 task,
                 yielded: self.last_yielded,
+                preemptions: self.preemptions,
             });
-        self.decider.preemptions_so_far(self.preemptions);
-        let index = match self.decider.schedule(ready, last) {
+        let chosen = match &mut self.strategy {
+            RunDecider::Random(random) => Ok(random.pick(n)),
+            RunDecider::Other(decider) => decider.schedule(ready, last),
+        };
+        let index = match chosen {
             Ok(i) if i < n => i,
             Ok(i) => return Err(format!("the strategy chose task {i} of {n} ready tasks")),
             Err(TapeError(message)) => return Err(message),
@@ -108,7 +131,7 @@ impl Recorder {
 
     /// A task was created.
     pub(crate) fn spawned(&mut self, task: TaskId) {
-        self.decider.spawned(task);
+        self.strategy.decider().spawned(task);
     }
 
     /// A layer's choice in `0..domain` (`domain >= 2`), recorded; a misfit
@@ -120,7 +143,7 @@ impl Recorder {
         now: u64,
         trace: &mut Trace,
     ) -> Result<u64, String> {
-        let result = match self.decider.choose(what, domain) {
+        let result = match self.strategy.decider().choose(what, domain) {
             Ok(choice) if choice < domain => Ok(choice),
             Ok(choice) => Err(format!("{choice} is not in 0..{domain}")),
             Err(TapeError(message)) => Err(message),
@@ -139,7 +162,8 @@ impl Recorder {
         trace: &mut Trace,
     ) -> Result<bool, String> {
         let result = self
-            .decider
+            .strategy
+            .decider()
             .chance(what, probability)
             .map_err(|TapeError(message)| message);
         let yes = *result.as_ref().unwrap_or(&false);
@@ -203,6 +227,9 @@ impl Recorder {
 
     /// The run ended: a replayed tape must have been used up.
     pub(crate) fn finish(&mut self) -> Result<(), String> {
-        self.decider.finish().map_err(|TapeError(message)| message)
+        self.strategy
+            .decider()
+            .finish()
+            .map_err(|TapeError(message)| message)
     }
 }

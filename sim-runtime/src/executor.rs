@@ -22,12 +22,12 @@ use std::time::Duration;
 
 use crate::bound::{self, SimId, SimRef, Store};
 use crate::context;
-use crate::decisions::Recorder;
+use crate::decisions::{Recorder, RunDecider};
 use crate::error::{self, NoSimulation};
 use crate::explore::tape::Entry;
 use crate::failure::{Failure, FailureKind, Report};
 use crate::node::{NodeEvent, NodeHandle, NodeId, NodeSlot, NodeState, OnPanic, default_ip};
-use crate::policy::{Decider, Ready};
+use crate::policy::Ready;
 use crate::runtime::Config;
 use crate::seed::SimRng;
 use crate::task::{JoinError, TaskId, TaskInfo, WaitPoint};
@@ -244,7 +244,7 @@ pub(crate) enum PollOutcome {
 }
 
 impl Handle {
-    pub(crate) fn new(config: Config, decider: Box<dyn Decider>) -> Handle {
+    pub(crate) fn new(config: Config, strategy: RunDecider) -> Handle {
         let sim = SimRef::fresh(config.seed);
         let spare = spare::Spare::take();
         let mut nodes = spare.nodes;
@@ -256,7 +256,7 @@ impl Handle {
             steps: 0,
             next_id: 1,
             trace: Trace::with_ring(config.record_trace, spare.ring).limit(config.trace_limit),
-            decisions: Recorder::new(decider, config.record_tape),
+            decisions: Recorder::new(strategy, config.record_tape),
             failure: None,
             phase: Phase::Open,
             nodes,
@@ -447,7 +447,7 @@ impl Handle {
             waits: false,
             named,
             stage,
-            waker,
+            waker: Some(waker),
         };
         let cold = Cold {
             name,
@@ -680,7 +680,10 @@ impl Handle {
             }
             _ => unreachable!("only live tasks are ready"),
         };
-        let waker = mem::replace(&mut slot.waker, Waker::noop().clone());
+        let waker = slot
+            .waker
+            .take()
+            .unwrap_or_else(|| unreachable!("a task's waker is lent to one poll at a time"));
         trace.record_polled(now, id, tasks.name(key));
         decisions.polled(key, id);
         if let Some(watch) = &self.shared.config.watch {
@@ -712,7 +715,10 @@ impl Handle {
         self.end_poll(key, waker, Polled::Task(task), outcome);
     }
 
-    /// Finishes a poll begun by [`next`](Self::next).
+    /// Finishes a poll begun by [`next`](Self::next). Inlined into the
+    /// loop for the common end, a task still pending; the others (done,
+    /// panicked, aborted) are [`end_task`](Self::end_task)'s.
+    #[inline]
     pub(crate) fn end_poll(&self, key: usize, waker: Waker, task: Polled, outcome: PollOutcome) {
         let wait = self.shared.wait.take();
         self.shared.running.set(None);
@@ -721,23 +727,44 @@ impl Handle {
         }
         let mut st = self.shared.state.borrow_mut();
         let slot = &mut st.tasks[key];
-        let id = slot.id;
+        if !matches!(outcome, PollOutcome::Pending) || slot.abort_requested {
+            return self.end_task(st, key, waker, task, outcome);
+        }
         // Ready again at the end of its own poll: it woke itself (a yield).
+        let yielded = slot.queued;
+        slot.waker = Some(waker);
+        if let Polled::Task(task) = task {
+            // `Polling` owns nothing: forgotten rather than dropped (a call
+            // per poll otherwise).
+            let polling = mem::replace(&mut slot.stage, Stage::Idle(task));
+            debug_assert!(matches!(polling, Stage::Polling));
+            mem::forget(polling);
+        }
+        // The wait point lives in the cold half: touched only when there is
+        // one to keep or one to clear.
+        if wait.is_some() || slot.waits {
+            slot.waits = wait.is_some();
+            st.tasks.cold_mut(key).wait = wait;
+        }
+        st.decisions.yielded(yielded);
+    }
+
+    /// Ends a task's run at the end of a poll: it completed, panicked, or
+    /// was aborted while it ran.
+    #[cold]
+    #[inline(never)]
+    fn end_task(
+        &self,
+        mut st: std::cell::RefMut<'_, State>,
+        key: usize,
+        waker: Waker,
+        task: Polled,
+        outcome: PollOutcome,
+    ) {
+        let slot = &st.tasks[key];
+        let id = slot.id;
         let yielded = matches!(outcome, PollOutcome::Pending) && slot.queued;
         match outcome {
-            PollOutcome::Pending if !slot.abort_requested => {
-                slot.waker = waker;
-                if let Polled::Task(task) = task {
-                    slot.stage = Stage::Idle(task);
-                }
-                // The wait point lives in the cold half: touched only when
-                // there is one to keep or one to clear.
-                if wait.is_some() || slot.waits {
-                    slot.waits = wait.is_some();
-                    st.tasks.cold_mut(key).wait = wait;
-                }
-                st.decisions.yielded(yielded);
-            }
             PollOutcome::Pending => {
                 st.decisions.yielded(yielded);
                 self.retire(&mut st, key, EventKind::Cancelled { task: id });

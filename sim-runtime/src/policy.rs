@@ -29,6 +29,9 @@ pub(crate) struct Last {
     /// wakes its own waker and returns `Pending`): it asked to let others
     /// run, so switching away from it is no preemption.
     pub(crate) yielded: bool,
+    /// The run's preemptions so far, as the recorder counts them (a
+    /// strategy bounding them reads them here).
+    pub(crate) preemptions: u64,
 }
 
 /// A decision that cannot be made: the replayed tape does not fit the run.
@@ -48,10 +51,6 @@ pub(crate) trait Decider: fmt::Debug {
 
     /// True with `probability` (strictly between 0 and 1).
     fn chance(&mut self, what: Decision, probability: f64) -> Result<bool, TapeError>;
-
-    /// The preemptions of the run so far, told before each `schedule` (the
-    /// recorder counts them; a strategy bounding them reads them here).
-    fn preemptions_so_far(&mut self, _preemptions: u64) {}
 
     /// A task was created (priority-based strategies give it a priority).
     fn spawned(&mut self, _task: TaskId) {}
@@ -136,10 +135,18 @@ impl Random {
     }
 }
 
+impl Random {
+    /// Which of `n` ready tasks runs next: uniform.
+    #[inline]
+    pub(crate) fn pick(&mut self, n: usize) -> usize {
+        below(&mut self.schedule, n as u64) as usize
+    }
+}
+
 impl Decider for Random {
     #[inline]
     fn schedule(&mut self, ready: &[Ready], _last: Option<Last>) -> Result<usize, TapeError> {
-        Ok(below(&mut self.schedule, ready.len() as u64) as usize)
+        Ok(self.pick(ready.len()))
     }
 
     fn choose(&mut self, what: Decision, domain: u64) -> Result<u64, TapeError> {

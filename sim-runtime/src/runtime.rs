@@ -36,6 +36,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::context;
+use crate::decisions::RunDecider;
 use crate::error::{ConfigError, NESTED_BLOCK_ON};
 pub use crate::executor::{EnterGuard, Handle};
 use crate::executor::{Next, PollOutcome, Polled};
@@ -271,11 +272,12 @@ impl Builder {
             });
         }
         failure::install_panic_hook(context::is_running);
-        let decider = self
-            .decider
-            .unwrap_or_else(|| Box::new(Random::new(config.seed)));
+        let strategy = match self.decider {
+            Some(decider) => RunDecider::Other(decider),
+            None => RunDecider::Random(Random::new(config.seed)),
+        };
         Ok(Runtime {
-            handle: Handle::new(config, decider),
+            handle: Handle::new(config, strategy),
             woken: Vec::new(),
         })
     }

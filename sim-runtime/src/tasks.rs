@@ -140,8 +140,9 @@ pub(crate) struct Slot {
     /// The task has a name (in `Cold`).
     pub(crate) named: bool,
     pub(crate) stage: Stage,
-    /// Replaced by a no-op waker while polling (so polling clones nothing).
-    pub(crate) waker: Waker,
+    /// The task's own waker; lent to the poll (`None` meanwhile), so
+    /// polling clones nothing.
+    pub(crate) waker: Option<Waker>,
 }
 
 /// What reports, spawns and joins need, kept apart from [`Slot`].

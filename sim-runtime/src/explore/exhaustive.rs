@@ -80,8 +80,6 @@ pub(crate) struct Dfs {
     prefix: Vec<u64>,
     log: Rc<RefCell<Log>>,
     bound: Option<u64>,
-    /// The run's preemptions so far, as the executor's recorder counts them.
-    preemptions: u64,
     /// Under a fault bound, the fault points where faults are injected,
     /// ascending; `None`: faults are branches like any decision.
     placement: Option<Vec<u64>>,
@@ -100,7 +98,6 @@ impl Dfs {
             prefix,
             log: log.clone(),
             bound,
-            preemptions: 0,
             placement,
             points: 0,
         };
@@ -145,7 +142,7 @@ impl Decider for Dfs {
         // With the bound reached, only the alternatives that preempt nothing:
         // the task polled last, or after a yield every other task.
         let count = match (self.bound, last) {
-            (Some(bound), Some(last)) if self.preemptions >= bound => {
+            (Some(bound), Some(last)) if last.preemptions >= bound => {
                 if last.yielded {
                     order.len() - 1
                 } else {
@@ -160,10 +157,6 @@ impl Decider for Dfs {
             0
         };
         Ok(order[taken])
-    }
-
-    fn preemptions_so_far(&mut self, preemptions: u64) {
-        self.preemptions = preemptions;
     }
 
     fn choose(&mut self, what: Decision, domain: u64) -> Result<u64, TapeError> {

@@ -147,6 +147,7 @@ mod tests {
         let yielded = Last {
             task: ready[first].task,
             yielded: true,
+            preemptions: 0,
         };
         let second = pct.schedule(&ready, Some(yielded)).unwrap();
         assert_ne!(first, second, "the yielding task runs after the other one");

@@ -408,6 +408,7 @@ mod tests {
                 Some(Last {
                     task: TaskId(t),
                     yielded,
+                    preemptions: 0,
                 })
             })
         });
@@ -431,6 +432,7 @@ mod tests {
         let yielded = Some(Last {
             task: TaskId(1),
             yielded: true,
+            preemptions: 0,
         });
         assert_eq!(schedule_order(&ready, yielded), [1, 2, 0]);
         assert!(!preempts(&ready, yielded, 1));
@@ -442,6 +444,7 @@ mod tests {
         let blocked_then_woken = Some(Last {
             task: TaskId(1),
             yielded: false,
+            preemptions: 0,
         });
         assert_eq!(schedule_order(&ready, blocked_then_woken), [0, 1, 2]);
         assert!(preempts(&ready, blocked_then_woken, 2));

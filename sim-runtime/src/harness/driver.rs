@@ -22,7 +22,7 @@ use crate::explore::exhaustive::{
 use crate::explore::pct::Pct;
 use crate::explore::tape::{Entry, Replay, Tape};
 use crate::failure::{Failure, FailureKind, count};
-use crate::policy::{Decider, Random};
+use crate::policy::Decider;
 use crate::runtime::{Builder, Runtime};
 use crate::trace::Event;
 use crate::watchdog::Watch;
@@ -630,10 +630,11 @@ where
         }
     }
 
-    /// The decider of a run, and the branch log when it is a search run.
-    fn decider(&self, seed: u64, spec: &Spec) -> (Box<dyn Decider>, Option<SearchLog>) {
-        match spec {
-            Spec::Random => (Box::new(Random::new(seed)), None),
+    /// The decider of a run (`None`: the runtime's own seeded random one),
+    /// and the branch log when it is a search run.
+    fn decider(&self, seed: u64, spec: &Spec) -> (Option<Box<dyn Decider>>, Option<SearchLog>) {
+        let (decider, log): (Box<dyn Decider>, _) = match spec {
+            Spec::Random => return (None, None),
             Spec::Pct { depth, k } => (Box::new(Pct::new(seed, *depth, *k)), None),
             Spec::Dfs {
                 prefix,
@@ -645,7 +646,8 @@ where
             }
             Spec::Replay(entries) => (Box::new(Replay::strict(entries.clone())), None),
             Spec::Lenient(entries) => (Box::new(Replay::lenient(entries.clone())), None),
-        }
+        };
+        (Some(decider), log)
     }
 
     fn run_once(&self, seed: u64, spec: &Spec, record: Record, record_tape: bool) -> Run {
@@ -663,8 +665,10 @@ where
             .record_tape(record_tape)
             .fail_on_task_panic(self.test.task_panics == TaskPanics::Fail)
             // A candidate of shrinking has no foreign thread to wait for.
-            .deadlock_grace(!matches!(spec, Spec::Lenient(_)))
-            .decider(decider);
+            .deadlock_grace(!matches!(spec, Spec::Lenient(_)));
+        if let Some(decider) = decider {
+            builder = builder.decider(decider);
+        }
         if let Some(watch) = &self.watch {
             watch.begin_run(seed, spec.name());
             builder = builder.watch(watch.clone());
