@@ -5,7 +5,8 @@
 //! Every choice of the executor and of the layers goes through here, so
 //! each is recorded the same way: in the fingerprint (a `Decision` event)
 //! and, when kept, on the tape. Preemptions are counted here only; a
-//! strategy that bounds them (the exhaustive search) is told the count.
+//! strategy that bounds them (the exhaustive search) reads the count in
+//! the `Last` step it is given.
 
 use std::panic::Location;
 
