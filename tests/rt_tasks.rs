@@ -310,3 +310,73 @@ fn a_joiner_is_woken_by_a_failure_as_by_an_output() {
         assert!(panics.await.unwrap_err().is_panic());
     });
 }
+
+/// A yield polled with another waker than its task's (a combinator's own)
+/// wakes that waker; one with the task's waker makes the task ready again
+/// at the end of its poll. Both finish, in every seed, at time zero.
+#[test]
+fn yields_under_a_combinator_wake_the_combinator() {
+    use futures::stream::{FuturesUnordered, StreamExt};
+    for seed in 0..20 {
+        let mut rt = sim::Runtime::new(seed);
+        let polls = rt.block_on(async {
+            let task = sim::spawn(async {
+                let mut yields: FuturesUnordered<_> = (0..3).map(|_| yield_now()).collect();
+                let mut done = 0;
+                while yields.next().await.is_some() {
+                    done += 1;
+                }
+                // Then plain yields, mixed with a combinator's in one poll.
+                futures::join!(yield_now(), async {
+                    let mut inner: FuturesUnordered<_> = (0..2).map(|_| yield_now()).collect();
+                    while inner.next().await.is_some() {
+                        done += 1;
+                    }
+                });
+                done
+            });
+            task.await.unwrap()
+        });
+        assert_eq!(polls, 5, "seed {seed}");
+        assert_eq!(rt.elapsed(), Duration::ZERO);
+    }
+}
+
+/// A task that yields and then panics in the same poll fails the run; the
+/// next simulation on the thread starts clean: it runs as it does on a
+/// fresh thread.
+#[test]
+fn a_yield_in_a_panicking_poll_does_not_leak_into_the_next_run() {
+    fn next_run() -> (Vec<&'static str>, u64) {
+        let mut rt = sim::Runtime::new(3);
+        let order = rt.block_on(async {
+            let log = Rc::new(RefCell::new(Vec::new()));
+            let l = log.clone();
+            let h = sim::spawn(async move {
+                l.borrow_mut().push("spawned");
+                yield_now().await;
+                l.borrow_mut().push("spawned again");
+            });
+            yield_now().await;
+            log.borrow_mut().push("main");
+            h.await.unwrap();
+            log.take()
+        });
+        (order, rt.fingerprint())
+    }
+    let fresh = std::thread::spawn(next_run).join().unwrap();
+    let mut rt = sim::Runtime::new(3);
+    let failed = rt.try_block_on(async {
+        sim::spawn(async {
+            let mut yielding = std::pin::pin!(yield_now());
+            if futures::poll!(yielding.as_mut()).is_pending() {
+                panic!("after a yield");
+            }
+        })
+        .await
+        .ok();
+    });
+    assert!(failed.is_err());
+    drop(rt);
+    assert_eq!(next_run(), fresh);
+}

@@ -4,6 +4,8 @@
 //! entering is properly scoped even when a poll unwinds.
 
 use std::cell::{Cell, RefCell};
+use std::ptr;
+use std::task::Waker;
 
 use crate::error::NoSimulation;
 use crate::executor::Handle;
@@ -12,6 +14,42 @@ thread_local! {
     static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };
     /// True while a `block_on` runs on this thread (nested ones are rejected).
     static RUNNING: Cell<bool> = const { Cell::new(false) };
+    /// The data pointer of the waker lent to the poll running on this
+    /// thread (null between polls). A yield compares against it without
+    /// reaching the simulation: `CURRENT` is a `RefCell` of an `Rc`, whose
+    /// access and borrow cost more than the rest of a yield.
+    static POLLED_WAKER: Cell<*const ()> = const { Cell::new(ptr::null()) };
+    /// Set by a yield through the polled task's own waker; the executor
+    /// takes it when the poll ends and makes the task ready again then.
+    static SELF_WOKEN: Cell<bool> = const { Cell::new(false) };
+}
+
+/// A poll starts with a waker whose data pointer is `data`.
+#[inline]
+pub(crate) fn lend_waker(data: *const ()) {
+    POLLED_WAKER.set(data);
+    SELF_WOKEN.set(false);
+}
+
+/// The poll ended: whether its task woke itself through
+/// [`wake_polled`], which is then forgotten.
+#[inline]
+pub(crate) fn end_lend() -> bool {
+    POLLED_WAKER.set(ptr::null());
+    SELF_WOKEN.replace(false)
+}
+
+/// Marks the polled task ready again at the end of its poll, if `waker` is
+/// its own; false if it is another one (a combinator's), or if no task is
+/// being polled.
+#[inline]
+pub(crate) fn wake_polled(waker: &Waker) -> bool {
+    let polled = POLLED_WAKER.get();
+    let own = !polled.is_null() && waker.data() == polled;
+    if own {
+        SELF_WOKEN.set(true);
+    }
+    own
 }
 
 /// Makes `handle` current until the guard drops.

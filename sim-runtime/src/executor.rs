@@ -502,48 +502,10 @@ impl Handle {
             ..
         } = &mut *st;
         if let Some(slot) = tasks.get_task_mut(key, task) {
-            if !slot.queued && slot.stage.is_live() {
-                slot.queued = true;
-                let node = &mut nodes[slot.node.0 as usize];
-                if node.state == NodeState::Paused {
-                    node.held.push(Ready { key, task });
-                } else {
-                    ready.push(Ready { key, task });
-                }
+            if slot.stage.is_live() {
+                enqueue(slot, key, ready, nodes);
             }
         }
-    }
-
-    /// Makes the polled task ready again if `waker` is its own, without
-    /// going through the waker (which would read its allocation: one cache
-    /// line less per yield). False if `waker` is another one (a combinator's).
-    #[inline]
-    pub(crate) fn wake_running(&self, waker: &Waker) -> bool {
-        let Some(key) = self.shared.running.get() else {
-            return false;
-        };
-        if waker.data() != self.shared.running_waker.get() {
-            return false;
-        }
-        let mut st = self.shared.state.borrow_mut();
-        let State {
-            tasks,
-            ready,
-            nodes,
-            ..
-        } = &mut *st;
-        let slot = &mut tasks[key];
-        if !slot.queued {
-            slot.queued = true;
-            let task = slot.id;
-            let node = &mut nodes[slot.node.0 as usize];
-            if node.state == NodeState::Paused {
-                node.held.push(Ready { key, task });
-            } else {
-                ready.push(Ready { key, task });
-            }
-        }
-        true
     }
 
     /// Takes the failure recorded since the last step, if any.
@@ -553,6 +515,7 @@ impl Handle {
 
     /// Ends the last poll of a `block_on` future (it returned `Ready`).
     pub(crate) fn end_main_poll(&self) {
+        context::end_lend();
         self.shared.wait.set(None);
         self.shared.running.set(None);
         if let Some(watch) = &self.shared.config.watch {
@@ -695,6 +658,7 @@ impl Handle {
         self.shared.wait.set(None);
         self.shared.running.set(Some(key));
         self.shared.running_waker.set(waker.data());
+        context::lend_waker(waker.data());
         self.shared.budget.set(BUDGET);
         crate::failure::clear_panic_site();
         Started { key, waker, task }
@@ -720,18 +684,25 @@ impl Handle {
     /// panicked, aborted) are [`end_task`](Self::end_task)'s.
     #[inline]
     pub(crate) fn end_poll(&self, key: usize, waker: Waker, task: Polled, outcome: PollOutcome) {
+        let self_woken = context::end_lend();
         let wait = self.shared.wait.take();
         self.shared.running.set(None);
         if let Some(watch) = &self.shared.config.watch {
             watch.poll_ended();
         }
         let mut st = self.shared.state.borrow_mut();
-        let slot = &mut st.tasks[key];
-        if !matches!(outcome, PollOutcome::Pending) || slot.abort_requested {
-            return self.end_task(st, key, waker, task, outcome);
-        }
+        let State {
+            tasks,
+            ready,
+            nodes,
+            ..
+        } = &mut *st;
+        let slot = &mut tasks[key];
         // Ready again at the end of its own poll: it woke itself (a yield).
-        let yielded = slot.queued;
+        let yielded = slot.queued || self_woken;
+        if !matches!(outcome, PollOutcome::Pending) || slot.abort_requested {
+            return self.end_task(st, key, waker, task, outcome, yielded);
+        }
         slot.waker = Some(waker);
         if let Polled::Task(task) = task {
             // `Polling` owns nothing: forgotten rather than dropped (a call
@@ -739,6 +710,9 @@ impl Handle {
             let polling = mem::replace(&mut slot.stage, Stage::Idle(task));
             debug_assert!(matches!(polling, Stage::Polling));
             mem::forget(polling);
+        }
+        if self_woken {
+            enqueue(slot, key, ready, nodes);
         }
         // The wait point lives in the cold half: touched only when there is
         // one to keep or one to clear.
@@ -760,10 +734,9 @@ impl Handle {
         waker: Waker,
         task: Polled,
         outcome: PollOutcome,
+        yielded: bool,
     ) {
-        let slot = &st.tasks[key];
-        let id = slot.id;
-        let yielded = matches!(outcome, PollOutcome::Pending) && slot.queued;
+        let id = st.tasks[key].id;
         match outcome {
             PollOutcome::Pending => {
                 st.decisions.yielded(yielded);
@@ -1062,6 +1035,23 @@ impl Handle {
         self.shared.state.borrow_mut().phase = Phase::Closed;
         self.shared.remote.close();
         bound::set_live(self, false);
+    }
+}
+
+/// Puts live task `key` on the ready queue, or among its node's held tasks
+/// while the node is paused; nothing if it is queued already.
+#[inline]
+fn enqueue(slot: &mut Slot, key: usize, ready: &mut Vec<Ready>, nodes: &mut [NodeSlot]) {
+    if slot.queued {
+        return;
+    }
+    slot.queued = true;
+    let task = slot.id;
+    let node = &mut nodes[slot.node.0 as usize];
+    if node.state == NodeState::Paused {
+        node.held.push(Ready { key, task });
+    } else {
+        ready.push(Ready { key, task });
     }
 }
 

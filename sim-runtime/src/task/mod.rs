@@ -464,7 +464,7 @@ impl Future for YieldNow {
         // No wait point is recorded: a yielding task is ready again at once,
         // so it can never be the one a deadlock report is about.
         self.yielded = true;
-        if context::with_current(|h| h.wake_running(cx.waker())) != Some(true) {
+        if !context::wake_polled(cx.waker()) {
             cx.waker().wake_by_ref();
         }
         Poll::Pending
