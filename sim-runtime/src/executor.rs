@@ -211,6 +211,20 @@ pub(crate) enum Next {
     Failed,
 }
 
+/// What one step of the loop did, or leaves to the loop.
+pub(crate) enum Step {
+    /// A spawned task was polled.
+    Polled,
+    /// The `block_on` future (in slot `key`) is to be polled, with `waker`.
+    Main {
+        key: usize,
+        waker: Waker,
+    },
+    Idle,
+    /// See [`Next::Failed`].
+    Failed,
+}
+
 /// A task taken off the ready queue to be polled, with its waker and what
 /// to poll.
 pub(crate) struct Started {
@@ -556,8 +570,34 @@ impl Handle {
 
     // ----- the loop's steps -----
 
+    /// One step of the loop: picks the next task and polls it, unless it is
+    /// the `block_on` future, which the runtime polls itself. Picking and
+    /// polling are one function, so a poll's task and waker stay in
+    /// registers between them.
+    #[inline(never)]
+    pub(crate) fn step(&self) -> Step {
+        match self.next() {
+            Next::Poll(Started {
+                key,
+                waker,
+                task: Polled::Task(task),
+            }) => {
+                self.poll_task(key, waker, task);
+                Step::Polled
+            }
+            Next::Poll(Started {
+                key,
+                waker,
+                task: Polled::Main,
+            }) => Step::Main { key, waker },
+            Next::Idle => Step::Idle,
+            Next::Failed => Step::Failed,
+        }
+    }
+
     /// Picks the next task to poll, or says the simulation is idle.
-    pub(crate) fn next(&self) -> Next {
+    #[inline(always)]
+    fn next(&self) -> Next {
         if let Some(wakes) = self.shared.remote.drain() {
             self.deliver_remote(wakes);
         }
@@ -621,6 +661,7 @@ impl Handle {
     /// step and hands out its waker and future. Done under the borrow that
     /// picked the task, so a poll costs one borrow and one slot lookup to
     /// start.
+    #[inline(always)]
     fn start(&self, st: &mut State, key: usize) -> Started {
         st.steps += 1;
         let now = self.now_nanos();
@@ -665,11 +706,8 @@ impl Handle {
     }
 
     /// Polls a spawned task once.
-    pub(crate) fn poll_task(&self, started: Started) {
-        let Started { key, waker, task } = started;
-        let Polled::Task(mut task) = task else {
-            unreachable!("the runtime polls the `block_on` future itself")
-        };
+    #[inline(always)]
+    fn poll_task(&self, key: usize, waker: Waker, mut task: TaskBox) {
         let mut cx = Context::from_waker(&waker);
         let outcome = match panic::catch_unwind(AssertUnwindSafe(|| task.as_mut().poll(&mut cx))) {
             Ok(Poll::Pending) => PollOutcome::Pending,

@@ -39,7 +39,7 @@ use crate::context;
 use crate::decisions::RunDecider;
 use crate::error::{ConfigError, NESTED_BLOCK_ON};
 pub use crate::executor::{EnterGuard, Handle};
-use crate::executor::{Next, PollOutcome, Polled};
+use crate::executor::{PollOutcome, Polled, Step};
 use crate::failure::{self, Failure};
 use crate::node::NodeId;
 use crate::policy::{Decider, Random};
@@ -412,19 +412,20 @@ impl Runtime {
             )
             .unwrap_or_else(|_| unreachable!("a runtime being used is not closing"));
         let result = loop {
-            match handle.next() {
-                Next::Failed => {
+            match handle.step() {
+                Step::Polled => {}
+                Step::Failed => {
                     break Err(handle
                         .take_failure()
                         .unwrap_or_else(|| unreachable!("a failed step keeps its failure")));
                 }
-                Next::Idle => {
+                Step::Idle => {
                     if let Err(kind) = handle.advance(&mut self.woken) {
                         break Err(kind);
                     }
                 }
-                Next::Poll(started) if started.key == main => {
-                    let waker = started.waker;
+                Step::Main { key, waker } => {
+                    debug_assert_eq!(key, main);
                     let mut cx = Context::from_waker(&waker);
                     match panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))) {
                         Ok(Poll::Ready(output)) => {
@@ -448,7 +449,6 @@ impl Runtime {
                         ),
                     }
                 }
-                Next::Poll(started) => handle.poll_task(started),
             }
         };
         // A failed run keeps the main future's slot in the report.
