@@ -39,13 +39,20 @@ pub(crate) fn end_lend() -> bool {
     SELF_WOKEN.replace(false)
 }
 
+/// Whether `waker` is the one lent to the poll running on this thread
+/// (compared by data pointer, never read through).
+#[inline]
+pub(crate) fn is_polled_waker(waker: &Waker) -> bool {
+    let polled = POLLED_WAKER.get();
+    !polled.is_null() && waker.data() == polled
+}
+
 /// Marks the polled task ready again at the end of its poll, if `waker` is
 /// its own; false if it is another one (a combinator's), or if no task is
 /// being polled.
 #[inline]
 pub(crate) fn wake_polled(waker: &Waker) -> bool {
-    let polled = POLLED_WAKER.get();
-    let own = !polled.is_null() && waker.data() == polled;
+    let own = is_polled_waker(waker);
     if own {
         SELF_WOKEN.set(true);
     }

@@ -83,10 +83,6 @@ pub(crate) struct Shared {
     wait: Cell<Option<WaitPoint>>,
     /// The slot of the task being polled, if any.
     running: Cell<Option<usize>>,
-    /// The data pointer of the polled task's own waker (compared, never
-    /// read through): tells a yield from the task itself from one inside
-    /// a combinator that passes its own waker.
-    running_waker: Cell<*const ()>,
     /// The node of the task whose future is being dropped outside its own
     /// poll (an abort, a kill, the shutdown), while its destructors run:
     /// what they spawn or bind belongs to that node, not to the caller's.
@@ -285,7 +281,6 @@ impl Handle {
                 now: Cell::new(0),
                 wait: Cell::new(None),
                 running: Cell::new(None),
-                running_waker: Cell::new(std::ptr::null()),
                 dropping_on: Cell::new(None),
                 budget: Cell::new(BUDGET),
                 state: RefCell::new(state),
@@ -676,6 +671,7 @@ impl Handle {
         slot.queued = false;
         slot.polls += 1;
         let id = slot.id;
+        let named = slot.named;
         let task = match mem::replace(&mut slot.stage, Stage::Polling) {
             Stage::Idle(future) => Polled::Task(future),
             Stage::Main => {
@@ -688,7 +684,13 @@ impl Handle {
             .waker
             .take()
             .unwrap_or_else(|| unreachable!("a task's waker is lent to one poll at a time"));
-        trace.record_polled(now, id, tasks.name(key));
+        // The slot says whether there is a name: no second lookup of it.
+        let name = if named {
+            tasks.cold(key).name.as_ref()
+        } else {
+            None
+        };
+        trace.record_polled(now, id, name);
         decisions.polled(key, id);
         if let Some(watch) = &self.shared.config.watch {
             if !watch_log.is_empty() {
@@ -698,7 +700,6 @@ impl Handle {
         }
         self.shared.wait.set(None);
         self.shared.running.set(Some(key));
-        self.shared.running_waker.set(waker.data());
         context::lend_waker(waker.data());
         self.shared.budget.set(BUDGET);
         crate::failure::clear_panic_site();

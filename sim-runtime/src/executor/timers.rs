@@ -7,6 +7,7 @@ use std::task::Waker;
 use std::time::Duration;
 
 use super::{DEADLOCK_GRACE, Handle, Phase, State};
+use crate::context;
 use crate::failure::FailureKind;
 use crate::node::NodeState;
 use crate::task::TaskId;
@@ -50,7 +51,7 @@ impl Handle {
     #[inline]
     fn own_wake(&self, waker: &Waker) -> Option<TimerWake> {
         let key = self.shared.running.get()?;
-        if waker.data() != self.shared.running_waker.get() {
+        if !context::is_polled_waker(waker) {
             return None;
         }
         let task = self.shared.state.borrow().tasks[key].id;
