@@ -16,6 +16,8 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+use smallvec::SmallVec;
+
 /// True when a socket bound to `bound` receives traffic to `addr` (and so
 /// conflicts with a binding of `addr`).
 pub(crate) fn covers(bound: IpAddr, addr: IpAddr) -> bool {
@@ -35,7 +37,8 @@ pub(crate) fn overlaps(a: IpAddr, b: IpAddr) -> bool {
 /// in binding order.
 #[derive(Debug)]
 pub(crate) struct Ports<T> {
-    map: BTreeMap<u16, Vec<(IpAddr, T)>>,
+    // Inline: a port almost always has one binding.
+    map: BTreeMap<u16, SmallVec<[(IpAddr, T); 1]>>,
     /// Counts the changes to the bindings, so a cache of lookups (a UDP
     /// socket's routes) can tell whether its answers still hold.
     version: u64,

@@ -21,6 +21,7 @@ use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker, ready};
 
 use futures::FutureExt;
+use smallvec::SmallVec;
 
 use sim_runtime::layer::{Bound, Decision, Handle};
 use sim_runtime::node::NodeId;
@@ -178,7 +179,9 @@ pub(crate) struct UdpState {
 /// never change, so the route and the source address hold as long.
 #[derive(Default)]
 struct Routes {
-    routes: Vec<Route>,
+    // Inline: most sockets send to one peer (a client to its server, a
+    // server back to its client); a heartbeat's many spill to the heap.
+    routes: SmallVec<[Route; 1]>,
     /// Where the next lookup looks first: after the last one found, since
     /// a socket sending to several peers in turn sends in the same order.
     next: usize,

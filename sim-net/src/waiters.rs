@@ -8,11 +8,14 @@
 use std::task::Waker;
 
 use sim_runtime::layer::TaskRef;
+use smallvec::SmallVec;
 
 /// The wakers of the futures waiting on one socket, in arrival order.
 #[derive(Debug, Default)]
 pub(crate) struct Waiters {
-    list: Vec<Waiter>,
+    // Inline: a socket's waiters are almost always one task, and each
+    // socket's first wait would otherwise allocate.
+    list: SmallVec<[Waiter; 1]>,
     next: u64,
 }
 

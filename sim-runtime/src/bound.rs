@@ -233,12 +233,31 @@ pub(crate) type Misuse = BoundErrorKind;
 /// The values stored for [`Bound`] keys, in the simulation's state.
 #[derive(Default)]
 pub(crate) struct Store {
-    entries: RefCell<Slab<(u64, Rc<dyn Any>)>>,
+    entries: RefCell<Entries>,
     /// Tells a reused slab slot from the entry a key was given for.
     serial: std::cell::Cell<u64>,
 }
 
+/// A store's table, kept empty between simulations (see `executor::spare`).
+pub(crate) type Entries = Slab<(u64, Rc<dyn Any>)>;
+
 impl Store {
+    /// An empty store over `entries`' memory.
+    pub(crate) fn with_entries(mut entries: Entries) -> Store {
+        entries.clear();
+        Store {
+            entries: RefCell::new(entries),
+            serial: std::cell::Cell::new(0),
+        }
+    }
+
+    /// The store's table, emptied, for the next simulation.
+    pub(crate) fn take_entries(&mut self) -> Entries {
+        let mut entries = std::mem::take(self.entries.get_mut());
+        entries.clear();
+        entries
+    }
+
     fn insert(&self, value: Rc<dyn Any>) -> (usize, u64) {
         let serial = self.serial.get() + 1;
         self.serial.set(serial);
@@ -264,6 +283,10 @@ impl Store {
     /// Takes every value, in insertion order (dropped by the caller, outside
     /// the borrow, since a value's destructor may drop other keys).
     pub(crate) fn drain(&self) -> Vec<Rc<dyn Any>> {
+        if self.entries.borrow().is_empty() {
+            // The common end: the table keeps its memory.
+            return Vec::new();
+        }
         let mut entries = std::mem::take(&mut *self.entries.borrow_mut())
             .into_iter()
             .map(|(_, entry)| entry)

@@ -131,9 +131,18 @@ pub(crate) struct State {
     watch_log: crate::watchdog::Log,
 }
 
-impl Drop for State {
+impl Drop for Shared {
     fn drop(&mut self) {
         spare::Spare::leave(self);
+    }
+}
+
+/// Puts the emptied `taken` back in `cell`, keeping its memory, if nothing
+/// was put there since it was taken.
+fn restore_if_empty<T>(cell: &RefCell<Vec<T>>, taken: Vec<T>) {
+    let mut current = cell.borrow_mut();
+    if current.is_empty() {
+        *current = taken;
     }
 }
 
@@ -288,9 +297,9 @@ impl Handle {
                 fixed_draws: Cell::new(0),
                 grace_waits: Cell::new(0),
                 remote: Remote::new(sim),
-                extensions: RefCell::new(Vec::new()),
-                listeners: RefCell::new(Vec::new()),
-                bound: Store::default(),
+                extensions: RefCell::new(spare.extensions),
+                listeners: RefCell::new(spare.listeners),
+                bound: Store::with_entries(spare.bound),
             }),
         };
         bound::set_live(&handle, true);
@@ -1056,9 +1065,14 @@ impl Handle {
         // Layers' state and listeners may hold handles to the simulation:
         // dropping them breaks every `Rc` cycle through it. They go before
         // the timers, since they may own sleeps that remove their entries.
-        let extensions = mem::take(&mut *self.shared.extensions.borrow_mut());
-        let listeners = mem::take(&mut *self.shared.listeners.borrow_mut());
-        drop((extensions, listeners));
+        // Emptied, their memory goes back for the next simulation (see
+        // `spare`), unless a destructor registered something meanwhile.
+        let mut extensions = mem::take(&mut *self.shared.extensions.borrow_mut());
+        let mut listeners = mem::take(&mut *self.shared.listeners.borrow_mut());
+        extensions.clear();
+        listeners.clear();
+        restore_if_empty(&self.shared.extensions, extensions);
+        restore_if_empty(&self.shared.listeners, listeners);
         // Values behind `Send` keys kept outside the simulation (a socket
         // returned from `block_on`) go now, while the context is entered.
         // Dropping one may drop keys stored in another, so repeat.

@@ -17,7 +17,11 @@
 use std::cell::Cell;
 use std::mem;
 
-use super::{State, TimerWake};
+use std::any::{Any, TypeId};
+use std::rc::Rc;
+
+use super::{Listener, Shared, TimerWake};
+use crate::bound::Entries;
 use crate::node::NodeSlot;
 use crate::policy::Ready;
 use crate::tasks::Tasks;
@@ -36,6 +40,9 @@ pub(crate) struct Spare {
     pub(crate) timers: TimerQueue<TimerWake>,
     pub(crate) nodes: Vec<NodeSlot>,
     pub(crate) ring: Ring,
+    pub(crate) extensions: Vec<(TypeId, Rc<dyn Any>)>,
+    pub(crate) listeners: Vec<Listener>,
+    pub(crate) bound: Entries,
 }
 
 thread_local! {
@@ -49,21 +56,26 @@ impl Spare {
         LEFT.try_with(Cell::take).ok().flatten().unwrap_or_default()
     }
 
-    /// Empties `state`'s containers (dropping what they hold, as dropping
-    /// the state would, in the order of its fields) and leaves them for the
-    /// next simulation.
-    pub(crate) fn leave(state: &mut State) {
+    /// Empties a dropped simulation's containers (dropping what they hold,
+    /// in the order of their fields) and leaves them for the next one.
+    pub(crate) fn leave(shared: &mut Shared) {
+        let state = shared.state.get_mut();
         let mut spare = Spare {
             tasks: mem::take(&mut state.tasks),
             ready: mem::take(&mut state.ready),
             timers: mem::take(&mut state.timers),
             nodes: mem::take(&mut state.nodes),
             ring: state.trace.take_ring(),
+            extensions: mem::take(shared.extensions.get_mut()),
+            listeners: mem::take(shared.listeners.get_mut()),
+            bound: shared.bound.take_entries(),
         };
         spare.tasks.clear();
         spare.ready.clear();
         spare.timers.clear();
         spare.nodes.clear();
+        spare.extensions.clear();
+        spare.listeners.clear();
         if spare.tasks.capacity() > KEEP {
             spare.tasks = Tasks::default();
         }
@@ -75,6 +87,15 @@ impl Spare {
         }
         if spare.nodes.capacity() > KEEP {
             spare.nodes = Vec::new();
+        }
+        if spare.extensions.capacity() > KEEP {
+            spare.extensions = Vec::new();
+        }
+        if spare.listeners.capacity() > KEEP {
+            spare.listeners = Vec::new();
+        }
+        if spare.bound.capacity() > KEEP {
+            spare.bound = Entries::default();
         }
         // During the thread's exit the slot is gone: then they are freed.
         let _ = LEFT.try_with(|left| left.set(Some(spare)));
