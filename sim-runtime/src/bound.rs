@@ -242,20 +242,18 @@ pub(crate) struct Store {
 pub(crate) type Entries = Slab<(u64, Rc<dyn Any>)>;
 
 impl Store {
-    /// An empty store over `entries`' memory.
-    pub(crate) fn with_entries(mut entries: Entries) -> Store {
-        entries.clear();
+    /// A store over `entries`, an empty table with memory to reuse.
+    pub(crate) fn with_entries(entries: Entries) -> Store {
+        debug_assert!(entries.is_empty());
         Store {
             entries: RefCell::new(entries),
             serial: std::cell::Cell::new(0),
         }
     }
 
-    /// The store's table, emptied, for the next simulation.
+    /// The store's table, with what it holds, for the spare.
     pub(crate) fn take_entries(&mut self) -> Entries {
-        let mut entries = std::mem::take(self.entries.get_mut());
-        entries.clear();
-        entries
+        std::mem::take(self.entries.get_mut())
     }
 
     fn insert(&self, value: Rc<dyn Any>) -> (usize, u64) {

@@ -1,8 +1,9 @@
 //! What a dropped simulation leaves to the next one built on its thread.
 //!
 //! A test that runs thousands of small seeds builds a simulation per seed.
-//! Each used to allocate its task table, ready queue, timer queue, node table
-//! and event ring anew, and grow them as its tasks came. When a simulation's
+//! Each used to allocate its task table, ready queue, timer queue, node table,
+//! event ring, layer extension and listener tables and `Bound` store anew,
+//! and grow them as its tasks came. When a simulation's
 //! state is dropped, those containers are emptied and left here, with their
 //! memory; the next simulation on the thread starts from them.
 //!
@@ -60,44 +61,69 @@ impl Spare {
     /// in the order of their fields) and leaves them for the next one.
     pub(crate) fn leave(shared: &mut Shared) {
         let state = shared.state.get_mut();
-        let mut spare = Spare {
-            tasks: mem::take(&mut state.tasks),
-            ready: mem::take(&mut state.ready),
-            timers: mem::take(&mut state.timers),
-            nodes: mem::take(&mut state.nodes),
+        let spare = Spare {
+            tasks: emptied(mem::take(&mut state.tasks)),
+            ready: emptied(mem::take(&mut state.ready)),
+            timers: emptied(mem::take(&mut state.timers)),
+            nodes: emptied(mem::take(&mut state.nodes)),
             ring: state.trace.take_ring(),
-            extensions: mem::take(shared.extensions.get_mut()),
-            listeners: mem::take(shared.listeners.get_mut()),
-            bound: shared.bound.take_entries(),
+            extensions: emptied(mem::take(shared.extensions.get_mut())),
+            listeners: emptied(mem::take(shared.listeners.get_mut())),
+            bound: emptied(shared.bound.take_entries()),
         };
-        spare.tasks.clear();
-        spare.ready.clear();
-        spare.timers.clear();
-        spare.nodes.clear();
-        spare.extensions.clear();
-        spare.listeners.clear();
-        if spare.tasks.capacity() > KEEP {
-            spare.tasks = Tasks::default();
-        }
-        if spare.ready.capacity() > KEEP {
-            spare.ready = Vec::new();
-        }
-        if spare.timers.capacity() > KEEP {
-            spare.timers = TimerQueue::default();
-        }
-        if spare.nodes.capacity() > KEEP {
-            spare.nodes = Vec::new();
-        }
-        if spare.extensions.capacity() > KEEP {
-            spare.extensions = Vec::new();
-        }
-        if spare.listeners.capacity() > KEEP {
-            spare.listeners = Vec::new();
-        }
-        if spare.bound.capacity() > KEEP {
-            spare.bound = Entries::default();
-        }
         // During the thread's exit the slot is gone: then they are freed.
         let _ = LEFT.try_with(|left| left.set(Some(spare)));
+    }
+}
+
+/// A container whose memory a simulation can leave to the next one.
+trait Container: Default {
+    fn clear(&mut self);
+    fn capacity(&self) -> usize;
+}
+
+/// `container`, emptied; a new one instead if it grew past [`KEEP`].
+fn emptied<C: Container>(mut container: C) -> C {
+    container.clear();
+    if container.capacity() > KEEP {
+        C::default()
+    } else {
+        container
+    }
+}
+
+impl<T> Container for Vec<T> {
+    fn clear(&mut self) {
+        Vec::clear(self);
+    }
+    fn capacity(&self) -> usize {
+        Vec::capacity(self)
+    }
+}
+
+impl Container for Tasks {
+    fn clear(&mut self) {
+        Tasks::clear(self);
+    }
+    fn capacity(&self) -> usize {
+        Tasks::capacity(self)
+    }
+}
+
+impl Container for TimerQueue<TimerWake> {
+    fn clear(&mut self) {
+        TimerQueue::clear(self);
+    }
+    fn capacity(&self) -> usize {
+        TimerQueue::capacity(self)
+    }
+}
+
+impl Container for Entries {
+    fn clear(&mut self) {
+        slab::Slab::clear(self);
+    }
+    fn capacity(&self) -> usize {
+        slab::Slab::capacity(self)
     }
 }
