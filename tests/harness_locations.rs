@@ -11,10 +11,13 @@ thread_local! {
     static LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
-/// The file of the location where `f` panicked (outside a simulation).
-fn panic_file(f: impl FnOnce()) -> String {
-    static HOOK: Once = Once::new();
-    HOOK.call_once(|| {
+/// Installs this file's panic hook over sim's, once, before any test goes
+/// on: `take_hook` and `set_hook` are two steps, so a hook installed while
+/// another test's first `Runtime` installs sim's would drop one of them.
+fn install_hooks() {
+    static HOOKS: Once = Once::new();
+    HOOKS.call_once(|| {
+        drop(sim::Runtime::new(0)); // sim's hook first
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
             let file = info.location().map(|l| l.file().to_owned());
@@ -22,6 +25,11 @@ fn panic_file(f: impl FnOnce()) -> String {
             previous(info);
         }));
     });
+}
+
+/// The file of the location where `f` panicked (outside a simulation).
+fn panic_file(f: impl FnOnce()) -> String {
+    install_hooks();
     LOCATION.with(|l| l.borrow_mut().take());
     assert!(
         panic::catch_unwind(AssertUnwindSafe(f)).is_err(),
@@ -60,6 +68,7 @@ fn a_malformed_replay_string_panics_at_the_callers_line() {
 
 #[test]
 fn a_fault_naming_an_unknown_node_panics_at_the_callers_line() {
+    install_hooks();
     for fault in [
         (|| sim::net::partition("client", "nowhere")) as fn(),
         || sim::net::isolate("nowhere"),
