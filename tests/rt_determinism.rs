@@ -188,3 +188,50 @@ fn equal_deadlines_wake_together_and_in_a_repeatable_order() {
         assert_eq!(equal_deadlines(seed).0, order);
     }
 }
+
+/// Thousands of tasks ready at once, yielding and sleeping: the order they
+/// finish in, hashed, with the run's fingerprint.
+fn crowd(seed: u64) -> (u64, u64) {
+    let order = Rc::new(RefCell::new(Vec::new()));
+    let mut rt = sim::Runtime::new(seed);
+    let log = order.clone();
+    rt.block_on(async move {
+        let handles: Vec<_> = (0..3_000u32)
+            .map(|i| {
+                let log = log.clone();
+                sim::spawn(async move {
+                    for j in 0..4u64 {
+                        if (i + j as u32) % 3 == 0 {
+                            sleep(Duration::from_millis(1 + (i as u64 * 7 + j) % 5)).await;
+                        } else {
+                            sim::task::yield_now().await;
+                        }
+                    }
+                    log.borrow_mut().push(i);
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.await.unwrap();
+        }
+    });
+    // A fold of our own: `DefaultHasher` may change with the toolchain.
+    let order = order
+        .borrow()
+        .iter()
+        .fold(0u64, |h, &i| h.wrapping_mul(1_000_003) ^ u64::from(i));
+    (order, rt.fingerprint())
+}
+
+/// The executor fetches the memory of its next picks ahead when thousands of
+/// tasks are ready (`executor/ahead.rs`): hints only. The runs repeat, and
+/// what a seed means is the one pinned before that existed.
+#[test]
+fn thousands_of_ready_tasks_run_as_the_seed_says() {
+    let runs: Vec<(u64, u64)> = (0..3).map(crowd).collect();
+    assert_eq!(runs, (0..3).map(crowd).collect::<Vec<_>>());
+    assert_eq!(runs[0], PINNED_CROWD, "{runs:?}");
+    assert_ne!(runs[0].0, runs[1].0);
+}
+
+const PINNED_CROWD: (u64, u64) = (12_626_086_544_045_710_338, 6_529_878_047_600_246_084);

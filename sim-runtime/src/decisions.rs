@@ -118,6 +118,16 @@ impl Recorder {
         Ok(index)
     }
 
+    /// The raw draw the `j`-th next scheduling pick starts from, when the
+    /// default strategy makes the picks (see [`Random::upcoming`]).
+    #[inline]
+    pub(crate) fn upcoming(&mut self, j: usize) -> Option<u64> {
+        match &mut self.strategy {
+            RunDecider::Random(random) => Some(random.upcoming(j)),
+            RunDecider::Other(_) => None,
+        }
+    }
+
     /// Task `task` in slot `key` is being polled.
     #[inline]
     pub(crate) fn polled(&mut self, key: usize, task: TaskId) {

@@ -37,6 +37,7 @@ use crate::timer::{TimerKey, TimerQueue};
 use crate::trace::{Decision, EventKind, Trace};
 use crate::waker::{Remote, TaskWaker};
 
+mod ahead;
 mod join;
 mod nodes;
 mod spare;
@@ -129,6 +130,9 @@ pub(crate) struct State {
     restarts: Vec<(TimerKey, NodeId)>,
     /// Spawns and removals not yet handed to the watchdog.
     watch_log: crate::watchdog::Log,
+    /// How many tasks were ready at the previous pick (the trend guesses
+    /// how many the next picks choose among).
+    last_ready: usize,
 }
 
 impl Drop for Shared {
@@ -281,6 +285,7 @@ impl Handle {
             nodes,
             restarts: Vec::new(),
             watch_log: crate::watchdog::Log::default(),
+            last_ready: 0,
         };
         let rng = SimRng::new(config.seed);
         let handle = Handle {
@@ -639,6 +644,7 @@ impl Handle {
             }
         };
         let Ready { key, .. } = st.ready.swap_remove(i);
+        ahead::fetch(&mut st, n);
         Next::Poll(self.start(&mut st, key))
     }
 

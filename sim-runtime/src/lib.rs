@@ -34,6 +34,7 @@ pub mod layer;
 mod layer_timer;
 pub mod node;
 mod policy;
+mod prefetch;
 pub mod rand;
 pub mod runtime;
 mod seed;

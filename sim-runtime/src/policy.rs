@@ -8,10 +8,11 @@
 
 use std::fmt;
 
+use rand::Rng as _;
 use rand_chacha::ChaCha8Rng;
 
 use crate::id::TaskId;
-use crate::seed::{Stream, below, stream};
+use crate::seed::{Stream, below, below_from, stream};
 use crate::trace::Decision;
 
 /// A ready task, as a decider sees it.
@@ -122,24 +123,82 @@ impl Draws {
 /// The default strategy: every choice uniformly at random from the seed's
 /// streams (one for scheduling, one for the network, one for faults).
 pub(crate) struct Random {
-    schedule: ChaCha8Rng,
+    schedule: Ahead,
     draws: Draws,
 }
 
 impl Random {
     pub(crate) fn new(seed: u64) -> Self {
         Random {
-            schedule: stream(seed, Stream::Schedule),
+            schedule: Ahead::new(stream(seed, Stream::Schedule)),
             draws: Draws::new(seed),
         }
     }
-}
 
-impl Random {
     /// Which of `n` ready tasks runs next: uniform.
     #[inline]
     pub(crate) fn pick(&mut self, n: usize) -> usize {
-        below(&mut self.schedule, n as u64) as usize
+        below_from(|| self.schedule.next(), n as u64) as usize
+    }
+
+    /// The raw draw the `j`-th next pick starts from (`j < AHEAD`): the
+    /// executor guesses from it which task that pick takes, to fetch its
+    /// memory early.
+    #[inline]
+    pub(crate) fn upcoming(&mut self, j: usize) -> u64 {
+        self.schedule.peek(j)
+    }
+}
+
+/// How many draws of the schedule stream are known ahead (a power of two).
+pub(crate) const AHEAD: usize = 16;
+
+/// The schedule stream, drawn [`AHEAD`] values in advance so the executor
+/// can see what the next picks start from. The values and their order are
+/// the stream's own, so what a seed means does not change.
+struct Ahead {
+    rng: ChaCha8Rng,
+    /// The next draws, the first at `head`; filled at the first draw (a
+    /// simulation that never chooses never pays for it).
+    buf: [u64; AHEAD],
+    head: usize,
+    filled: bool,
+}
+
+impl Ahead {
+    fn new(rng: ChaCha8Rng) -> Ahead {
+        Ahead {
+            rng,
+            buf: [0; AHEAD],
+            head: 0,
+            filled: false,
+        }
+    }
+
+    #[inline]
+    fn fill(&mut self) {
+        if !self.filled {
+            self.filled = true;
+            for value in &mut self.buf {
+                *value = self.rng.next_u64();
+            }
+        }
+    }
+
+    /// The stream's next value.
+    #[inline]
+    fn next(&mut self) -> u64 {
+        self.fill();
+        let value = std::mem::replace(&mut self.buf[self.head], self.rng.next_u64());
+        self.head = (self.head + 1) % AHEAD;
+        value
+    }
+
+    /// The value `j` places after the next one (`j < AHEAD`).
+    #[inline]
+    fn peek(&mut self, j: usize) -> u64 {
+        self.fill();
+        self.buf[(self.head + j) % AHEAD]
     }
 }
 
@@ -167,5 +226,35 @@ impl fmt::Debug for Random {
 impl fmt::Debug for Draws {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Draws")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drawing_ahead_keeps_the_picks_of_the_plain_stream() {
+        let mut plain = stream(9, Stream::Schedule);
+        let mut random = Random::new(9);
+        for n in (2..500).chain([3, 1 << 40, u64::MAX / 3]) {
+            let upcoming = random.upcoming(0);
+            let expected = below(&mut plain, n) as usize;
+            assert_eq!(random.pick(n as usize), expected, "n = {n}");
+            // The look-ahead saw the draw the pick started from.
+            assert_eq!(
+                ((u128::from(upcoming) * u128::from(n)) >> 64) as usize,
+                expected
+            );
+        }
+    }
+
+    #[test]
+    fn upcoming_draws_are_the_next_picks_own() {
+        let mut random = Random::new(4);
+        let ahead: Vec<u64> = (0..AHEAD).map(|j| random.upcoming(j)).collect();
+        let mut plain = stream(4, Stream::Schedule);
+        let drawn: Vec<u64> = (0..AHEAD).map(|_| plain.next_u64()).collect();
+        assert_eq!(ahead, drawn);
     }
 }

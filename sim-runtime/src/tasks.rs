@@ -16,7 +16,6 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use pin_project::pin_project;
-use slab::Slab;
 
 use crate::id::{NodeId, TaskId};
 use crate::task::info::{JoinError, WaitPoint};
@@ -153,12 +152,17 @@ pub(crate) struct Cold {
     pub(crate) join: Join,
 }
 
-/// The task table: [`Slot`]s in a slab, their [`Cold`] halves beside it by
-/// the same key.
+/// The task table: [`Slot`]s by key (a vacant key is reused last in, first
+/// out), their [`Cold`] halves beside them by the same key.
+///
+/// A vector rather than a `Slab`: the executor computes the address of a
+/// slot it will poll soon without reading memory ([`slot_ptr`](Self::slot_ptr)),
+/// to fetch it early.
 #[derive(Default)]
 pub(crate) struct Tasks {
-    slots: Slab<Slot>,
+    slots: Vec<Option<Slot>>,
     cold: Vec<Option<Cold>>,
+    vacant: Vec<usize>,
 }
 
 impl Tasks {
@@ -166,6 +170,7 @@ impl Tasks {
     pub(crate) fn clear(&mut self) {
         self.slots.clear();
         self.cold.clear();
+        self.vacant.clear();
     }
 
     /// How many tasks the table holds without growing.
@@ -174,43 +179,66 @@ impl Tasks {
     }
 
     pub(crate) fn vacant_key(&self) -> usize {
-        self.slots.vacant_key()
+        self.vacant.last().copied().unwrap_or(self.slots.len())
     }
 
     pub(crate) fn insert(&mut self, slot: Slot, cold: Cold) -> usize {
-        let key = self.slots.insert(slot);
-        if key == self.cold.len() {
-            self.cold.push(Some(cold));
-        } else {
-            self.cold[key] = Some(cold);
+        match self.vacant.pop() {
+            Some(key) => {
+                self.slots[key] = Some(slot);
+                self.cold[key] = Some(cold);
+                key
+            }
+            None => {
+                self.slots.push(Some(slot));
+                self.cold.push(Some(cold));
+                self.slots.len() - 1
+            }
         }
-        key
     }
 
     /// Removes a slot; its cold half is handed back to be dropped by the
     /// caller (outside any borrow: a waker or a name may run foreign code).
     pub(crate) fn remove(&mut self, key: usize) -> (Slot, Cold) {
-        let slot = self.slots.remove(key);
+        let slot = self.slots[key]
+            .take()
+            .unwrap_or_else(|| panic!("no task in slot {key}"));
         let cold = self.cold[key]
             .take()
             .unwrap_or_else(|| unreachable!("every slot has its cold half"));
+        self.vacant.push(key);
         (slot, cold)
     }
 
     #[inline]
     pub(crate) fn get(&self, key: usize) -> Option<&Slot> {
-        self.slots.get(key)
+        self.slots.get(key)?.as_ref()
+    }
+
+    /// Where slot `key` is, computed without reading it (for a prefetch).
+    #[inline]
+    pub(crate) fn slot_ptr(&self, key: usize) -> *const Option<Slot> {
+        self.slots.as_ptr().wrapping_add(key.min(self.slots.len()))
+    }
+
+    /// Where the cold half of `key` is, computed without reading it.
+    #[inline]
+    pub(crate) fn cold_ptr(&self, key: usize) -> *const Option<Cold> {
+        self.cold.as_ptr().wrapping_add(key.min(self.cold.len()))
     }
 
     /// The slot `key` if it holds task `task`.
     #[inline]
     pub(crate) fn get_task(&self, key: usize, task: TaskId) -> Option<&Slot> {
-        self.slots.get(key).filter(|slot| slot.id == task)
+        self.get(key).filter(|slot| slot.id == task)
     }
 
     #[inline]
     pub(crate) fn get_task_mut(&mut self, key: usize, task: TaskId) -> Option<&mut Slot> {
-        self.slots.get_mut(key).filter(|slot| slot.id == task)
+        self.slots
+            .get_mut(key)?
+            .as_mut()
+            .filter(|slot| slot.id == task)
     }
 
     #[inline]
@@ -230,7 +258,7 @@ impl Tasks {
     /// The task's name, read only for named tasks.
     #[inline]
     pub(crate) fn name(&self, key: usize) -> Option<&Rc<str>> {
-        if self.slots[key].named {
+        if self[key].named {
             self.cold(key).name.as_ref()
         } else {
             None
@@ -239,12 +267,15 @@ impl Tasks {
 
     /// Every slot, live or holding a result, in key order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (usize, &Slot)> {
-        self.slots.iter()
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(key, slot)| Some((key, slot.as_ref()?)))
     }
 
     /// Live tasks only (not results kept for join handles).
     pub(crate) fn live(&self) -> impl Iterator<Item = (usize, &Slot)> {
-        self.slots.iter().filter(|(_, slot)| slot.stage.is_live())
+        self.iter().filter(|(_, slot)| slot.stage.is_live())
     }
 }
 
@@ -253,14 +284,17 @@ impl std::ops::Index<usize> for Tasks {
 
     #[inline]
     fn index(&self, key: usize) -> &Slot {
-        &self.slots[key]
+        self.get(key)
+            .unwrap_or_else(|| panic!("no task in slot {key}"))
     }
 }
 
 impl std::ops::IndexMut<usize> for Tasks {
     #[inline]
     fn index_mut(&mut self, key: usize) -> &mut Slot {
-        &mut self.slots[key]
+        self.slots[key]
+            .as_mut()
+            .unwrap_or_else(|| panic!("no task in slot {key}"))
     }
 }
 
@@ -275,7 +309,7 @@ mod tests {
 
     #[test]
     fn a_slot_is_one_cache_line() {
-        assert_eq!(std::mem::size_of::<Slot>(), 64);
+        assert_eq!(std::mem::size_of::<Option<Slot>>(), 64);
     }
 
     #[test]

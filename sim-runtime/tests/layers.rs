@@ -17,6 +17,7 @@ const LOWER: &[&str] = &[
     "task::info",
     "tasks",
     "policy",
+    "prefetch",
     "decisions",
     "explore::tape",
     "explore::pct",
