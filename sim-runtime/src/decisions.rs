@@ -118,12 +118,12 @@ impl Recorder {
         Ok(index)
     }
 
-    /// The raw draw the `j`-th next scheduling pick starts from, when the
-    /// default strategy makes the picks (see [`Random::upcoming`]).
+    /// The raw draws the scheduling picks `ahead[i]` steps on start from,
+    /// when the default strategy makes the picks (see [`Random::upcoming`]).
     #[inline]
-    pub(crate) fn upcoming(&mut self, j: usize) -> Option<u64> {
-        match &mut self.strategy {
-            RunDecider::Random(random) => Some(random.upcoming(j)),
+    pub(crate) fn upcoming<const N: usize>(&self, ahead: [usize; N]) -> Option<[u64; N]> {
+        match &self.strategy {
+            RunDecider::Random(random) => Some(random.upcoming(ahead)),
             RunDecider::Other(_) => None,
         }
     }

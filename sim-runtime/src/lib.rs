@@ -16,7 +16,8 @@
 //! - [`harness`]: the driver behind `#[sim::test]`: seeds, replay, reports.
 //! - [`getrandom`]: the `getrandom` crate's bytes from the seed (feature `getrandom`).
 // The only unsafe code is in `getrandom` (the symbols the `getrandom` crate
-// calls, feature `getrandom`), allowed item by item there.
+// calls, feature `getrandom`) and `prefetch` (a cache hint that cannot
+// fault), allowed item by item there.
 #![deny(unsafe_code)]
 
 mod bound;

@@ -141,12 +141,13 @@ impl Random {
         below_from(|| self.schedule.next(), n as u64) as usize
     }
 
-    /// The raw draw the `j`-th next pick starts from (`j < AHEAD`): the
-    /// executor guesses from it which task that pick takes, to fetch its
-    /// memory early.
+    /// The raw draws the picks `ahead[i]` steps on start from (each below
+    /// [`AHEAD`], the next pick being 0): the executor guesses from them
+    /// which tasks those picks take, to fetch their memory early. Zeros
+    /// before the first pick.
     #[inline]
-    pub(crate) fn upcoming(&mut self, j: usize) -> u64 {
-        self.schedule.peek(j)
+    pub(crate) fn upcoming<const N: usize>(&self, ahead: [usize; N]) -> [u64; N] {
+        ahead.map(|j| self.schedule.peek(j))
     }
 }
 
@@ -194,10 +195,10 @@ impl Ahead {
         value
     }
 
-    /// The value `j` places after the next one (`j < AHEAD`).
+    /// The value `j` places after the next one (`j < AHEAD`); zero before
+    /// the first draw.
     #[inline]
-    fn peek(&mut self, j: usize) -> u64 {
-        self.fill();
+    fn peek(&self, j: usize) -> u64 {
         self.buf[(self.head + j) % AHEAD]
     }
 }
@@ -238,23 +239,26 @@ mod tests {
         let mut plain = stream(9, Stream::Schedule);
         let mut random = Random::new(9);
         for n in (2..500).chain([3, 1 << 40, u64::MAX / 3]) {
-            let upcoming = random.upcoming(0);
             let expected = below(&mut plain, n) as usize;
             assert_eq!(random.pick(n as usize), expected, "n = {n}");
-            // The look-ahead saw the draw the pick started from.
-            assert_eq!(
-                ((u128::from(upcoming) * u128::from(n)) >> 64) as usize,
-                expected
-            );
         }
     }
 
     #[test]
     fn upcoming_draws_are_the_next_picks_own() {
         let mut random = Random::new(4);
-        let ahead: Vec<u64> = (0..AHEAD).map(|j| random.upcoming(j)).collect();
         let mut plain = stream(4, Stream::Schedule);
+        let first = plain.next_u64();
+        // The first pick fills the look-ahead and starts from the first draw.
+        assert_eq!(
+            random.pick(1 << 20),
+            ((u128::from(first) << 20) >> 64) as usize
+        );
+        let ahead = random.upcoming([0, 1, 5, AHEAD - 1]);
         let drawn: Vec<u64> = (0..AHEAD).map(|_| plain.next_u64()).collect();
-        assert_eq!(ahead, drawn);
+        assert_eq!(ahead, [drawn[0], drawn[1], drawn[5], drawn[AHEAD - 1]]);
+        // Each pick moves the window on by one draw.
+        random.pick(1 << 20);
+        assert_eq!(random.upcoming([0]), [drawn[1]]);
     }
 }

@@ -215,16 +215,18 @@ impl Tasks {
         self.slots.get(key)?.as_ref()
     }
 
-    /// Where slot `key` is, computed without reading it (for a prefetch).
+    /// Where slot `key` is, computed without reading it (for a prefetch:
+    /// out of bounds, it points nowhere useful, and that is all).
     #[inline]
     pub(crate) fn slot_ptr(&self, key: usize) -> *const Option<Slot> {
-        self.slots.as_ptr().wrapping_add(key.min(self.slots.len()))
+        self.slots.as_ptr().wrapping_add(key)
     }
 
-    /// Where the cold half of `key` is, computed without reading it.
+    /// Where the cold half of `key` is, computed without reading it (as
+    /// [`slot_ptr`](Self::slot_ptr)).
     #[inline]
     pub(crate) fn cold_ptr(&self, key: usize) -> *const Option<Cold> {
-        self.cold.as_ptr().wrapping_add(key.min(self.cold.len()))
+        self.cold.as_ptr().wrapping_add(key)
     }
 
     /// The slot `key` if it holds task `task`.

@@ -31,7 +31,7 @@ const NEAR: usize = 3;
 const MID: usize = 6;
 const FAR: usize = 12;
 
-const _: () = assert!(NEAR < MID && MID < FAR && FAR <= crate::policy::AHEAD);
+const _: () = assert!(NEAR < MID && MID < FAR && FAR <= crate::policy::AHEAD && FAR < FROM);
 
 /// Fetches ahead for the next picks; `n` is the number of tasks this step
 /// chose among.
@@ -48,31 +48,23 @@ pub(super) fn fetch(st: &mut State, n: usize) {
         ..
     } = st;
     // Steady (every task yields), or one fewer a step (a batch of timers
-    // draining): how many tasks the pick `ahead` steps on chooses among.
+    // draining): how many tasks the pick `ahead` steps on chooses among
+    // (never below `FROM - FAR`, so never zero).
     let trend = (n as isize - last as isize).clamp(-1, 1);
     let guess = |raw: u64, ahead: usize| {
-        let n = (n as isize + trend * ahead as isize).max(1) as u64;
+        let n = n.wrapping_add_signed(trend * ahead as isize) as u64;
         // The pick's own arithmetic (`seed::below`), but for its rare retry.
         ((u128::from(raw) * u128::from(n)) >> 64) as usize
     };
-    let Some(raw) = decisions.upcoming(FAR - 1) else {
+    let Some([near, mid, far]) = decisions.upcoming([NEAR - 1, MID - 1, FAR - 1]) else {
         return;
     };
-    prefetch(
-        ready
-            .as_ptr()
-            .wrapping_add(guess(raw, FAR).min(ready.len())),
-    );
-    if let Some(entry) = decisions
-        .upcoming(MID - 1)
-        .and_then(|raw| ready.get(guess(raw, MID)))
-    {
+    // A guess past the end is harmless: a prefetch never faults.
+    prefetch(ready.as_ptr().wrapping_add(guess(far, FAR)));
+    if let Some(entry) = ready.get(guess(mid, MID)) {
         prefetch(tasks.slot_ptr(entry.key));
     }
-    if let Some(entry) = decisions
-        .upcoming(NEAR - 1)
-        .and_then(|raw| ready.get(guess(raw, NEAR)))
-    {
+    if let Some(entry) = ready.get(guess(near, NEAR)) {
         if let Some(Slot {
             stage: Stage::Idle(task),
             waits,
