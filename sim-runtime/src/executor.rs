@@ -1114,10 +1114,15 @@ fn enqueue(slot: &mut Slot, key: usize, ready: &mut Vec<Ready>, nodes: &mut [Nod
     }
 }
 
+/// A few values gathered under a borrow and handled after it: inline up to
+/// eight (a simulation's shutdown or a node's crash meets a handful of
+/// tasks and timers; no allocation for them).
+pub(crate) type Few<T> = smallvec::SmallVec<[T; 8]>;
+
 /// The tasks matching `pred`, as (id, slot key), in spawn order: the order
 /// in which a shutdown or a node's crash drops them.
-fn in_spawn_order(tasks: &Tasks, pred: impl Fn(&Slot) -> bool) -> Vec<(TaskId, usize)> {
-    let mut keys: Vec<(TaskId, usize)> = tasks
+fn in_spawn_order(tasks: &Tasks, pred: impl Fn(&Slot) -> bool) -> Few<(TaskId, usize)> {
+    let mut keys: Few<(TaskId, usize)> = tasks
         .iter()
         .filter(|(_, slot)| pred(slot))
         .map(|(key, slot)| (slot.id, key))

@@ -39,7 +39,7 @@ use crate::context;
 use crate::decisions::RunDecider;
 use crate::error::{ConfigError, NESTED_BLOCK_ON};
 pub use crate::executor::{EnterGuard, Handle};
-use crate::executor::{PollOutcome, Polled, Step};
+use crate::executor::{Few, PollOutcome, Polled, Step};
 use crate::failure::{self, Failure};
 use crate::node::NodeId;
 use crate::policy::{Decider, Random};
@@ -278,7 +278,7 @@ impl Builder {
         };
         Ok(Runtime {
             handle: Handle::new(config, strategy),
-            woken: Vec::new(),
+            woken: Few::new(),
         })
     }
 
@@ -321,7 +321,7 @@ impl Builder {
 pub struct Runtime {
     handle: Handle,
     /// Reused buffer for the wakers of timers fired together.
-    woken: Vec<crate::executor::TimerWake>,
+    woken: Few<crate::executor::TimerWake>,
 }
 
 impl Runtime {

@@ -6,7 +6,7 @@ use std::mem;
 use std::task::Waker;
 use std::time::Duration;
 
-use super::{DEADLOCK_GRACE, Handle, Phase, State};
+use super::{DEADLOCK_GRACE, Few, Handle, Phase, State};
 use crate::context;
 use crate::failure::FailureKind;
 use crate::node::NodeState;
@@ -133,7 +133,7 @@ impl Handle {
     }
 
     /// Wakes whom fired timers wake, in firing order.
-    fn wake_fired(&self, woken: &mut Vec<TimerWake>) {
+    fn wake_fired(&self, woken: &mut Few<TimerWake>) {
         // By index, then cleared: cheaper than a `Drain` for the one or two
         // timers a step usually fires.
         for wake in woken.iter_mut() {
@@ -175,7 +175,7 @@ impl Handle {
     ///
     /// Fails with a deadlock when no timer is left (nothing can ever happen
     /// again), and with a time limit when the next timer is past `max_time`.
-    pub(crate) fn advance(&self, woken: &mut Vec<TimerWake>) -> Result<(), FailureKind> {
+    pub(crate) fn advance(&self, woken: &mut Few<TimerWake>) -> Result<(), FailureKind> {
         if let Some(wakes) = self.shared.remote.drain() {
             self.deliver_remote(wakes);
             return Ok(());
@@ -253,7 +253,7 @@ impl Handle {
         }
         self.shared.now.set(target);
         st.trace.record(target, EventKind::ClockAdvanced, None);
-        let mut woken = Vec::new();
+        let mut woken = Few::new();
         while let Some(key) = st.timers.poll(target) {
             st.trace.record(target, EventKind::TimerFired, None);
             woken.push(st.timers.get_mut(key).take());
