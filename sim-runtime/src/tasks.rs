@@ -178,6 +178,12 @@ impl Tasks {
         self.slots.capacity()
     }
 
+    /// Slots, holding a task or vacant: how far apart tasks can be.
+    #[inline]
+    pub(crate) fn slots(&self) -> usize {
+        self.slots.len()
+    }
+
     pub(crate) fn vacant_key(&self) -> usize {
         self.vacant.last().copied().unwrap_or(self.slots.len())
     }

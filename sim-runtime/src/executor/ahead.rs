@@ -20,7 +20,9 @@ use super::State;
 use crate::prefetch::prefetch;
 use crate::tasks::{Slot, Stage, Task};
 
-/// Below this many ready tasks their memory stays in the caches anyway.
+/// Below this many tasks their memory stays in the caches anyway. (The
+/// table's size, not the ready count, says how scattered the picks are: a
+/// few hundred tasks woken by one timer batch among 100k live anywhere.)
 const FROM: usize = 1024;
 
 /// How many picks ahead each link of the chain is fetched: far enough for
@@ -31,14 +33,14 @@ const NEAR: usize = 3;
 const MID: usize = 6;
 const FAR: usize = 12;
 
-const _: () = assert!(NEAR < MID && MID < FAR && FAR <= crate::policy::AHEAD && FAR < FROM);
+const _: () = assert!(NEAR < MID && MID < FAR && FAR <= crate::policy::AHEAD);
 
 /// Fetches ahead for the next picks; `n` is the number of tasks this step
 /// chose among.
 #[inline]
 pub(super) fn fetch(st: &mut State, n: usize) {
     let last = std::mem::replace(&mut st.last_ready, n);
-    if n < FROM {
+    if n < 2 || st.tasks.slots() < FROM {
         return;
     }
     let State {
@@ -48,11 +50,10 @@ pub(super) fn fetch(st: &mut State, n: usize) {
         ..
     } = st;
     // Steady (every task yields), or one fewer a step (a batch of timers
-    // draining): how many tasks the pick `ahead` steps on chooses among
-    // (never below `FROM - FAR`, so never zero).
+    // draining): how many tasks the pick `ahead` steps on chooses among.
     let trend = (n as isize - last as isize).clamp(-1, 1);
     let guess = |raw: u64, ahead: usize| {
-        let n = n.wrapping_add_signed(trend * ahead as isize) as u64;
+        let n = n.saturating_add_signed(trend * ahead as isize).max(1) as u64;
         // The pick's own arithmetic (`seed::below`), but for its rare retry.
         ((u128::from(raw) * u128::from(n)) >> 64) as usize
     };
