@@ -121,8 +121,8 @@ impl Recorder {
     /// The raw draws the scheduling picks `ahead[i]` steps on start from,
     /// when the default strategy makes the picks (see [`Random::upcoming`]).
     #[inline]
-    pub(crate) fn upcoming<const N: usize>(&self, ahead: [usize; N]) -> Option<[u64; N]> {
-        match &self.strategy {
+    pub(crate) fn upcoming<const N: usize>(&mut self, ahead: [usize; N]) -> Option<[u64; N]> {
+        match &mut self.strategy {
             RunDecider::Random(random) => Some(random.upcoming(ahead)),
             RunDecider::Other(_) => None,
         }
