@@ -159,8 +159,10 @@ pub(crate) const AHEAD: usize = 16;
 /// ahead until something looks (a small simulation never does).
 struct Ahead {
     rng: ChaCha8Rng,
-    /// The next `len` values of the stream, the first at `head`.
-    buf: [u64; AHEAD],
+    /// The next `len` values of the stream, the first at `head`; boxed at
+    /// the first look (a simulation is built and moved several times, and
+    /// most never look).
+    buf: Option<Box<[u64; AHEAD]>>,
     head: usize,
     len: usize,
 }
@@ -169,7 +171,7 @@ impl Ahead {
     fn new(rng: ChaCha8Rng) -> Ahead {
         Ahead {
             rng,
-            buf: [0; AHEAD],
+            buf: None,
             head: 0,
             len: 0,
         }
@@ -178,13 +180,15 @@ impl Ahead {
     /// The stream's next value.
     #[inline]
     fn next(&mut self) -> u64 {
-        if self.len == 0 {
-            return self.rng.next_u64();
+        match &self.buf {
+            Some(buf) if self.len > 0 => {
+                let value = buf[self.head];
+                self.head = (self.head + 1) % AHEAD;
+                self.len -= 1;
+                value
+            }
+            _ => self.rng.next_u64(),
         }
-        let value = self.buf[self.head];
-        self.head = (self.head + 1) % AHEAD;
-        self.len -= 1;
-        value
     }
 
     /// The values `j` places after the next one, for each `j` of `ahead`
@@ -192,11 +196,12 @@ impl Ahead {
     #[inline]
     fn peek<const N: usize>(&mut self, ahead: [usize; N]) -> [u64; N] {
         let want = ahead.iter().max().map_or(0, |j| j + 1);
+        let buf = self.buf.get_or_insert_with(|| Box::new([0; AHEAD]));
         while self.len < want {
-            self.buf[(self.head + self.len) % AHEAD] = self.rng.next_u64();
+            buf[(self.head + self.len) % AHEAD] = self.rng.next_u64();
             self.len += 1;
         }
-        ahead.map(|j| self.buf[(self.head + j) % AHEAD])
+        ahead.map(|j| buf[(self.head + j) % AHEAD])
     }
 }
 
