@@ -29,6 +29,24 @@ async fn lookup_resolves_node_names_ips_and_localhost() {
     assert_eq!(sim::node::by_ip(server.ip()).unwrap().name(), "server");
 }
 
+/// A name resolves the same before and after the network meets its node
+/// (the network answers from its own table once the node has a socket),
+/// and a DNS record still wins over it.
+#[sim::test]
+async fn a_node_name_resolves_alike_before_and_after_the_node_binds() {
+    let server = Builder::new("server").ip(ip("10.0.0.2")).build();
+    let before = "server:7".to_sim_addr().unwrap();
+    let socket = server
+        .spawn(async { UdpSocket::bind("0.0.0.0:7").await.unwrap() })
+        .await
+        .unwrap();
+    assert_eq!("server:7".to_sim_addr().unwrap(), before);
+    assert_eq!(net::lookup("server").unwrap(), ip("10.0.0.2"));
+    net::add_dns_record("server", ip("10.0.0.9"));
+    assert_eq!(net::lookup("server").unwrap(), ip("10.0.0.9"));
+    drop(socket);
+}
+
 #[sim::test]
 async fn addresses_accept_names_strings_and_pairs() {
     Builder::new("db").ip(ip("10.0.0.7")).build();

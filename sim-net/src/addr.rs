@@ -108,7 +108,7 @@ impl ToSimAddr for str {
         let (host, port) = split.ok_or_else(|| error::bad_address(self))?;
         let port: u16 = port.parse().map_err(|_| error::bad_address(self))?;
         if named {
-            return Ok(SocketAddr::new(lookup(host)?, port));
+            return Ok(SocketAddr::new(lookup_name(host)?, port));
         }
         if let Ok(ip) = host.parse::<IpAddr>() {
             return Ok(SocketAddr::new(ip, port));
@@ -225,6 +225,12 @@ pub fn lookup(host: &str) -> io::Result<IpAddr> {
             return Ok(IpAddr::V6(ip));
         }
     }
+    lookup_name(host)
+}
+
+/// [`lookup`] of a host that is no IP address: `localhost`, a DNS record or
+/// a node.
+fn lookup_name(host: &str) -> io::Result<IpAddr> {
     let net = Net::current("sim::net::lookup").map(|(_, net)| net);
     if host == "localhost" {
         return Ok(match net.is_ok_and(|net| ipv6_names(&net)) {
@@ -236,11 +242,16 @@ pub fn lookup(host: &str) -> io::Result<IpAddr> {
     if let Some(ip) = net.records.borrow().get(host) {
         return Ok(*ip);
     }
+    // A node the network has met is in its table, with its name and
+    // address: names are unique and addresses fixed, so it is the node the
+    // simulation would find, without a second search through the context.
+    if let Ok(world) = net.world.try_borrow()
+        && let Some(node) = world.node_named(host)
+    {
+        return Ok(name_ip(node.ip, world.config.ipv6_names()));
+    }
     match sim_runtime::node::lookup(host) {
-        Some(node) => Ok(match (node.ip(), ipv6_names(&net)) {
-            (IpAddr::V4(v4), true) => IpAddr::V6(ipv6_of(v4)),
-            (ip, _) => ip,
-        }),
+        Some(node) => Ok(name_ip(node.ip(), ipv6_names(&net))),
         None => {
             let known: Vec<String> = sim_runtime::node::all()
                 .iter()
@@ -254,6 +265,15 @@ pub fn lookup(host: &str) -> io::Result<IpAddr> {
                 .collect();
             Err(error::no_such_node(host, &known))
         }
+    }
+}
+
+/// The address a node's name resolves to: its own, or its IPv6 twin when
+/// names resolve to IPv6 addresses.
+fn name_ip(ip: IpAddr, ipv6_names: bool) -> IpAddr {
+    match (ip, ipv6_names) {
+        (IpAddr::V4(v4), true) => IpAddr::V6(ipv6_of(v4)),
+        (ip, _) => ip,
     }
 }
 

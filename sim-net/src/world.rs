@@ -371,6 +371,11 @@ impl World {
         self.nodes[i].as_mut().expect("created above")
     }
 
+    /// The node named `name`, if the network has seen it.
+    pub(crate) fn node_named(&self, name: &str) -> Option<&NodeNet> {
+        self.nodes.iter().flatten().find(|node| &*node.name == name)
+    }
+
     /// A node already seen.
     pub(crate) fn node(&self, id: NodeId) -> Option<&NodeNet> {
         self.nodes
