@@ -45,6 +45,16 @@ async fn a_node_name_resolves_alike_before_and_after_the_node_binds() {
     net::add_dns_record("server", ip("10.0.0.9"));
     assert_eq!(net::lookup("server").unwrap(), ip("10.0.0.9"));
     drop(socket);
+    // A name starting with a digit is no address literal.
+    let nine = Builder::new("9lives").ip(ip("10.0.0.3")).build();
+    assert_eq!(
+        "9lives:80".to_sim_addr().unwrap(),
+        SocketAddr::new(nine.ip(), 80)
+    );
+    assert_eq!(
+        "[::1]:80".to_sim_addr().unwrap(),
+        SocketAddr::new(ip("::1"), 80)
+    );
 }
 
 #[sim::test]

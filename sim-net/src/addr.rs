@@ -98,6 +98,14 @@ impl ToSimAddr for (String, u16) {
 /// node's name.
 impl ToSimAddr for str {
     fn to_sim_addr(&self) -> io::Result<SocketAddr> {
+        // An address literal ("0.0.0.0:80", "[::1]:80") goes straight to
+        // std's parser; a name starting with a digit fails it and is
+        // resolved below.
+        if self.starts_with(|c: char| c.is_ascii_digit() || c == '[')
+            && let Ok(addr) = self.parse::<SocketAddr>()
+        {
+            return Ok(addr);
+        }
         let split = self.rsplit_once(':');
         // "name:port" is by far the most common form: std's parsers are
         // skipped when the host cannot be an address.
