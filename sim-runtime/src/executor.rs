@@ -195,7 +195,7 @@ fn info(tasks: &Tasks, key: usize, nodes: &[NodeSlot]) -> TaskInfo {
         node: node.name.to_string(),
         spawned_at: cold.spawned_at,
         waiting_on,
-        polls: slot.polls,
+        polls: u64::from(slot.polls),
     }
 }
 
@@ -469,6 +469,7 @@ impl Handle {
             abort_requested: false,
             waits: false,
             named,
+            join: if joined { Join::Held } else { Join::Detached },
             stage,
             waker: Some(waker),
         };
@@ -476,11 +477,7 @@ impl Handle {
             name,
             spawned_at,
             wait: None,
-            join: if joined {
-                Join::Awaited(None)
-            } else {
-                Join::Detached
-            },
+            joiner: None,
         };
         let inserted = st.tasks.insert(slot, cold);
         debug_assert_eq!(inserted, key);
@@ -684,7 +681,7 @@ impl Handle {
         } = st;
         let slot = &mut tasks[key];
         slot.queued = false;
-        slot.polls += 1;
+        slot.polls = slot.polls.saturating_add(1);
         let id = slot.id;
         let named = slot.named;
         let task = match mem::replace(&mut slot.stage, Stage::Polling) {
@@ -804,10 +801,7 @@ impl Handle {
                 self.retire(&mut st, key, EventKind::Completed { task: id });
                 // The task awaiting the join handle is woken before the
                 // future's destructors run, as when the output is stored.
-                let joiner = match &mut st.tasks.cold_mut(key).join {
-                    Join::Awaited(waker) => waker.take(),
-                    _ => None,
-                };
+                let joiner = st.tasks.take_joiner(key);
                 drop(st);
                 drop(waker);
                 if let Some(joiner) = joiner {

@@ -3,10 +3,12 @@
 //!
 //! The executor picks a ready task uniformly at random, so consecutive polls
 //! touch unrelated tasks: the cost of a poll is mostly the cache lines it
-//! reaches. A poll reads and writes the task's [`Slot`] (64 bytes), its
-//! boxed [`TaskCell`] and its waker; names, spawn sites, wait points and
-//! the join handle's state live in [`Cold`], touched only by spawns, reports,
-//! sim's own futures' wait points and joins.
+//! reaches. A poll reads and writes the task's [`Slot`] (one aligned cache
+//! line, which also says whether a join handle exists and is awaited) and
+//! its boxed [`TaskCell`]; names, spawn sites, wait points and the waker of
+//! a task awaiting the join handle live in [`Cold`], touched only by spawns,
+//! reports, sim's own futures' wait points and awaited joins. A task that
+//! completes with nobody awaiting its handle never reads its cold half.
 
 use std::any::Any;
 use std::future::Future;
@@ -95,8 +97,9 @@ pub(crate) enum Stage {
     Finishing,
     /// Completed: its output waits in the box for the join handle.
     Done(TaskBox),
-    /// Panicked or cancelled: the error waits in [`Join::Failed`].
-    Failed,
+    /// Panicked or cancelled: the error waits for the join handle (boxed: a
+    /// failure is rare, and every slot carries this field).
+    Failed(Box<JoinError>),
 }
 
 impl Stage {
@@ -113,22 +116,29 @@ impl Stage {
     }
 }
 
-/// The join handle's side of a task.
+/// The join handle's side of a task, kept in the hot half so that a task
+/// completing with nobody awaiting its handle (the common case) never reads
+/// its cold half.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Join {
     /// No handle: dropped, never given (a node's `init`), or the `block_on`
-    /// future.
+    /// future. The result is freed as soon as the task ends.
     Detached,
-    /// A handle exists, with the waker of the task awaiting it, if any.
-    Awaited(Option<Waker>),
-    /// The task failed; the handle takes this error (boxed: a failure is
-    /// rare, and every task carries this field).
-    Failed(Box<JoinError>),
+    /// A handle exists; nobody awaits it now.
+    Held,
+    /// A task awaits the handle: its waker is [`Cold::joiner`].
+    Awaited,
 }
 
-/// What a poll touches: one cache line.
+/// What a poll touches: one cache line, aligned to one (so fetching a slot
+/// ahead fetches all of it).
+#[repr(align(64))]
 pub(crate) struct Slot {
     pub(crate) id: TaskId,
-    pub(crate) polls: u64,
+    /// For reports only; saturates (four billion polls of one task is
+    /// beyond any simulation's step limit in practice, and the spare bytes
+    /// keep the slot in one cache line).
+    pub(crate) polls: u32,
     pub(crate) node: NodeId,
     /// Set by a wake, cleared when the task is taken off the ready queue.
     pub(crate) queued: bool,
@@ -138,6 +148,7 @@ pub(crate) struct Slot {
     pub(crate) waits: bool,
     /// The task has a name (in `Cold`).
     pub(crate) named: bool,
+    pub(crate) join: Join,
     pub(crate) stage: Stage,
     /// The task's own waker; lent to the poll (`None` meanwhile), so
     /// polling clones nothing.
@@ -149,8 +160,20 @@ pub(crate) struct Cold {
     pub(crate) name: Option<Rc<str>>,
     pub(crate) spawned_at: &'static Location<'static>,
     pub(crate) wait: Option<WaitPoint>,
-    pub(crate) join: Join,
+    /// The waker of the task awaiting the join handle: set while the slot
+    /// says [`Join::Awaited`].
+    pub(crate) joiner: Option<Waker>,
 }
+
+/// A place in the task table.
+pub(crate) enum Entry {
+    Task(Slot),
+    /// Free; the next free key, or [`NO_KEY`] (a list through the table, as
+    /// a slab keeps it: freeing and reusing keys allocates nothing).
+    Vacant(usize),
+}
+
+const NO_KEY: usize = usize::MAX;
 
 /// The task table: [`Slot`]s by key (a vacant key is reused last in, first
 /// out), their [`Cold`] halves beside them by the same key.
@@ -158,11 +181,21 @@ pub(crate) struct Cold {
 /// A vector rather than a `Slab`: the executor computes the address of a
 /// slot it will poll soon without reading memory ([`slot_ptr`](Self::slot_ptr)),
 /// to fetch it early.
-#[derive(Default)]
 pub(crate) struct Tasks {
-    slots: Vec<Option<Slot>>,
+    slots: Vec<Entry>,
     cold: Vec<Option<Cold>>,
-    vacant: Vec<usize>,
+    /// The first vacant key, or [`NO_KEY`].
+    vacant: usize,
+}
+
+impl Default for Tasks {
+    fn default() -> Tasks {
+        Tasks {
+            slots: Vec::new(),
+            cold: Vec::new(),
+            vacant: NO_KEY,
+        }
+    }
 }
 
 impl Tasks {
@@ -170,7 +203,7 @@ impl Tasks {
     pub(crate) fn clear(&mut self) {
         self.slots.clear();
         self.cold.clear();
-        self.vacant.clear();
+        self.vacant = NO_KEY;
     }
 
     /// How many tasks the table holds without growing.
@@ -184,47 +217,64 @@ impl Tasks {
         self.slots.len()
     }
 
+    /// The key the next [`insert`](Self::insert) uses.
     pub(crate) fn vacant_key(&self) -> usize {
-        self.vacant.last().copied().unwrap_or(self.slots.len())
+        if self.vacant == NO_KEY {
+            self.slots.len()
+        } else {
+            self.vacant
+        }
     }
 
     pub(crate) fn insert(&mut self, slot: Slot, cold: Cold) -> usize {
-        match self.vacant.pop() {
-            Some(key) => {
-                self.slots[key] = Some(slot);
-                self.cold[key] = Some(cold);
-                key
-            }
-            None => {
-                self.slots.push(Some(slot));
-                self.cold.push(Some(cold));
-                self.slots.len() - 1
-            }
+        if self.vacant == NO_KEY {
+            self.slots.push(Entry::Task(slot));
+            self.cold.push(Some(cold));
+            return self.slots.len() - 1;
         }
+        let key = self.vacant;
+        match std::mem::replace(&mut self.slots[key], Entry::Task(slot)) {
+            Entry::Vacant(next) => self.vacant = next,
+            Entry::Task(_) => unreachable!("the vacant list holds vacant keys"),
+        }
+        self.cold[key] = Some(cold);
+        key
     }
 
     /// Removes a slot; its cold half is handed back to be dropped by the
     /// caller (outside any borrow: a waker or a name may run foreign code).
     pub(crate) fn remove(&mut self, key: usize) -> (Slot, Cold) {
-        let slot = self.slots[key]
-            .take()
-            .unwrap_or_else(|| panic!("no task in slot {key}"));
+        let Entry::Task(slot) = std::mem::replace(&mut self.slots[key], Entry::Vacant(self.vacant))
+        else {
+            panic!("no task in slot {key}")
+        };
+        self.vacant = key;
         let cold = self.cold[key]
             .take()
             .unwrap_or_else(|| unreachable!("every slot has its cold half"));
-        self.vacant.push(key);
         (slot, cold)
     }
 
     #[inline]
     pub(crate) fn get(&self, key: usize) -> Option<&Slot> {
-        self.slots.get(key)?.as_ref()
+        match self.slots.get(key)? {
+            Entry::Task(slot) => Some(slot),
+            Entry::Vacant(_) => None,
+        }
+    }
+
+    #[inline]
+    fn get_mut(&mut self, key: usize) -> Option<&mut Slot> {
+        match self.slots.get_mut(key)? {
+            Entry::Task(slot) => Some(slot),
+            Entry::Vacant(_) => None,
+        }
     }
 
     /// Where slot `key` is, computed without reading it (for a prefetch:
     /// out of bounds, it points nowhere useful, and that is all).
     #[inline]
-    pub(crate) fn slot_ptr(&self, key: usize) -> *const Option<Slot> {
+    pub(crate) fn slot_ptr(&self, key: usize) -> *const Entry {
         self.slots.as_ptr().wrapping_add(key)
     }
 
@@ -243,10 +293,7 @@ impl Tasks {
 
     #[inline]
     pub(crate) fn get_task_mut(&mut self, key: usize, task: TaskId) -> Option<&mut Slot> {
-        self.slots
-            .get_mut(key)?
-            .as_mut()
-            .filter(|slot| slot.id == task)
+        self.get_mut(key).filter(|slot| slot.id == task)
     }
 
     #[inline]
@@ -261,6 +308,18 @@ impl Tasks {
         self.cold[key]
             .as_mut()
             .unwrap_or_else(|| unreachable!("every slot has its cold half"))
+    }
+
+    /// Takes the waker of the task awaiting `key`'s join handle, if one
+    /// does (reading the cold half only then).
+    #[inline]
+    pub(crate) fn take_joiner(&mut self, key: usize) -> Option<Waker> {
+        let slot = &mut self[key];
+        if slot.join != Join::Awaited {
+            return None;
+        }
+        slot.join = Join::Held;
+        self.cold_mut(key).joiner.take()
     }
 
     /// The task's name, read only for named tasks.
@@ -278,7 +337,10 @@ impl Tasks {
         self.slots
             .iter()
             .enumerate()
-            .filter_map(|(key, slot)| Some((key, slot.as_ref()?)))
+            .filter_map(|(key, entry)| match entry {
+                Entry::Task(slot) => Some((key, slot)),
+                Entry::Vacant(_) => None,
+            })
     }
 
     /// Live tasks only (not results kept for join handles).
@@ -300,8 +362,7 @@ impl std::ops::Index<usize> for Tasks {
 impl std::ops::IndexMut<usize> for Tasks {
     #[inline]
     fn index_mut(&mut self, key: usize) -> &mut Slot {
-        self.slots[key]
-            .as_mut()
+        self.get_mut(key)
             .unwrap_or_else(|| panic!("no task in slot {key}"))
     }
 }
@@ -317,7 +378,8 @@ mod tests {
 
     #[test]
     fn a_slot_is_one_cache_line() {
-        assert_eq!(std::mem::size_of::<Option<Slot>>(), 64);
+        assert_eq!(std::mem::size_of::<Entry>(), 64);
+        assert_eq!(std::mem::align_of::<Entry>(), 64);
     }
 
     #[test]

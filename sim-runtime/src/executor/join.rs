@@ -112,19 +112,14 @@ impl Handle {
         let (removed, unused, joiner) = {
             let mut st = self.shared.state.borrow_mut();
             let tasks = &mut st.tasks;
-            match &mut tasks.cold_mut(key).join {
-                Join::Awaited(waker) => {
-                    let joiner = waker.take();
-                    match result {
-                        Ok(done) => tasks[key].stage = Stage::Done(done),
-                        Err(error) => {
-                            tasks[key].stage = Stage::Failed;
-                            tasks.cold_mut(key).join = Join::Failed(Box::new(error));
-                        }
-                    }
-                    (None, None, joiner)
-                }
-                Join::Detached | Join::Failed(_) => (Some(tasks.remove(key)), Some(result), None),
+            if tasks[key].join == Join::Detached {
+                (Some(tasks.remove(key)), Some(result), None)
+            } else {
+                tasks[key].stage = match result {
+                    Ok(done) => Stage::Done(done),
+                    Err(error) => Stage::Failed(Box::new(error)),
+                };
+                (None, None, tasks.take_joiner(key))
             }
         };
         // Outside the borrow: an output's or a payload's destructor is user code.
@@ -142,11 +137,12 @@ impl Handle {
             let mut st = self.shared.state.borrow_mut();
             let tasks = &mut st.tasks;
             match tasks.get_task(key, task).map(|slot| &slot.stage) {
-                Some(Stage::Done(_) | Stage::Failed) => Some(Ok(tasks.remove(key))),
-                Some(_) => Some(Err(mem::replace(
-                    &mut tasks.cold_mut(key).join,
-                    Join::Detached,
-                ))),
+                Some(Stage::Done(_) | Stage::Failed(_)) => Some(Ok(tasks.remove(key))),
+                Some(_) => {
+                    let joiner = tasks.take_joiner(key);
+                    tasks[key].join = Join::Detached;
+                    Some(Err(joiner))
+                }
                 None => None,
             }
         };
@@ -186,7 +182,7 @@ impl Handle {
             match st.tasks.get_task(key, task) {
                 // Gone without a result: only a shut-down simulation does that.
                 None => return Poll::Ready(Err(JoinError::shut_down(task))),
-                Some(slot) => matches!(slot.stage, Stage::Done(_) | Stage::Failed),
+                Some(slot) => matches!(slot.stage, Stage::Done(_) | Stage::Failed(_)),
             }
         };
         if !finished {
@@ -196,14 +192,14 @@ impl Handle {
         if self.poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
-        let (slot, cold) = self.shared.state.borrow_mut().tasks.remove(key);
-        match (slot.stage, cold.join) {
-            (Stage::Done(mut done), _) => {
+        let (slot, _cold) = self.shared.state.borrow_mut().tasks.remove(key);
+        match slot.stage {
+            Stage::Done(mut done) => {
                 done.as_mut().take_output(out);
                 Poll::Ready(Ok(()))
             }
-            (_, Join::Failed(error)) => Poll::Ready(Err(*error)),
-            _ => unreachable!("a failed task keeps its error"),
+            Stage::Failed(error) => Poll::Ready(Err(*error)),
+            _ => unreachable!("a finished task keeps its result"),
         }
     }
 
@@ -211,17 +207,23 @@ impl Handle {
     fn keep_joiner(&self, key: usize, waker: &Waker) {
         {
             let st = self.shared.state.borrow();
-            if let Join::Awaited(Some(kept)) = &st.tasks.cold(key).join {
-                if kept.will_wake(waker) {
-                    return;
-                }
+            if st.tasks[key].join == Join::Awaited
+                && st
+                    .tasks
+                    .cold(key)
+                    .joiner
+                    .as_ref()
+                    .is_some_and(|kept| kept.will_wake(waker))
+            {
+                return;
             }
         }
         // Cloned outside the borrow: a waker's clone may run foreign code.
         let waker = waker.clone();
         let old = {
             let mut st = self.shared.state.borrow_mut();
-            mem::replace(&mut st.tasks.cold_mut(key).join, Join::Awaited(Some(waker)))
+            st.tasks[key].join = Join::Awaited;
+            st.tasks.cold_mut(key).joiner.replace(waker)
         };
         drop(old);
     }
