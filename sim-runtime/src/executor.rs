@@ -1050,8 +1050,10 @@ impl Handle {
                     } else {
                         None
                     };
-                    let node = st.tasks[key].node;
-                    (node, future, st.tasks.remove(key))
+                    // What needs dropping, not the slot itself (cache-line
+                    // aligned, it would make this list an aligned allocation).
+                    let (slot, cold) = st.tasks.remove(key);
+                    (slot.node, future, (slot.stage, slot.waker, cold))
                 })
                 .collect::<Vec<_>>()
         };
