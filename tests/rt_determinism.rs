@@ -223,9 +223,10 @@ fn crowd(seed: u64) -> (u64, u64) {
     (order, rt.fingerprint())
 }
 
-/// The executor fetches the memory of its next picks ahead when thousands of
-/// tasks are ready (`executor/ahead.rs`): hints only. The runs repeat, and
-/// what a seed means is the one pinned before that existed.
+/// Thousands of tasks ready at once: the default strategy chooses among the
+/// first 1,024 (the run queue's window) and the others wait in line. The
+/// runs repeat, and what a seed means is pinned. (The window changed it:
+/// before it, seed 0 gave (12_626_086_544_045_710_338, 6_529_878_047_600_246_084).)
 #[test]
 fn thousands_of_ready_tasks_run_as_the_seed_says() {
     let runs: Vec<(u64, u64)> = (0..3).map(crowd).collect();
@@ -234,4 +235,42 @@ fn thousands_of_ready_tasks_run_as_the_seed_says() {
     assert_ne!(runs[0].0, runs[1].0);
 }
 
-const PINNED_CROWD: (u64, u64) = (12_626_086_544_045_710_338, 6_529_878_047_600_246_084);
+const PINNED_CROWD: (u64, u64) = (11_500_181_030_476_093_574, 4_376_370_825_717_454_037);
+
+/// The order in which 3,000 tasks, all ready at once, first run.
+fn first_runs(seed: u64) -> Vec<usize> {
+    let order = Rc::new(RefCell::new(Vec::new()));
+    let log = order.clone();
+    sim::Runtime::new(seed).block_on(async move {
+        let handles: Vec<_> = (0..3_000)
+            .map(|i| {
+                let log = log.clone();
+                sim::spawn(async move { log.borrow_mut().push(i) })
+            })
+            .collect();
+        for handle in handles {
+            handle.await.unwrap();
+        }
+    });
+    order.take()
+}
+
+/// Beyond 1,024 ready tasks, the others wait in line, in the order they
+/// became ready, and enter the window one per pick: the task run `k`-th is
+/// one of the first 1,024 + `k` to become ready. Within the window the picks
+/// stay random, and every task runs.
+#[test]
+fn beyond_a_thousand_ready_tasks_the_others_wait_in_line() {
+    for seed in 0..4 {
+        let order = first_runs(seed);
+        assert_eq!(order.len(), 3_000);
+        for (k, &i) in order.iter().enumerate() {
+            assert!(i < 1_024 + k, "seed {seed}: task {i} ran {k}-th");
+        }
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert!(sorted.iter().copied().eq(0..3_000));
+        assert_ne!(order[..10], (0..10).collect::<Vec<_>>()[..]);
+        assert_ne!(order, first_runs(seed + 10));
+    }
+}

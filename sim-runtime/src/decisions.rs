@@ -82,7 +82,12 @@ impl Recorder {
         self.choices += 1;
         let last = self
             .last
-            .filter(|&(key, task)| tasks.get_task(key, task).is_some_and(|slot| slot.queued))
+            // Ready, and in the window `ready` is (not in line behind it).
+            .filter(|&(key, task)| {
+                tasks
+                    .get_task(key, task)
+                    .is_some_and(|slot| slot.queued && !slot.waiting)
+            })
             .map(|(_, task)| Last {
                 task,
                 yielded: self.last_yielded,
@@ -116,16 +121,6 @@ impl Recorder {
             });
         }
         Ok(index)
-    }
-
-    /// The raw draws the scheduling picks `ahead[i]` steps on start from,
-    /// when the default strategy makes the picks (see [`Random::upcoming`]).
-    #[inline]
-    pub(crate) fn upcoming<const N: usize>(&mut self, ahead: [usize; N]) -> Option<[u64; N]> {
-        match &mut self.strategy {
-            RunDecider::Random(random) => Some(random.upcoming(ahead)),
-            RunDecider::Other(_) => None,
-        }
     }
 
     /// Task `task` in slot `key` is being polled.

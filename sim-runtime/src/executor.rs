@@ -28,16 +28,17 @@ use crate::explore::tape::Entry;
 use crate::failure::{Failure, FailureKind, Report};
 use crate::node::{NodeEvent, NodeHandle, NodeId, NodeSlot, NodeState, OnPanic, default_ip};
 use crate::policy::Ready;
+use crate::prefetch::prefetch;
+use crate::run_queue::RunQueue;
 use crate::runtime::Config;
 use crate::seed::SimRng;
 use crate::task::{JoinError, TaskId, TaskInfo, WaitPoint};
-use crate::tasks::{Cold, Join, Slot, Stage, TaskBox, Tasks};
+use crate::tasks::{Cold, Join, Slot, Stage, Task, TaskBox, Tasks};
 use crate::time::Instant;
 use crate::timer::{TimerKey, TimerQueue};
 use crate::trace::{Decision, EventKind, Trace};
 use crate::waker::{Remote, TaskWaker};
 
-mod ahead;
 mod join;
 mod nodes;
 mod spare;
@@ -113,7 +114,7 @@ pub(crate) struct State {
     tasks: Tasks,
     /// Exactly the live tasks whose `queued` flag is set, except those of
     /// paused nodes, which wait in their node's `held` list.
-    ready: Vec<Ready>,
+    ready: RunQueue,
     timers: TimerQueue<TimerWake>,
     steps: u64,
     next_id: u64,
@@ -130,9 +131,6 @@ pub(crate) struct State {
     restarts: Vec<(TimerKey, NodeId)>,
     /// Spawns and removals not yet handed to the watchdog.
     watch_log: crate::watchdog::Log,
-    /// How many tasks were ready at the previous pick (the trend guesses
-    /// how many the next picks choose among).
-    last_ready: usize,
 }
 
 impl Drop for Shared {
@@ -285,7 +283,6 @@ impl Handle {
             nodes,
             restarts: Vec::new(),
             watch_log: crate::watchdog::Log::default(),
-            last_ready: 0,
         };
         let rng = SimRng::new(config.seed);
         let handle = Handle {
@@ -466,6 +463,7 @@ impl Handle {
             polls: 0,
             node,
             queued: true,
+            waiting: false,
             abort_requested: false,
             waits: false,
             named,
@@ -482,11 +480,11 @@ impl Handle {
         let inserted = st.tasks.insert(slot, cold);
         debug_assert_eq!(inserted, key);
         st.decisions.spawned(id);
-        let ready = Ready { key, task: id };
+        let ready = Ready::new(key, id);
         if paused {
             st.nodes[node.0 as usize].held.push(ready);
-        } else {
-            st.ready.push(ready);
+        } else if !st.ready.push(ready) {
+            st.tasks[key].waiting = true;
         }
         let now = self.now_nanos();
         let State {
@@ -521,10 +519,11 @@ impl Handle {
             nodes,
             ..
         } = &mut *st;
-        if let Some(slot) = tasks.get_task_mut(key, task) {
-            if slot.stage.is_live() {
-                enqueue(slot, key, ready, nodes);
-            }
+        if let Some(slot) = tasks.get_task_mut(key, task)
+            && slot.stage.is_live()
+            && enqueue(slot, key, ready, nodes)
+        {
+            fetch(tasks, key);
         }
     }
 
@@ -611,7 +610,8 @@ impl Handle {
         if st.failure.is_some() {
             return Next::Failed;
         }
-        let n = st.ready.len();
+        // The window is empty only when no task is ready.
+        let n = st.ready.window().len();
         if n == 0 {
             return Next::Idle;
         }
@@ -632,7 +632,7 @@ impl Handle {
                 trace,
                 ..
             } = &mut *st;
-            match decisions.schedule(ready, tasks, now, trace) {
+            match decisions.schedule(ready.window(), tasks, now, trace) {
                 Ok(i) => i,
                 Err(message) => {
                     st.failure = Some(FailureKind::TapeMismatch { message });
@@ -640,8 +640,10 @@ impl Handle {
                 }
             }
         };
-        let Ready { key, .. } = st.ready.swap_remove(i);
-        ahead::fetch(&mut st, n);
+        let (Ready { key, .. }, entered) = st.ready.take(i);
+        if let Some(entered) = entered {
+            admit(&mut st, entered.key);
+        }
         Next::Poll(self.start(&mut st, key))
     }
 
@@ -763,13 +765,14 @@ impl Handle {
             mem::forget(polling);
         }
         if self_woken {
+            // Its memory was just polled: nothing to fetch.
             enqueue(slot, key, ready, nodes);
         }
         // The wait point lives in the cold half: touched only when there is
         // one to keep or one to clear.
         if wait.is_some() || slot.waits {
             slot.waits = wait.is_some();
-            st.tasks.cold_mut(key).wait = wait;
+            tasks.cold_mut(key).wait = wait;
         }
         st.decisions.yielded(yielded);
     }
@@ -1050,10 +1053,8 @@ impl Handle {
                     } else {
                         None
                     };
-                    // What needs dropping, not the slot itself (cache-line
-                    // aligned, it would make this list an aligned allocation).
-                    let (slot, cold) = st.tasks.remove(key);
-                    (slot.node, future, (slot.stage, slot.waker, cold))
+                    let node = st.tasks[key].node;
+                    (node, future, st.tasks.remove(key))
                 })
                 .collect::<Vec<_>>()
         };
@@ -1094,20 +1095,71 @@ impl Handle {
 }
 
 /// Puts live task `key` on the ready queue, or among its node's held tasks
-/// while the node is paused; nothing if it is queued already.
-#[inline]
-fn enqueue(slot: &mut Slot, key: usize, ready: &mut Vec<Ready>, nodes: &mut [NodeSlot]) {
+/// while the node is paused; nothing if it is queued already. True if it
+/// joined the run queue's window (its pick is near).
+#[inline(always)]
+fn enqueue(slot: &mut Slot, key: usize, ready: &mut RunQueue, nodes: &mut [NodeSlot]) -> bool {
     if slot.queued {
-        return;
+        return false;
     }
     slot.queued = true;
-    let task = slot.id;
+    let entry = Ready::new(key, slot.id);
     let node = &mut nodes[slot.node.0 as usize];
     if node.state == NodeState::Paused {
-        node.held.push(Ready { key, task });
-    } else {
-        ready.push(Ready { key, task });
+        node.held.push(entry);
+        return false;
     }
+    let in_window = ready.push(entry);
+    slot.waiting = !in_window;
+    in_window
+}
+
+/// Below this many slots the tasks' memory stays in the caches anyway.
+const FETCH_FROM: usize = 1024;
+
+/// How far down the line a slot is fetched before its task enters the
+/// window (a few steps: time for the memory to arrive).
+const FETCH_LINE: usize = 4;
+
+/// Fetches the memory a poll of task `key` will read first, its future (and
+/// the cold half where its last wait point is): the task is in the window,
+/// its pick some steps away. In a large table this memory is scattered, and
+/// a poll that had to wait for it took several times as long (W1 and W2 at
+/// 100k tasks, issue #14). A hint only: a wrong address costs nothing.
+#[inline]
+fn fetch(tasks: &Tasks, key: usize) {
+    if tasks.slots() >= FETCH_FROM {
+        fetch_now(tasks, key);
+    }
+}
+
+#[inline(never)]
+fn fetch_now(tasks: &Tasks, key: usize) {
+    let slot = &tasks[key];
+    if let Stage::Idle(task) = &slot.stage {
+        // Its first two cache lines: a small future straddles two as often
+        // as not (the allocator aligns it to 16 bytes).
+        let task = task.as_ref().get_ref();
+        let start = std::ptr::from_ref::<dyn Task>(task).cast::<u8>();
+        prefetch(start);
+        prefetch(start.wrapping_add(std::mem::size_of_val(task).clamp(1, 128) - 1));
+    }
+    if slot.waits {
+        prefetch(tasks.cold_ptr(key));
+    }
+}
+
+/// Task `key` entered the window from the line (see `run_queue`): its
+/// memory is fetched, and the slot of a task further down the line, which
+/// this reads when its turn comes.
+#[inline]
+fn admit(st: &mut State, key: usize) {
+    let State { tasks, ready, .. } = st;
+    if let Some(next) = ready.in_line(FETCH_LINE) {
+        prefetch(tasks.slot_ptr(next.key));
+    }
+    tasks[key].waiting = false;
+    fetch(tasks, key);
 }
 
 /// A few values gathered under a borrow and handled after it: inline up to

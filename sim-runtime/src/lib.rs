@@ -37,6 +37,7 @@ pub mod node;
 mod policy;
 mod prefetch;
 pub mod rand;
+mod run_queue;
 pub mod runtime;
 mod seed;
 pub mod signal;

@@ -8,11 +8,10 @@
 
 use std::fmt;
 
-use rand::Rng as _;
 use rand_chacha::ChaCha8Rng;
 
 use crate::id::TaskId;
-use crate::seed::{Stream, below, below_from, stream};
+use crate::seed::{Stream, below, stream};
 use crate::trace::Decision;
 
 /// A ready task, as a decider sees it.
@@ -20,6 +19,12 @@ use crate::trace::Decision;
 pub(crate) struct Ready {
     pub(crate) key: usize,
     pub(crate) task: TaskId,
+}
+
+impl Ready {
+    pub(crate) fn new(key: usize, task: TaskId) -> Ready {
+        Ready { key, task }
+    }
 }
 
 /// The task polled at the previous step, when it is ready again.
@@ -123,14 +128,14 @@ impl Draws {
 /// The default strategy: every choice uniformly at random from the seed's
 /// streams (one for scheduling, one for the network, one for faults).
 pub(crate) struct Random {
-    schedule: Ahead,
+    schedule: ChaCha8Rng,
     draws: Draws,
 }
 
 impl Random {
     pub(crate) fn new(seed: u64) -> Self {
         Random {
-            schedule: Ahead::new(stream(seed, Stream::Schedule)),
+            schedule: stream(seed, Stream::Schedule),
             draws: Draws::new(seed),
         }
     }
@@ -138,70 +143,7 @@ impl Random {
     /// Which of `n` ready tasks runs next: uniform.
     #[inline]
     pub(crate) fn pick(&mut self, n: usize) -> usize {
-        below_from(|| self.schedule.next(), n as u64) as usize
-    }
-
-    /// The raw draws the picks `ahead[i]` steps on start from (each below
-    /// [`AHEAD`], the next pick being 0): the executor guesses from them
-    /// which tasks those picks take, to fetch their memory early.
-    #[inline]
-    pub(crate) fn upcoming<const N: usize>(&mut self, ahead: [usize; N]) -> [u64; N] {
-        self.schedule.peek(ahead)
-    }
-}
-
-/// How many draws of the schedule stream are known ahead (a power of two).
-pub(crate) const AHEAD: usize = 16;
-
-/// The schedule stream, with up to [`AHEAD`] of its next values drawn in
-/// advance when the executor looks at them: the values and their order are
-/// the stream's own, so what a seed means does not change. Nothing is drawn
-/// ahead until something looks (a small simulation never does).
-struct Ahead {
-    rng: ChaCha8Rng,
-    /// The next `len` values of the stream, the first at `head`; boxed at
-    /// the first look (a simulation is built and moved several times, and
-    /// most never look).
-    buf: Option<Box<[u64; AHEAD]>>,
-    head: usize,
-    len: usize,
-}
-
-impl Ahead {
-    fn new(rng: ChaCha8Rng) -> Ahead {
-        Ahead {
-            rng,
-            buf: None,
-            head: 0,
-            len: 0,
-        }
-    }
-
-    /// The stream's next value.
-    #[inline]
-    fn next(&mut self) -> u64 {
-        match &self.buf {
-            Some(buf) if self.len > 0 => {
-                let value = buf[self.head];
-                self.head = (self.head + 1) % AHEAD;
-                self.len -= 1;
-                value
-            }
-            _ => self.rng.next_u64(),
-        }
-    }
-
-    /// The values `j` places after the next one, for each `j` of `ahead`
-    /// (each below [`AHEAD`]), drawing those not drawn yet.
-    #[inline]
-    fn peek<const N: usize>(&mut self, ahead: [usize; N]) -> [u64; N] {
-        let want = ahead.iter().max().map_or(0, |j| j + 1);
-        let buf = self.buf.get_or_insert_with(|| Box::new([0; AHEAD]));
-        while self.len < want {
-            buf[(self.head + self.len) % AHEAD] = self.rng.next_u64();
-            self.len += 1;
-        }
-        ahead.map(|j| buf[(self.head + j) % AHEAD])
+        below(&mut self.schedule, n as u64) as usize
     }
 }
 
@@ -237,35 +179,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn drawing_ahead_keeps_the_picks_of_the_plain_stream() {
+    fn a_pick_is_a_uniform_draw_from_the_schedule_stream() {
         let mut plain = stream(9, Stream::Schedule);
         let mut random = Random::new(9);
         for n in (2..500).chain([3, 1 << 40, u64::MAX / 3]) {
-            // Looking ahead now and then, as the executor does with many
-            // tasks, changes no pick.
-            if n % 3 == 0 {
-                random.upcoming([n as usize % AHEAD]);
-            }
             let expected = below(&mut plain, n) as usize;
             assert_eq!(random.pick(n as usize), expected, "n = {n}");
         }
-    }
-
-    #[test]
-    fn upcoming_draws_are_the_next_picks_own() {
-        let mut random = Random::new(4);
-        let mut plain = stream(4, Stream::Schedule);
-        let first = plain.next_u64();
-        assert_eq!(
-            random.pick(1 << 20),
-            ((u128::from(first) << 20) >> 64) as usize
-        );
-        // Looking ahead draws from the stream; picks then use those draws.
-        let ahead = random.upcoming([0, 1, 5, AHEAD - 1]);
-        let drawn: Vec<u64> = (0..AHEAD).map(|_| plain.next_u64()).collect();
-        assert_eq!(ahead, [drawn[0], drawn[1], drawn[5], drawn[AHEAD - 1]]);
-        // Each pick moves the window on by one draw.
-        random.pick(1 << 20);
-        assert_eq!(random.upcoming([0]), [drawn[1]]);
     }
 }

@@ -46,18 +46,12 @@ pub(crate) fn stream(seed: u64, which: Stream) -> ChaCha8Rng {
 /// dependency's sampling algorithm.
 #[inline]
 pub(crate) fn below(rng: &mut ChaCha8Rng, n: u64) -> u64 {
-    below_from(|| rng.next_u64(), n)
-}
-
-/// [`below`] over any source of raw draws (the scheduler's look-ahead).
-#[inline]
-pub(crate) fn below_from(mut next: impl FnMut() -> u64, n: u64) -> u64 {
     debug_assert!(n > 0);
-    let mut m = u128::from(next()) * u128::from(n);
+    let mut m = u128::from(rng.next_u64()) * u128::from(n);
     if (m as u64) < n {
         let threshold = n.wrapping_neg() % n;
         while (m as u64) < threshold {
-            m = u128::from(next()) * u128::from(n);
+            m = u128::from(rng.next_u64()) * u128::from(n);
         }
     }
     (m >> 64) as u64

@@ -142,6 +142,8 @@ pub(crate) struct Slot {
     pub(crate) node: NodeId,
     /// Set by a wake, cleared when the task is taken off the ready queue.
     pub(crate) queued: bool,
+    /// Queued beyond the run queue's window, in line (see `run_queue`).
+    pub(crate) waiting: bool,
     pub(crate) abort_requested: bool,
     /// `Cold::wait` is set (so a poll that waits on nothing need not
     /// clear it).
@@ -163,6 +165,15 @@ pub(crate) struct Cold {
     /// The waker of the task awaiting the join handle: set while the slot
     /// says [`Join::Awaited`].
     pub(crate) joiner: Option<Waker>,
+}
+
+/// What a removed task owned (not its slot: aligned to a cache line, it
+/// would be copied about at every removal).
+pub(crate) struct Removed {
+    pub(crate) stage: Stage,
+    // Held only to be dropped where the caller chooses.
+    _waker: Option<Waker>,
+    _cold: Cold,
 }
 
 /// A place in the task table.
@@ -241,9 +252,9 @@ impl Tasks {
         key
     }
 
-    /// Removes a slot; its cold half is handed back to be dropped by the
+    /// Removes a task; what it owned is handed back to be dropped by the
     /// caller (outside any borrow: a waker or a name may run foreign code).
-    pub(crate) fn remove(&mut self, key: usize) -> (Slot, Cold) {
+    pub(crate) fn remove(&mut self, key: usize) -> Removed {
         let Entry::Task(slot) = std::mem::replace(&mut self.slots[key], Entry::Vacant(self.vacant))
         else {
             panic!("no task in slot {key}")
@@ -252,7 +263,11 @@ impl Tasks {
         let cold = self.cold[key]
             .take()
             .unwrap_or_else(|| unreachable!("every slot has its cold half"));
-        (slot, cold)
+        Removed {
+            stage: slot.stage,
+            _waker: slot.waker,
+            _cold: cold,
+        }
     }
 
     #[inline]

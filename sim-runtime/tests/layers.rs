@@ -17,6 +17,7 @@ const LOWER: &[&str] = &[
     "task::info",
     "tasks",
     "policy",
+    "run_queue",
     "prefetch",
     "decisions",
     "explore::tape",

@@ -88,6 +88,7 @@ impl Handle {
         let id = slot.id;
         let node = slot.node;
         let queued = mem::replace(&mut slot.queued, false);
+        slot.waiting = false;
         let future = match mem::replace(&mut slot.stage, Stage::Finishing) {
             Stage::Idle(future) => Some(future),
             _ => None,
@@ -96,8 +97,14 @@ impl Handle {
             st.watch_log.removed(id.0);
         }
         if queued {
-            st.ready.retain(|r| r.key != key);
-            st.nodes[node.0 as usize].held.retain(|r| r.key != key);
+            let State {
+                ready,
+                tasks,
+                nodes,
+                ..
+            } = &mut *st;
+            ready.retain(|r| r.key != key, |r| tasks[r.key].waiting = false);
+            nodes[node.0 as usize].held.retain(|r| r.key != key);
         }
         let now = self.now_nanos();
         let State { trace, tasks, .. } = st;
@@ -192,8 +199,8 @@ impl Handle {
         if self.poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
-        let (slot, _cold) = self.shared.state.borrow_mut().tasks.remove(key);
-        match slot.stage {
+        let removed = self.shared.state.borrow_mut().tasks.remove(key);
+        match removed.stage {
             Stage::Done(mut done) => {
                 done.as_mut().take_output(out);
                 Poll::Ready(Ok(()))

@@ -6,7 +6,7 @@ use std::cell::Cell;
 use std::panic::Location;
 use std::rc::Rc;
 
-use super::{BoxFuture, Handle, State, in_spawn_order};
+use super::{BoxFuture, Few, Handle, State, in_spawn_order};
 use crate::node::{NodeEvent, NodeHandle, NodeId, NodeSlot, NodeState, OnPanic, default_ip};
 use crate::trace::EventKind;
 
@@ -292,13 +292,23 @@ impl Handle {
             ..
         } = &mut *st;
         let held = &mut nodes[node.0 as usize].held;
-        ready.retain(|r| {
-            let on_node = tasks[r.key].node == node;
-            if on_node {
-                held.push(*r);
-            }
-            !on_node
-        });
+        let mut entered = Few::new();
+        ready.retain(
+            |r| {
+                let on_node = tasks[r.key].node == node;
+                if on_node {
+                    held.push(*r);
+                }
+                !on_node
+            },
+            |r| entered.push(r.key),
+        );
+        for r in held.iter() {
+            tasks[r.key].waiting = false;
+        }
+        for key in entered {
+            tasks[key].waiting = false;
+        }
     }
 
     pub(crate) fn resume_node(&self, node: NodeId) {
@@ -309,7 +319,11 @@ impl Handle {
             }
             st.nodes[node.0 as usize].state = NodeState::Running;
             let held = std::mem::take(&mut st.nodes[node.0 as usize].held);
-            st.ready.extend(held);
+            for r in held {
+                if !st.ready.push(r) {
+                    st.tasks[r.key].waiting = true;
+                }
+            }
             let now = self.now_nanos();
             st.trace.note(now, "node.resume", u64::from(node.0), 0);
         }

@@ -24,7 +24,7 @@ use std::rc::Rc;
 use super::{Listener, Shared, TimerWake};
 use crate::bound::Entries;
 use crate::node::NodeSlot;
-use crate::policy::Ready;
+use crate::run_queue::RunQueue;
 use crate::tasks::Tasks;
 use crate::timer::TimerQueue;
 use crate::trace::Ring;
@@ -37,7 +37,7 @@ const KEEP: usize = 256;
 #[derive(Default)]
 pub(crate) struct Spare {
     pub(crate) tasks: Tasks,
-    pub(crate) ready: Vec<Ready>,
+    pub(crate) ready: RunQueue,
     pub(crate) timers: TimerQueue<TimerWake>,
     pub(crate) nodes: Vec<NodeSlot>,
     pub(crate) ring: Ring,
@@ -107,6 +107,15 @@ impl Container for Tasks {
     }
     fn capacity(&self) -> usize {
         Tasks::capacity(self)
+    }
+}
+
+impl Container for RunQueue {
+    fn clear(&mut self) {
+        RunQueue::clear(self);
+    }
+    fn capacity(&self) -> usize {
+        RunQueue::capacity(self)
     }
 }
 

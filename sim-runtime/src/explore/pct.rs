@@ -122,10 +122,7 @@ mod tests {
     fn ready(tasks: &[u64]) -> Vec<Ready> {
         tasks
             .iter()
-            .map(|&t| Ready {
-                key: t as usize,
-                task: TaskId(t),
-            })
+            .map(|&t| Ready::new(t as usize, TaskId(t)))
             .collect()
     }
 

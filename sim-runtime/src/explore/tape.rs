@@ -397,12 +397,7 @@ mod tests {
 
     #[test]
     fn alternative_inverts_the_schedule_order() {
-        let ready: Vec<Ready> = (1..=4)
-            .map(|t| Ready {
-                key: t as usize,
-                task: TaskId(t),
-            })
-            .collect();
+        let ready: Vec<Ready> = (1..=4).map(|t| Ready::new(t as usize, TaskId(t))).collect();
         let lasts = [1, 3, 4].into_iter().flat_map(|t| {
             [false, true].map(|yielded| {
                 Some(Last {
@@ -423,12 +418,7 @@ mod tests {
 
     #[test]
     fn after_a_yield_alternative_0_is_another_task_and_costs_no_preemption() {
-        let ready: Vec<Ready> = (1..=3)
-            .map(|t| Ready {
-                key: t as usize,
-                task: TaskId(t),
-            })
-            .collect();
+        let ready: Vec<Ready> = (1..=3).map(|t| Ready::new(t as usize, TaskId(t))).collect();
         let yielded = Some(Last {
             task: TaskId(1),
             yielded: true,
