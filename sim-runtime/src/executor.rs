@@ -1117,9 +1117,12 @@ fn enqueue(slot: &mut Slot, key: usize, ready: &mut RunQueue, nodes: &mut [NodeS
 /// Below this many slots the tasks' memory stays in the caches anyway.
 const FETCH_FROM: usize = 1024;
 
+/// How much of a task's future is fetched ahead of its poll.
+const FETCH_BYTES: usize = 256;
+
 /// How far down the line a slot is fetched before its task enters the
 /// window (a few steps: time for the memory to arrive).
-const FETCH_LINE: usize = 4;
+const FETCH_LINE: usize = 16;
 
 /// Fetches the memory a poll of task `key` will read first, its future (and
 /// the cold half where its last wait point is): the task is in the window,
@@ -1137,12 +1140,19 @@ fn fetch(tasks: &Tasks, key: usize) {
 fn fetch_now(tasks: &Tasks, key: usize) {
     let slot = &tasks[key];
     if let Stage::Idle(task) = &slot.stage {
-        // Its first two cache lines: a small future straddles two as often
-        // as not (the allocator aligns it to 16 bytes).
+        // Its first cache lines, up to four: a poll reads a small future
+        // all over, and even one of 64 bytes straddles two lines as often as
+        // not (the allocator aligns it to 16 bytes).
         let task = task.as_ref().get_ref();
         let start = std::ptr::from_ref::<dyn Task>(task).cast::<u8>();
-        prefetch(start);
-        prefetch(start.wrapping_add(std::mem::size_of_val(task).clamp(1, 128) - 1));
+        let end = start.wrapping_add(std::mem::size_of_val(task).clamp(1, FETCH_BYTES));
+        let mut line = start;
+        while line < end {
+            prefetch(line);
+            line = line.wrapping_add(64);
+        }
+        // The last line, when `start` was not at a line's start.
+        prefetch(end.wrapping_sub(1));
     }
     if slot.waits {
         prefetch(tasks.cold_ptr(key));
