@@ -41,6 +41,7 @@ mod run_queue;
 pub mod runtime;
 mod seed;
 pub mod signal;
+mod table;
 pub mod task;
 mod tasks;
 pub mod time;

@@ -20,6 +20,7 @@ use std::task::{Context, Poll, Waker};
 use pin_project::pin_project;
 
 use crate::id::{NodeId, TaskId};
+use crate::table::{Place, Table};
 use crate::task::info::{JoinError, WaitPoint};
 
 /// A spawned task as the executor sees it, whatever its output type.
@@ -176,37 +177,16 @@ pub(crate) struct Removed {
     _cold: Cold,
 }
 
-/// A place in the task table.
-pub(crate) enum Entry {
-    Task(Slot),
-    /// Free; the next free key, or [`NO_KEY`] (a list through the table, as
-    /// a slab keeps it: freeing and reusing keys allocates nothing).
-    Vacant(usize),
-}
-
-const NO_KEY: usize = usize::MAX;
-
 /// The task table: [`Slot`]s by key (a vacant key is reused last in, first
 /// out), their [`Cold`] halves beside them by the same key.
 ///
-/// A vector rather than a `Slab`: the executor computes the address of a
+/// A [`Table`] rather than a `Slab`: the executor computes the address of a
 /// slot it will poll soon without reading memory ([`slot_ptr`](Self::slot_ptr)),
 /// to fetch it early.
+#[derive(Default)]
 pub(crate) struct Tasks {
-    slots: Vec<Entry>,
+    slots: Table<Slot>,
     cold: Vec<Option<Cold>>,
-    /// The first vacant key, or [`NO_KEY`].
-    vacant: usize,
-}
-
-impl Default for Tasks {
-    fn default() -> Tasks {
-        Tasks {
-            slots: Vec::new(),
-            cold: Vec::new(),
-            vacant: NO_KEY,
-        }
-    }
 }
 
 impl Tasks {
@@ -214,7 +194,6 @@ impl Tasks {
     pub(crate) fn clear(&mut self) {
         self.slots.clear();
         self.cold.clear();
-        self.vacant = NO_KEY;
     }
 
     /// How many tasks the table holds without growing.
@@ -225,41 +204,28 @@ impl Tasks {
     /// Slots, holding a task or vacant: how far apart tasks can be.
     #[inline]
     pub(crate) fn slots(&self) -> usize {
-        self.slots.len()
+        self.slots.places()
     }
 
     /// The key the next [`insert`](Self::insert) uses.
     pub(crate) fn vacant_key(&self) -> usize {
-        if self.vacant == NO_KEY {
-            self.slots.len()
-        } else {
-            self.vacant
-        }
+        self.slots.vacant_key()
     }
 
     pub(crate) fn insert(&mut self, slot: Slot, cold: Cold) -> usize {
-        if self.vacant == NO_KEY {
-            self.slots.push(Entry::Task(slot));
+        let key = self.slots.insert(slot);
+        if key == self.cold.len() {
             self.cold.push(Some(cold));
-            return self.slots.len() - 1;
+        } else {
+            self.cold[key] = Some(cold);
         }
-        let key = self.vacant;
-        match std::mem::replace(&mut self.slots[key], Entry::Task(slot)) {
-            Entry::Vacant(next) => self.vacant = next,
-            Entry::Task(_) => unreachable!("the vacant list holds vacant keys"),
-        }
-        self.cold[key] = Some(cold);
         key
     }
 
     /// Removes a task; what it owned is handed back to be dropped by the
     /// caller (outside any borrow: a waker or a name may run foreign code).
     pub(crate) fn remove(&mut self, key: usize) -> Removed {
-        let Entry::Task(slot) = std::mem::replace(&mut self.slots[key], Entry::Vacant(self.vacant))
-        else {
-            panic!("no task in slot {key}")
-        };
-        self.vacant = key;
+        let slot = self.slots.remove(key);
         let cold = self.cold[key]
             .take()
             .unwrap_or_else(|| unreachable!("every slot has its cold half"));
@@ -272,25 +238,14 @@ impl Tasks {
 
     #[inline]
     pub(crate) fn get(&self, key: usize) -> Option<&Slot> {
-        match self.slots.get(key)? {
-            Entry::Task(slot) => Some(slot),
-            Entry::Vacant(_) => None,
-        }
-    }
-
-    #[inline]
-    fn get_mut(&mut self, key: usize) -> Option<&mut Slot> {
-        match self.slots.get_mut(key)? {
-            Entry::Task(slot) => Some(slot),
-            Entry::Vacant(_) => None,
-        }
+        self.slots.get(key)
     }
 
     /// Where slot `key` is, computed without reading it (for a prefetch:
     /// out of bounds, it points nowhere useful, and that is all).
     #[inline]
-    pub(crate) fn slot_ptr(&self, key: usize) -> *const Entry {
-        self.slots.as_ptr().wrapping_add(key)
+    pub(crate) fn slot_ptr(&self, key: usize) -> *const Place<Slot> {
+        self.slots.place_ptr(key)
     }
 
     /// Where the cold half of `key` is, computed without reading it (as
@@ -308,7 +263,7 @@ impl Tasks {
 
     #[inline]
     pub(crate) fn get_task_mut(&mut self, key: usize, task: TaskId) -> Option<&mut Slot> {
-        self.get_mut(key).filter(|slot| slot.id == task)
+        self.slots.get_mut(key).filter(|slot| slot.id == task)
     }
 
     #[inline]
@@ -349,13 +304,7 @@ impl Tasks {
 
     /// Every slot, live or holding a result, in key order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (usize, &Slot)> {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(|(key, entry)| match entry {
-                Entry::Task(slot) => Some((key, slot)),
-                Entry::Vacant(_) => None,
-            })
+        self.slots.iter()
     }
 
     /// Live tasks only (not results kept for join handles).
@@ -377,7 +326,8 @@ impl std::ops::Index<usize> for Tasks {
 impl std::ops::IndexMut<usize> for Tasks {
     #[inline]
     fn index_mut(&mut self, key: usize) -> &mut Slot {
-        self.get_mut(key)
+        self.slots
+            .get_mut(key)
             .unwrap_or_else(|| panic!("no task in slot {key}"))
     }
 }
@@ -393,8 +343,8 @@ mod tests {
 
     #[test]
     fn a_slot_is_one_cache_line() {
-        assert_eq!(std::mem::size_of::<Entry>(), 64);
-        assert_eq!(std::mem::align_of::<Entry>(), 64);
+        assert_eq!(std::mem::size_of::<Place<Slot>>(), 64);
+        assert_eq!(std::mem::align_of::<Place<Slot>>(), 64);
     }
 
     #[test]

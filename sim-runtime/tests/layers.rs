@@ -15,6 +15,7 @@ const LOWER: &[&str] = &[
     "timer",
     "trace",
     "task::info",
+    "table",
     "tasks",
     "policy",
     "run_queue",

@@ -137,23 +137,40 @@ impl Handle {
     }
 
     /// Wakes whom fired timers wake, in firing order.
+    #[inline(always)]
     fn wake_fired(&self, woken: &mut Few<TimerWake>) {
         // By index, then cleared: cheaper than a `Drain` for the one or two
         // timers a step usually fires.
-        let fetch = woken.len() > FETCH_AHEAD && self.shared.state.borrow().tasks.slots() >= 1024;
-        for i in 0..woken.len() {
-            // A batch of timers wakes tasks scattered through a large table:
-            // each wake reads its task's slot, fetched a few wakes ahead.
-            if fetch && let Some(TimerWake::Task { key, .. }) = woken.get(i + FETCH_AHEAD) {
-                prefetch(self.shared.state.borrow().tasks.slot_ptr(*key));
-            }
-            match woken[i].take() {
-                TimerWake::Nobody => {}
-                TimerWake::Task { key, task } => self.schedule(key, task),
-                TimerWake::Waker(waker) => waker.wake(),
+        if woken.len() > FETCH_AHEAD && self.shared.state.borrow().tasks.slots() >= 1024 {
+            self.wake_batch(woken);
+        } else {
+            for wake in woken.iter_mut() {
+                self.wake(wake.take());
             }
         }
         woken.clear();
+    }
+
+    /// [`wake_fired`](Self::wake_fired) for a batch of timers waking tasks
+    /// scattered through a large table: each wake reads its task's slot,
+    /// fetched a few wakes ahead.
+    #[inline(never)]
+    fn wake_batch(&self, woken: &mut [TimerWake]) {
+        for i in 0..woken.len() {
+            if let Some(TimerWake::Task { key, .. }) = woken.get(i + FETCH_AHEAD) {
+                prefetch(self.shared.state.borrow().tasks.slot_ptr(*key));
+            }
+            self.wake(woken[i].take());
+        }
+    }
+
+    #[inline(always)]
+    fn wake(&self, wake: TimerWake) {
+        match wake {
+            TimerWake::Nobody => {}
+            TimerWake::Task { key, task } => self.schedule(key, task),
+            TimerWake::Waker(waker) => waker.wake(),
+        }
     }
 
     pub(crate) fn timer_reset(&self, key: TimerKey, deadline: u64) {
