@@ -159,6 +159,24 @@ mod tests {
     }
 
     #[test]
+    fn the_line_stays_first_in_first_out_as_it_turns_over() {
+        let mut q = RunQueue::default();
+        let mut next = 0;
+        for _ in 0..WINDOW + 10 {
+            q.push(ready(next));
+            next += 1;
+        }
+        // Each step takes one task and queues a new one behind the line.
+        for step in 0..10 * WINDOW {
+            let (_, entered) = q.take(step % WINDOW);
+            assert_eq!(entered.map(|r| r.key), Some(WINDOW + step));
+            assert!(!q.push(ready(next)));
+            next += 1;
+            assert_eq!(q.len(), WINDOW + 10);
+        }
+    }
+
+    #[test]
     fn every_task_in_line_runs() {
         let mut q = RunQueue::default();
         for i in 0..3 * WINDOW {
