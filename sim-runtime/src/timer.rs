@@ -270,9 +270,12 @@ impl<T> TimerQueue<T> {
 
     /// Drops every entry, keeping the queue's memory.
     pub(crate) fn clear(&mut self) {
-        // The lists' vectors are kept (in no order that matters).
-        for (_, list) in self.deadlines.drain() {
-            recycle(&mut self.spare, list);
+        // The lists' vectors are kept (in no order that matters). An empty
+        // map is not drained: that would still walk its buckets.
+        if !self.deadlines.is_empty() {
+            for (_, list) in self.deadlines.drain() {
+                recycle(&mut self.spare, list);
+            }
         }
         if let Some((_, list)) = self.last.take() {
             recycle(&mut self.spare, list);

@@ -119,14 +119,28 @@ impl Handle {
         let (removed, unused, joiner) = {
             let mut st = self.shared.state.borrow_mut();
             let tasks = &mut st.tasks;
-            if tasks[key].join == Join::Detached {
-                (Some(tasks.remove(key)), Some(result), None)
-            } else {
-                tasks[key].stage = match result {
-                    Ok(done) => Stage::Done(done),
-                    Err(error) => Stage::Failed(Box::new(error)),
-                };
-                (None, None, tasks.take_joiner(key))
+            let slot = &mut tasks[key];
+            match slot.join {
+                Join::Detached => (Some(tasks.remove(key)), Some(result), None),
+                join => {
+                    // `Finishing`, which `retire` left and nothing changes
+                    // since, owns nothing: forgotten rather than dropped (a
+                    // drop call per task otherwise).
+                    let finishing = mem::replace(
+                        &mut slot.stage,
+                        match result {
+                            Ok(done) => Stage::Done(done),
+                            Err(error) => Stage::Failed(Box::new(error)),
+                        },
+                    );
+                    debug_assert!(matches!(finishing, Stage::Finishing));
+                    mem::forget(finishing);
+                    let joiner = match join {
+                        Join::Awaited => tasks.take_joiner(key),
+                        _ => None,
+                    };
+                    (None, None, joiner)
+                }
             }
         };
         // Outside the borrow: an output's or a payload's destructor is user code.
