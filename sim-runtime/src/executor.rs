@@ -270,31 +270,34 @@ impl Handle {
         let spare = spare::Spare::take();
         let mut nodes = spare.nodes;
         nodes.push(NodeSlot::new(client_name(), default_ip(0), None));
-        let state = State {
-            tasks: spare.tasks,
-            ready: spare.ready,
-            timers: spare.timers,
-            steps: 0,
-            next_id: 1,
-            trace: Trace::with_ring(config.record_trace, spare.ring).limit(config.trace_limit),
-            decisions: Recorder::new(strategy, config.record_tape),
-            failure: None,
-            phase: Phase::Open,
-            nodes,
-            restarts: Vec::new(),
-            watch_log: crate::watchdog::Log::default(),
-        };
+        let trace = Trace::with_ring(config.record_trace, spare.ring).limit(config.trace_limit);
+        let decisions = Recorder::new(strategy, config.record_tape);
         let rng = SimRng::new(config.seed);
+        // Built in place, field by field: a `State` built first and then
+        // moved in would be one more copy of a kilobyte per simulation.
         let handle = Handle {
             shared: Rc::new(Shared {
                 sim,
-                config,
                 now: Cell::new(0),
                 wait: Cell::new(None),
                 running: Cell::new(None),
                 dropping_on: Cell::new(None),
                 budget: Cell::new(BUDGET),
-                state: RefCell::new(state),
+                state: RefCell::new(State {
+                    tasks: spare.tasks,
+                    ready: spare.ready,
+                    timers: spare.timers,
+                    steps: 0,
+                    next_id: 1,
+                    trace,
+                    decisions,
+                    failure: None,
+                    phase: Phase::Open,
+                    nodes,
+                    restarts: Vec::new(),
+                    watch_log: crate::watchdog::Log::default(),
+                }),
+                config,
                 rng: RefCell::new(rng),
                 fixed_draws: Cell::new(0),
                 grace_waits: Cell::new(0),
