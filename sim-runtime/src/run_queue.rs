@@ -11,7 +11,7 @@
 //! among 100k ready tasks jumps at random through the memory of 100k
 //! tasks, tens of megabytes: nearly every poll began with cache misses,
 //! and sim ran W1 at 0.6x tokio's speed at that size (issue #14). The
-//! tasks of the window take a few hundred kilobytes, which the caches
+//! tasks of the window take about a hundred kilobytes, which the caches
 //! keep; a task entering it is fetched while it waits there for its pick.
 //! Every ready task still runs: one that waits in line enters the window
 //! after as many picks as there are tasks ahead of it.
@@ -20,8 +20,11 @@ use std::collections::VecDeque;
 
 use crate::policy::Ready;
 
-/// How many ready tasks a strategy chooses among at most.
-pub(crate) const WINDOW: usize = 1024;
+/// How many ready tasks a strategy chooses among at most: a task's hot
+/// memory (slot, future, cold half) is 150 to 300 bytes, so the window's
+/// fits a core's second-level cache with room to spare. (1,024 measured
+/// 6% slower than 512 on W1 at 10k tasks; 256 no faster than 512.)
+pub(crate) const WINDOW: usize = 512;
 
 /// The ready tasks: the window, then the line.
 #[derive(Default)]
