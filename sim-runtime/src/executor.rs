@@ -28,17 +28,17 @@ use crate::explore::tape::Entry;
 use crate::failure::{Failure, FailureKind, Report};
 use crate::node::{NodeEvent, NodeHandle, NodeId, NodeSlot, NodeState, OnPanic, default_ip};
 use crate::policy::Ready;
-use crate::prefetch::prefetch;
 use crate::run_queue::RunQueue;
 use crate::runtime::Config;
 use crate::seed::SimRng;
 use crate::task::{JoinError, TaskId, TaskInfo, WaitPoint};
-use crate::tasks::{Cold, Join, Slot, Stage, Task, TaskBox, Tasks};
+use crate::tasks::{Cold, Join, Slot, Stage, TaskBox, Tasks};
 use crate::time::Instant;
 use crate::timer::{TimerKey, TimerQueue};
 use crate::trace::{Decision, EventKind, Trace};
 use crate::waker::{Remote, TaskWaker};
 
+mod fetch;
 mod join;
 mod nodes;
 mod spare;
@@ -526,7 +526,7 @@ impl Handle {
             && slot.stage.is_live()
             && enqueue(slot, key, ready, nodes)
         {
-            fetch(tasks, key);
+            fetch::task(tasks, key);
         }
     }
 
@@ -645,7 +645,8 @@ impl Handle {
         };
         let (Ready { key, .. }, entered) = st.ready.take(i);
         if let Some(entered) = entered {
-            admit(&mut st, entered.key);
+            let State { tasks, ready, .. } = &mut *st;
+            fetch::admitted(tasks, ready, entered.key);
         }
         Next::Poll(self.start(&mut st, key))
     }
@@ -1115,64 +1116,6 @@ fn enqueue(slot: &mut Slot, key: usize, ready: &mut RunQueue, nodes: &mut [NodeS
     let in_window = ready.push(entry);
     slot.waiting = !in_window;
     in_window
-}
-
-/// Below this many slots the tasks' memory stays in the caches anyway.
-const FETCH_FROM: usize = 1024;
-
-/// How much of a task's future is fetched ahead of its poll.
-const FETCH_BYTES: usize = 256;
-
-/// How far down the line a slot is fetched before its task enters the
-/// window (a few steps: time for the memory to arrive).
-const FETCH_LINE: usize = 16;
-
-/// Fetches the memory a poll of task `key` will read first, its future (and
-/// the cold half where its last wait point is): the task is in the window,
-/// its pick some steps away. In a large table this memory is scattered, and
-/// a poll that had to wait for it took several times as long (W1 and W2 at
-/// 100k tasks, issue #14). A hint only: a wrong address costs nothing.
-#[inline]
-fn fetch(tasks: &Tasks, key: usize) {
-    if tasks.slots() >= FETCH_FROM {
-        fetch_now(tasks, key);
-    }
-}
-
-#[inline(never)]
-fn fetch_now(tasks: &Tasks, key: usize) {
-    let slot = &tasks[key];
-    if let Stage::Idle(task) = &slot.stage {
-        // Its first cache lines, up to four: a poll reads a small future
-        // all over, and even one of 64 bytes straddles two lines as often as
-        // not (the allocator aligns it to 16 bytes).
-        let task = task.as_ref().get_ref();
-        let start = std::ptr::from_ref::<dyn Task>(task).cast::<u8>();
-        let end = start.wrapping_add(std::mem::size_of_val(task).clamp(1, FETCH_BYTES));
-        let mut line = start;
-        while line < end {
-            prefetch(line);
-            line = line.wrapping_add(64);
-        }
-        // The last line, when `start` was not at a line's start.
-        prefetch(end.wrapping_sub(1));
-    }
-    if slot.waits {
-        prefetch(tasks.cold_ptr(key));
-    }
-}
-
-/// Task `key` entered the window from the line (see `run_queue`): its
-/// memory is fetched, and the slot of a task further down the line, which
-/// this reads when its turn comes.
-#[inline]
-fn admit(st: &mut State, key: usize) {
-    let State { tasks, ready, .. } = st;
-    if let Some(next) = ready.in_line(FETCH_LINE) {
-        prefetch(tasks.slot_ptr(next.key));
-    }
-    tasks[key].waiting = false;
-    fetch(tasks, key);
 }
 
 /// A few values gathered under a borrow and handled after it: inline up to

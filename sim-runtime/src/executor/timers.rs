@@ -6,11 +6,10 @@ use std::mem;
 use std::task::Waker;
 use std::time::Duration;
 
-use super::{DEADLOCK_GRACE, Few, Handle, Phase, State};
+use super::{DEADLOCK_GRACE, Few, Handle, Phase, State, fetch};
 use crate::context;
 use crate::failure::FailureKind;
 use crate::node::NodeState;
-use crate::prefetch::prefetch;
 use crate::task::TaskId;
 use crate::timer::TimerKey;
 use crate::trace::EventKind;
@@ -141,7 +140,7 @@ impl Handle {
     fn wake_fired(&self, woken: &mut Few<TimerWake>) {
         // By index, then cleared: cheaper than a `Drain` for the one or two
         // timers a step usually fires.
-        if woken.len() > FETCH_AHEAD && self.shared.state.borrow().tasks.slots() >= 1024 {
+        if woken.len() > FETCH_AHEAD && self.shared.state.borrow().tasks.slots() >= fetch::FROM {
             self.wake_batch(woken);
         } else {
             for wake in woken.iter_mut() {
@@ -158,7 +157,7 @@ impl Handle {
     fn wake_batch(&self, woken: &mut [TimerWake]) {
         for i in 0..woken.len() {
             if let Some(TimerWake::Task { key, .. }) = woken.get(i + FETCH_AHEAD) {
-                prefetch(self.shared.state.borrow().tasks.slot_ptr(*key));
+                fetch::slot(&self.shared.state.borrow().tasks, *key);
             }
             self.wake(woken[i].take());
         }
